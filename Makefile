@@ -1,0 +1,59 @@
+# make setup — install system packages (when missing), create .venv, install the project + test extras
+# make run   — start the kiosk (demo profile when nothing is configured)
+# make test  — the whole suite, headless under Xvfb
+# make bench — the benchmarks in bench/
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# xvfb/xauth: headless display for UI tests and screenshots; libzbar0: pyzbar; fonts-wqy-microhei: Chinese
+# glyphs; libgl1/libegl1/libgles2/libmtdev1/libsdl2-2.0-0: what Kivy's SDL2 window and touch input load.
+APT_PACKAGES := xvfb xauth libzbar0 fonts-wqy-microhei libgl1 libegl1 libgles2 libgl1-mesa-dri libmtdev1 libsdl2-2.0-0 fontconfig
+XVFB_RUN := xvfb-run -a -s "-screen 0 1920x1920x24 -nolisten tcp"
+
+.PHONY: setup system-packages run test bench screenshots clean
+
+setup: system-packages $(VENV)/.installed
+
+system-packages:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+run: setup
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	  $(BIN)/kiosk run; \
+	else \
+	  echo "no display found: running under Xvfb (see it with 'kiosk screenshot', or set DISPLAY)"; \
+	  $(XVFB_RUN) $(BIN)/kiosk run; \
+	fi
+
+test: setup
+	$(XVFB_RUN) $(BIN)/pytest -q
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(XVFB_RUN) $(BIN)/python $$b || exit 1; done
+
+screenshots: setup
+	@mkdir -p screenshots
+	@for s in attract home guide guide-detail idle not-ready; do \
+	  $(XVFB_RUN) $(BIN)/kiosk screenshot --screen $$s --out screenshots/$$s.png && \
+	  $(XVFB_RUN) $(BIN)/kiosk screenshot --screen $$s --elderly --out screenshots/$$s-elderly.png; \
+	done
+
+clean:
+	rm -rf $(VENV) .pytest_cache screenshots

@@ -1,0 +1,395 @@
+"""The Kivy application: the only module of ``kiosk`` that imports Kivy.
+
+Import it only after ``kiosk.ui_env.prepare()``. It wires screens to the session keeper and the
+services; blocking work goes to ``Workers`` and comes back through the one ``UiBridge``.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.text import DEFAULT_FONT, LabelBase
+from kivy.core.window import Window
+from kivy.properties import (BooleanProperty, ListProperty, NumericProperty, ObjectProperty,
+                             StringProperty)
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import FadeTransition, NoTransition, ScreenManager
+
+from kiosk.bridge import UiBridge, Workers
+from kiosk.config import Config
+from kiosk.i18n import translate
+from kiosk.services import CatalogueResult, Services
+from kiosk.session import IdleState, SessionKeeper
+from kiosk.ui_env import find_cjk_font
+
+log = logging.getLogger(__name__)
+
+WEEKDAYS = "一二三四五六日"
+WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+# Standard and elderly themes: elderly mode raises contrast (pure black on white, darker accents).
+THEMES = {
+    False: {"c_bg": (0.95, 0.96, 0.98, 1), "c_card": (1, 1, 1, 1), "c_text": (0.08, 0.09, 0.11, 1),
+            "c_muted": (0.33, 0.36, 0.40, 1), "c_primary": (0.04, 0.30, 0.60, 1),
+            "c_primary_dark": (0.02, 0.17, 0.36, 1), "c_on_primary": (1, 1, 1, 1),
+            "c_accent": (0.0, 0.45, 0.25, 1), "c_line": (0.80, 0.83, 0.88, 1),
+            "c_warning": (1, 0.85, 0.3, 1), "c_warning_text": (0.70, 0.20, 0.0, 1)},
+    True: {"c_bg": (1, 1, 1, 1), "c_card": (1, 1, 1, 1), "c_text": (0, 0, 0, 1),
+           "c_muted": (0.15, 0.15, 0.15, 1), "c_primary": (0.0, 0.16, 0.40, 1),
+           "c_primary_dark": (0.0, 0.08, 0.22, 1), "c_on_primary": (1, 1, 0.85, 1),
+           "c_accent": (0.0, 0.33, 0.15, 1), "c_line": (0.2, 0.2, 0.2, 1),
+           "c_warning": (1, 0.9, 0.2, 1), "c_warning_text": (0.60, 0.10, 0.0, 1)},
+}
+ELDERLY_FONT_SCALE = 1.3
+
+
+@dataclass
+class ScreenshotRequest:
+    screen: str
+    out: str
+    lang: str = "zh"
+    elderly: bool = False
+
+
+class KioskRoot(BoxLayout):
+    """Header, the screen manager, footer: the same frame on every screen."""
+
+
+class KioskApp(App):
+    lang = StringProperty("zh")
+    elderly = BooleanProperty(False)
+    fs = NumericProperty(1.0)
+    centre_name = StringProperty("")
+    hotline = StringProperty("12345")
+    notices = ListProperty([])
+    clock_text = StringProperty("")
+    date_text = StringProperty("")
+    in_session = BooleanProperty(False)
+    network_ok = BooleanProperty(True)
+    network_known = BooleanProperty(False)
+    pending_uploads = NumericProperty(-1)
+    status_line = StringProperty("")
+    catalogue_index = ObjectProperty(None, allownone=True)
+    catalogue_revision = NumericProperty(0)
+    catalogue_message = StringProperty("")
+    catalogue_updated = StringProperty("")
+    # theme colours (see THEMES); declared here so kv can bind to them
+    c_bg = ListProperty(THEMES[False]["c_bg"])
+    c_card = ListProperty(THEMES[False]["c_card"])
+    c_text = ListProperty(THEMES[False]["c_text"])
+    c_muted = ListProperty(THEMES[False]["c_muted"])
+    c_primary = ListProperty(THEMES[False]["c_primary"])
+    c_primary_dark = ListProperty(THEMES[False]["c_primary_dark"])
+    c_on_primary = ListProperty(THEMES[False]["c_on_primary"])
+    c_accent = ListProperty(THEMES[False]["c_accent"])
+    c_line = ListProperty(THEMES[False]["c_line"])
+    c_warning = ListProperty(THEMES[False]["c_warning"])
+    c_warning_text = ListProperty(THEMES[False]["c_warning_text"])
+
+    def __init__(self, cfg: Config, services: Services | None = None,
+                 screenshot: ScreenshotRequest | None = None,
+                 on_started: Callable[["KioskApp"], None] | None = None,
+                 monotonic: Callable[[], float] = time.monotonic, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.cfg = cfg
+        self.services = services or Services(cfg)
+        self.screenshot_request = screenshot
+        self.on_started = on_started
+        self.monotonic = monotonic
+        self.bridge: UiBridge | None = None
+        self.workers: Workers | None = None
+        self.keeper = SessionKeeper(cfg.paths.data_dir / "sessions", cfg.session.idle_timeout_s,
+                                    cfg.session.warning_s, clock=lambda: self.monotonic())
+        self.idle_dialog = None
+        self.dialogs: list[Any] = []
+        self.catalogue_items: dict[str, Any] = {}
+        self.started_at = time.monotonic()
+        self.first_frame_at: float | None = None
+
+    # ---- set-up -------------------------------------------------------------------------
+    def build(self):
+        import screens
+        from kivy.factory import Factory
+        from screens.attract import AttractScreen
+        from screens.guide import GuideScreen
+        from screens.guide_detail import GuideDetailScreen
+        from screens.home import HomeScreen
+
+        font = find_cjk_font()
+        if font:
+            LabelBase.register(DEFAULT_FONT, font)
+        else:
+            log.error("no CJK font found: Chinese text will not render (install fonts-wqy-microhei)")
+        self.title = "kiosk"
+        self.centre_name = self.cfg.kiosk.centre_name
+        self.hotline = self.cfg.kiosk.hotline
+        self.notices = list(self.cfg.kiosk.notices)
+        self.lang = self.cfg.kiosk.default_language
+        self.apply_theme()
+        self.bridge = UiBridge(lambda fn: Clock.schedule_once(lambda dt: fn(), 0))
+        self.workers = Workers(self.bridge)
+        screens.load_kv()
+        root = KioskRoot(orientation="vertical")
+        root.add_widget(Factory.Header())
+        self.manager = ScreenManager(transition=NoTransition())
+        self.screens = {}
+        for cls in (AttractScreen, HomeScreen, GuideScreen, GuideDetailScreen):
+            screen = cls()
+            self.screens[screen.name] = screen
+            self.manager.add_widget(screen)
+        root.add_widget(self.manager)
+        self.footer = Factory.Footer()
+        root.add_widget(self.footer)
+        self.manager.current = "attract"
+        self.bind(lang=self._update_status_line, network_ok=self._update_status_line,
+                  pending_uploads=self._update_status_line, network_known=self._update_status_line)
+        self._update_clock()
+        self._update_status_line()
+        return root
+
+    def on_start(self) -> None:
+        Window.bind(on_touch_down=self._on_any_touch)
+        Window.clearcolor = self.c_bg
+        self.keeper.purge_leftovers()
+        self.services.start()
+        self.refresh_catalogue()
+        Clock.schedule_interval(lambda dt: self._tick(), 0.25)
+        Clock.schedule_interval(lambda dt: self.probe_network(), 15)
+        Clock.schedule_interval(lambda dt: self.refresh_catalogue(), self.cfg.platform.catalogue_refresh_s)
+        Clock.schedule_once(lambda dt: self.probe_network(), 1)
+        Clock.schedule_once(self._first_frame, 0)
+        if self.screenshot_request is not None:
+            self._prepare_screenshot()
+        if self.on_started is not None:
+            Clock.schedule_once(lambda dt: self.on_started(self), 0)
+
+    def _first_frame(self, dt: float) -> None:
+        self.first_frame_at = time.monotonic()
+
+    def on_stop(self) -> None:
+        self.keeper.end("kiosk stopping")
+        if self.workers is not None:
+            self.workers.shutdown()
+        self.services.stop()
+
+    # ---- text and theme -----------------------------------------------------------------
+    def tr(self, lang: str, key: str, **values: Any) -> str:
+        """kv passes ``app.lang`` as the first argument so that texts follow language changes."""
+        return translate(key, lang, **values)
+
+    def apply_theme(self) -> None:
+        for name, value in THEMES[self.elderly].items():
+            setattr(self, name, list(value))
+        self.fs = ELDERLY_FONT_SCALE if self.elderly else 1.0
+        factor = self.cfg.session.elderly_factor if self.elderly else 1.0
+        self.keeper.set_timeouts(self.cfg.session.idle_timeout_s * factor, self.cfg.session.warning_s * factor)
+        Window.clearcolor = self.c_bg
+
+    def toggle_elderly(self) -> None:
+        self.elderly = not self.elderly
+        self.apply_theme()
+
+    def toggle_language(self) -> None:
+        languages = list(self.cfg.kiosk.languages)
+        self.lang = languages[(languages.index(self.lang) + 1) % len(languages)] if self.lang in languages else languages[0]
+
+    def _update_status_line(self, *args: Any) -> None:
+        if not self.network_known:
+            net = self.tr(self.lang, "network_unknown")
+        else:
+            net = self.tr(self.lang, "network_ok" if self.network_ok else "network_down")
+        parts = [net]
+        if self.pending_uploads >= 0:
+            parts.append(self.tr(self.lang, "pending_uploads", n=int(self.pending_uploads)))
+        self.status_line = " · ".join(parts)
+
+    # ---- clock, idle and session --------------------------------------------------------
+    def _tick(self) -> None:
+        self._update_clock()
+        state = self.keeper.idle_state()
+        if state is None:
+            return
+        if state == IdleState.EXPIRED:
+            self.end_session("idle timeout")
+        elif state == IdleState.WARNING:
+            self._show_idle_dialog(self.keeper.timer.seconds_left())
+        elif self.idle_dialog is not None:
+            self._close_idle_dialog()
+
+    def _update_clock(self) -> None:
+        now = datetime.now()
+        self.clock_text = now.strftime("%H:%M")
+        if self.lang == "en":
+            self.date_text = f"{WEEKDAYS_EN[now.weekday()]} {now:%Y-%m-%d}"
+        else:
+            self.date_text = f"{now.year}年{now.month}月{now.day}日 星期{WEEKDAYS[now.weekday()]}"
+
+    def _on_any_touch(self, window: Any, touch: Any) -> bool:
+        self.keeper.touch()
+        return False
+
+    def start_session(self, reason: str) -> None:
+        self.keeper.start()
+        self.in_session = True
+        log.info("session start (%s)", reason)
+        self.show_screen("home")
+
+    def keep_session(self) -> None:
+        self.keeper.touch()
+        self._close_idle_dialog()
+
+    def _show_idle_dialog(self, seconds: int) -> None:
+        from kivy.factory import Factory
+
+        if self.idle_dialog is None:
+            self.idle_dialog = Factory.IdleDialog()
+            self.idle_dialog.open(animation=False)
+        self.idle_dialog.seconds = seconds
+
+    def _close_idle_dialog(self) -> None:
+        if self.idle_dialog is not None:
+            self.idle_dialog.dismiss(animation=False)
+            self.idle_dialog = None
+
+    def end_session(self, reason: str) -> None:
+        """Every end of a visit comes here: wipe, close dialogs, back to the attract screen."""
+        self._close_idle_dialog()
+        for dialog in list(self.dialogs):
+            dialog.dismiss(animation=False)
+        self.dialogs.clear()
+        self.keeper.end(reason)
+        self.in_session = False
+        self.screens["guide"].reset()
+        self.screens["guide-detail"].show(None)
+        if self.elderly:
+            self.elderly = False
+            self.apply_theme()
+        self.lang = self.cfg.kiosk.default_language
+        self.show_screen("attract")
+
+    def go_home_pressed(self) -> None:
+        from kivy.factory import Factory
+
+        if self.keeper.current is None:
+            self.show_screen("attract")
+            return
+        if self.manager.current != "home":
+            self.show_screen("home")
+            return
+        self._open_dialog(Factory.ConfirmEndDialog())
+
+    # ---- navigation ----------------------------------------------------------------------
+    def show_screen(self, name: str) -> None:
+        if name != "attract" and self.keeper.current is None:
+            self.keeper.start()
+            self.in_session = True
+        self.manager.current = name
+
+    def open_task(self, action: str, title: str) -> None:
+        from kivy.factory import Factory
+
+        if action == "guide":
+            self.show_screen("guide")
+            return
+        dialog = Factory.MessageDialog(
+            title=self.tr(self.lang, "not_ready_title"),
+            body=self.tr(self.lang, "not_ready_body", name=title.replace("\n", ""), hotline=self.hotline),
+            button_text=self.tr(self.lang, "ok"))
+        self._open_dialog(dialog)
+
+    def _open_dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog)
+        dialog.bind(on_dismiss=lambda d: self.dialogs.remove(d) if d in self.dialogs else None)
+        dialog.open(animation=False)
+
+    def open_guide_item(self, item_id: str) -> None:
+        item = self.catalogue_items.get(item_id)
+        if item is None:
+            return
+        self.screens["guide-detail"].show(item)
+        self.show_screen("guide-detail")
+
+    # ---- background work -------------------------------------------------------------------
+    def refresh_catalogue(self) -> None:
+        self.workers.submit(self.services.load_catalogue, self._catalogue_loaded, self._catalogue_failed)
+
+    def _catalogue_loaded(self, result: CatalogueResult) -> None:
+        snap = result.snapshot
+        self.catalogue_items = {item.id: item for item in result.index.items}
+        self.catalogue_index = result.index
+        when = datetime.fromtimestamp(snap.fetched_at).strftime("%Y-%m-%d %H:%M") if snap.fetched_at else "?"
+        self.catalogue_updated = when
+        self.catalogue_message = self.tr(self.lang, "offline_cached", t=when) if snap.from_cache else ""
+        if snap.from_cache:
+            self.network_ok, self.network_known = False, True
+        self.catalogue_revision += 1
+
+    def _catalogue_failed(self, exc: BaseException) -> None:
+        if self.catalogue_index is None:
+            self.catalogue_message = self.tr(self.lang, "catalogue_unavailable", hotline=self.hotline)
+            self.catalogue_revision += 1
+
+    def probe_network(self) -> None:
+        def probe() -> tuple[bool, int | None]:
+            return self.services.probe_network(), self.services.pending_uploads()
+
+        def done(result: tuple[bool, int | None]) -> None:
+            self.network_ok, pending = result
+            self.network_known = True
+            self.pending_uploads = -1 if pending is None else pending
+        self.workers.submit(probe, done)
+
+    # ---- screenshots ------------------------------------------------------------------------
+    def _prepare_screenshot(self) -> None:
+        req = self.screenshot_request
+        self.lang = req.lang
+        if req.elderly:
+            self.toggle_elderly()
+        self._screenshot_deadline = time.monotonic() + 30
+        Clock.schedule_once(lambda dt: self._screenshot_step(), 0.2)
+
+    def _screenshot_step(self) -> None:
+        req = self.screenshot_request
+        needs_catalogue = req.screen in ("guide", "guide-detail")
+        if needs_catalogue and self.catalogue_index is None and time.monotonic() < self._screenshot_deadline:
+            Clock.schedule_once(lambda dt: self._screenshot_step(), 0.1)
+            return
+        if req.screen == "attract":
+            self.show_screen("attract")
+        elif req.screen == "home":
+            self.start_session("screenshot")
+        elif req.screen == "guide":
+            self.show_screen("guide")
+            self.screens["guide"].query = "shebao"
+        elif req.screen == "guide-detail":
+            items = list(self.catalogue_items.values())
+            richest = max(items, key=lambda i: (len(i.materials), len(i.steps))) if items else None
+            if richest is not None:
+                self.open_guide_item(richest.id)
+        elif req.screen == "idle":
+            self.start_session("screenshot")
+            self._show_idle_dialog(12)
+        elif req.screen == "not-ready":
+            self.start_session("screenshot")
+            self.open_task("certificates", self.tr(self.lang, "tile_certificates"))
+        Clock.schedule_once(lambda dt: self._save_screenshot(), 0.5)
+
+    def _save_screenshot(self) -> None:
+        save_window_png(self.screenshot_request.out)
+        self.stop()
+
+
+def save_window_png(path: str) -> None:
+    """Read the framebuffer (so dialogs are included) and write a PNG at exactly ``path``."""
+    from kivy.graphics.opengl import GL_RGB, GL_UNSIGNED_BYTE, glReadPixels
+    from PIL import Image
+
+    width, height = Window.size
+    data = glReadPixels(0, 0, width, height, GL_RGB, GL_UNSIGNED_BYTE)
+    image = Image.frombytes("RGB", (width, height), data).transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    image.save(path)

@@ -1,0 +1,51 @@
+"""``kiosk screenshot``: render one screen with demo data to a PNG and exit (needs a display)."""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+SCREENSHOT_NAMES = ("attract", "home", "guide", "guide-detail", "idle", "not-ready")
+
+
+def register(parsers) -> None:
+    p = parsers.top.add_parser("screenshot", help="render a screen with demo data to a PNG and exit")
+    p.add_argument("--screen", required=True, help="attract, home, guide, guide-detail, idle, not-ready")
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh")
+    p.add_argument("--elderly", action="store_true", help="render in elderly mode")
+    p.add_argument("--size", metavar="WxH", help="window size (default from configuration, 1080x1920)")
+    p.set_defaults(func=screenshot)
+
+
+def screenshot(args: argparse.Namespace) -> int:
+    from kiosk import ui_env
+    from kiosk.commands.run import parse_size
+    from kiosk.config import PathsSection, load_config
+    from kiosk.errors import DeviceFailure, UsageError
+
+    if args.screen not in SCREENSHOT_NAMES:
+        raise UsageError(f"unknown screen {args.screen!r} (known: {', '.join(SCREENSHOT_NAMES)})")
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise UsageError(f"cannot write {out}: folder {out.parent} does not exist")
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        raise DeviceFailure("no display: run under Xvfb, e.g. xvfb-run -a -s '-screen 0 1920x1920x24' kiosk screenshot ...")
+    cfg = load_config(args.config_path)
+    width, height = parse_size(args.size, (cfg.screen.width, cfg.screen.height))
+    work = Path(tempfile.mkdtemp(prefix="kiosk-screenshot-"))
+    # demo data, in a throw-away data folder: the demo backend and its seeded catalogue
+    cfg = replace(cfg, platform=replace(cfg.platform, base_url="", token=""),
+                  paths=PathsSection(data_dir=work / "data", log_dir=work / "log", key_file=work / "outbox.key"))
+    ui_env.prepare(width, height, False, kivy_home=work / "kivy")
+    from kiosk.app import KioskApp, ScreenshotRequest
+
+    if out.exists():
+        out.unlink()
+    KioskApp(cfg, screenshot=ScreenshotRequest(args.screen, str(out), args.lang, args.elderly)).run()
+    if not out.exists():
+        raise DeviceFailure(f"screenshot of {args.screen!r} was not written")
+    print(out)
+    return 0

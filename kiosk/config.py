@@ -1,0 +1,277 @@
+"""Configuration: built-in defaults → site file → fleet document (DESIGN.md §7).
+
+Every value is checked on load. An error names the key and the file in one line and the kiosk
+refuses to start; nothing runs half-configured. The result is a tree of frozen dataclasses.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from kiosk.errors import ConfigError
+
+DEFAULT_SITE_FILE = Path("/etc/kiosk/kiosk.toml")
+BUILT_IN = "<built-in defaults>"
+
+
+def _home_dir(env: str, fallback: str) -> Path:
+    return Path(os.environ.get(env) or Path.home() / fallback) / "kiosk"
+
+
+@dataclass(frozen=True)
+class KioskSection:
+    id: str = "demo-kiosk-001"
+    centre_name: str = "演示镇便民服务中心"
+    centre_name_en: str = "Demo Town Convenience Service Centre"
+    hotline: str = "12345"
+    languages: tuple[str, ...] = ("zh", "en")
+    default_language: str = "zh"
+    notices: tuple[str, ...] = (
+        "本服务区全天24小时开放，节假日不休息",
+        "办事不求人 自助更便捷",
+        "如需帮助请拨打 12345 政务服务便民热线",
+    )
+
+
+@dataclass(frozen=True)
+class PlatformSection:
+    base_url: str = ""  # empty: the demo profile embeds the reference backend on loopback
+    token: str = ""
+    timeout_s: float = 10.0
+    catalogue_refresh_s: int = 3600
+
+
+@dataclass(frozen=True)
+class ScreenSection:
+    orientation: str = "portrait"
+    width: int = 1080
+    height: int = 1920
+    fullscreen: bool = False
+
+
+@dataclass(frozen=True)
+class SessionSection:
+    idle_timeout_s: int = 60
+    warning_s: int = 20
+    elderly_factor: float = 2.0
+
+
+@dataclass(frozen=True)
+class PathsSection:
+    data_dir: Path = field(default_factory=lambda: _home_dir("XDG_DATA_HOME", ".local/share"))
+    log_dir: Path = field(default_factory=lambda: _home_dir("XDG_STATE_HOME", ".local/state") / "log")
+    key_file: Path = field(default_factory=lambda: _home_dir("XDG_CONFIG_HOME", ".config") / "outbox.key")
+
+
+@dataclass(frozen=True)
+class DevicesSection:
+    idcard: str = "sim://"
+    qr: str = "sim://"
+    camera: str = "sim://"
+    receipt_printer: str = "sim://"
+    document_printer: str = "sim://"
+    receipt_printer_encoding: str = "gb18030"
+    receipt_printer_paper_mm: int = 80
+
+
+@dataclass(frozen=True)
+class OutboxSection:
+    quota_mb: int = 2048
+    retention_days: int = 7
+
+
+@dataclass(frozen=True)
+class Config:
+    kiosk: KioskSection = field(default_factory=KioskSection)
+    platform: PlatformSection = field(default_factory=PlatformSection)
+    screen: ScreenSection = field(default_factory=ScreenSection)
+    session: SessionSection = field(default_factory=SessionSection)
+    paths: PathsSection = field(default_factory=PathsSection)
+    devices: DevicesSection = field(default_factory=DevicesSection)
+    outbox: OutboxSection = field(default_factory=OutboxSection)
+    sources: tuple[str, ...] = (BUILT_IN,)
+
+    @property
+    def demo(self) -> bool:
+        """No platform configured: run the embedded reference backend with its seeded data."""
+        return not self.platform.base_url
+
+
+SECTIONS = {f.name: f.type for f in fields(Config) if f.name != "sources"}
+
+_KIOSK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_DEVICE_SCHEMES = {
+    "idcard": {"sim", "serial", "socket", "loop", "spy", "rfc2217", ""},
+    "qr": {"sim", "camera", "serial", "hid", "socket", "loop", "file"},
+    "camera": {"sim", "v4l2", "file"},
+    "receipt_printer": {"sim", "serial", "usb", "tcp", "file", "socket", "loop"},
+    "document_printer": {"sim", "cups"},
+}
+
+
+def _fail(file: str, key: str, message: str) -> ConfigError:
+    return ConfigError(f"{file}: {key}: {message}")
+
+
+def _coerce(file: str, key: str, expected: Any, value: Any) -> Any:
+    """Check one value's type; TOML gives us ints, floats, bools, strings and arrays."""
+    name = getattr(expected, "__name__", str(expected))
+    if expected in ("bool", bool):
+        if not isinstance(value, bool):
+            raise _fail(file, key, f"must be true or false, got {value!r}")
+        return value
+    if expected in ("int", int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(file, key, f"must be a whole number, got {value!r}")
+        return value
+    if expected in ("float", float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _fail(file, key, f"must be a number, got {value!r}")
+        return float(value)
+    if expected in ("str", str):
+        if not isinstance(value, str):
+            raise _fail(file, key, f"must be a string, got {value!r}")
+        return value
+    if expected in ("Path", Path):
+        if not isinstance(value, str) or not value:
+            raise _fail(file, key, f"must be a path string, got {value!r}")
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            raise _fail(file, key, f"must be an absolute path, got {value!r}")
+        return path
+    if str(expected).startswith("tuple"):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise _fail(file, key, f"must be a list of strings, got {value!r}")
+        return tuple(value)
+    raise _fail(file, key, f"unsupported type {name}")  # pragma: no cover - schema bug
+
+
+def _merge(base: Config, doc: dict[str, Any], file: str) -> Config:
+    if not isinstance(doc, dict):
+        raise _fail(file, "(document)", "must be a TOML table")
+    sections = {}
+    for section_name, section in doc.items():
+        if section_name not in SECTIONS:
+            raise _fail(file, section_name, f"unknown section (known: {', '.join(SECTIONS)})")
+        if not isinstance(section, dict):
+            raise _fail(file, section_name, "must be a table, e.g. [" + section_name + "]")
+        current = getattr(base, section_name)
+        known = {f.name: f.type for f in fields(current)}
+        values = {f.name: getattr(current, f.name) for f in fields(current)}
+        for key, value in section.items():
+            dotted = f"{section_name}.{key}"
+            if key not in known:
+                raise _fail(file, dotted, f"unknown key (known: {', '.join(known)})")
+            values[key] = _coerce(file, dotted, known[key], value)
+        sections[section_name] = type(current)(**values)
+    merged = {f.name: sections.get(f.name, getattr(base, f.name)) for f in fields(Config) if f.name != "sources"}
+    return Config(**merged, sources=base.sources + (file,))
+
+
+def _check_url(file: str, key: str, url: str, schemes: set[str]) -> None:
+    if not url:
+        raise _fail(file, key, "must not be empty (use sim:// for a simulated device)")
+    if url.startswith("/dev/"):
+        return  # a bare serial device path, as pyserial takes it
+    scheme = urlsplit(url).scheme
+    if scheme not in schemes:
+        raise _fail(file, key, f"unsupported URL {url!r} (schemes: {', '.join(sorted(s for s in schemes if s))}://)")
+
+
+def validate(cfg: Config, file: str) -> Config:
+    """Cross-field and range checks; ``file`` is the last layer, named in messages."""
+    k, p, s, se = cfg.kiosk, cfg.platform, cfg.screen, cfg.session
+    if not _KIOSK_ID.match(k.id):
+        raise _fail(file, "kiosk.id", f"must be 1-64 letters, digits, '.', '_' or '-', got {k.id!r}")
+    if not k.centre_name.strip():
+        raise _fail(file, "kiosk.centre_name", "must not be empty")
+    if not re.fullmatch(r"[0-9-]{3,20}", k.hotline):
+        raise _fail(file, "kiosk.hotline", f"must be a phone number, got {k.hotline!r}")
+    if not k.languages or any(lang not in ("zh", "en") for lang in k.languages):
+        raise _fail(file, "kiosk.languages", f"must be a non-empty list of 'zh' and 'en', got {list(k.languages)!r}")
+    if k.default_language not in k.languages:
+        raise _fail(file, "kiosk.default_language", f"must be one of kiosk.languages, got {k.default_language!r}")
+    if p.base_url:
+        parts = urlsplit(p.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise _fail(file, "platform.base_url", f"must be an http(s) URL, got {p.base_url!r}")
+        if not p.token:
+            raise _fail(file, "platform.token", "must be set when platform.base_url is set")
+    if not 0.5 <= p.timeout_s <= 120:
+        raise _fail(file, "platform.timeout_s", f"must be between 0.5 and 120 seconds, got {p.timeout_s}")
+    if not 60 <= p.catalogue_refresh_s <= 7 * 86400:
+        raise _fail(file, "platform.catalogue_refresh_s", f"must be between 60 and 604800, got {p.catalogue_refresh_s}")
+    if s.orientation not in ("portrait", "landscape"):
+        raise _fail(file, "screen.orientation", f"must be 'portrait' or 'landscape', got {s.orientation!r}")
+    for key, value in (("screen.width", s.width), ("screen.height", s.height)):
+        if not 320 <= value <= 7680:
+            raise _fail(file, key, f"must be between 320 and 7680 pixels, got {value}")
+    if (s.orientation == "portrait") != (s.height >= s.width):
+        raise _fail(file, "screen.orientation",
+                    f"{s.orientation!r} does not match screen size {s.width}x{s.height}")
+    if not 15 <= se.idle_timeout_s <= 3600:
+        raise _fail(file, "session.idle_timeout_s", f"must be between 15 and 3600 seconds, got {se.idle_timeout_s}")
+    if not 5 <= se.warning_s < se.idle_timeout_s:
+        raise _fail(file, "session.warning_s",
+                    f"must be at least 5 and less than session.idle_timeout_s, got {se.warning_s}")
+    if not 1.0 <= se.elderly_factor <= 5.0:
+        raise _fail(file, "session.elderly_factor", f"must be between 1 and 5, got {se.elderly_factor}")
+    for name, schemes in _DEVICE_SCHEMES.items():
+        _check_url(file, f"devices.{name}", getattr(cfg.devices, name), schemes)
+    if cfg.devices.receipt_printer_encoding not in ("gb18030", "gbk", "utf-8"):
+        raise _fail(file, "devices.receipt_printer_encoding",
+                    f"must be 'gb18030', 'gbk' or 'utf-8', got {cfg.devices.receipt_printer_encoding!r}")
+    if cfg.devices.receipt_printer_paper_mm not in (58, 80):
+        raise _fail(file, "devices.receipt_printer_paper_mm", f"must be 58 or 80, got {cfg.devices.receipt_printer_paper_mm}")
+    if not 1 <= cfg.outbox.quota_mb <= 1_000_000:
+        raise _fail(file, "outbox.quota_mb", f"must be between 1 and 1000000, got {cfg.outbox.quota_mb}")
+    if not 0 <= cfg.outbox.retention_days <= 365:
+        raise _fail(file, "outbox.retention_days", f"must be between 0 and 365, got {cfg.outbox.retention_days}")
+    return cfg
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: permission denied") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid UTF-8 text") from None
+
+
+def load_config(path: str | os.PathLike | None = None, fleet_doc: dict[str, Any] | None = None,
+                fleet_name: str = "<fleet document>") -> Config:
+    """Load defaults, then the site file (``path``, or /etc/kiosk/kiosk.toml when it exists), then a fleet document.
+
+    An explicitly named file must exist; the default one is optional (no file → demo profile).
+    """
+    cfg = validate(Config(), BUILT_IN)
+    site = Path(path) if path is not None else (DEFAULT_SITE_FILE if DEFAULT_SITE_FILE.exists() else None)
+    if site is not None:
+        cfg = validate(_merge(cfg, read_toml(site), str(site)), str(site))
+    if fleet_doc is not None:
+        cfg = validate(_merge(cfg, fleet_doc, fleet_name), fleet_name)
+    return cfg
+
+
+def as_dict(cfg: Any) -> Any:
+    """Plain data for ``kiosk config show --json``."""
+    if is_dataclass(cfg):
+        return {f.name: as_dict(getattr(cfg, f.name)) for f in fields(cfg)}
+    if isinstance(cfg, tuple):
+        return [as_dict(v) for v in cfg]
+    if isinstance(cfg, Path):
+        return str(cfg)
+    return cfg

@@ -1,0 +1,64 @@
+"""HTTP client for the service platform (DESIGN.md §5). Blocking: call it from workers only.
+
+Another platform gets another client with the same methods; screens never see HTTP.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from kiosk.errors import DeviceFailure
+
+log = logging.getLogger(__name__)
+
+
+class PlatformError(DeviceFailure):
+    """The platform could not be reached or answered something we cannot use."""
+
+
+@dataclass(frozen=True)
+class CatalogueAnswer:
+    not_modified: bool
+    etag: str | None
+    document: dict[str, Any] | None
+
+
+class PlatformClient:
+    def __init__(self, base_url: str, token: str, kiosk_id: str, timeout: float = 10.0,
+                 session: requests.Session | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.http = session or requests.Session()
+        self.http.headers.update({"Authorization": f"Bearer {token}", "X-Kiosk-Id": kiosk_id,
+                                  "Accept": "application/json"})
+
+    def _get(self, path: str, headers: dict[str, str] | None = None) -> requests.Response:
+        try:
+            return self.http.get(self.base_url + path, headers=headers or {}, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise PlatformError(f"platform unreachable: {type(exc).__name__}") from exc
+
+    def fetch_catalogue(self, etag: str | None = None) -> CatalogueAnswer:
+        response = self._get("/api/v1/catalogue", {"If-None-Match": etag} if etag else None)
+        if response.status_code == 304:
+            return CatalogueAnswer(True, etag, None)
+        if response.status_code in (401, 403):
+            raise PlatformError(f"platform refused this kiosk's token (HTTP {response.status_code})")
+        if response.status_code != 200:
+            raise PlatformError(f"catalogue request failed: HTTP {response.status_code}")
+        try:
+            document = response.json()
+        except ValueError:
+            raise PlatformError("catalogue answer is not JSON") from None
+        return CatalogueAnswer(False, response.headers.get("ETag"), document)
+
+    def ping(self) -> bool:
+        """Cheap reachability check for the header's network state."""
+        try:
+            response = self.http.head(self.base_url + "/api/v1/catalogue", timeout=min(self.timeout, 3.0))
+        except requests.RequestException:
+            return False
+        return response.status_code < 500

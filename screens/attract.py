@@ -1,0 +1,32 @@
+"""Attract screen: shown when nobody is using the kiosk. Any touch starts a session."""
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.properties import NumericProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+
+class AttractScreen(Screen):
+    notice = StringProperty("")
+    notice_index = NumericProperty(0)
+    _rotation = None
+
+    def on_enter(self, *args) -> None:
+        self.rotate_notice()
+        self._rotation = Clock.schedule_interval(lambda dt: self.rotate_notice(), 6)
+
+    def on_leave(self, *args) -> None:
+        if self._rotation is not None:
+            self._rotation.cancel()
+            self._rotation = None
+
+    def rotate_notice(self) -> None:
+        notices = App.get_running_app().notices
+        if notices:
+            self.notice = notices[self.notice_index % len(notices)]
+            self.notice_index += 1
+
+    def on_touch_down(self, touch) -> bool:
+        App.get_running_app().start_session("touch")
+        return True

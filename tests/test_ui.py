@@ -1,0 +1,77 @@
+"""The real Kivy app under Xvfb, driven by simulated touches (see tests/ui_harness.py)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.ui
+
+
+def run_scenario(name: str, tmp_path: Path, display: str) -> dict:
+    env = dict(os.environ, DISPLAY=display, XDG_DATA_HOME=str(tmp_path / "xdg"))
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "ui_harness.py"), name, str(tmp_path)],
+                          capture_output=True, text=True, timeout=180, env=env, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_touch_tile_search_and_detail(tmp_path, display):
+    r = run_scenario("browse", tmp_path, display)
+    assert r["start_screen"] == "attract"
+    assert r["after_touch"] == "home" and r["session_started"]
+    assert r["after_tile"] == "guide"
+    assert r["all_count"] >= 60
+    assert r["query"] == "shbx"
+    assert r["shbx_names"], "pinyin initials found nothing"
+    assert r["shebao_names"], "full pinyin found nothing"
+    assert set(r["shbx_names"]) & set(r["shebao_names"])
+    assert any("养老保险" in n or "社会保险" in n or "社保" in n for n in r["shbx_names"])
+    assert r["dibao_names"] and all(("低保" in n) or ("最低生活保障" in n) for n in r["dibao_names"][:3])
+    assert r["after_row"] == "guide-detail"
+    assert r["detail_title"]
+    texts = "\n".join(r["detail_texts"])
+    for heading in ("办理条件", "所需材料", "办理流程", "办理时限", "收费标准", "设定依据", "咨询电话", "监督电话"):
+        assert heading in texts
+    assert r["after_back"] == "guide"
+
+
+def test_idle_countdown_continue_then_expiry_wipes(tmp_path, display):
+    r = run_scenario("idle", tmp_path, display)
+    assert r["dialog_after_idle"] is True
+    assert 0 < r["dialog_seconds"] <= 20
+    assert r["dialog_after_continue"] is False and r["same_session"] is True
+    assert r["dialog_again"] is True
+    assert r["screen_after_expiry"] == "attract"
+    assert r["session_after_expiry"] is False
+    assert r["folder_exists"] is False
+    assert r["identity_after"] is None
+    assert r["dialog_after_expiry"] is False
+    assert [w["reason"] for w in r["wipe_records"]] == ["idle timeout"]
+    assert r["wipe_records"][0]["files_wiped"] == 1
+    # nothing personal in the logs or anywhere in the data folder
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert "张三丰".encode() not in data, path
+            assert b"11010519491231002X" not in data, path
+
+
+def test_tiles_not_ready_elderly_language_and_end(tmp_path, display):
+    r = run_scenario("tiles", tmp_path, display)
+    (title, body), = r["dialogs"]
+    assert "暂未开通" in title and "证明打印" in body and "12345" in body
+    assert r["dialogs_after_ok"] == 0
+    assert r["fs"][1] > r["fs"][0]
+    assert r["timeouts"][1] > r["timeouts"][0]
+    assert r["lang"] == "en" and r["tile_title_en"] == "Service guide" and r["home_label"] == "Home"
+    assert r["confirm_dialog"] == "ConfirmEndDialog"
+    assert r["screen_after_end"] == "attract"
+    assert r["wipes"] == ["home button"]
+    assert r["lang_after_end"] == "zh" and r["elderly_after_end"] is False

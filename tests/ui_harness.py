@@ -1,0 +1,224 @@
+"""Drive the real Kivy app under Xvfb with simulated touches; run as a subprocess by tests.
+
+    python tests/ui_harness.py SCENARIO DATA_DIR
+
+Each scenario is a generator that yields seconds to wait (real Kivy frames pass meanwhile) and
+records what it saw in ``results``; the harness prints the results as one JSON line and exits 0,
+or prints the failure and exits 1. A fresh process per scenario keeps Kivy's global state clean.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def find(widget, predicate):
+    """Depth-first search of the widget tree (including open modal views via the Window)."""
+    stack = [widget]
+    while stack:
+        w = stack.pop()
+        if predicate(w):
+            return w
+        stack.extend(reversed(w.children))
+    return None
+
+
+def tap(widget) -> None:
+    from kivy.tests.common import UnitTestTouch
+
+    x, y = widget.to_window(*widget.center)
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    touch.touch_up()
+
+
+def wait_until(condition, timeout=30.0, step=0.1):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        yield step
+
+
+def window():
+    from kivy.core.window import Window
+    return Window
+
+
+def button_with_text(text):
+    return find(window(), lambda w: getattr(w, "text", None) == text and hasattr(w, "on_release"))
+
+
+def scenario_browse(app, clock, results):
+    yield from wait_until(lambda: app.catalogue_index is not None)
+    results["start_screen"] = app.manager.current
+    tap(app.screens["attract"])
+    yield 0.2
+    results["after_touch"] = app.manager.current
+    results["session_started"] = app.keeper.current is not None
+    tile = find(app.screens["home"], lambda w: getattr(w, "action", None) == "guide")
+    tap(tile)
+    yield 0.2
+    results["after_tile"] = app.manager.current
+    guide = app.screens["guide"]
+    results["all_count"] = len(guide.results)
+    for letter in "SHBX":
+        tap(button_with_text(letter))
+        yield 0.05
+    yield 0.2
+    results["query"] = guide.query
+    results["shbx_names"] = [r["name"] for r in guide.results]
+    tap(button_with_text(app.tr(app.lang, "keyboard_clear")))
+    yield 0.1
+    for letter in "SHEBAO":
+        tap(button_with_text(letter))
+        yield 0.05
+    yield 0.2
+    results["shebao_names"] = [r["name"] for r in guide.results]
+    tap(button_with_text(app.tr(app.lang, "keyboard_clear")))
+    tap(button_with_text("低保"))
+    yield 0.2
+    results["dibao_names"] = [r["name"] for r in guide.results]
+    yield 0.3
+    row = find(guide.ids.list, lambda w: type(w).__name__ == "GuideRow" and w.item_id)
+    results["row_item"] = row.item_id
+    tap(row)
+    yield 0.3
+    results["after_row"] = app.manager.current
+    detail = app.screens["guide-detail"]
+    results["detail_title"] = detail.title
+    texts = []
+    find(detail.ids.body, lambda w: texts.append(getattr(w, "text", "")) and False)
+    results["detail_texts"] = texts
+    tap(detail.ids.back_button)
+    yield 0.2
+    results["after_back"] = app.manager.current
+
+
+def scenario_idle(app, clock, results):
+    yield from wait_until(lambda: app.catalogue_index is not None)
+    tap(app.screens["attract"])
+    yield 0.2
+    session = app.keeper.current
+    folder = session.temp_dir
+    (folder / "page-1.jpg").write_bytes(b"\xff\xd8 scanned page of 11010519491231002X")
+    session.identity = {"name": "张三丰"}
+    results["session_id"] = session.id
+    timeout, warning = app.keeper.timeout, app.keeper.warning
+    clock.now += timeout - warning + 1
+    yield 0.6
+    results["dialog_after_idle"] = app.idle_dialog is not None
+    results["dialog_seconds"] = app.idle_dialog.seconds if app.idle_dialog else None
+    tap(app.idle_dialog.ids.continue_button)
+    yield 0.4
+    results["dialog_after_continue"] = app.idle_dialog is not None
+    results["same_session"] = app.keeper.current is session
+    clock.now += timeout - warning + 1
+    yield 0.6
+    results["dialog_again"] = app.idle_dialog is not None
+    clock.now += warning + 1
+    yield 0.6
+    results["screen_after_expiry"] = app.manager.current
+    results["session_after_expiry"] = app.keeper.current is not None
+    results["folder_exists"] = folder.exists()
+    results["identity_after"] = session.identity
+    results["wipe_records"] = app.keeper.wipe_records
+    results["dialog_after_expiry"] = app.idle_dialog is not None
+
+
+def scenario_tiles(app, clock, results):
+    yield from wait_until(lambda: app.catalogue_index is not None)
+    tap(app.screens["attract"])
+    yield 0.2
+    tile = find(app.screens["home"], lambda w: getattr(w, "action", None) == "certificates")
+    tap(tile)
+    yield 0.3
+    results["dialogs"] = [(d.title, d.body) for d in app.dialogs]
+    tap(app.dialogs[0].ids.ok_button)
+    yield 0.3
+    results["dialogs_after_ok"] = len(app.dialogs)
+    fs_before = app.fs
+    timeout_before = app.keeper.timeout
+    tap(app.footer.ids.elderly_button)
+    yield 0.2
+    results["fs"] = [fs_before, app.fs]
+    results["timeouts"] = [timeout_before, app.keeper.timeout]
+    tap(app.footer.ids.language_button)
+    yield 0.2
+    results["lang"] = app.lang
+    results["tile_title_en"] = find(app.screens["home"], lambda w: getattr(w, "action", None) == "guide").title
+    results["home_label"] = app.footer.ids.home_button.text
+    tap(app.footer.ids.home_button)  # already on home: asks whether to end
+    yield 0.3
+    dialog = app.dialogs[-1]
+    results["confirm_dialog"] = type(dialog).__name__
+    tap(dialog.ids.end_button)
+    yield 0.3
+    results["screen_after_end"] = app.manager.current
+    results["wipes"] = [r["reason"] for r in app.keeper.wipe_records]
+    results["lang_after_end"] = app.lang
+    results["elderly_after_end"] = app.elderly
+
+
+SCENARIOS = {"browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
+
+
+def main() -> int:
+    name, data_dir = sys.argv[1], Path(sys.argv[2])
+    from dataclasses import replace
+
+    from kiosk import ui_env
+    from kiosk.config import PathsSection, load_config
+
+    cfg = load_config(None)
+    cfg = replace(cfg, paths=PathsSection(data_dir=data_dir / "data", log_dir=data_dir / "log",
+                                          key_file=data_dir / "keys" / "outbox.key"))
+    ui_env.prepare(cfg.screen.width, cfg.screen.height, kivy_home=data_dir / "kivy")
+    from kivy.clock import Clock
+
+    from kiosk.app import KioskApp
+    from kiosk.logging_setup import install
+
+    install(cfg.paths.log_dir)
+    clock = FakeClock()
+    results: dict = {}
+    outcome = {"ok": False}
+
+    def started(app):
+        steps = SCENARIOS[name](app, clock, results)
+
+        def advance(dt):
+            try:
+                delay = next(steps)
+            except StopIteration:
+                outcome["ok"] = True
+                app.stop()
+                return
+            except Exception:
+                outcome["error"] = traceback.format_exc()
+                app.stop()
+                return
+            Clock.schedule_once(advance, delay)
+        Clock.schedule_once(advance, 0.3)
+
+    KioskApp(cfg, on_started=started, monotonic=clock).run()
+    if not outcome["ok"]:
+        print(outcome.get("error", "scenario did not finish"), file=sys.stderr)
+        return 1
+    print(json.dumps(results, ensure_ascii=False, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
