@@ -29,7 +29,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "tile_help": ("上门办/帮代办", "Home visit / proxy help"),
     "tile_help_sub": ("申请工作人员上门或代办", "Ask staff to visit or help"),
     "not_ready_title": ("该功能暂未开通", "Not available yet"),
-    "not_ready_body": ("「{name}」功能正在建设中，暂时无法在本机办理。\n如需办理，请在工作时间到服务窗口，或拨打 {hotline} 咨询。",
+    "not_ready_body": ("「{name}」暂时不能在本机办理。\n请在工作时间到服务窗口办理，\n或拨打 {hotline} 咨询。",
                        "\"{name}\" is not available on this kiosk yet.\nPlease visit the service counter during office hours or call {hotline}."),
     "ok": ("知道了", "OK"),
     "idle_title": ("您还在吗？", "Are you still there?"),
@@ -72,6 +72,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "start_submission": ("我要提交材料", "Submit materials"),
     "keyboard_clear": ("清空", "Clear"),
     "keyboard_back": ("退格", "Del"),
+    "keyboard_hide": ("收起键盘", "Hide keys"),
+    "keyboard_show": ("打字搜索", "Type"),
     "quick_words": ("常用词：", "Common: "),
 }
 

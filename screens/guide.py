@@ -26,6 +26,7 @@ class GuideScreen(Screen):
     categories = ListProperty([])
     count_text = StringProperty("")
     empty_text = StringProperty("")
+    keyboard_open = BooleanProperty(True)
 
     def on_kv_post(self, base_widget) -> None:
         app = App.get_running_app()
@@ -36,6 +37,15 @@ class GuideScreen(Screen):
 
     def on_pre_enter(self, *args) -> None:
         self.refresh()
+
+    def toggle_keyboard(self) -> None:
+        """Hide the keyboard to see more results (elderly mode makes both big); tap again to type."""
+        keyboard, box = self.ids.keyboard, self.ids.layout
+        if self.keyboard_open:
+            box.remove_widget(keyboard)
+        else:
+            box.add_widget(keyboard, index=0)
+        self.keyboard_open = not self.keyboard_open
 
     def type_text(self, text: str) -> None:
         self.query = (self.query + text)[:40]
@@ -59,6 +69,8 @@ class GuideScreen(Screen):
 
     def reset(self) -> None:
         self.query, self.category, self.level = "", "", ""
+        if not self.keyboard_open:
+            self.toggle_keyboard()
 
     def refresh(self) -> None:
         app = App.get_running_app()

@@ -3,9 +3,22 @@ from __future__ import annotations
 
 from kivy.app import App
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
 from kiosk.catalogue import LEVEL_NAMES, LEVEL_NAMES_EN, ServiceItem
+
+
+class MaterialRow(BoxLayout):
+    """One required document: number and name, note, original/copy and count, required or not."""
+
+    number = StringProperty("")
+    name = StringProperty("")
+    note = StringProperty("")
+    kind = StringProperty("")
+    count = StringProperty("")
+    need = StringProperty("")
+    required = BooleanProperty(True)
 
 
 class GuideDetailScreen(Screen):

@@ -12,6 +12,10 @@ from kivy.uix.label import Label
 from kivy.uix.modalview import ModalView
 
 
+class Text(Label):
+    """A label in the theme's text colour (plain Labels keep their own colour)."""
+
+
 class Header(BoxLayout):
     pass
 
@@ -51,7 +55,7 @@ class OnScreenKeyboard(BoxLayout):
     """
 
     ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-    QUICK_WORDS = ("社保", "医保", "养老", "低保", "残疾", "退役军人", "生育", "宅基地", "补贴", "证明")
+    QUICK_WORDS = ("社保", "医保", "养老", "低保", "残疾", "退役", "生育", "宅基地", "补贴", "证明")
     key_height = NumericProperty(96)
     __events__ = ("on_key", "on_backspace", "on_clear")
 
@@ -59,9 +63,12 @@ class OnScreenKeyboard(BoxLayout):
         from kivy.factory import Factory
 
         app = App.get_running_app()
-        for word in self.QUICK_WORDS[:6 if app.fs > 1.2 else len(self.QUICK_WORDS)]:
-            self.ids.quick_row.add_widget(Factory.KeyButton(
-                text=word, font_size=30 * app.fs, on_release=lambda b, w=word: self.dispatch("on_key", w)))
+        half = (len(self.QUICK_WORDS) + 1) // 2
+        for row, words in ((self.ids.quick_row, self.QUICK_WORDS[:half]), (self.ids.quick_row2, self.QUICK_WORDS[half:])):
+            for word in words:
+                row.add_widget(Factory.KeyButton(
+                    text=word, font_size=34 * app.fs, text_size=(None, None),
+                    on_release=lambda b, w=word: self.dispatch("on_key", w)))
         for row_index, letters in enumerate(self.ROWS):
             row = self.ids[f"row{row_index}"]
             for letter in letters:
