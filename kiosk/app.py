@@ -325,8 +325,7 @@ class KioskApp(App):
         when = datetime.fromtimestamp(snap.fetched_at).strftime("%Y-%m-%d %H:%M") if snap.fetched_at else "?"
         self.catalogue_updated = when
         self.catalogue_message = self.tr(self.lang, "offline_cached", t=when) if snap.from_cache else ""
-        if snap.from_cache:
-            self.network_ok, self.network_known = False, True
+        self.network_ok, self.network_known = not snap.from_cache, True
         self.catalogue_revision += 1
 
     def _catalogue_failed(self, exc: BaseException) -> None:

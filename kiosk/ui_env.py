@@ -35,10 +35,13 @@ def find_cjk_font() -> str | None:
     return None
 
 
-def prepare(width: int, height: int, fullscreen: bool = False, kivy_home: Path | None = None) -> None:
+def prepare(width: int, height: int, fullscreen: bool = False, kivy_home: Path | None = None,
+            log_level: str = "warning") -> None:
     env = os.environ
+    env["KCFG_KIVY_LOG_LEVEL"] = log_level
     env["KIVY_NO_ARGS"] = "1"            # our CLI owns argv
     env["KIVY_LOG_MODE"] = "PYTHON"      # Kivy logs through our logging set-up, not its own handlers
+    env["KIVY_NO_CONFIG"] = "1"          # settings come from KCFG_* below, never from a config.ini
     env.setdefault("KIVY_NO_CONSOLELOG", "1")
     env.setdefault("KIVY_NO_FILELOG", "1")
     env["KIVY_HOME"] = str(kivy_home or Path(tempfile.gettempdir()) / f"kiosk-kivy-{os.getuid()}")

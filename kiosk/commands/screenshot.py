@@ -39,7 +39,7 @@ def screenshot(args: argparse.Namespace) -> int:
     # demo data, in a throw-away data folder: the demo backend and its seeded catalogue
     cfg = replace(cfg, platform=replace(cfg.platform, base_url="", token=""),
                   paths=PathsSection(data_dir=work / "data", log_dir=work / "log", key_file=work / "outbox.key"))
-    ui_env.prepare(width, height, False, kivy_home=work / "kivy")
+    ui_env.prepare(width, height, False, kivy_home=work / "kivy", log_level="debug" if args.verbose else "error")
     from kiosk.app import KioskApp, ScreenshotRequest
 
     if out.exists():
