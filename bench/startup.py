@@ -47,6 +47,8 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.uix.label import Label
 class Bare(App):
+    def load_kv(self, filename=None):
+        return False
     def build(self):
         return Label(text="hello")
     def on_start(self):
@@ -76,11 +78,12 @@ def search_latency() -> tuple[list[float], list[float], int]:
     from kiosk.services import DEMO_TOKEN, DemoBackend
 
     with tempfile.TemporaryDirectory() as work:
-        demo = DemoBackend(Path(work), load_config(None).kiosk.id)
+        kiosk_id = load_config(None).kiosk.id
+        demo = DemoBackend(Path(work), kiosk_id)
         demo.start()
         try:
             demo.wait_ready()
-            answer = PlatformClient(demo.url, DEMO_TOKEN, "bench").fetch_catalogue()
+            answer = PlatformClient(demo.url, DEMO_TOKEN, kiosk_id).fetch_catalogue()
         finally:
             demo.stop()
     _, items = parse_catalogue(answer.document)

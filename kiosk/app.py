@@ -112,6 +112,10 @@ class KioskApp(App):
         self.first_frame_at: float | None = None
 
     # ---- set-up -------------------------------------------------------------------------
+    def load_kv(self, filename: str | None = None) -> bool:
+        """No implicit kiosk.kv: each screen's kv is loaded explicitly by ``screens.load_kv()``."""
+        return False
+
     def build(self):
         import screens
         from kivy.factory import Factory
