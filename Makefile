@@ -9,7 +9,8 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # xvfb/xauth: headless display for UI tests and screenshots; libzbar0: pyzbar; fonts-wqy-microhei: Chinese
 # glyphs; libgl1/libegl1/libgles2/libmtdev1/libsdl2-2.0-0: what Kivy's SDL2 window and touch input load.
-APT_PACKAGES := xvfb xauth libzbar0 fonts-wqy-microhei libgl1 libegl1 libgles2 libgl1-mesa-dri libmtdev1 libsdl2-2.0-0 fontconfig
+# postgresql: the backend tests also run against a real PostgreSQL server on loopback.
+APT_PACKAGES := xvfb xauth libzbar0 fonts-wqy-microhei libgl1 libegl1 libgles2 libgl1-mesa-dri libmtdev1 libsdl2-2.0-0 fontconfig postgresql
 XVFB_RUN := xvfb-run -a -s "-screen 0 1920x1920x24 -nolisten tcp"
 
 .PHONY: setup system-packages run test bench screenshots clean

@@ -160,6 +160,7 @@ class KioskApp(App):
         Window.bind(on_touch_down=self._on_any_touch)
         Window.clearcolor = self.c_bg
         self.keeper.purge_leftovers()
+        self.services.on_outbox_change = lambda status: self.bridge.post(self._outbox_changed, status)
         self.services.start()
         self.refresh_catalogue()
         Clock.schedule_interval(lambda dt: self._tick(), 0.25)
@@ -336,6 +337,9 @@ class KioskApp(App):
         if self.catalogue_index is None:
             self.catalogue_message = self.tr(self.lang, "catalogue_unavailable", hotline=self.hotline)
             self.catalogue_revision += 1
+
+    def _outbox_changed(self, status: dict) -> None:
+        self.pending_uploads = int(status.get("pending", 0)) + int(status.get("inflight", 0))
 
     def probe_network(self) -> None:
         def probe() -> tuple[bool, int | None]:

@@ -100,6 +100,9 @@ class Services:
         self.client: PlatformClient | None = None
         self.catalogue_store: CatalogueStore | None = None
         self.outbox: Any = None
+        self.sender: Any = None
+        # called from the outbox's threads with its status dict; the app routes it through the bridge
+        self.on_outbox_change: Any = None
 
     @property
     def data_dir(self) -> Path:
@@ -116,12 +119,16 @@ class Services:
         self.catalogue_store = CatalogueStore(self.data_dir / "cache" / "catalogue.json",
                                               self.client.fetch_catalogue)
         self.outbox = self._open_outbox()
+        if self.outbox is not None:
+            from offline_queue import Sender
+
+            self.sender = Sender(self.outbox, self.base_url, self.token,
+                                 on_change=lambda status: self.on_outbox_change and self.on_outbox_change(status))
+            self.sender.start()
 
     def _open_outbox(self) -> Any:
-        try:
-            from offline_queue import Outbox
-        except ImportError:
-            return None
+        from offline_queue import Outbox
+
         try:
             return Outbox(self.data_dir / "outbox", key_file=self.cfg.paths.key_file,
                           quota_bytes=self.cfg.outbox.quota_mb * 1024 * 1024)
@@ -141,7 +148,10 @@ class Services:
         return CatalogueResult(snapshot, SearchIndex(snapshot.items))
 
     def probe_network(self) -> bool:
-        return bool(self.client and self.client.ping())
+        up = bool(self.client and self.client.ping())
+        if up and self.sender is not None:
+            self.sender.wake()  # the network is back: send what waited, now
+        return up
 
     def pending_uploads(self) -> int | None:
         if self.outbox is None:
@@ -153,6 +163,8 @@ class Services:
         return int(status.get("pending", 0)) + int(status.get("inflight", 0))
 
     def stop(self) -> None:
+        if self.sender is not None:
+            self.sender.stop(timeout=5)
         if self.demo is not None:
             self.demo.stop()
         if self.outbox is not None:

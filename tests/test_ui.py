@@ -65,6 +65,9 @@ def test_idle_countdown_continue_then_expiry_wipes(tmp_path, display):
 
 def test_tiles_not_ready_elderly_language_and_end(tmp_path, display):
     r = run_scenario("tiles", tmp_path, display)
+    assert "网络正常" in r["status_idle"] and "待上传 0 件" in r["status_idle"]
+    assert max(r["pending_seen"]) == 1 and r["pending_seen"][-1] == 0  # the header followed the upload
+    assert r["outbox_status"]["done"] == 1
     (title, body), = r["dialogs"]
     assert "暂未开通" in title and "证明打印" in body and "12345" in body
     assert r["dialogs_after_ok"] == 0

@@ -47,7 +47,8 @@ def wait_until(condition, timeout=30.0, step=0.1):
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
+            import inspect
+            raise AssertionError(f"timed out waiting for {inspect.getsource(condition).strip()}")
         yield step
 
 
@@ -139,6 +140,14 @@ def scenario_idle(app, clock, results):
 
 def scenario_tiles(app, clock, results):
     yield from wait_until(lambda: app.catalogue_index is not None)
+    yield from wait_until(lambda: app.pending_uploads >= 0)
+    results["status_idle"] = app.status_line
+    seen = []
+    app.bind(pending_uploads=lambda *_: seen.append(int(app.pending_uploads)))
+    app.services.outbox.put("POST", "/api/v1/echo", json={"hello": "kiosk"})
+    yield from wait_until(lambda: seen and seen[-1] == 0 and max(seen) >= 1)
+    results["pending_seen"] = seen
+    results["outbox_status"] = app.services.outbox.status()
     tap(app.screens["attract"])
     yield 0.2
     tile = find(app.screens["home"], lambda w: getattr(w, "action", None) == "certificates")

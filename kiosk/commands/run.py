@@ -41,7 +41,12 @@ def run(args: argparse.Namespace) -> int:
     setup_file_logging(cfg)
     logging.getLogger(__name__).info("starting kiosk %s (demo=%s) from %s", cfg.kiosk.id, cfg.demo, cfg.sources)
     ui_env.prepare(width, height, cfg.screen.fullscreen)
+    import signal
+
     from kiosk.app import KioskApp
 
-    KioskApp(cfg).run()
+    app = KioskApp(cfg)
+    # systemd stops us with SIGTERM: stop the app normally so the session is wiped on the way out
+    signal.signal(signal.SIGTERM, lambda signum, frame: app.stop())
+    app.run()
     return 0

@@ -1,0 +1,292 @@
+"""The backend's tables and its one way into the database: short transactions from :class:`Database`.
+
+SQLite is the default and gets WAL, ``synchronous=FULL`` (an acknowledged write must survive power
+loss: the kiosk deletes its copy once we answer) and a busy timeout. Writes on SQLite start with
+``BEGIN IMMEDIATE`` so two writers queue on the lock instead of failing on an upgrade from a read
+lock; on PostgreSQL the unique constraints do the arbitration (see ``idempotency``).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from backend.catalogue import ITEM_FIELDS, validate_item
+
+metadata = sa.MetaData()
+
+catalogue_items = sa.Table(
+    "catalogue_items",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("department", sa.Text, nullable=False),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("conditions", sa.Text, nullable=False),
+    sa.Column("materials", sa.JSON, nullable=False),
+    sa.Column("steps", sa.JSON, nullable=False),
+    sa.Column("time_limit_days", sa.Integer, nullable=False),
+    sa.Column("fees", sa.Text, nullable=False),
+    sa.Column("fee_basis", sa.Text, nullable=False),
+    sa.Column("legal_basis", sa.Text, nullable=False),
+    sa.Column("phone", sa.String(32), nullable=False),
+    sa.Column("supervision_phone", sa.String(32), nullable=False),
+    sa.Column("kiosk_submittable", sa.Boolean, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+kiosks = sa.Table(
+    "kiosks",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    # Only the sha256 of the bearer token is kept: a leaked database does not leak tokens.
+    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("fleet_group", sa.String(64), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_state", sa.JSON, nullable=True),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(255), nullable=False, unique=True),
+    sa.Column("kiosk_id", sa.String(64), nullable=False),
+    sa.Column("method", sa.String(8), nullable=False),
+    sa.Column("path", sa.String(512), nullable=False),
+    sa.Column("request_sha256", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    # The exact bytes first sent, so a replay is byte-identical.
+    sa.Column("response_body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+echoes = sa.Table(
+    "echoes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kiosk_id", sa.String(64), nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=False),
+    sa.Column("body", sa.JSON, nullable=True),
+    sa.Column("files", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+backend_meta = sa.Table(
+    "backend_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+SCHEMA_VERSION = "1"
+
+
+class DatabaseURLError(ValueError):
+    """The database URL cannot be used: unparseable, unknown dialect, driver missing, bad path."""
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database URL is fine but the database cannot be reached or opened."""
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" hook emit BEGIN so we choose DEFERRED or IMMEDIATE ourselves.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: sa.Connection) -> None:
+    mode = "IMMEDIATE" if connection.get_execution_options().get("for_write") else "DEFERRED"
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """One engine and short transactions on it: ``with db.read() as conn`` / ``with db.write() as conn``.
+
+    Constructing it checks the URL and the driver but does not connect; :meth:`initialise` creates
+    the tables and seeds a new database.
+    """
+
+    def __init__(self, url: str, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.clock = clock
+        try:
+            parsed = sa.engine.make_url(url)
+        except sa_exc.ArgumentError:
+            raise DatabaseURLError(f"cannot parse database URL {url!r}") from None
+        self.url = parsed
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        options: dict[str, Any] = {}
+        if self.is_sqlite:
+            database = parsed.database or ""
+            if database in ("", ":memory:") or database.startswith("file:"):
+                raise DatabaseURLError("in-memory SQLite is not supported: give a file, sqlite:///PATH")
+            parent = Path(database).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise DatabaseURLError(f"folder {parent} for the SQLite database does not exist")
+            options["connect_args"] = {"timeout": 15, "check_same_thread": False}
+        else:
+            options["pool_pre_ping"] = True
+        try:
+            self.engine = sa.create_engine(parsed, **options)
+        except sa_exc.NoSuchModuleError:
+            raise DatabaseURLError(
+                f"unsupported database URL {self.display_url()!r}: no SQLAlchemy dialect "
+                f"{parsed.drivername!r}"
+            ) from None
+        except ImportError as exc:
+            raise DatabaseURLError(
+                f"the database driver for {parsed.drivername!r} is not installed ({exc.name})"
+            ) from None
+        if self.is_sqlite:
+            sa.event.listen(self.engine, "connect", _sqlite_on_connect)
+            sa.event.listen(self.engine, "begin", _sqlite_on_begin)
+
+    def display_url(self) -> str:
+        """The URL with any password hidden, for messages and logs."""
+        return self.url.render_as_string(hide_password=True)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(for_write=True)
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def initialise(self, *, seed: bool = True) -> None:
+        """Create missing tables; on a database never seeded, add the demo kiosk and the catalogue."""
+        from backend import seed as seed_data  # reads the shipped JSON only when asked to
+
+        try:
+            metadata.create_all(self.engine)
+            with self.write() as conn:
+                seeded = conn.execute(
+                    sa.select(backend_meta.c.value).where(backend_meta.c.key == "seeded_at")
+                ).scalar()
+                if seeded is not None or not seed:
+                    return
+                now = self.clock()
+                if conn.execute(sa.select(sa.func.count()).select_from(kiosks)).scalar() == 0:
+                    conn.execute(sa.insert(kiosks).values(
+                        id=seed_data.DEMO_KIOSK_ID,
+                        token_sha256=token_digest(seed_data.DEMO_KIOSK_TOKEN),
+                        fleet_group="demo",
+                        created_at=now,
+                    ))
+                if conn.execute(sa.select(sa.func.count()).select_from(catalogue_items)).scalar() == 0:
+                    for position, item in enumerate(seed_data.load_seed_catalogue()):
+                        conn.execute(sa.insert(catalogue_items).values(
+                            **item, position=position, updated_at=now))
+                conn.execute(sa.insert(backend_meta), [
+                    {"key": "schema_version", "value": SCHEMA_VERSION},
+                    {"key": "seeded_at", "value": now.isoformat()},
+                ])
+        except sa_exc.DatabaseError as exc:  # includes OperationalError (cannot connect/open)
+            raise DatabaseUnavailable(
+                f"cannot open database {self.display_url()}: {exc.orig or exc}".splitlines()[0]
+            ) from None
+
+    # -- kiosks ---------------------------------------------------------------------------------
+
+    def register_kiosks(self, tokens: dict[str, str], group: str | None = None) -> None:
+        """Add kiosks or give existing ones a new token, all in one transaction.
+
+        The operator's word wins: a token given here that another kiosk holds is taken from it
+        (that kiosk is locked out until it gets a new token), so a token never names two kiosks.
+        """
+        digests = {kiosk_id: token_digest(token) for kiosk_id, token in tokens.items()}
+        if len(set(digests.values())) != len(digests):
+            raise ValueError("two kiosks were given the same token")
+        with self.write() as conn:
+            for kiosk_id, digest in digests.items():
+                # Park the affected rows on placeholders first so swaps and transfers never
+                # collide with the unique constraint half-way.
+                conn.execute(sa.update(kiosks)
+                             .where(sa.or_(kiosks.c.id == kiosk_id, kiosks.c.token_sha256 == digest))
+                             .values(token_sha256=sa.literal("revoked:") + kiosks.c.id))
+            for kiosk_id, digest in digests.items():
+                exists = conn.execute(sa.select(kiosks.c.id).where(kiosks.c.id == kiosk_id)).scalar()
+                if exists is None:
+                    conn.execute(sa.insert(kiosks).values(
+                        id=kiosk_id, token_sha256=digest, fleet_group=group, created_at=self.clock()))
+                else:
+                    values: dict[str, Any] = {"token_sha256": digest}
+                    if group is not None:
+                        values["fleet_group"] = group
+                    conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk_id).values(**values))
+
+    def kiosk_for_token(self, token: str) -> sa.Row | None:
+        with self.read() as conn:
+            return conn.execute(
+                sa.select(kiosks.c.id, kiosks.c.fleet_group)
+                .where(kiosks.c.token_sha256 == token_digest(token))
+            ).first()
+
+    # -- catalogue ------------------------------------------------------------------------------
+
+    def catalogue(self) -> list[dict]:
+        """Every item, in catalogue order, with exactly the API's fields."""
+        query = (sa.select(*(catalogue_items.c[f] for f in ITEM_FIELDS))
+                 .order_by(catalogue_items.c.position, catalogue_items.c.id))
+        with self.read() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def catalogue_item(self, item_id: str) -> dict | None:
+        query = (sa.select(*(catalogue_items.c[f] for f in ITEM_FIELDS))
+                 .where(catalogue_items.c.id == item_id))
+        with self.read() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else dict(row)
+
+    def put_catalogue_item(self, item: dict) -> None:
+        """Add or replace one item after validating it; new items go to the end."""
+        item = validate_item(item)
+        with self.write() as conn:
+            exists = conn.execute(
+                sa.select(catalogue_items.c.id).where(catalogue_items.c.id == item["id"])
+            ).scalar()
+            if exists is None:
+                last = conn.execute(sa.select(sa.func.max(catalogue_items.c.position))).scalar()
+                conn.execute(sa.insert(catalogue_items).values(
+                    **item, position=(last if last is not None else -1) + 1, updated_at=self.clock()))
+            else:
+                conn.execute(sa.update(catalogue_items).where(catalogue_items.c.id == item["id"])
+                             .values(**item, updated_at=self.clock()))

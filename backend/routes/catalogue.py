@@ -1,0 +1,50 @@
+"""``GET /api/v1/catalogue`` and ``/catalogue/{id}``: the 办事指南 the kiosk caches and browses.
+
+The ETag is the sha256 of the items' content, so it changes exactly when the content does, and a
+kiosk that already holds the current catalogue gets a 304 with no body: on a rural link the daily
+refresh costs a few hundred bytes.
+"""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from backend.auth import require_kiosk
+from backend.catalogue import content_hash
+from backend.idempotency import render_json
+
+router = APIRouter(dependencies=[Depends(require_kiosk)])
+
+CACHE_CONTROL = "no-cache"  # cache it, but ask us (cheaply, with If-None-Match) before using it
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 If-None-Match: weak comparison over a list of tags, or ``*``."""
+    if not if_none_match:
+        return False
+    opaque = etag.removeprefix("W/")
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == opaque:
+            return True
+    return False
+
+
+@router.get("/catalogue")
+async def get_catalogue(request: Request) -> Response:
+    items = await run_in_threadpool(request.app.state.db.catalogue)
+    digest = content_hash(items)
+    etag = f'"{digest}"'
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    body = render_json({"version": digest[:16], "items": items})
+    return Response(body.encode("utf-8"), media_type="application/json", headers=headers)
+
+
+@router.get("/catalogue/{item_id}")
+async def get_catalogue_item(item_id: str, request: Request) -> Response:
+    item = await run_in_threadpool(request.app.state.db.catalogue_item, item_id)
+    if item is None:
+        raise HTTPException(404, f"no catalogue item with id {item_id!r}")
+    return Response(render_json(item).encode("utf-8"), media_type="application/json")

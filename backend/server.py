@@ -1,0 +1,202 @@
+"""The backend app and its two runners: ``kiosk backend`` (a process) and :class:`BackendThread`.
+
+:func:`create_app` opens and prepares the database when called, so a bad URL fails before any port
+is bound. Every error is JSON ``{"error": "..."}``. uvicorn's access log is off: later endpoints
+take ``?id_number=`` and a request log would write ID numbers in clear.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import signal
+import socket
+import threading
+import time
+from typing import AsyncIterator, Callable
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
+
+from backend.db import Database
+from backend.routes import ROUTER_MODULES
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))
+
+
+def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    return JSONResponse({"error": f"invalid request: {where}: {first.get('msg', 'invalid')}"},
+                        status_code=422)
+
+
+def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("unexpected error", exc_info=exc)
+    return JSONResponse({"error": "internal error"}, status_code=500)
+
+
+def build_app(db: Database) -> FastAPI:
+    """The FastAPI app over an initialised :class:`Database` (which it disposes at shutdown)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.dispose()
+
+    app = FastAPI(title="Kiosk reference platform", version="1", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=f"{API_PREFIX}/openapi.json")
+    app.state.db = db
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    for name in ROUTER_MODULES:
+        app.include_router(importlib.import_module(name).router, prefix=API_PREFIX)
+    return app
+
+
+def create_app(db_url: str) -> FastAPI:
+    """Open ``db_url`` (creating and seeding a new database) and return the app serving it."""
+    db = Database(db_url)
+    db.initialise()
+    return build_app(db)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket; port 0 picks a free one. Raises OSError with the reason.
+
+    The socket is made with an explicit ``IPPROTO_TCP``: asyncio sets TCP_NODELAY on accepted
+    connections only when the protocol says TCP, and without it every keep-alive response whose
+    headers and body go out in two writes waits ~40 ms for a delayed ACK.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def make_server(app: FastAPI) -> uvicorn.Server:
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
+                            timeout_graceful_shutdown=5, server_header=False)
+    return uvicorn.Server(config)
+
+
+def url_for(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class ServingThread:
+    """uvicorn serving ``app`` on an already-bound socket from a daemon thread.
+
+    uvicorn installs signal handlers only in the main thread, so here it installs none: whoever
+    owns the process decides what a signal means.
+    """
+
+    def __init__(self, app: FastAPI, sock: socket.socket) -> None:
+        self.sock = sock
+        self.url = url_for(sock)
+        self._server = make_server(app)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name=f"backend:{sock.getsockname()[1]}", daemon=True)
+
+    def start(self, ready_timeout: float = 20.0) -> None:
+        """Return once requests are being served; RuntimeError if the server died or hung."""
+        self._thread.start()
+        deadline = time.monotonic() + ready_timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the backend server did not start")
+            time.sleep(0.005)
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._server.should_exit = True
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
+        self.sock.close()
+
+
+def serve_until_signalled(app: FastAPI, sock: socket.socket, on_ready: Callable[[str], None]) -> None:
+    """Serve from the main thread's point of view: SIGINT/SIGTERM stop the server gracefully."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    serving = ServingThread(app, sock)
+    try:
+        serving.start()
+        on_ready(serving.url)
+        while serving.is_alive() and not stop.wait(0.5):
+            pass
+    finally:
+        serving.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class BackendThread:
+    """The backend served from a background thread (demo profile, tests): no signal handlers.
+
+    ``start()`` opens the database, binds, and returns once the server answers requests; ``url``
+    then says where; ``stop()`` shuts it down gracefully. Also a context manager.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, db_url: str,
+                 ready_timeout: float = 20.0) -> None:
+        self.host = host
+        self.port = port
+        self.db_url = db_url
+        self.ready_timeout = ready_timeout
+        self.url: str | None = None
+        self._serving: ServingThread | None = None
+
+    def start(self) -> "BackendThread":
+        if self._serving is not None:
+            raise RuntimeError("this BackendThread was already started")
+        app = create_app(self.db_url)
+        try:
+            sock = bind_socket(self.host, self.port)
+        except OSError:
+            app.state.db.dispose()
+            raise
+        self.port = sock.getsockname()[1]
+        self._serving = ServingThread(app, sock)
+        self._serving.start(self.ready_timeout)
+        self.url = self._serving.url
+        return self
+
+    def stop(self) -> None:
+        if self._serving is not None:
+            self._serving.stop()
+
+    def __enter__(self) -> "BackendThread":
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
