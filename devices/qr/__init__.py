@@ -1,0 +1,15 @@
+"""QR and barcode scanning (DEVICES.md §3): camera frames decoded with zxing-cpp (pyzbar second),
+serial/USB-CDC scanners, HID keyboard-wedge and HID-POS scanners, and a scanner simulator.
+
+    scanner = QrScanner("serial:///dev/ttyACM0?baud=115200")   # or socket://, hid://, camera://, sim://
+    scanner.subscribe(on_event)   # CodeScanned / ScannerStatusChanged, on the scanner's thread
+    scanner.start()
+
+What a scanned text means is decided by kiosk.qr_content, not here.
+"""
+from devices.qr.events import CodeScanned, ScannerStatusChanged
+from devices.qr.scanner import QrScanner, SelfTestReport
+from devices.qr.urls import ScannerUrlError, parse_scanner_url
+
+__all__ = ["CodeScanned", "QrScanner", "ScannerStatusChanged", "ScannerUrlError", "SelfTestReport",
+           "parse_scanner_url"]

@@ -1,0 +1,270 @@
+"""QrScanner: the one owner of a QR/barcode scanner, opened from a URL (see urls.py).
+
+Its worker thread opens the source, polls it, turns readings into CodeScanned events (the same code
+seen again within ``dedupe_window`` seconds of its last sighting is one scan: a code held in front
+of the camera, or a trigger pressed twice), keeps the status, and reopens with capped backoff when
+the device goes. It never raises into its caller; subscribers are called on its thread.
+Scanned text is never logged: a code can carry personal data.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+from devices.base import Backoff, DeviceState, DeviceStatus, EventHub, StatusTracker
+from devices.qr.events import CodeScanned, ScannerStatusChanged
+from devices.qr.sources import CameraSource, HidSource, Reading, Rejected, SerialSource, SourceError
+from devices.qr.urls import ScannerUrl, parse_scanner_url
+
+log = logging.getLogger(__name__)
+
+DEGRADED_AFTER = 3  # consecutive unreadable frames before the status says so
+
+
+class RepeatFilter:
+    """Admits a code unless the same text was seen within ``window`` seconds of its last sighting."""
+
+    def __init__(self, window: float):
+        self.window = window
+        self._last_seen: dict[str, float] = {}
+
+    def admit(self, text: str, now: float) -> bool:
+        last = self._last_seen.get(text)
+        self._last_seen[text] = now
+        if len(self._last_seen) > 64:
+            self._last_seen = {t: at for t, at in self._last_seen.items() if now - at <= self.window}
+        return last is None or now - last > self.window
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail_en: str
+    detail_zh: str
+
+
+@dataclass(frozen=True)
+class SelfTestReport:
+    ok: bool
+    checks: tuple[Check, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checks": [c.__dict__ for c in self.checks]}
+
+
+class QrScanner:
+    def __init__(self, url: str, *, frame_source: Callable[[], Any] | None = None,
+                 dedupe_window: float = 1.5, clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time, backoff: Backoff | None = None,
+                 simulator_seed: int | None = None):
+        """Raises ScannerUrlError (a ValueError) for a URL that cannot name a scanner."""
+        self.spec: ScannerUrl = parse_scanner_url(url)
+        self.url = url
+        self._frame_source = frame_source
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._backoff = backoff or Backoff(base=0.5, cap=15.0)
+        self._hub = EventHub()
+        self._status = StatusTracker(wall_clock)
+        self._repeats = RepeatFilter(dedupe_window)
+        self._stop = threading.Event()
+        self._settled = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._bad_in_a_row = 0
+        self._source: Any = None
+        self._simulator_seed = simulator_seed
+        self.simulator = None  # the in-process ScannerSimulator of a sim:// URL
+
+    # -- public --------------------------------------------------------------------------------
+    def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
+        return self._hub.subscribe(callback)
+
+    def status(self) -> DeviceStatus:
+        return self._status.get()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        if self.spec.kind == "sim":
+            self._start_simulator()
+        self._stop.clear()
+        self._settled.clear()
+        self._set(DeviceState.OFFLINE, "正在连接扫码器", f"connecting to {self.url}")
+        self._thread = threading.Thread(target=self._run, name="qr-scanner", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self.simulator is not None:
+            self.simulator.close()
+            self.simulator = None
+
+    def wait_settled(self, timeout: float) -> DeviceStatus:
+        """Wait for the first open attempt to finish (success or failure); return the status."""
+        self._settled.wait(timeout)
+        return self.status()
+
+    def wait_for_code(self, timeout: float) -> CodeScanned | None:
+        """Block until the next code (or None at the timeout). For the CLI and tests, not the UI."""
+        codes: queue.Queue = queue.Queue()
+        unsubscribe = self.subscribe(lambda e: codes.put(e) if isinstance(e, CodeScanned) else None)
+        try:
+            return codes.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        finally:
+            unsubscribe()
+
+    def self_test(self) -> SelfTestReport:
+        checks = [self._check_connection()]
+        if self.spec.kind in ("camera", "file"):
+            checks.append(_check_decoder(self.spec.engine))
+            if self._source is not None and isinstance(self._source, CameraSource):
+                frames = self._source.frames
+                checks.append(Check("frames", frames > 0, f"{frames} frames, last {self._source.last_shape}",
+                                    f"已取得 {frames} 帧画面" if frames else "没有取得画面"))
+        return SelfTestReport(all(c.ok for c in checks), tuple(checks))
+
+    # -- the worker ----------------------------------------------------------------------------
+    def _start_simulator(self) -> None:
+        from devices.qr.simulator import ScannerSimulator
+
+        sim = self.spec.sim
+        self.simulator = ScannerSimulator(
+            gap=self.spec.framing.gap, seed=self._simulator_seed, terminator=sim["terminator"],
+            encoding=sim["encoding"], aim=sim["aim"], chunked=sim["chunked"], slow=sim["slow"],
+            noisy=sim["noisy"])
+        host, port = self.simulator.listen("127.0.0.1", 0)
+        if sim["codes"]:
+            threading.Thread(target=self._feed_simulator, args=(sim["codes"], sim["every"]),
+                             name="qr-sim-codes", daemon=True).start()
+        self._sim_target = f"socket://{host}:{port}"
+
+    def _feed_simulator(self, codes: tuple[str, ...], every: float | None) -> None:
+        simulator = self.simulator
+        while simulator is not None and not self._stop.is_set():
+            for text in codes:
+                simulator.scan(text)
+            if every is None or self._stop.wait(every):
+                return
+
+    def _make_source(self):
+        spec = self.spec
+        if spec.kind == "sim":  # the production serial path, to the simulator's loopback socket
+            return SerialSource(replace(spec, kind="serial", target=self._sim_target), self._clock)
+        if spec.kind == "serial":
+            return SerialSource(spec, self._clock)
+        if spec.kind == "hid":
+            return HidSource(spec, self._clock)
+        return CameraSource(spec, self._clock, frame_source=self._frame_source)
+
+    def _run(self) -> None:
+        lost = False
+        while not self._stop.is_set():
+            try:
+                source = self._make_source()
+                source.open()
+            except SourceError as exc:
+                self._status.bump("open_failures")
+                if exc.permanent:
+                    self._set(DeviceState.ERROR, "扫码器无法使用，请联系维护人员", f"scanner unusable: {exc}")
+                else:
+                    self._set(DeviceState.OFFLINE, "扫码器未连接", f"scanner not connected: {exc}")
+                self._settled.set()
+                self._stop.wait(self._backoff.next_delay())
+                continue
+            except Exception as exc:  # a bug or a library surprise must not kill the thread
+                log.exception("opening the scanner failed")
+                self._set(DeviceState.ERROR, "扫码器故障", f"scanner error: {type(exc).__name__}: {exc}")
+                self._settled.set()
+                self._stop.wait(self._backoff.next_delay())
+                continue
+            if lost:
+                self._status.bump("reconnects")
+                lost = False
+            self._source = source
+            self._backoff.reset()
+            self._bad_in_a_row = 0
+            self._set(DeviceState.READY, "扫码器就绪", f"scanner ready ({source.description})")
+            self._settled.set()
+            try:
+                while not self._stop.is_set():
+                    for item in source.poll():
+                        self._handle(item)
+            except SourceError as exc:
+                lost = True
+                self._set(DeviceState.OFFLINE, "扫码器连接中断", f"scanner connection lost: {exc}")
+            except Exception as exc:
+                lost = True
+                log.exception("scanner source failed")
+                self._set(DeviceState.ERROR, "扫码器故障", f"scanner error: {type(exc).__name__}: {exc}")
+            finally:
+                source.close()
+                self._source = None
+            if not self._stop.is_set():
+                self._stop.wait(self._backoff.next_delay())
+        self._set(DeviceState.OFFLINE, "扫码器已停止", "scanner stopped")
+
+    def _handle(self, item: Reading | Rejected) -> None:
+        if isinstance(item, Rejected):
+            self._status.bump("bad_frames")
+            self._bad_in_a_row += 1
+            log.debug("rejected scanner data: %s", item.reason)
+            if self._bad_in_a_row >= DEGRADED_AFTER:
+                self._set(DeviceState.DEGRADED, "扫码器数据异常", f"scanner sends unreadable data ({item.reason})")
+            return
+        self._bad_in_a_row = 0
+        if self.status().state == DeviceState.DEGRADED:
+            self._set(DeviceState.READY, "扫码器就绪", f"scanner ready ({self._source.description})")
+        if not self._repeats.admit(item.text, self._clock()):
+            self._status.bump("duplicates")
+            return
+        self._status.bump("scans")
+        log.debug("code scanned: %d chars, %s", len(item.text), item.symbology)
+        self._hub.emit(CodeScanned(item.text, self.url, item.symbology, self._wall_clock()))
+
+    def _set(self, state: DeviceState, zh: str, en: str) -> None:
+        if self._status.set(state, zh, en):
+            if state != DeviceState.READY:
+                log.info("scanner %s: %s", state.value, en)
+            self._hub.emit(ScannerStatusChanged(self._status.get()))
+
+    def _check_connection(self) -> Check:
+        status = self.status()
+        if self._thread is not None:
+            ok = status.state in (DeviceState.READY, DeviceState.DEGRADED)
+            return Check("connection", ok, status.detail_en, status.detail_zh)
+        try:  # not running: open and close once
+            source = self._make_source() if self.spec.kind != "sim" else None
+            if source is None:
+                return Check("connection", False, "simulator not started", "模拟扫码器未启动")
+            source.open()
+            source.close()
+            return Check("connection", True, f"opened {source.description}", "扫码器可以打开")
+        except SourceError as exc:
+            return Check("connection", False, str(exc), "扫码器无法打开")
+
+
+def _check_decoder(engine: str) -> Check:
+    """Decode a generated code with Chinese UTF-8 content: proves the library loads and reads text right."""
+    from devices.qr.engines import FrameDecoder
+    from devices.qr.synthetic import scene
+
+    text = "自检 二维码 ZW20250101-000001"
+    started = time.perf_counter()
+    try:
+        codes = FrameDecoder(engine).decode(scene(text, 640, 480, 240, noise=4.0))
+    except Exception as exc:  # a missing native library shows up here
+        return Check("decoder", False, f"{engine} failed: {type(exc).__name__}: {exc}", "解码库无法使用")
+    ms = (time.perf_counter() - started) * 1000
+    ok = [c.text for c in codes] == [text]
+    return Check("decoder", ok, f"{engine} {'read' if ok else 'misread'} a test code in {ms:.1f} ms",
+                 "解码正常" if ok else "解码异常")
