@@ -23,9 +23,11 @@ from kivy.uix.screenmanager import FadeTransition, NoTransition, ScreenManager
 from kiosk.bridge import UiBridge, Workers
 from kiosk.config import Config
 from kiosk.i18n import translate
+from kiosk.identity import greeting_name, judge
 from kiosk.services import CatalogueResult, Services
 from kiosk.session import IdleState, SessionKeeper
 from kiosk.ui_env import find_cjk_font
+from kiosk.voice import Speaker
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ THEMES = {
            "c_warning": (1, 0.9, 0.2, 1), "c_warning_text": (0.60, 0.10, 0.0, 1)},
 }
 ELDERLY_FONT_SCALE = 1.3
+TASKS_NEEDING_IDENTITY = ("certificates", "submit", "help")
+KEY_F2, KEY_F3 = 283, 284  # demo hotkeys: present/remove the simulated card, next simulated card
 
 
 @dataclass
@@ -70,6 +74,9 @@ class KioskApp(App):
     clock_text = StringProperty("")
     date_text = StringProperty("")
     in_session = BooleanProperty(False)
+    identity_name = StringProperty("")      # masked (张*), for the greeting; the card lives in the session
+    card_on_reader = BooleanProperty(False)
+    reader_ready = BooleanProperty(True)
     network_ok = BooleanProperty(True)
     network_known = BooleanProperty(False)
     pending_uploads = NumericProperty(-1)
@@ -106,6 +113,10 @@ class KioskApp(App):
         self.keeper = SessionKeeper(cfg.paths.data_dir / "sessions", cfg.session.idle_timeout_s,
                                     cfg.session.warning_s, clock=lambda: self.monotonic())
         self.idle_dialog = None
+        self.card_alert = None
+        self.reader: Any = None
+        self.voice = Speaker()
+        self._sim_cards: list[str] = []
         self.dialogs: list[Any] = []
         self.catalogue_items: dict[str, Any] = {}
         self.started_at = time.monotonic()
@@ -142,7 +153,9 @@ class KioskApp(App):
         root.add_widget(Factory.Header())
         self.manager = ScreenManager(transition=NoTransition())
         self.screens = {}
-        for cls in (AttractScreen, HomeScreen, GuideScreen, GuideDetailScreen):
+        from screens.identify import IdentifyScreen
+
+        for cls in (AttractScreen, HomeScreen, GuideScreen, GuideDetailScreen, IdentifyScreen):
             screen = cls()
             self.screens[screen.name] = screen
             self.manager.add_widget(screen)
@@ -157,12 +170,13 @@ class KioskApp(App):
         return root
 
     def on_start(self) -> None:
-        Window.bind(on_touch_down=self._on_any_touch)
+        Window.bind(on_touch_down=self._on_any_touch, on_key_down=self._on_key_down)
         Window.clearcolor = self.c_bg
         self.keeper.purge_leftovers()
         self.services.on_outbox_change = lambda status: self.bridge.post(self._outbox_changed, status)
         self.services.start()
         self.refresh_catalogue()
+        self._start_reader()
         Clock.schedule_interval(lambda dt: self._tick(), 0.25)
         Clock.schedule_interval(lambda dt: self.probe_network(), 15)
         Clock.schedule_interval(lambda dt: self.refresh_catalogue(), self.cfg.platform.catalogue_refresh_s)
@@ -178,6 +192,10 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         self.keeper.end("kiosk stopping")
+        self.identity_name = ""
+        if self.reader is not None:
+            self.reader.stop()
+        self.voice.stop()
         if self.workers is not None:
             self.workers.shutdown()
         self.services.stop()
@@ -260,6 +278,10 @@ class KioskApp(App):
         if self.idle_dialog is not None:
             self.idle_dialog.dismiss(animation=False)
             self.idle_dialog = None
+        self.card_alert = None
+        self.reader: Any = None
+        self.voice = Speaker()
+        self._sim_cards: list[str] = []
 
     def end_session(self, reason: str) -> None:
         """Every end of a visit comes here: wipe, close dialogs, back to the attract screen."""
@@ -269,6 +291,7 @@ class KioskApp(App):
         self.dialogs.clear()
         self.keeper.end(reason)
         self.in_session = False
+        self.identity_name = ""
         self.screens["guide"].reset()
         self.screens["guide-detail"].show(None)
         if self.elderly:
@@ -276,6 +299,8 @@ class KioskApp(App):
             self.apply_theme()
         self.lang = self.cfg.kiosk.default_language
         self.show_screen("attract")
+        if self.card_on_reader:
+            self._show_card_alert()
 
     def go_home_pressed(self) -> None:
         from kivy.factory import Factory
@@ -301,6 +326,13 @@ class KioskApp(App):
         if action == "guide":
             self.show_screen("guide")
             return
+        session = self.keeper.current
+        if action in TASKS_NEEDING_IDENTITY and (session is None or session.identity is None):
+            self.screens["identify"].ask(action, title.replace("\n", ""))
+            if not self.reader_ready:
+                self.screens["identify"].set_state("reader_down")
+            self.show_screen("identify")
+            return
         dialog = Factory.MessageDialog(
             title=self.tr(self.lang, "not_ready_title"),
             body=self.tr(self.lang, "not_ready_body", name=title.replace("\n", ""), hotline=self.hotline),
@@ -318,6 +350,117 @@ class KioskApp(App):
             return
         self.screens["guide-detail"].show(item)
         self.show_screen("guide-detail")
+
+    # ---- identity: the ID-card reader ------------------------------------------------------
+    def _start_reader(self) -> None:
+        from devices.idcard.reader import IdCardReader
+
+        try:
+            self.reader = IdCardReader(self.cfg.devices.idcard)
+        except Exception as exc:  # a bad URL must not stop the kiosk: the other services still work
+            log.error("ID-card reader unavailable: %s", exc)
+            self.reader_ready = False
+            return
+        self.reader.subscribe(lambda event: self.bridge.post(self._reader_event, event))
+        self.reader.start()
+
+    def _reader_event(self, event: Any) -> None:
+        from devices.base import DeviceState
+        from devices.idcard.reader import CardPresent, CardReadFailed, CardRemoved, ReaderStatusChanged
+
+        identify = self.screens["identify"]
+        on_identify = self.manager.current == "identify"
+        if isinstance(event, ReaderStatusChanged):
+            self.reader_ready = event.status.state in (DeviceState.READY, DeviceState.BUSY)
+            if on_identify and not self.reader_ready:
+                identify.set_state("reader_down")
+            elif on_identify and identify.state == "reader_down":
+                identify.set_state("waiting")
+        elif isinstance(event, CardRemoved):
+            self.card_on_reader = False
+            self._close_card_alert()
+        elif isinstance(event, CardReadFailed):
+            self.card_on_reader = True
+            if on_identify:
+                identify.set_state("failed")
+                self.speak_prompt("card_read_failed")
+        elif isinstance(event, CardPresent):
+            self.card_on_reader = True
+            self._card_read(event.card)
+
+    def _card_read(self, card: Any) -> None:
+        if self.card_alert is not None:
+            return  # the card of a visit that has ended: it must be taken away, not read again
+        verdict = judge(card)
+        identify = self.screens["identify"]
+        if not verdict.accepted:
+            if self.manager.current == "identify":
+                identify.set_state("expired" if verdict.message_key == "card_expired" else "invalid")
+            else:
+                from kivy.factory import Factory
+
+                if self.keeper.current is None:
+                    self.start_session("card")
+                self._open_dialog(Factory.MessageDialog(
+                    title=self.tr(self.lang, "card_refused_title"),
+                    body=self.tr(self.lang, verdict.message_key, hotline=self.hotline),
+                    button_text=self.tr(self.lang, "ok")))
+            self.speak_prompt(verdict.message_key)
+            return
+        if self.keeper.current is None:
+            self.start_session("card")
+        session = self.keeper.current
+        session.identity = card
+        self.identity_name = greeting_name(card)
+        log.info("identity read for session %s (%s)", session.id, card.card_type)
+        if self.manager.current == "identify":
+            task, title = identify.task, identify.task_title
+            self.show_screen("home")
+            self.open_task(task, title)
+        elif self.manager.current == "attract":
+            self.show_screen("home")
+
+    def cancel_identify(self) -> None:
+        self.show_screen("home")
+
+    def _show_card_alert(self) -> None:
+        from kivy.factory import Factory
+
+        if self.card_alert is None:
+            self.card_alert = Factory.CardAlert()
+            self.card_alert.open(animation=False)
+            self._card_alert_voice = Clock.schedule_interval(lambda dt: self._say_take_card(), 8)
+        self._say_take_card()
+
+    def _say_take_card(self) -> None:
+        self.voice.say(self.tr(self.lang, "take_card_voice"), self.lang)  # spoken in every mode
+
+    def _close_card_alert(self) -> None:
+        if self.card_alert is not None:
+            self.card_alert.dismiss(animation=False)
+            self.card_alert = None
+            self._card_alert_voice.cancel()
+
+    def speak_prompt(self, key: str) -> None:
+        """Voice guidance in elderly mode (the forgotten-card alert speaks in every mode)."""
+        if self.elderly:
+            self.voice.say(self.tr(self.lang, key, hotline=self.hotline), self.lang)
+
+    def _on_key_down(self, window: Any, key: int, scancode: int, codepoint: Any, modifiers: Any) -> bool:
+        """Demo hotkeys, active only with a simulated reader: F2 puts a card on / takes it off, F3 changes card."""
+        simulator = getattr(self.reader, "simulator", None)
+        if simulator is None or key not in (KEY_F2, KEY_F3):
+            return False
+        if key == KEY_F2:
+            simulator.toggle()
+        else:
+            from devices.idcard.fixtures import fixture_names
+
+            self._sim_cards = self._sim_cards or fixture_names()
+            name = self._sim_cards.pop(0)
+            self._sim_cards.append(name)
+            simulator.present(name)
+        return True
 
     # ---- background work -------------------------------------------------------------------
     def refresh_catalogue(self) -> None:
@@ -383,8 +526,14 @@ class KioskApp(App):
             self._show_idle_dialog(12)
         elif req.screen == "not-ready":
             self.start_session("screenshot")
+            self.open_task("rating", self.tr(self.lang, "tile_rating"))
+        elif req.screen == "identify":
+            self.start_session("screenshot")
             self.open_task("certificates", self.tr(self.lang, "tile_certificates"))
-        Clock.schedule_once(lambda dt: self._save_screenshot(), 0.5)
+        elif req.screen == "card-alert":
+            self.start_session("screenshot")
+            self._show_card_alert()
+        Clock.schedule_once(lambda dt: self._save_screenshot(), 1.5)
 
     def _save_screenshot(self) -> None:
         save_window_png(self.screenshot_request.out)

@@ -107,9 +107,9 @@ SECTIONS = {f.name: f.type for f in fields(Config) if f.name != "sources"}
 _KIOSK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DEVICE_SCHEMES = {
     "idcard": {"sim", "serial", "socket", "loop", "spy", "rfc2217", ""},
-    "qr": {"sim", "camera", "serial", "hid", "socket", "loop", "file"},
+    "qr": {"sim", "camera", "serial", "hid", "socket", "loop", "spy", "rfc2217", "file"},
     "camera": {"sim", "v4l2", "file"},
-    "receipt_printer": {"sim", "serial", "usb", "tcp", "file", "socket", "loop"},
+    "receipt_printer": {"sim", "serial", "usb", "tcp", "file", "socket", "loop", "spy", "rfc2217"},
     "document_printer": {"sim", "cups"},
 }
 

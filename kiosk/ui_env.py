@@ -52,5 +52,5 @@ def prepare(width: int, height: int, fullscreen: bool = False, kivy_home: Path |
     env["KCFG_GRAPHICS_BORDERLESS"] = "1" if fullscreen else "0"
     env["KCFG_GRAPHICS_MULTISAMPLES"] = "0"
     env["KCFG_KIVY_EXIT_ON_ESCAPE"] = "0"
-    env["KCFG_KIVY_KEYBOARD_MODE"] = "systemanddock"
+    env["KCFG_KIVY_KEYBOARD_MODE"] = "system"  # our own on-screen keyboard; never Kivy's docked one
     env["KCFG_INPUT_MOUSE"] = "mouse,disable_multitouch"

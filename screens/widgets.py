@@ -113,3 +113,7 @@ class ConfirmEndDialog(ModalView):
     def confirm(self) -> None:
         self.dismiss()
         App.get_running_app().end_session("home button")
+
+
+class CardAlert(ModalView):
+    """The forgotten-card alert: shown, and spoken, until the card leaves the reader."""

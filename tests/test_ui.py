@@ -69,7 +69,7 @@ def test_tiles_not_ready_elderly_language_and_end(tmp_path, display):
     assert max(r["pending_seen"]) == 1 and r["pending_seen"][-1] == 0  # the header followed the upload
     assert r["outbox_status"]["done"] == 1
     (title, body), = r["dialogs"]
-    assert "暂未开通" in title and "证明打印" in body and "12345" in body
+    assert "暂未开通" in title and "好差评" in body and "12345" in body
     assert r["dialogs_after_ok"] == 0
     assert r["fs"][1] > r["fs"][0]
     assert r["timeouts"][1] > r["timeouts"][0]
@@ -78,3 +78,25 @@ def test_tiles_not_ready_elderly_language_and_end(tmp_path, display):
     assert r["screen_after_end"] == "attract"
     assert r["wipes"] == ["home button"]
     assert r["lang_after_end"] == "zh" and r["elderly_after_end"] is False
+
+
+def test_identity_greeting_forgotten_card_and_expired_card(tmp_path, display):
+    r = run_scenario("identity", tmp_path, display)
+    assert r["screen_after_card"] == "home"          # a card on the attract screen starts a visit
+    assert r["greeting"].startswith("您好，韦*")       # masked name only
+    assert r["identity_type"] == "resident"
+    assert r["task_with_identity"] == ["该功能暂未开通"]
+    assert r["alert_after_end"] is True and r["alert_title"] == "请取走您的身份证！"
+    assert "请取走您的身份证" in r["spoken"]
+    assert r["identity_after_end"] == "" and r["session_after_end"] is False
+    assert r["alert_after_removal"] is False
+    assert r["screen_for_task"] == "identify"
+    assert "已过期" in r["expired_message"] and r["identity_when_expired"] is None
+    assert "材料提交" in r["task_after_identify"][0]
+    assert r["alert_when_card_taken"] is False
+    assert r["wipes"] == [True, True]
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for secret in ("韦岚", "450329198802140427", "示例路1号"):
+                assert secret.encode() not in data, (secret, path)

@@ -7,12 +7,12 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-SCREENSHOT_NAMES = ("attract", "home", "guide", "guide-detail", "idle", "not-ready")
+SCREENSHOT_NAMES = ("attract", "home", "guide", "guide-detail", "idle", "not-ready", "identify", "card-alert")
 
 
 def register(parsers) -> None:
     p = parsers.top.add_parser("screenshot", help="render a screen with demo data to a PNG and exit")
-    p.add_argument("--screen", required=True, help="attract, home, guide, guide-detail, idle, not-ready")
+    p.add_argument("--screen", required=True, help=", ".join(SCREENSHOT_NAMES))
     p.add_argument("--out", required=True, help="PNG file to write")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
     p.add_argument("--elderly", action="store_true", help="render in elderly mode")

@@ -1,0 +1,85 @@
+"""Reader URLs → an open pyserial port.
+
+Every pyserial URL works (a device path, ``socket://``, ``loop://``, ``spy://``, ``rfc2217://``,
+``hwgrep://``, ``alt://``). pyserial has no ``serial://`` handler, so ``serial:///dev/ttyUSB0?baud=N``
+is mapped here to the device path at that rate. ``sim://`` is handled by the reader (an in-process
+simulator behind a pty), so the same serial code runs against it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+import serial
+
+from devices.idcard.commands import BAUD_CODES
+
+DEFAULT_BAUD = 115200
+PYSERIAL_SCHEMES = {"socket", "loop", "spy", "rfc2217", "hwgrep", "alt", "cp2110"}
+SIM_MODES = {"slow", "chunked", "noisy", "corrupt", "silent", "nosam"}
+
+
+class BadReaderUrl(ValueError):
+    """The URL cannot name a reader (bad usage, not a device failure)."""
+
+
+@dataclass(frozen=True)
+class ReaderUrl:
+    scheme: str  # "sim", "serial" (a device path) or a pyserial scheme
+    target: str  # what serial_for_url gets; the fixture card name for sim://
+    baud: int = DEFAULT_BAUD
+    sim_modes: frozenset[str] = field(default_factory=frozenset)
+
+
+def parse_reader_url(url: str) -> ReaderUrl:
+    """Check a URL without touching any device; raises BadReaderUrl with one clear line."""
+    if not url or not url.strip():
+        raise BadReaderUrl("the reader URL is empty")
+    if "://" not in url:
+        return ReaderUrl("serial", url)
+    scheme = url.split("://", 1)[0].lower()
+    if scheme == "serial":
+        parts = urlsplit(url)
+        query = _query(parts.query, {"baud"}, url)
+        path = parts.netloc + parts.path
+        if not path:
+            raise BadReaderUrl(f"{url}: no device path (use serial:///dev/ttyUSB0?baud=115200)")
+        return ReaderUrl("serial", path, _baud(query.get("baud", str(DEFAULT_BAUD)), url))
+    if scheme == "sim":
+        parts = urlsplit(url)
+        query = _query(parts.query, {"card", "mode", "baud"}, url)
+        modes = frozenset(m for m in query.get("mode", "").split(",") if m)
+        unknown = modes - SIM_MODES
+        if unknown:
+            raise BadReaderUrl(f"{url}: unknown simulator mode {sorted(unknown)[0]!r} "
+                               f"(known: {', '.join(sorted(SIM_MODES))})")
+        baud = _baud(query["baud"], url) if "baud" in query else DEFAULT_BAUD
+        return ReaderUrl("sim", query.get("card", "") or parts.netloc, baud, modes)
+    if scheme in PYSERIAL_SCHEMES:
+        return ReaderUrl(scheme, url)
+    raise BadReaderUrl(f"{url}: unknown URL scheme {scheme!r} for an ID-card reader")
+
+
+def open_port(target: str, baud: int = DEFAULT_BAUD) -> serial.SerialBase:
+    """Open a pyserial port (raises serial.SerialException when it cannot be opened)."""
+    try:
+        return serial.serial_for_url(target, baudrate=baud, timeout=0.02, write_timeout=1.0)
+    except ValueError as exc:  # pyserial reports bad settings and unknown schemes this way
+        raise serial.SerialException(str(exc)) from exc
+
+
+def _query(text: str, allowed: set[str], url: str) -> dict[str, str]:
+    try:
+        query = {key: values[-1] for key, values in parse_qs(text, keep_blank_values=True, strict_parsing=bool(text)).items()}
+    except ValueError:
+        raise BadReaderUrl(f"{url}: malformed query") from None
+    unknown = set(query) - allowed
+    if unknown:
+        raise BadReaderUrl(f"{url}: unknown option {sorted(unknown)[0]!r}")
+    return query
+
+
+def _baud(text: str, url: str) -> int:
+    if not text.isdigit() or int(text) not in BAUD_CODES:
+        raise BadReaderUrl(f"{url}: baud must be one of {', '.join(map(str, sorted(BAUD_CODES)))}")
+    return int(text)

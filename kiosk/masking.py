@@ -1,0 +1,45 @@
+"""Masking of personal data for logs, screens and the technician's CLI (DESIGN.md §4).
+
+Pure functions on strings; ``None`` and empty strings pass through unchanged.
+"""
+from __future__ import annotations
+
+# Where an address's first part (province level) ends; the earliest match wins.
+_ADDRESS_FIRST_PART_ENDS = ("特别行政区", "自治区", "省", "市")
+_ADDRESS_MASK = "****"
+
+
+def mask_id_number(number: str | None) -> str | None:
+    """``11010519491231002X`` → ``110105********002X``: first 6, the middle starred, last 4.
+
+    Shorter numbers (passes, foreign card numbers) keep at most their last 4 characters.
+    """
+    if not number:
+        return number
+    if len(number) > 10:
+        return number[:6] + "*" * (len(number) - 10) + number[-4:]
+    if len(number) > 4:
+        return "*" * (len(number) - 4) + number[-4:]
+    return "*" * len(number)
+
+
+def mask_name(name: str | None) -> str | None:
+    """``张三丰`` → ``张**``: the first character, then one star per remaining character."""
+    if not name:
+        return name
+    name = name.strip()
+    return name[:1] + "*" * (len(name) - 1)
+
+
+def mask_address(address: str | None) -> str | None:
+    """Keep only the province-level first part: ``广西壮族自治区桂林市…`` → ``广西壮族自治区****``.
+
+    An address without a recognisable first part keeps its first two characters.
+    """
+    if not address:
+        return address
+    ends = [address.find(marker) + len(marker) for marker in _ADDRESS_FIRST_PART_ENDS if marker in address]
+    cut = min(ends) if ends else 2
+    if cut >= len(address):
+        cut = min(2, len(address) - 1)
+    return address[:cut] + _ADDRESS_MASK

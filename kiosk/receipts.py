@@ -1,0 +1,353 @@
+"""What the kiosk prints on the receipt printer, as data: each receipt is a dataclass (or a plain dict)
+turned into layout blocks, then into ESC/POS bytes for a printer profile.
+
+Pure: no clock, no configuration, no I/O -- the caller passes the time and the URLs, and the same
+data always gives the same bytes (tests/golden/printer/ pins them). Personal data is printed
+masked (``张*``, ``138****1234``): a receipt left on the tray must not tell a stranger who it is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from typing import Any, Union
+
+from devices.receipt_printer.layout import Block, Cut, Field, Qr, Row, Rule, Text, render
+from devices.receipt_printer.profiles import PrinterProfile
+from kiosk.masking import mask_name
+
+FORMS = {"original": "原件", "copy": "复印件", "both": "原件及复印件",
+         "原件": "原件", "复印件": "复印件", "原件及复印件": "原件及复印件", "electronic": "电子件", "电子件": "电子件"}
+DELIVERY = {"window": "窗口领取", "post": "快递邮寄", "express": "快递邮寄", "online": "网上送达",
+            "self": "自助终端打印"}
+SERVICE_KINDS = {"door": "上门办", "proxy": "帮代办", "上门办": "上门办", "帮代办": "帮代办"}
+
+
+def mask_phone(phone: str) -> str:
+    """``13812341234`` → ``138****1234``; anything shorter keeps only its last 4 digits."""
+    digits = "".join(c for c in (phone or "") if c.isdigit() or c == "-")
+    if len(digits) >= 11:
+        return digits[:3] + "****" + digits[-4:]
+    return "*" * max(0, len(digits) - 4) + digits[-4:]
+
+
+def _time(value: Union[datetime, date, str, None]) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%Y-%m-%d")
+    try:
+        return datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Material:
+    name: str
+    form: str = "原件"  # 原件 / 复印件 / 原件及复印件 (or original / copy / both)
+    count: int = 1
+    required: bool = True
+    note: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict | "Material") -> "Material":
+        if isinstance(d, Material):
+            return d
+        form = d.get("form", d.get("kind", "原件"))
+        if "original" in d or "copy" in d:  # catalogue style: two booleans
+            form = "both" if d.get("original") and d.get("copy") else "copy" if d.get("copy") else "original"
+        return cls(name=str(d["name"]), form=str(form), count=int(d.get("count", 1)),
+                   required=bool(d.get("required", True)), note=str(d.get("note", "") or ""))
+
+    @property
+    def form_zh(self) -> str:
+        return FORMS.get(self.form, self.form)
+
+    @property
+    def amount(self) -> str:
+        return f"{self.form_zh} {self.count}份"
+
+
+@dataclass(frozen=True)
+class Fee:
+    name: str
+    amount: str  # yuan, as written ("10.00"); printed as "10.00元" (no ¥: many printer fonts lack it)
+    basis: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict | "Fee") -> "Fee":
+        if isinstance(d, Fee):
+            return d
+        amount = d.get("amount", d.get("yuan", "0"))
+        if isinstance(amount, (int, float)):
+            amount = f"{amount:.2f}"
+        return cls(name=str(d["name"]), amount=str(amount), basis=str(d.get("basis", "") or ""))
+
+
+def _from_dict(cls, data: dict):
+    """Build a receipt dataclass from a plain dict: unknown keys are an error, lists become tuples."""
+    if isinstance(data, cls):
+        return data
+    names = {f.name for f in fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown field(s) {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "materials":
+            value = tuple(Material.from_dict(m) for m in value)
+        elif key == "fees":
+            value = tuple(Fee.from_dict(f) for f in value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[key] = value
+    return cls(**values)
+
+
+@dataclass(frozen=True)
+class SubmissionReceipt:
+    """受理回执: what the citizen takes home after submitting materials at the kiosk."""
+
+    receipt_no: str
+    item_name: str
+    submitted_at: Union[datetime, str]
+    lookup_url: str  # kiosk.qr_content.receipt_qr_text(receipt_no, base_url); also shown on screen
+    materials: tuple[Material, ...] = ()
+    delivery: str = "window"
+    applicant: str = ""  # printed masked
+    centre_name: str = ""
+    department: str = ""
+    time_limit_days: int | None = None
+    kiosk_id: str = ""
+
+    from_dict = classmethod(_from_dict)
+
+
+@dataclass(frozen=True)
+class OneTimeNotice:
+    """一次性告知单: everything an item needs, so nobody comes back twice."""
+
+    item_name: str
+    printed_at: Union[datetime, str]
+    materials: tuple[Material, ...] = ()
+    conditions: tuple[str, ...] = ()
+    department: str = ""
+    time_limit_days: int | None = None
+    legal_time_limit_days: int | None = None
+    fees: tuple[Fee, ...] = ()
+    enquiry_phone: str = ""
+    supervision_phone: str = ""
+    centre_name: str = ""
+    guide_url: str = ""  # optional QR to the online guide
+
+    from_dict = classmethod(_from_dict)
+
+
+@dataclass(frozen=True)
+class CertificateSlip:
+    """证明打印凭条: printed after a certificate came out of the document printer."""
+
+    certificate_name: str
+    verification_code: str
+    printed_at: Union[datetime, str]
+    pages: int = 1
+    copies: int = 1
+    certificate_no: str = ""
+    holder: str = ""  # printed masked
+    verify_url: str = ""
+    centre_name: str = ""
+    kiosk_id: str = ""
+
+    from_dict = classmethod(_from_dict)
+
+
+@dataclass(frozen=True)
+class RequestReceipt:
+    """服务申请回执 for a door-to-door (上门办) or proxy (帮代办) request."""
+
+    request_no: str
+    kind: str  # door / proxy (or 上门办 / 帮代办)
+    submitted_at: Union[datetime, str]
+    item_name: str = ""
+    contact_phone: str = ""  # printed masked
+    preferred_time: str = ""
+    lookup_url: str = ""
+    centre_name: str = ""
+    contact_within: str = "1个工作日"
+
+    from_dict = classmethod(_from_dict)
+
+
+@dataclass(frozen=True)
+class TestPage:
+    """打印测试: checks columns, Chinese text, QR and the cutter on the technician's request."""
+
+    kiosk_id: str
+    printed_at: Union[datetime, str]
+    qr_data: str = ""
+
+    from_dict = classmethod(_from_dict)
+
+
+Receipt = Union[SubmissionReceipt, OneTimeNotice, CertificateSlip, RequestReceipt, TestPage]
+
+
+def _title(title: str, centre: str) -> list[Block]:
+    blocks: list[Block] = [Text(title, align="center", bold=True, size=2)]
+    if centre:
+        blocks.append(Text(centre, align="center"))
+    blocks.append(Rule())
+    return blocks
+
+
+def _materials(materials: tuple[Material, ...]) -> list[Block]:
+    rows: list[Block] = []
+    for i, m in enumerate(materials, 1):
+        name = m.name + ("" if m.required else "（如有）") + (f"（{m.note}）" if m.note else "")
+        rows.append(Row(name, m.amount, marker=f"{i}. "))
+    return rows
+
+
+def submission_blocks(r: SubmissionReceipt) -> list[Block]:
+    blocks = _title("受理回执", r.centre_name)
+    blocks.append(Field("回执编号", r.receipt_no, bold_value=True))
+    blocks.append(Field("办理事项", r.item_name))
+    if r.department:
+        blocks.append(Field("受理部门", r.department))
+    if r.applicant:
+        blocks.append(Field("申请人", mask_name(r.applicant)))
+    blocks.append(Field("提交时间", _time(r.submitted_at)))
+    blocks.append(Field("领取方式", DELIVERY.get(r.delivery, r.delivery)))
+    if r.time_limit_days:
+        blocks.append(Field("承诺时限", f"{r.time_limit_days}个工作日"))
+    if r.materials:
+        blocks.append(Text(f"已收材料（共{len(r.materials)}项）：", bold=True))
+        blocks.extend(_materials(r.materials))
+    blocks.append(Rule())
+    blocks.append(Qr(r.lookup_url, caption="扫码查询办理进度"))
+    blocks.append(Text("请妥善保管本回执，凭回执编号可查询办理进度。", align="center"))
+    if r.kiosk_id:
+        blocks.append(Text(f"终端 {r.kiosk_id}", align="center"))
+    blocks.append(Cut())
+    return blocks
+
+
+def notice_blocks(n: OneTimeNotice) -> list[Block]:
+    blocks = _title("一次性告知单", n.centre_name)
+    blocks.append(Field("办理事项", n.item_name, bold_value=True))
+    if n.department:
+        blocks.append(Field("实施部门", n.department))
+    if n.conditions:
+        blocks.append(Text("【申请条件】", bold=True))
+        blocks.extend(Row(c, marker=f"{i}. ") for i, c in enumerate(n.conditions, 1))
+    blocks.append(Text("【申请材料】", bold=True))
+    blocks.extend(_materials(n.materials) or [Text("无需提交材料")])
+    blocks.append(Text("【办理时限】", bold=True))
+    if n.legal_time_limit_days:
+        blocks.append(Field("法定时限", f"{n.legal_time_limit_days}个工作日"))
+    blocks.append(Field("承诺时限", f"{n.time_limit_days}个工作日" if n.time_limit_days else "即时办结"))
+    blocks.append(Text("【收费标准】", bold=True))
+    if n.fees:
+        for fee in n.fees:
+            blocks.append(Row(fee.name, f"{fee.amount}元"))
+            if fee.basis:
+                blocks.append(Field("依据", fee.basis))
+    else:
+        blocks.append(Text("不收费"))
+    if n.enquiry_phone or n.supervision_phone:
+        blocks.append(Text("【联系电话】", bold=True))
+        if n.enquiry_phone:
+            blocks.append(Field("咨询电话", n.enquiry_phone))
+        if n.supervision_phone:
+            blocks.append(Field("监督电话", n.supervision_phone))
+    blocks.append(Rule())
+    blocks.append(Text("本单一次性告知办理本事项所需的全部条件和材料。材料齐全、符合法定形式的，当场受理。"))
+    blocks.append(Field("打印时间", _time(n.printed_at)))
+    if n.guide_url:
+        blocks.append(Qr(n.guide_url, caption="扫码查看办事指南"))
+    blocks.append(Cut())
+    return blocks
+
+
+def certificate_blocks(c: CertificateSlip) -> list[Block]:
+    blocks = _title("证明打印凭条", c.centre_name)
+    blocks.append(Field("证明名称", c.certificate_name, bold_value=True))
+    if c.certificate_no:
+        blocks.append(Field("证明编号", c.certificate_no))
+    if c.holder:
+        blocks.append(Field("持证人", mask_name(c.holder)))
+    blocks.append(Field("验证码", c.verification_code, bold_value=True))
+    blocks.append(Field("打印份数", f"{c.copies}份，每份{c.pages}页"))
+    blocks.append(Field("打印时间", _time(c.printed_at)))
+    if c.kiosk_id:
+        blocks.append(Field("终端编号", c.kiosk_id))
+    if c.verify_url:
+        blocks.append(Qr(c.verify_url, caption="扫码核验证明真伪"))
+    blocks.append(Text("请取走证明和本凭条。可凭验证码在线核验证明。", align="center"))
+    blocks.append(Cut())
+    return blocks
+
+
+def request_blocks(r: RequestReceipt) -> list[Block]:
+    blocks = _title("服务申请回执", r.centre_name)
+    blocks.append(Field("申请编号", r.request_no, bold_value=True))
+    blocks.append(Field("服务类型", SERVICE_KINDS.get(r.kind, r.kind)))
+    if r.item_name:
+        blocks.append(Field("办理事项", r.item_name))
+    if r.contact_phone:
+        blocks.append(Field("联系电话", mask_phone(r.contact_phone)))
+    if r.preferred_time:
+        blocks.append(Field("预约时间", r.preferred_time))
+    blocks.append(Field("提交时间", _time(r.submitted_at)))
+    blocks.append(Text(f"工作人员将在{r.contact_within}内与您电话联系，请保持电话畅通。"))
+    if r.lookup_url:
+        blocks.append(Qr(r.lookup_url, caption="扫码查询申请进度"))
+    blocks.append(Cut())
+    return blocks
+
+
+def test_page_blocks(t: TestPage, profile: PrinterProfile) -> list[Block]:
+    ruler = "".join(str(i % 10) for i in range(1, profile.columns + 1))
+    font = "GBK" if profile.font_charset == "gbk" else "GB18030"
+    return [
+        Text("打印测试", align="center", bold=True, size=2),
+        Rule("="),
+        Field("终端编号", t.kiosk_id, bold_value=True),
+        Field("打印时间", _time(t.printed_at)),
+        Field("打印机", f"{profile.name}，{profile.dots}点，{profile.columns}列"),
+        Field("编码", f"{profile.encoding.upper()}（{font}字库），二维码{'指令' if profile.qr == 'native' else '图像'}"),
+        Text("中文：政务服务自助终端 一次办好 就近办"),
+        Text("ASCII: 0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+        Text(ruler),
+        Text("倍宽倍高", size=2),
+        Rule("="),
+        Qr(t.qr_data or f"KIOSK-TEST {t.kiosk_id} {_time(t.printed_at)}", caption="扫码核对终端信息"),
+        Cut(),
+    ]
+
+
+def blocks_for(receipt: Receipt, profile: PrinterProfile) -> list[Block]:
+    if isinstance(receipt, SubmissionReceipt):
+        return submission_blocks(receipt)
+    if isinstance(receipt, OneTimeNotice):
+        return notice_blocks(receipt)
+    if isinstance(receipt, CertificateSlip):
+        return certificate_blocks(receipt)
+    if isinstance(receipt, RequestReceipt):
+        return request_blocks(receipt)
+    if isinstance(receipt, TestPage):
+        return test_page_blocks(receipt, profile)
+    raise TypeError(f"not a receipt: {type(receipt).__name__}")
+
+
+def build(receipt: Receipt, profile: PrinterProfile) -> bytes:
+    """The ESC/POS job for ``receipt`` on a printer with ``profile``."""
+    return render(blocks_for(receipt, profile), profile)
+
+
+__all__ = [
+    "Material", "Fee", "SubmissionReceipt", "OneTimeNotice", "CertificateSlip", "RequestReceipt", "TestPage",
+    "blocks_for", "build", "mask_name", "mask_phone",
+]
