@@ -49,7 +49,8 @@ THEMES = {
 }
 ELDERLY_FONT_SCALE = 1.3
 TASKS_NEEDING_IDENTITY = ("certificates", "submit", "help")
-KEY_F2, KEY_F3 = 283, 284  # demo hotkeys: present/remove the simulated card, next simulated card
+KEY_F2, KEY_F3, KEY_F4, KEY_F5 = 283, 284, 285, 286  # demo hotkeys, simulated devices only
+DEMO_RECEIPT_NO = "ZW20261123-000001"
 
 
 @dataclass
@@ -115,6 +116,7 @@ class KioskApp(App):
         self.idle_dialog = None
         self.card_alert = None
         self.reader: Any = None
+        self.scanner: Any = None
         self.voice = Speaker()
         self._sim_cards: list[str] = []
         self.dialogs: list[Any] = []
@@ -177,6 +179,7 @@ class KioskApp(App):
         self.services.start()
         self.refresh_catalogue()
         self._start_reader()
+        self._start_scanner()
         Clock.schedule_interval(lambda dt: self._tick(), 0.25)
         Clock.schedule_interval(lambda dt: self.probe_network(), 15)
         Clock.schedule_interval(lambda dt: self.refresh_catalogue(), self.cfg.platform.catalogue_refresh_s)
@@ -195,6 +198,8 @@ class KioskApp(App):
         self.identity_name = ""
         if self.reader is not None:
             self.reader.stop()
+        if self.scanner is not None:
+            self.scanner.stop()
         self.voice.stop()
         if self.workers is not None:
             self.workers.shutdown()
@@ -280,6 +285,7 @@ class KioskApp(App):
             self.idle_dialog = None
         self.card_alert = None
         self.reader: Any = None
+        self.scanner: Any = None
         self.voice = Speaker()
         self._sim_cards: list[str] = []
 
@@ -446,8 +452,49 @@ class KioskApp(App):
         if self.elderly:
             self.voice.say(self.tr(self.lang, key, hotline=self.hotline), self.lang)
 
+    # ---- QR codes ---------------------------------------------------------------------------
+    def _start_scanner(self) -> None:
+        from devices.qr.scanner import QrScanner
+
+        try:
+            self.scanner = QrScanner(self.cfg.devices.qr)
+        except Exception as exc:
+            log.error("QR scanner unavailable: %s", exc)
+            return
+        self.scanner.subscribe(lambda event: self.bridge.post(self._scanner_event, event))
+        self.scanner.start()
+
+    def _scanner_event(self, event: Any) -> None:
+        from devices.qr.events import CodeScanned
+        from kiosk.qr_content import interpret
+
+        if not isinstance(event, CodeScanned) or self.card_alert is not None:
+            return
+        meaning = interpret(event.text, self.services.base_url)  # a code is data, never a command
+        if self.keeper.current is None:
+            self.start_session("code")
+        self.keeper.touch()
+        from kivy.factory import Factory
+
+        if meaning.kind == "receipt":
+            # progress lookup arrives with the printing issue; until then say what we read and where to ask
+            body = self.tr(self.lang, "receipt_scanned", receipt=meaning.receipt_no, hotline=self.hotline)
+            title = self.tr(self.lang, "tile_progress")
+        else:
+            body = meaning.message_en if self.lang == "en" else meaning.message_zh
+            title = self.tr(self.lang, "code_unrecognised_title")
+        self._open_dialog(Factory.MessageDialog(title=title, body=body, button_text=self.tr(self.lang, "ok")))
+        self.speak_prompt("code_scanned")
+
     def _on_key_down(self, window: Any, key: int, scancode: int, codepoint: Any, modifiers: Any) -> bool:
-        """Demo hotkeys, active only with a simulated reader: F2 puts a card on / takes it off, F3 changes card."""
+        """Demo hotkeys with simulated devices: F2 card on/off, F3 next card, F4 scan a receipt code,
+        F5 scan a code that is not ours."""
+        if key in (KEY_F4, KEY_F5) and getattr(self.scanner, "simulator", None) is not None:
+            from kiosk.qr_content import receipt_qr_text
+
+            text = receipt_qr_text(DEMO_RECEIPT_NO, self.services.base_url) if key == KEY_F4 else "https://example.com/pay?x=1"
+            self.scanner.simulator.scan(text)
+            return True
         simulator = getattr(self.reader, "simulator", None)
         if simulator is None or key not in (KEY_F2, KEY_F3):
             return False

@@ -90,6 +90,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "take_card_body": ("您的身份证还在读卡区，请带好证件", "Your ID card is still on the reader"),
     "take_card_voice": ("请取走您的身份证", "Please take your ID card"),
     "cancel_identify": ("不办了，返回", "Cancel"),
+    "receipt_scanned": ("已识别回执号：{receipt}\n本机的办件查询功能即将开通，\n现在请拨打 {hotline} 查询办理进度。", "Receipt number: {receipt}\nProgress lookup is coming to this kiosk;\nfor now please call {hotline}."),
+    "code_unrecognised_title": ("无法识别此二维码", "Code not recognised"),
+    "code_scanned": ("已扫描二维码", "Code scanned"),
     "quick_words": ("常用词：", "Common: "),
 }
 

@@ -234,7 +234,26 @@ def scenario_identity(app, clock, results):
     results["wipes"] = [r["had_identity"] for r in app.keeper.wipe_records]
 
 
-SCENARIOS = {"identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
+def scenario_qr(app, clock, results):
+    from kiosk.qr_content import receipt_qr_text
+
+    yield from wait_until(lambda: app.catalogue_index is not None)
+    yield from wait_until(lambda: app.scanner is not None and app.scanner.status().state.value == "ready")
+    assert app.scanner.simulator.scan(receipt_qr_text("ZW20261123-000042", app.services.base_url), wait=True)
+    yield from wait_until(lambda: bool(app.dialogs))
+    results["session"] = app.keeper.current is not None
+    results["receipt_dialog"] = [(d.title, d.body) for d in app.dialogs]
+    app.dialogs[0].dismiss(animation=False)
+    yield 0.3
+    for text in ("https://evil.example.com/progress/ZW20261123-000042", "rm -rf /", "ZW2026;DROP TABLE"):
+        assert app.scanner.simulator.scan(text, wait=True)
+        yield from wait_until(lambda: bool(app.dialogs))
+        results.setdefault("other", []).append(app.dialogs[0].title)
+        app.dialogs[0].dismiss(animation=False)
+        yield 0.3
+
+
+SCENARIOS = {"qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
 
 
 def main() -> int:
