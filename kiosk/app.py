@@ -48,7 +48,7 @@ THEMES = {
            "c_warning": (1, 0.9, 0.2, 1), "c_warning_text": (0.60, 0.10, 0.0, 1)},
 }
 ELDERLY_FONT_SCALE = 1.3
-TASKS_NEEDING_IDENTITY = ("certificates", "submit", "help")
+TASKS_NEEDING_IDENTITY = ("certificates", "submit", "help", "progress_card")
 KEY_F2, KEY_F3, KEY_F4, KEY_F5 = 283, 284, 285, 286  # demo hotkeys, simulated devices only
 DEMO_RECEIPT_NO = "ZW20261123-000001"
 
@@ -156,8 +156,9 @@ class KioskApp(App):
         self.manager = ScreenManager(transition=NoTransition())
         self.screens = {}
         from screens.identify import IdentifyScreen
+        from screens.progress import ProgressScreen
 
-        for cls in (AttractScreen, HomeScreen, GuideScreen, GuideDetailScreen, IdentifyScreen):
+        for cls in (AttractScreen, HomeScreen, GuideScreen, GuideDetailScreen, IdentifyScreen, ProgressScreen):
             screen = cls()
             self.screens[screen.name] = screen
             self.manager.add_widget(screen)
@@ -300,6 +301,7 @@ class KioskApp(App):
         self.identity_name = ""
         self.screens["guide"].reset()
         self.screens["guide-detail"].show(None)
+        self.screens["progress"].reset()
         if self.elderly:
             self.elderly = False
             self.apply_theme()
@@ -332,12 +334,19 @@ class KioskApp(App):
         if action == "guide":
             self.show_screen("guide")
             return
+        if action == "progress":
+            self.screens["progress"].reset()
+            self.show_screen("progress")
+            return
         session = self.keeper.current
         if action in TASKS_NEEDING_IDENTITY and (session is None or session.identity is None):
             self.screens["identify"].ask(action, title.replace("\n", ""))
             if not self.reader_ready:
                 self.screens["identify"].set_state("reader_down")
             self.show_screen("identify")
+            return
+        if action == "progress_card":
+            self._lookup_by_card()
             return
         dialog = Factory.MessageDialog(
             title=self.tr(self.lang, "not_ready_title"),
@@ -476,15 +485,55 @@ class KioskApp(App):
         self.keeper.touch()
         from kivy.factory import Factory
 
-        if meaning.kind == "receipt":
-            # progress lookup arrives with the printing issue; until then say what we read and where to ask
-            body = self.tr(self.lang, "receipt_scanned", receipt=meaning.receipt_no, hotline=self.hotline)
-            title = self.tr(self.lang, "tile_progress")
-        else:
-            body = meaning.message_en if self.lang == "en" else meaning.message_zh
-            title = self.tr(self.lang, "code_unrecognised_title")
-        self._open_dialog(Factory.MessageDialog(title=title, body=body, button_text=self.tr(self.lang, "ok")))
         self.speak_prompt("code_scanned")
+        if meaning.kind == "receipt":
+            for dialog in list(self.dialogs):
+                dialog.dismiss(animation=False)
+            progress = self.screens["progress"]
+            progress.reset()
+            self.show_screen("progress")
+            self.lookup_receipt(meaning.receipt_no)
+            return
+        body = meaning.message_en if self.lang == "en" else meaning.message_zh
+        self._open_dialog(Factory.MessageDialog(title=self.tr(self.lang, "code_unrecognised_title"), body=body,
+                                                button_text=self.tr(self.lang, "ok")))
+
+    # ---- progress lookup (办件查询) ------------------------------------------------------------
+    def lookup_receipt(self, receipt_no: str) -> None:
+        from kiosk.qr_content import parse_receipt_no
+
+        progress = self.screens["progress"]
+        canonical = parse_receipt_no(receipt_no)
+        if canonical is None:
+            progress.message = self.tr(self.lang, "progress_not_found", receipt=receipt_no)
+            return
+        progress.busy, progress.message = True, ""
+        client = self.services.client
+
+        def done(application: dict | None) -> None:
+            if application is None:
+                progress.show_results([])
+                progress.message = self.tr(self.lang, "progress_not_found", receipt=canonical)
+            else:
+                progress.show_results([application])
+        self.workers.submit(lambda: client.get_application(canonical), done, self._progress_failed)
+
+    def lookup_by_identity(self) -> None:
+        self.open_task("progress_card", self.tr(self.lang, "tile_progress"))
+
+    def _lookup_by_card(self) -> None:
+        progress = self.screens["progress"]
+        progress.reset()
+        self.show_screen("progress")
+        progress.busy = True
+        id_number = self.keeper.current.identity.id_number
+        client = self.services.client
+        self.workers.submit(lambda: client.find_applications(id_number), progress.show_results, self._progress_failed)
+
+    def _progress_failed(self, exc: BaseException) -> None:
+        progress = self.screens["progress"]
+        progress.busy = False
+        progress.message = self.tr(self.lang, "progress_offline", hotline=self.hotline)
 
     def _on_key_down(self, window: Any, key: int, scancode: int, codepoint: Any, modifiers: Any) -> bool:
         """Demo hotkeys with simulated devices: F2 card on/off, F3 next card, F4 scan a receipt code,
@@ -577,6 +626,10 @@ class KioskApp(App):
         elif req.screen == "identify":
             self.start_session("screenshot")
             self.open_task("certificates", self.tr(self.lang, "tile_certificates"))
+        elif req.screen == "progress":
+            self.start_session("screenshot")
+            self.open_task("progress", "")
+            self.screens["progress"].digits = "20261123000042"
         elif req.screen == "card-alert":
             self.start_session("screenshot")
             self._show_card_alert()

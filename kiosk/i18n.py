@@ -90,9 +90,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "take_card_body": ("您的身份证还在读卡区，请带好证件", "Your ID card is still on the reader"),
     "take_card_voice": ("请取走您的身份证", "Please take your ID card"),
     "cancel_identify": ("不办了，返回", "Cancel"),
-    "receipt_scanned": ("已识别回执号：{receipt}\n本机的办件查询功能即将开通，\n现在请拨打 {hotline} 查询办理进度。", "Receipt number: {receipt}\nProgress lookup is coming to this kiosk;\nfor now please call {hotline}."),
     "code_unrecognised_title": ("无法识别此二维码", "Code not recognised"),
     "code_scanned": ("已扫描二维码", "Code scanned"),
+    "progress_title": ("办件进度查询", "Application progress"),
+    "progress_hint": ("输入回执上的号码、扫描回执二维码，或刷身份证查询", "Type the number on your receipt, scan its QR code, or use your ID card"),
+    "progress_search": ("查询", "Search"),
+    "progress_by_card": ("刷身份证查询我的办件", "Use my ID card"),
+    "progress_none": ("没有查到办件。请核对回执号码，或拨打 12345 咨询", "Nothing found. Check the number, or call 12345."),
+    "progress_not_found": ("没有查到回执号 {receipt} 的办件，请核对号码", "No application {receipt}. Please check the number."),
+    "progress_offline": ("网络暂时中断，无法查询进度，请稍后再试或拨打 {hotline}", "Offline: progress cannot be checked now. Try later or call {hotline}."),
+    "progress_status": ("当前状态：{status}    办结期限：{deadline}\n回执号：{receipt}", "Status: {status}   Due: {deadline}\nReceipt: {receipt}"),
     "quick_words": ("常用词：", "Common: "),
 }
 

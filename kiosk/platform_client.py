@@ -55,6 +55,42 @@ class PlatformClient:
             raise PlatformError("catalogue answer is not JSON") from None
         return CatalogueAnswer(False, response.headers.get("ETag"), document)
 
+    def get_application(self, receipt_no: str) -> dict[str, Any] | None:
+        """Progress of one application; None when the platform does not know the number."""
+        from urllib.parse import quote
+
+        response = self._get(f"/api/v1/applications/{quote(receipt_no, safe='')}")
+        if response.status_code == 404:
+            return None
+        return self._json(response, "application lookup")
+
+    def find_applications(self, id_number: str) -> list[dict[str, Any]]:
+        """Applications of the person whose card was read (the number travels only to the platform)."""
+        response = self._get_params("/api/v1/applications", {"id_number": id_number},
+                                    {"X-Subject-Id-Number": id_number})
+        data = self._json(response, "application search")
+        items = data.get("applications", data.get("items")) if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise PlatformError("application search: unexpected answer")
+        return items
+
+    def _get_params(self, path: str, params: dict[str, str], headers: dict[str, str]) -> requests.Response:
+        try:
+            return self.http.get(self.base_url + path, params=params, headers=headers, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise PlatformError(f"platform unreachable: {type(exc).__name__}") from exc
+
+    @staticmethod
+    def _json(response: requests.Response, what: str) -> Any:
+        if response.status_code in (401, 403):
+            raise PlatformError(f"{what}: refused (HTTP {response.status_code})")
+        if response.status_code != 200:
+            raise PlatformError(f"{what} failed: HTTP {response.status_code}")
+        try:
+            return response.json()
+        except ValueError:
+            raise PlatformError(f"{what}: answer is not JSON") from None
+
     def ping(self) -> bool:
         """Cheap reachability check for the header's network state."""
         try:

@@ -239,12 +239,11 @@ def scenario_qr(app, clock, results):
 
     yield from wait_until(lambda: app.catalogue_index is not None)
     yield from wait_until(lambda: app.scanner is not None and app.scanner.status().state.value == "ready")
-    assert app.scanner.simulator.scan(receipt_qr_text("ZW20261123-000042", app.services.base_url), wait=True)
-    yield from wait_until(lambda: bool(app.dialogs))
+    assert app.scanner.simulator.scan(receipt_qr_text("ZW20200101-999999", app.services.base_url), wait=True)
+    progress = app.screens["progress"]
+    yield from wait_until(lambda: app.manager.current == "progress" and not progress.busy and progress.message)
     results["session"] = app.keeper.current is not None
-    results["receipt_dialog"] = [(d.title, d.body) for d in app.dialogs]
-    app.dialogs[0].dismiss(animation=False)
-    yield 0.3
+    results["receipt_message"] = progress.message
     for text in ("https://evil.example.com/progress/ZW20261123-000042", "rm -rf /", "ZW2026;DROP TABLE"):
         assert app.scanner.simulator.scan(text, wait=True)
         yield from wait_until(lambda: bool(app.dialogs))

@@ -1,0 +1,86 @@
+"""办件查询: look up an application by its receipt number (keypad or scanned receipt) or by ID card.
+
+The screen shows what the app hands it; lookups run in workers and come back through the bridge.
+"""
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import Screen
+
+RECEIPT_PREFIX = "ZW"
+DIGITS_BEFORE_DASH = 8  # ZW + date (8 digits) + '-' + sequence
+
+
+FINISHED = ("办结", "已办结", "已邮寄", "已领取", "completed", "delivered")
+
+
+class ApplicationCard(BoxLayout):
+    """One application: item, receipt number, status and deadline, and its history."""
+
+    application = ObjectProperty(None)
+    title = StringProperty("")
+    status_line = StringProperty("")
+    history_text = StringProperty("")
+    finished = BooleanProperty(False)
+
+    def on_application(self, *args) -> None:
+        app = App.get_running_app()
+        a = self.application or {}
+        self.title = f"{a.get('item_name') or a.get('item_id', '')}"
+        status = str(a.get("status", ""))
+        self.finished = status in FINISHED
+        deadline = a.get("deadline") or ""
+        self.status_line = app.tr(app.lang, "progress_status", status=status, receipt=a.get("receipt_no", ""),
+                                  deadline=str(deadline)[:10])
+        lines = []
+        for step in a.get("history") or []:
+            if isinstance(step, dict):
+                when = str(step.get("at", ""))[:16].replace("T", " ")
+                note = f"  {step['note']}" if step.get("note") else ""
+                lines.append(f"{when}  {step.get('status', '')}{note}")
+        self.history_text = "\n".join(lines)
+
+
+class ProgressScreen(Screen):
+    digits = StringProperty("")        # what the citizen typed after the fixed prefix
+    receipt_text = StringProperty(RECEIPT_PREFIX)
+    busy = BooleanProperty(False)
+    message = StringProperty("")
+    results = ListProperty([])         # application dicts as the platform answers (masked)
+
+    @property
+    def receipt_no(self) -> str:
+        d = self.digits
+        if len(d) > DIGITS_BEFORE_DASH:
+            return f"{RECEIPT_PREFIX}{d[:DIGITS_BEFORE_DASH]}-{d[DIGITS_BEFORE_DASH:]}"
+        return RECEIPT_PREFIX + d
+
+    def on_digits(self, *args) -> None:
+        self.receipt_text = self.receipt_no
+
+    def press(self, digit: str) -> None:
+        if len(self.digits) < 14:
+            self.digits += digit
+
+    def backspace(self) -> None:
+        self.digits = self.digits[:-1]
+
+    def reset(self) -> None:
+        self.digits, self.message, self.results, self.busy = "", "", [], False
+
+    def search(self) -> None:
+        App.get_running_app().lookup_receipt(self.receipt_no)
+
+    def show_results(self, applications: list[dict]) -> None:
+        from kivy.factory import Factory
+
+        app = App.get_running_app()
+        self.busy = False
+        self.results = applications
+        box = self.ids.results
+        box.clear_widgets()
+        for application in applications:
+            box.add_widget(Factory.ApplicationCard(application=application))
+        self.message = "" if applications else app.tr(app.lang, "progress_none")
