@@ -169,7 +169,8 @@ def scenario_tiles(app, clock, results):
     results["tile_title_en"] = find(app.screens["home"], lambda w: getattr(w, "action", None) == "guide").title
     results["home_label"] = app.footer.ids.home_button.text
     tap(app.footer.ids.home_button)  # already on home: asks whether to end
-    yield 0.3
+    yield from wait_until(lambda: bool(app.dialogs))
+    yield 0.2
     dialog = app.dialogs[-1]
     results["confirm_dialog"] = type(dialog).__name__
     tap(dialog.ids.end_button)
@@ -194,8 +195,10 @@ def scenario_identity(app, clock, results):
     yield 0.3
     results["task_with_identity"] = [d.title for d in app.dialogs]
     tap(app.dialogs[0].ids.ok_button)
+    yield from wait_until(lambda: not app.dialogs)
     yield 0.2
     tap(app.footer.ids.home_button)
+    yield from wait_until(lambda: bool(app.dialogs))
     yield 0.2
     tap(app.dialogs[-1].ids.end_button)
     yield 0.3
@@ -225,8 +228,10 @@ def scenario_identity(app, clock, results):
     sim.remove()
     yield from wait_until(lambda: not app.card_on_reader)
     tap(app.dialogs[0].ids.ok_button)
-    yield 0.4
+    yield from wait_until(lambda: not app.dialogs)
+    yield 0.2
     tap(app.footer.ids.home_button)
+    yield from wait_until(lambda: bool(app.dialogs))
     yield 0.2
     tap(app.dialogs[-1].ids.end_button)
     yield 0.3
