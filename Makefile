@@ -51,7 +51,7 @@ bench: setup
 
 screenshots: setup
 	@mkdir -p screenshots
-	@for s in attract home guide guide-detail idle not-ready identify card-alert progress; do \
+	@for s in attract home guide guide-detail idle not-ready identify card-alert progress rating; do \
 	  $(XVFB_RUN) $(BIN)/kiosk screenshot --screen $$s --out screenshots/$$s.png && \
 	  $(XVFB_RUN) $(BIN)/kiosk screenshot --screen $$s --elderly --out screenshots/$$s-elderly.png; \
 	done

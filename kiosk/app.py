@@ -157,8 +157,10 @@ class KioskApp(App):
         self.screens = {}
         from screens.identify import IdentifyScreen
         from screens.progress import ProgressScreen
+        from screens.rating import RatingScreen
 
-        for cls in (AttractScreen, HomeScreen, GuideScreen, GuideDetailScreen, IdentifyScreen, ProgressScreen):
+        for cls in (AttractScreen, HomeScreen, GuideScreen, GuideDetailScreen, IdentifyScreen, ProgressScreen,
+                    RatingScreen):
             screen = cls()
             self.screens[screen.name] = screen
             self.manager.add_widget(screen)
@@ -302,6 +304,7 @@ class KioskApp(App):
         self.screens["guide"].reset()
         self.screens["guide-detail"].show(None)
         self.screens["progress"].reset()
+        self.screens["rating"].reset()
         if self.elderly:
             self.elderly = False
             self.apply_theme()
@@ -338,6 +341,10 @@ class KioskApp(App):
             self.screens["progress"].reset()
             self.show_screen("progress")
             return
+        if action == "rating":
+            self.screens["rating"].reset()
+            self.show_screen("rating")
+            return
         session = self.keeper.current
         if action in TASKS_NEEDING_IDENTITY and (session is None or session.identity is None):
             self.screens["identify"].ask(action, title.replace("\n", ""))
@@ -348,6 +355,11 @@ class KioskApp(App):
         if action == "progress_card":
             self._lookup_by_card()
             return
+        self._show_not_ready(title)
+
+    def _show_not_ready(self, title: str) -> None:
+        from kivy.factory import Factory
+
         dialog = Factory.MessageDialog(
             title=self.tr(self.lang, "not_ready_title"),
             body=self.tr(self.lang, "not_ready_body", name=title.replace("\n", ""), hotline=self.hotline),
@@ -498,6 +510,40 @@ class KioskApp(App):
         self._open_dialog(Factory.MessageDialog(title=self.tr(self.lang, "code_unrecognised_title"), body=body,
                                                 button_text=self.tr(self.lang, "ok")))
 
+    # ---- uploads through the outbox --------------------------------------------------------------
+    def submit_rating(self, score: int, reasons: list[str]) -> None:
+        payload = {"subject": "service", "score": score,
+                   "tags": [self.tr("zh", key) for key in reasons], "comment": ""}
+        self.upload("/api/v1/ratings", payload, thanks_key="thanks_body")
+
+    def upload(self, path: str, payload: dict, thanks_key: str) -> None:
+        """Store an upload durably (in a worker: it fsyncs), then tell the citizen what happened."""
+        outbox = self.services.outbox
+
+        def store() -> str:
+            if outbox is None:
+                raise RuntimeError("outbox unavailable")
+            return outbox.put("POST", path, json=payload)
+
+        def stored(item_id: str) -> None:
+            from kivy.factory import Factory
+
+            sender = self.services.sender
+            offline = (not self.network_ok) or bool(sender is not None and sender.network_down)
+            body = self.tr(self.lang, "saved_offline") if offline else self.tr(self.lang, thanks_key)
+            self.show_screen("home")
+            self._open_dialog(Factory.MessageDialog(title=self.tr(self.lang, "thanks_title"), body=body,
+                                                    button_text=self.tr(self.lang, "ok")))
+            self.speak_prompt("thanks_title")
+
+        def failed(exc: BaseException) -> None:
+            from kivy.factory import Factory
+
+            self._open_dialog(Factory.MessageDialog(
+                title=self.tr(self.lang, "not_ready_title"), body=self.tr(self.lang, "save_failed", hotline=self.hotline),
+                button_text=self.tr(self.lang, "ok")))
+        self.workers.submit(store, stored, failed)
+
     # ---- progress lookup (办件查询) ------------------------------------------------------------
     def lookup_receipt(self, receipt_no: str) -> None:
         from kiosk.qr_content import parse_receipt_no
@@ -622,7 +668,7 @@ class KioskApp(App):
             self._show_idle_dialog(12)
         elif req.screen == "not-ready":
             self.start_session("screenshot")
-            self.open_task("rating", self.tr(self.lang, "tile_rating"))
+            self._show_not_ready(self.tr(self.lang, "tile_certificates"))
         elif req.screen == "identify":
             self.start_session("screenshot")
             self.open_task("certificates", self.tr(self.lang, "tile_certificates"))
@@ -630,6 +676,11 @@ class KioskApp(App):
             self.start_session("screenshot")
             self.open_task("progress", "")
             self.screens["progress"].digits = "20261123000042"
+        elif req.screen == "rating":
+            self.start_session("screenshot")
+            self.open_task("rating", "")
+            self.screens["rating"].choose(2)
+            self.screens["rating"].toggle_reason("reason_wait")
         elif req.screen == "card-alert":
             self.start_session("screenshot")
             self._show_card_alert()

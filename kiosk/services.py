@@ -131,7 +131,8 @@ class Services:
 
         try:
             return Outbox(self.data_dir / "outbox", key_file=self.cfg.paths.key_file,
-                          quota_bytes=self.cfg.outbox.quota_mb * 1024 * 1024)
+                          quota_bytes=self.cfg.outbox.quota_mb * 1024 * 1024,
+                          retention_s=self.cfg.outbox.retention_days * 86400)
         except Exception as exc:  # the kiosk still serves guides without an outbox
             log.error("outbox unavailable: %s", exc)
             return None

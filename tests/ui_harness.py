@@ -150,13 +150,13 @@ def scenario_tiles(app, clock, results):
     results["outbox_status"] = app.services.outbox.status()
     tap(app.screens["attract"])
     yield 0.2
-    tile = find(app.screens["home"], lambda w: getattr(w, "action", None) == "rating")
+    tile = find(app.screens["home"], lambda w: getattr(w, "action", None) == "progress")
     tap(tile)
     yield 0.3
-    results["dialogs"] = [(d.title, d.body) for d in app.dialogs]
-    tap(app.dialogs[0].ids.ok_button)
+    results["progress_screen"] = app.manager.current
+    tap(app.footer.ids.home_button)  # on a task screen: back to home, the visit goes on
     yield 0.3
-    results["dialogs_after_ok"] = len(app.dialogs)
+    results["after_home"] = [app.manager.current, app.keeper.current is not None]
     fs_before = app.fs
     timeout_before = app.keeper.timeout
     tap(app.footer.ids.elderly_button)
@@ -257,7 +257,52 @@ def scenario_qr(app, clock, results):
         yield 0.3
 
 
-SCENARIOS = {"qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
+def scenario_rating(app, clock, results):
+    yield from wait_until(lambda: app.catalogue_index is not None and app.network_known and app.network_ok)
+    outbox = app.services.outbox
+    # online: the rating is stored, thanked for, and delivered
+    tap(app.screens["attract"])
+    yield 0.3
+    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "rating"))
+    yield 0.3
+    rating = app.screens["rating"]
+    results["screen"] = app.manager.current
+    results["submit_disabled_before"] = rating.ids.submit_button.disabled
+    tap(find(rating.ids.scores, lambda w: getattr(w, "score", None) == 2))
+    yield 0.2
+    tap(find(rating.ids.reasons, lambda w: getattr(w, "text", "") == "等待时间长"))
+    yield 0.2
+    results["chosen"] = [rating.score, list(rating.reasons)]
+    tap(rating.ids.submit_button)
+    yield from wait_until(lambda: bool(app.dialogs))
+    results["online_message"] = app.dialogs[-1].body
+    yield from wait_until(lambda: outbox.status()["pending"] + outbox.status()["inflight"] == 0, timeout=30)
+    results["online_status"] = outbox.status()
+    app.dialogs[-1].dismiss(animation=False)
+    # offline: the platform goes away; the rating is kept and the citizen is told so plainly
+    app.services.demo.stop()
+    app.probe_network()
+    yield from wait_until(lambda: not app.network_ok)
+    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "rating"))
+    yield 0.3
+    tap(find(rating.ids.scores, lambda w: getattr(w, "score", None) == 5))
+    yield 0.2
+    tap(rating.ids.submit_button)
+    yield from wait_until(lambda: bool(app.dialogs))
+    results["offline_message"] = app.dialogs[-1].body
+    results["offline_status"] = outbox.status()
+    results["header_offline"] = app.status_line
+    # the network returns: the kiosk notices and sends at once
+    app.services.demo.start()
+    app.services.demo.wait_ready()
+    app.probe_network()
+    yield from wait_until(lambda: outbox.status()["pending"] + outbox.status()["inflight"] == 0, timeout=60)
+    results["final_status"] = outbox.status()
+    yield from wait_until(lambda: app.network_ok and app.pending_uploads == 0)
+    results["header_final"] = app.status_line
+
+
+SCENARIOS = {"rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
 
 
 def main() -> int:

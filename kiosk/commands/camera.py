@@ -26,7 +26,9 @@ def register(parsers) -> None:
     sub = device.add_subparsers(dest="camera_command", metavar="ACTION", parser_class=type(device))
     sub.required = True
 
-    scan = sub.add_parser("scan", help="find, straighten and enhance the page in every image (or one frame)")
+    scan = sub.add_parser("scan", help="find, straighten and enhance the page in every image (or one frame)",
+                          epilog="Exit status 3 when no page was found in any image: the straightened full "
+                                 "frames are written all the same.")
     scan.add_argument("--url", help=URL_HELP)
     scan.add_argument("--out", required=True, metavar="PATH",
                       help="output folder (one JPEG per image), a .jpg file for a single image, "
@@ -38,7 +40,9 @@ def register(parsers) -> None:
                       help="for a live camera: how long to wait for a frame (default 10)")
     scan.set_defaults(func=cmd_scan)
 
-    capture = sub.add_parser("capture", help="take one frame from the camera and save the page")
+    capture = sub.add_parser("capture", help="take one frame from the camera and save the page",
+                             epilog="Exit status 3 when no page was found, or it did not lie still within "
+                                    "--wait-still: the frame is written all the same. 4 when the camera fails.")
     capture.add_argument("--url", help=URL_HELP)
     capture.add_argument("--out", required=True, metavar="FILE", help="where to write it (.jpg, or .pdf)")
     _mode_arguments(capture)
@@ -291,7 +295,7 @@ def cmd_capture(args) -> int:
     finally:
         camera.stop()
 
-    if args.raw:
+    if args.raw:  # no detection: corners null
         data, record = encode_jpeg(image, 95), {"source": url, "corners": None, "out": str(out),
                                                 "width": image.shape[1], "height": image.shape[0], "ms": 0.0}
         found = True
@@ -310,7 +314,10 @@ def cmd_capture(args) -> int:
     except BaseException:
         staging.abort()
         raise
-    _print_record(args, record)
+    if args.raw and not args.json:
+        print(f"{url}: frame {record['width']}x{record['height']} -> {out}", flush=True)
+    else:
+        _print_record(args, record)
     if not still:
         raise NothingFound(f"the page did not lie still within {args.wait_still:g} s; the last frame was saved")
     if not found:

@@ -132,7 +132,7 @@ def _enqueue(args) -> int:
 
 
 def _run(args) -> int:
-    from offline_queue import Sender
+    from offline_queue import OutboxError, Sender
 
     with _Opened(args) as opened:
         base_url = args.base_url or opened.cfg.platform.base_url
@@ -152,6 +152,8 @@ def _run(args) -> int:
                     pass
                 return 0
             emptied = sender.run_until_empty(args.timeout)
+        except OutboxError as exc:
+            raise DeviceFailure(str(exc)) from None
         finally:
             sender.stop()
         counts = opened.outbox.status()
