@@ -117,6 +117,7 @@ class KioskApp(App):
         self.card_alert = None
         self.reader: Any = None
         self.scanner: Any = None
+        self.printer: Any = None
         self.voice = Speaker()
         self._sim_cards: list[str] = []
         self.dialogs: list[Any] = []
@@ -183,6 +184,7 @@ class KioskApp(App):
         self.refresh_catalogue()
         self._start_reader()
         self._start_scanner()
+        self._start_printer()
         Clock.schedule_interval(lambda dt: self._tick(), 0.25)
         Clock.schedule_interval(lambda dt: self.probe_network(), 15)
         Clock.schedule_interval(lambda dt: self.refresh_catalogue(), self.cfg.platform.catalogue_refresh_s)
@@ -203,6 +205,8 @@ class KioskApp(App):
             self.reader.stop()
         if self.scanner is not None:
             self.scanner.stop()
+        if self.printer is not None:
+            self.printer.stop()
         self.voice.stop()
         if self.workers is not None:
             self.workers.shutdown()
@@ -289,6 +293,7 @@ class KioskApp(App):
         self.card_alert = None
         self.reader: Any = None
         self.scanner: Any = None
+        self.printer: Any = None
         self.voice = Speaker()
         self._sim_cards: list[str] = []
 
@@ -340,6 +345,11 @@ class KioskApp(App):
         if action == "progress":
             self.screens["progress"].reset()
             self.show_screen("progress")
+            return
+        if action == "print_notice":
+            item = self.screens["guide-detail"].item
+            if item is not None:
+                self.print_notice(item)
             return
         if action == "rating":
             self.screens["rating"].reset()
@@ -472,6 +482,60 @@ class KioskApp(App):
         """Voice guidance in elderly mode (the forgotten-card alert speaks in every mode)."""
         if self.elderly:
             self.voice.say(self.tr(self.lang, key, hotline=self.hotline), self.lang)
+
+    # ---- receipt printer ------------------------------------------------------------------------
+    def _start_printer(self) -> None:
+        from devices.receipt_printer.driver import ReceiptPrinter
+        from devices.receipt_printer.urls import with_settings
+
+        url = self.cfg.devices.receipt_printer
+        if url == "sim://":  # the demo keeps what it "printed" as pictures anyone can look at
+            out = self.cfg.paths.data_dir / "demo" / "printouts"
+            out.mkdir(parents=True, exist_ok=True)
+            url = f"sim://?out={out}"
+        try:
+            self.printer = ReceiptPrinter(with_settings(url, encoding=self.cfg.devices.receipt_printer_encoding,
+                                                        paper_mm=self.cfg.devices.receipt_printer_paper_mm))
+            self.printer.start()
+        except Exception as exc:
+            log.error("receipt printer unavailable: %s", exc)
+            self.printer = None
+
+    def print_notice(self, item: Any) -> None:
+        """一次性告知单: everything the item needs, on paper, to take home."""
+        import re
+
+        from kiosk.receipts import Fee, Material, OneTimeNotice, build
+
+        if self.printer is None:
+            self._printed(None)
+            return
+        fees: tuple = ()
+        if not any(word in item.fees for word in ("不收费", "免费")):
+            amount = re.search(r"(\d+(?:\.\d+)?)\s*元", item.fees)
+            fees = (Fee(name=item.fees, amount="", basis=item.fee_basis),) if amount is None or len(item.fees) > 16 \
+                else (Fee(name=item.fees[:amount.start()].strip("：: ") or "费用", amount=amount.group(1), basis=item.fee_basis),)
+        notice = OneTimeNotice(
+            item_name=item.name, printed_at=datetime.now(), department=item.department,
+            conditions=(item.conditions,) if item.conditions else (),
+            materials=tuple(Material(m.name, "原件" if m.kind == "original" else "复印件", m.count, m.required, m.note)
+                            for m in item.materials),
+            time_limit_days=item.time_limit_days, fees=fees, enquiry_phone=item.phone,
+            supervision_phone=item.supervision_phone, centre_name=self.cfg.kiosk.centre_name)
+        job = build(notice, self.printer.profile)
+        self.printer.submit(job, on_done=lambda result: self.bridge.post(self._printed, result))
+
+    def _printed(self, result: Any) -> None:
+        from kivy.factory import Factory
+
+        if result is not None and result.ok:
+            title, body = self.tr(self.lang, "printed_title"), self.tr(self.lang, "printed_body")
+        else:
+            detail = result.error.detail_zh if result is not None and result.error is not None else ""
+            title = self.tr(self.lang, "printer_down_title")
+            body = self.tr(self.lang, "printer_down_body", detail=detail, hotline=self.hotline)
+        self._open_dialog(Factory.MessageDialog(title=title, body=body, button_text=self.tr(self.lang, "ok")))
+        self.speak_prompt("printed_title" if result is not None and result.ok else "printer_down_title")
 
     # ---- QR codes ---------------------------------------------------------------------------
     def _start_scanner(self) -> None:

@@ -118,6 +118,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "thanks_body": ("您的评价已提交。", "Your rating has been sent."),
     "saved_offline": ("网络暂时中断，材料已安全保存，恢复后自动提交", "The network is down; your submission is stored safely and will be sent when it returns."),
     "save_failed": ("本机存储空间不足，暂时无法保存，请拨打 {hotline} 或到服务窗口", "This kiosk cannot store it right now. Please call {hotline} or visit the counter."),
+    "printed_title": ("已打印，请在出纸口取走", "Printed: please take it from the slot"),
+    "printed_body": ("一次性告知单已打印。请带齐单上的材料办理。", "The checklist has been printed. Bring everything on it."),
+    "printer_down_title": ("打印机暂时无法使用", "The printer is not working"),
+    "printer_down_body": ("{detail}\n您可以用手机拍下本页内容，或拨打 {hotline} 咨询。", "{detail}\nYou can photograph this page, or call {hotline}."),
     "quick_words": ("常用词：", "Common: "),
 }
 

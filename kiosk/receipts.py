@@ -73,7 +73,8 @@ class Material:
 @dataclass(frozen=True)
 class Fee:
     name: str
-    amount: str  # yuan, as written ("10.00"); printed as "10.00元" (no ¥: many printer fonts lack it)
+    amount: str  # yuan, as written ("10.00"); printed as "10.00元" (no ¥: many printer fonts lack it);
+    # empty when the guide states the fee only in words (then ``name`` is printed as it stands)
     basis: str = ""
 
     @classmethod
@@ -251,7 +252,7 @@ def notice_blocks(n: OneTimeNotice) -> list[Block]:
     blocks.append(Text("【收费标准】", bold=True))
     if n.fees:
         for fee in n.fees:
-            blocks.append(Row(fee.name, f"{fee.amount}元"))
+            blocks.append(Row(fee.name, f"{fee.amount}元") if fee.amount else Text(fee.name))
             if fee.basis:
                 blocks.append(Field("依据", fee.basis))
     else:

@@ -48,6 +48,7 @@ def test_touch_tile_search_and_detail(tmp_path, display):
     texts = "\n".join(r["detail_texts"])
     for heading in ("办理条件", "所需材料", "办理流程", "办理时限", "收费标准", "设定依据", "咨询电话", "监督电话"):
         assert heading in texts
+    assert r["print_dialog"] == "已打印，请在出纸口取走" and r["printed_jobs"] == 1
     assert r["after_back"] == "guide"
 
 

@@ -102,6 +102,12 @@ def scenario_browse(app, clock, results):
     texts = []
     find(detail.ids.body, lambda w: texts.append(getattr(w, "text", "")) and False)
     results["detail_texts"] = texts
+    tap(detail.ids.notice_button)
+    yield from wait_until(lambda: bool(app.dialogs), timeout=30)
+    results["print_dialog"] = app.dialogs[-1].title
+    results["printed_jobs"] = len(app.printer.simulator.jobs)
+    app.dialogs[-1].dismiss(animation=False)
+    yield 0.3
     tap(detail.ids.back_button)
     yield 0.2
     results["after_back"] = app.manager.current
