@@ -118,6 +118,10 @@ class KioskApp(App):
         self.reader: Any = None
         self.scanner: Any = None
         self.printer: Any = None
+        self.camera: Any = None
+        self.live: Any = None
+        self._submit_item_id: str | None = None
+        self._capture_index = 0
         self.voice = Speaker()
         self._sim_cards: list[str] = []
         self.dialogs: list[Any] = []
@@ -158,10 +162,12 @@ class KioskApp(App):
         self.screens = {}
         from screens.identify import IdentifyScreen
         from screens.progress import ProgressScreen
+        from screens.capture import CaptureScreen
         from screens.rating import RatingScreen
+        from screens.submit import SubmitScreen
 
         for cls in (AttractScreen, HomeScreen, GuideScreen, GuideDetailScreen, IdentifyScreen, ProgressScreen,
-                    RatingScreen):
+                    RatingScreen, SubmitScreen, CaptureScreen):
             screen = cls()
             self.screens[screen.name] = screen
             self.manager.add_widget(screen)
@@ -294,11 +300,17 @@ class KioskApp(App):
         self.reader: Any = None
         self.scanner: Any = None
         self.printer: Any = None
+        self.camera: Any = None
+        self.live: Any = None
+        self._submit_item_id: str | None = None
+        self._capture_index = 0
         self.voice = Speaker()
         self._sim_cards: list[str] = []
 
     def end_session(self, reason: str) -> None:
         """Every end of a visit comes here: wipe, close dialogs, back to the attract screen."""
+        self._stop_camera()
+        self._submit_item_id = None
         self._close_idle_dialog()
         for dialog in list(self.dialogs):
             dialog.dismiss(animation=False)
@@ -351,6 +363,8 @@ class KioskApp(App):
             if item is not None:
                 self.print_notice(item)
             return
+        if action == "submit" and self.manager.current == "guide-detail" and self.screens["guide-detail"].item:
+            self._submit_item_id = self.screens["guide-detail"].item.id
         if action == "rating":
             self.screens["rating"].reset()
             self.show_screen("rating")
@@ -364,6 +378,9 @@ class KioskApp(App):
             return
         if action == "progress_card":
             self._lookup_by_card()
+            return
+        if action == "submit":
+            self._start_submission()
             return
         self._show_not_ready(title)
 
@@ -574,6 +591,200 @@ class KioskApp(App):
         self._open_dialog(Factory.MessageDialog(title=self.tr(self.lang, "code_unrecognised_title"), body=body,
                                                 button_text=self.tr(self.lang, "ok")))
 
+    # ---- 材料提交: the submission flow -----------------------------------------------------------
+    def _start_submission(self) -> None:
+        item = self.catalogue_items.get(self._submit_item_id or "")
+        self._submit_item_id = None
+        if item is not None and item.kiosk_submittable:
+            self.choose_submission_item(item.id)
+            return
+        items = [i for i in self.catalogue_items.values() if i.kiosk_submittable]
+        self.screens["submit"].show_choices(items)
+        self.show_screen("submit")
+
+    def choose_submission_item(self, item_id: str) -> None:
+        from kiosk.submission import Draft
+
+        session = self.keeper.current
+        item = self.catalogue_items.get(item_id)
+        if session is None or item is None:
+            return
+        draft = Draft(item=item, folder=session.temp_dir)
+        session.data["draft"] = draft
+        self.screens["submit"].show_materials(draft)
+        self.show_screen("submit")
+
+    def _draft(self) -> Any:
+        session = self.keeper.current
+        return None if session is None else session.data.get("draft")
+
+    def open_capture(self, index: int) -> None:
+        from devices.camera.driver import DocumentCamera
+        from kiosk.live_preview import LivePreview
+
+        draft = self._draft()
+        if draft is None:
+            return
+        self._capture_index = index
+        capture = self.screens["capture"]
+        capture.reset(draft.item.materials[index].name, draft.count(index))
+        self._stop_camera()
+        try:
+            self.camera = DocumentCamera(self.cfg.devices.camera)
+            self.camera.start()
+        except Exception as exc:
+            log.error("document camera unavailable: %s", exc)
+            self.camera = None
+            from kivy.factory import Factory
+
+            self._open_dialog(Factory.MessageDialog(title=self.tr(self.lang, "not_ready_title"),
+                                                    body=self.tr(self.lang, "camera_down", hotline=self.hotline),
+                                                    button_text=self.tr(self.lang, "ok")))
+            return
+        self.live = LivePreview(self.camera, on_frame=lambda f: self.bridge.post(self._preview_frame, f),
+                                on_page=lambda p: self.bridge.post(self._page_captured, p))
+        self.live.start()
+        self.show_screen("capture")
+        self.speak_prompt("guide_place")
+
+    def _preview_frame(self, frame: Any) -> None:
+        if self.manager.current == "capture":
+            self.screens["capture"].show_frame(frame)
+
+    def _page_captured(self, page: Any) -> None:
+        draft, index = self._draft(), self._capture_index
+        if draft is None or self.manager.current != "capture":
+            return
+        self.keeper.touch()  # a citizen busy at the camera is not idle
+
+        def saved(_path: Any) -> None:
+            capture = self.screens["capture"]
+            capture.pages = draft.count(index)
+            capture.add_thumbnail(page.thumbnail_rgb, page.thumbnail_size)
+            self.speak_prompt("guide_taken")
+        self.workers.submit(lambda: draft.add_page(index, page.jpeg), saved)
+
+    def capture_now(self) -> None:
+        if self.live is not None:
+            self.live.capture_now()
+
+    def delete_last_page(self) -> None:
+        draft, index = self._draft(), self._capture_index
+        if draft is None:
+            return
+        draft.remove_last_page(index)
+        capture = self.screens["capture"]
+        capture.pages = draft.count(index)
+        thumbs = capture.ids.thumbs
+        if thumbs.children:
+            thumbs.remove_widget(thumbs.children[0])
+
+    def close_capture(self) -> None:
+        self._stop_camera()
+        draft = self._draft()
+        if draft is not None:
+            self.screens["submit"].show_materials(draft)
+            self.show_screen("submit")
+
+    def _stop_camera(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+        if self.camera is not None:
+            self.camera.stop()
+            self.camera = None
+
+    def submission_next(self, step: str) -> None:
+        from kiosk.masking import mask_id_number, mask_name
+
+        draft = self._draft()
+        submit = self.screens["submit"]
+        if draft is None:
+            return
+        if step == "materials":
+            submit.show_materials(draft)
+        elif step == "contact":
+            submit.show_contact(draft)
+        elif step == "review":
+            draft.phone, draft.delivery = submit.phone, submit.delivery
+            identity = self.keeper.current.identity
+            lines = [f"{self.tr(self.lang, 'tile_submit')}：{draft.item.name}",
+                     f"申请人：{mask_name(identity.name or identity.name_en or '')}  {mask_id_number(identity.id_number)}"
+                     if self.lang == "zh" else f"Applicant: {mask_name(identity.name or identity.name_en or '')}",
+                     f"{self.tr(self.lang, 'materials')}："]
+            for index, material in enumerate(draft.item.materials):
+                if draft.count(index):
+                    lines.append(f"  · {material.name}  {self.tr(self.lang, 'pages_taken', n=draft.count(index))}")
+            lines.append(f"{self.tr(self.lang, 'contact_phone')}：{draft.phone[:3]}****{draft.phone[-4:]}")
+            lines.append(f"{self.tr(self.lang, 'delivery')}：{draft.delivery_text(identity, self.lang)}")
+            submit.show_review("\n".join(lines))
+
+    def confirm_submission(self) -> None:
+        from kiosk.submission import new_receipt_no
+
+        draft, session = self._draft(), self.keeper.current
+        if draft is None or session is None or session.identity is None or not draft.ready():
+            return
+        self.screens["submit"].ids.confirm.disabled = True
+        receipt_no = new_receipt_no(datetime.now())
+        identity = session.identity
+        outbox = self.services.outbox
+
+        def store() -> str:
+            payload, files = draft.request(identity, receipt_no)
+            return outbox.put("POST", "/api/v1/submissions", json=payload, files=files)
+
+        def stored(_item_id: str) -> None:
+            self.screens["submit"].ids.confirm.disabled = False
+            self._show_receipt(draft, receipt_no)
+
+        def failed(exc: BaseException) -> None:
+            from kivy.factory import Factory
+
+            self.screens["submit"].ids.confirm.disabled = False
+            self._open_dialog(Factory.MessageDialog(
+                title=self.tr(self.lang, "not_ready_title"), body=self.tr(self.lang, "save_failed", hotline=self.hotline),
+                button_text=self.tr(self.lang, "ok")))
+        self.workers.submit(store, stored, failed)
+
+    def _show_receipt(self, draft: Any, receipt_no: str) -> None:
+        from kiosk.qr_content import receipt_qr_text
+
+        lookup = receipt_qr_text(receipt_no, self.services.base_url)
+        sender = self.services.sender
+        offline = (not self.network_ok) or bool(sender is not None and sender.network_down)
+        message = self.tr(self.lang, "saved_offline" if offline else "submitted_online")
+        self.screens["submit"].show_done(receipt_no, message, qr_texture(lookup))
+        self.speak_prompt("done_title")
+        self._print_submission_receipt(draft, receipt_no, lookup)
+
+    def _print_submission_receipt(self, draft: Any, receipt_no: str, lookup: str) -> None:
+        from kiosk.receipts import Material, SubmissionReceipt, build
+
+        if self.printer is None:
+            return
+        identity = self.keeper.current.identity if self.keeper.current else None
+        receipt = SubmissionReceipt(
+            receipt_no=receipt_no, item_name=draft.item.name, submitted_at=datetime.now(), lookup_url=lookup,
+            materials=tuple(Material(m.name, "原件" if m.kind == "original" else "复印件", max(1, draft.count(i)),
+                                     m.required, "") for i, m in enumerate(draft.item.materials) if draft.count(i)),
+            delivery="post" if draft.delivery == "post" else "window",
+            applicant=(getattr(identity, "name", "") or "") if identity else "",
+            centre_name=self.cfg.kiosk.centre_name, department=draft.item.department,
+            time_limit_days=draft.item.time_limit_days, kiosk_id=self.cfg.kiosk.id)
+        self.printer.submit(build(receipt, self.printer.profile),
+                            on_done=lambda result: self.bridge.post(self._receipt_printed, result))
+
+    def _receipt_printed(self, result: Any) -> None:
+        if result is None or not result.ok:
+            from kivy.factory import Factory
+
+            detail = result.error.detail_zh if result is not None and result.error is not None else ""
+            self._open_dialog(Factory.MessageDialog(
+                title=self.tr(self.lang, "printer_down_title"),
+                body=self.tr(self.lang, "receipt_printer_down", detail=detail),
+                button_text=self.tr(self.lang, "ok")))
+
     # ---- uploads through the outbox --------------------------------------------------------------
     def submit_rating(self, score: int, reasons: list[str]) -> None:
         payload = {"subject": "service", "score": score,
@@ -753,6 +964,19 @@ class KioskApp(App):
     def _save_screenshot(self) -> None:
         save_window_png(self.screenshot_request.out)
         self.stop()
+
+
+def qr_texture(text: str) -> Any:
+    """A QR code as a Kivy texture, made in memory (no file)."""
+    import qrcode
+    from kivy.graphics.texture import Texture
+
+    image = qrcode.make(text, box_size=8, border=2).get_image().convert("RGB")
+    image = image.transpose(0)  # PIL's FLIP_TOP_BOTTOM: textures are bottom-up
+    texture = Texture.create(size=image.size, colorfmt="rgb")
+    texture.blit_buffer(image.tobytes(), colorfmt="rgb", bufferfmt="ubyte")
+    texture.mag_filter = "nearest"
+    return texture
 
 
 def save_window_png(path: str) -> None:

@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "kiosk.commands.qr",
     "kiosk.commands.printer",
     "kiosk.commands.camera",
+    "kiosk.commands.docprinter",
+    "kiosk.commands.ledger",
 )
 
 log = logging.getLogger("kiosk.cli")

@@ -131,3 +131,28 @@ def test_rating_online_then_offline_then_delivered(tmp_path, display):
     assert "网络中断" in r["header_offline"] and "待上传 1 件" in r["header_offline"]
     assert r["final_status"]["done"] == 2 and r["final_status"]["dead"] == 0
     assert "待上传 0 件" in r["header_final"]
+
+
+def test_submission_with_camera_and_card_offline_then_online(tmp_path, display):
+    r = run_scenario("submit", tmp_path, display)
+    assert r["first_step"] == "choose"
+    assert r["materials_step"] == "materials" and r["next_disabled"] is True
+    assert r["preview_seen"] and all(r["preview_seen"])
+    assert r["next_disabled_after"] is False
+    assert r["contact_step"] == "contact" and r["phone"] == "13800138000"
+    assert r["review_step"] == "review" and "138****8000" in r["review_text"] and "韦*" in r["review_text"]
+    assert "13800138000" not in r["review_text"]
+    assert r["done_message"] == "网络暂时中断，材料已安全保存，恢复后自动提交"
+    assert r["receipt_no"].startswith("ZW") and r["qr"] is True
+    assert r["pending_offline"] == 1 and r["printed"] >= 1
+    assert r["outbox_final"]["done"] == 1 and r["outbox_final"]["dead"] == 0
+    assert r["lookup_status"] == 200 and r["lookup"]["receipt_no"] == r["receipt_no"]
+    assert r["lookup"]["item_id"] == r["item"]
+    assert r["same_receipt_count"] == 1
+    files = list(kiosk_files(tmp_path))
+    for path in files:
+        data = path.read_bytes()
+        for secret in ("韦岚", "450329198802140427", "13800138000"):
+            assert secret.encode() not in data, (secret, path)
+    sessions = tmp_path / "data" / "sessions"
+    assert not sessions.exists() or not any(sessions.iterdir())  # captured pages wiped with the session

@@ -9,6 +9,7 @@ or prints the failure and exits 1. A fresh process per scenario keeps Kivy's glo
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import traceback
@@ -308,7 +309,92 @@ def scenario_rating(app, clock, results):
     results["header_final"] = app.status_line
 
 
-SCENARIOS = {"rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
+def scenario_submit(app, clock, results):
+    import requests
+
+    yield from wait_until(lambda: app.catalogue_index is not None and app.network_known and app.network_ok)
+    yield from wait_until(lambda: app.reader.status().state.value == "ready")
+    app.reader.simulator.present("resident")
+    yield from wait_until(lambda: bool(app.identity_name))
+    yield 0.3
+    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "submit"))
+    yield 0.4
+    submit = app.screens["submit"]
+    results["first_step"] = submit.step
+    submittable = [i for i in app.catalogue_items.values() if i.kiosk_submittable]
+    item = min(submittable, key=lambda i: sum(m.required for m in i.materials))
+    results["item"] = item.id
+    choice = find(submit.ids.choices, lambda w: getattr(w, "item_id", None) == item.id)
+    submit.ids.choices_scroll.scroll_to(choice)
+    yield 0.3
+    tap(choice)
+    yield 0.4
+    results["materials_step"] = submit.step
+    results["next_disabled"] = submit.ids.materials_next.disabled
+    capture = app.screens["capture"]
+    for index, material in enumerate(item.materials):
+        if not material.required:
+            continue
+        line = find(submit.ids.materials, lambda w: type(w).__name__ == "MaterialLine" and w.index == index)
+        button = find(line, lambda w: type(w).__name__ == "BigButton")
+        if os.environ.get("UI_DEBUG_PNG"):
+            from kiosk.app import save_window_png
+            save_window_png(os.environ["UI_DEBUG_PNG"])
+            results["button_pos"] = [button.to_window(*button.center), button.size, line.size, line.pos]
+        tap(button)
+        yield from wait_until(lambda: app.manager.current == "capture")
+        yield from wait_until(lambda: capture.pages >= 1, timeout=40)   # auto-capture when the page is still
+        results.setdefault("preview_seen", []).append(capture.preview_texture is not None)
+        tap(capture.ids.capture_done)
+        yield from wait_until(lambda: app.manager.current == "submit")
+        yield 0.3
+    results["next_disabled_after"] = submit.ids.materials_next.disabled
+    tap(submit.ids.materials_next)
+    yield 0.3
+    results["contact_step"] = submit.step
+    for digit in "13800138000":
+        tap(find(submit, lambda w: type(w).__name__ == "PadKey" and w.text == digit and not w.disabled))
+        yield 0.05
+    results["phone"] = submit.phone
+    tap(submit.ids.post)
+    yield 0.2
+    tap(submit.ids.contact_next)
+    yield 0.3
+    results["review_step"] = submit.step
+    results["review_text"] = submit.review_text
+    # offline first: the platform is gone when the citizen confirms
+    app.services.demo.stop()
+    app.probe_network()
+    yield from wait_until(lambda: not app.network_ok)
+    tap(submit.ids.confirm)
+    yield from wait_until(lambda: submit.step == "done", timeout=30)
+    results["receipt_no"] = submit.receipt_no
+    results["done_message"] = submit.done_message
+    results["qr"] = submit.qr_texture is not None
+    results["pending_offline"] = app.services.outbox.status()["pending"]
+    yield from wait_until(lambda: app.printer.simulator.jobs_printed >= 1, timeout=20)
+    results["printed"] = app.printer.simulator.jobs_printed
+    # then online: the outbox delivers it, once
+    app.services.demo.start()
+    app.services.demo.wait_ready()
+    app.probe_network()
+    outbox = app.services.outbox
+    yield from wait_until(lambda: outbox.status()["pending"] + outbox.status()["inflight"] == 0, timeout=60)
+    results["outbox_final"] = outbox.status()
+    headers = {"Authorization": "Bearer demo-token", "X-Kiosk-Id": app.cfg.kiosk.id}
+    answer = requests.get(f"{app.services.base_url}/api/v1/applications/{submit.receipt_no}", headers=headers, timeout=10)
+    results["lookup_status"] = answer.status_code
+    results["lookup"] = answer.json()
+    mine = requests.get(f"{app.services.base_url}/api/v1/applications", params={"id_number": "450329198802140427"},
+                        headers=dict(headers, **{"X-Subject-Id-Number": "450329198802140427"}), timeout=10).json()
+    apps = mine.get("items", []) if isinstance(mine, dict) else mine
+    results["same_receipt_count"] = sum(1 for a in apps if a.get("receipt_no") == submit.receipt_no)
+    app.reader.simulator.remove()
+    tap(find(submit, lambda w: getattr(w, "text", "") == "完成"))
+    yield 0.3
+
+
+SCENARIOS = {"submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
 
 
 def main() -> int:
