@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import glob
 import os
+import queue
 
 import pytest
 
 from devices.base import Backoff, DeviceState
 from devices.qr import QrScanner
+from devices.qr.events import CodeScanned
 from devices.qr.framing import LineFramer
 from devices.qr.hid import (HidPosError, HidPosReassembler, KeyboardReportDecoder, hidpos_reports,
                             keyboard_reports)
@@ -104,9 +106,14 @@ def test_scanner_reads_hid_reports_from_a_device_node(fifo, mode):
         assert scanner.wait_settled(5).state == DeviceState.READY
         text = "ZW20250123-000042" if mode == "keyboard" else "办件进度 ZW20250123-000042"
         reports = keyboard_reports(text) if mode == "keyboard" else hidpos_reports(text.encode("utf-8"))
+        codes: queue.Queue = queue.Queue()  # listen before writing: the code can arrive at once
+        scanner.subscribe(lambda e: codes.put(e) if isinstance(e, CodeScanned) else None)
         for report in reports:
             os.write(writer, report)
-        event = scanner.wait_for_code(5)
+        try:
+            event = codes.get(timeout=5)
+        except queue.Empty:
+            event = None
         assert event is not None and event.text == text
         assert event.symbology == ("unknown" if mode == "keyboard" else "QRCode")
     finally:

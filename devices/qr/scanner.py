@@ -79,6 +79,19 @@ class QrScanner:
         self._source: Any = None
         self._simulator_seed = simulator_seed
         self.simulator = None  # the in-process ScannerSimulator of a sim:// URL
+        # codes kept for wait_for_code(), so a code that arrives before the caller starts waiting
+        # is not lost (the CLI and tests scan, then wait)
+        self._recent: queue.Queue = queue.Queue(maxsize=64)
+        self._hub.subscribe(self._keep_for_waiters)
+
+    def _keep_for_waiters(self, event: Any) -> None:
+        if isinstance(event, CodeScanned):
+            if self._recent.full():
+                try:
+                    self._recent.get_nowait()
+                except queue.Empty:
+                    pass
+            self._recent.put_nowait(event)
 
     # -- public --------------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
@@ -113,15 +126,12 @@ class QrScanner:
         return self.status()
 
     def wait_for_code(self, timeout: float) -> CodeScanned | None:
-        """Block until the next code (or None at the timeout). For the CLI and tests, not the UI."""
-        codes: queue.Queue = queue.Queue()
-        unsubscribe = self.subscribe(lambda e: codes.put(e) if isinstance(e, CodeScanned) else None)
+        """The next code not yet taken by a waiter, waiting up to ``timeout`` (None: none came).
+        For the CLI and tests, not the UI (which subscribes)."""
         try:
-            return codes.get(timeout=timeout)
+            return self._recent.get(timeout=timeout)
         except queue.Empty:
             return None
-        finally:
-            unsubscribe()
 
     def self_test(self) -> SelfTestReport:
         checks = [self._check_connection()]
