@@ -119,6 +119,9 @@ class KioskApp(App):
         self.scanner: Any = None
         self.printer: Any = None
         self.camera: Any = None
+        self.docprinter: Any = None
+        self.ledger: Any = None
+        self._certificate: dict[str, Any] | None = None
         self.live: Any = None
         self._submit_item_id: str | None = None
         self._capture_index = 0
@@ -163,11 +166,12 @@ class KioskApp(App):
         from screens.identify import IdentifyScreen
         from screens.progress import ProgressScreen
         from screens.capture import CaptureScreen
+        from screens.certificates import CertificatesScreen
         from screens.rating import RatingScreen
         from screens.submit import SubmitScreen
 
         for cls in (AttractScreen, HomeScreen, GuideScreen, GuideDetailScreen, IdentifyScreen, ProgressScreen,
-                    RatingScreen, SubmitScreen, CaptureScreen):
+                    RatingScreen, SubmitScreen, CaptureScreen, CertificatesScreen):
             screen = cls()
             self.screens[screen.name] = screen
             self.manager.add_widget(screen)
@@ -191,6 +195,7 @@ class KioskApp(App):
         self._start_reader()
         self._start_scanner()
         self._start_printer()
+        self._start_document_printer()
         Clock.schedule_interval(lambda dt: self._tick(), 0.25)
         Clock.schedule_interval(lambda dt: self.probe_network(), 15)
         Clock.schedule_interval(lambda dt: self.refresh_catalogue(), self.cfg.platform.catalogue_refresh_s)
@@ -213,6 +218,8 @@ class KioskApp(App):
             self.scanner.stop()
         if self.printer is not None:
             self.printer.stop()
+        if self.docprinter is not None:
+            self.docprinter.stop()
         self.voice.stop()
         if self.workers is not None:
             self.workers.shutdown()
@@ -301,6 +308,9 @@ class KioskApp(App):
         self.scanner: Any = None
         self.printer: Any = None
         self.camera: Any = None
+        self.docprinter: Any = None
+        self.ledger: Any = None
+        self._certificate: dict[str, Any] | None = None
         self.live: Any = None
         self._submit_item_id: str | None = None
         self._capture_index = 0
@@ -322,6 +332,8 @@ class KioskApp(App):
         self.screens["guide-detail"].show(None)
         self.screens["progress"].reset()
         self.screens["rating"].reset()
+        self.screens["certificates"].reset()
+        self._certificate = None
         if self.elderly:
             self.elderly = False
             self.apply_theme()
@@ -381,6 +393,9 @@ class KioskApp(App):
             return
         if action == "submit":
             self._start_submission()
+            return
+        if action == "certificates":
+            self._list_certificates()
             return
         self._show_not_ready(title)
 
@@ -590,6 +605,111 @@ class KioskApp(App):
         body = meaning.message_en if self.lang == "en" else meaning.message_zh
         self._open_dialog(Factory.MessageDialog(title=self.tr(self.lang, "code_unrecognised_title"), body=body,
                                                 button_text=self.tr(self.lang, "ok")))
+
+    # ---- 证明打印: certificates ---------------------------------------------------------------------
+    def _start_document_printer(self) -> None:
+        from devices.document_printer.driver import DocumentPrinter
+        from kiosk.ledger import open_ledger
+
+        try:
+            self.docprinter = DocumentPrinter(self.cfg.devices.document_printer)
+            self.docprinter.start()
+        except Exception as exc:
+            log.error("document printer unavailable: %s", exc)
+            self.docprinter = None
+        try:
+            self.ledger = open_ledger(self.cfg)
+        except Exception as exc:
+            log.error("print ledger unavailable: %s", exc)
+            self.ledger = None
+
+    def _list_certificates(self) -> None:
+        screen = self.screens["certificates"]
+        screen.reset()
+        screen.busy = True
+        self.show_screen("certificates")
+        id_number = self.keeper.current.identity.id_number
+        client = self.services.client
+        self.workers.submit(lambda: client.list_certificates(id_number), screen.show_list, self._certificates_failed)
+
+    def _certificates_failed(self, exc: BaseException) -> None:
+        screen = self.screens["certificates"]
+        screen.busy = False
+        screen.message = self.tr(self.lang, "progress_offline", hotline=self.hotline)
+
+    def preview_certificate(self, certificate_id: str, title: str) -> None:
+        from kiosk.pdf_preview import first_page
+
+        session = self.keeper.current
+        if session is None or session.identity is None:
+            return
+        screen = self.screens["certificates"]
+        screen.busy, screen.message = True, ""
+        id_number = session.identity.id_number
+        client = self.services.client
+
+        def fetch() -> tuple:
+            pdf, code = client.certificate_document(certificate_id, id_number)
+            return pdf, code, first_page(pdf)
+
+        def shown(result: tuple) -> None:
+            pdf, code, picture = result
+            # the PDF stays in memory, in the session, until printed or the visit ends
+            self._certificate = {"id": certificate_id, "title": title, "pdf": pdf, "code": code}
+            session.data["certificate"] = self._certificate
+            screen.show_preview(title, picture)
+        self.workers.submit(fetch, shown, self._certificates_failed)
+
+    def print_certificate(self) -> None:
+        certificate, session = self._certificate, self.keeper.current
+        screen = self.screens["certificates"]
+        if certificate is None or session is None or session.identity is None:
+            return
+        if self.docprinter is None:
+            screen.message = self.tr(self.lang, "certificate_failed", reason="", hotline=self.hotline)
+            return
+        screen.busy, screen.message = True, self.tr(self.lang, "printing")
+        id_number = session.identity.id_number
+        holder = session.identity.name or session.identity.name_en or ""
+        printer_name = getattr(getattr(self.docprinter, "url", None), "display", self.cfg.devices.document_printer)
+
+        def record(result: Any) -> Any:
+            # on the printer's thread: write the ledger entry before telling anyone it is done
+            if self.ledger is not None:
+                try:
+                    self.ledger.append(certificate_id=certificate["id"], document=certificate["pdf"],
+                                       pages=int(result.pages or 0), printer=str(printer_name),
+                                       result=result.outcome, id_number=id_number)
+                except Exception as exc:
+                    log.error("print ledger append failed: %s", exc)
+            self.bridge.post(self._certificate_printed, result, certificate, holder)
+        self.docprinter.submit(certificate["pdf"], title="certificate", on_done=record)
+
+    def _certificate_printed(self, result: Any, certificate: dict, holder: str) -> None:
+        from kivy.factory import Factory
+
+        screen = self.screens["certificates"]
+        screen.busy, screen.message = False, ""
+        if result.completed:
+            body = self.tr(self.lang, "certificate_printed")
+            self._print_certificate_slip(certificate, holder, int(result.pages or 1))
+        else:
+            body = self.tr(self.lang, "certificate_failed",
+                           reason=result.reason_zh if self.lang == "zh" else result.reason_en, hotline=self.hotline)
+        self._open_dialog(Factory.MessageDialog(
+            title=self.tr(self.lang, "printed_title") if result.completed else self.tr(self.lang, "printer_down_title"),
+            body=body, button_text=self.tr(self.lang, "ok")))
+
+    def _print_certificate_slip(self, certificate: dict, holder: str, pages: int) -> None:
+        from kiosk.receipts import CertificateSlip, build
+
+        if self.printer is None:
+            return
+        slip = CertificateSlip(certificate_name=certificate["title"], verification_code=certificate["code"] or "—",
+                               printed_at=datetime.now(), pages=pages, certificate_no=certificate["id"],
+                               holder=holder, centre_name=self.cfg.kiosk.centre_name, kiosk_id=self.cfg.kiosk.id)
+        self.printer.submit(build(slip, self.printer.profile),
+                            on_done=lambda result: self.bridge.post(self._receipt_printed, result))
 
     # ---- 材料提交: the submission flow -----------------------------------------------------------
     def _start_submission(self) -> None:

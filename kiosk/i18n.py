@@ -153,6 +153,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "receipt_printer_down": ("{detail}\n回执没有打印出来。请用手机拍下屏幕上的回执号和二维码保存。", "{detail}\nThe receipt could not be printed. Please photograph the number and QR code on the screen."),
     "contact_phone": ("联系电话", "Phone"),
     "delivery": ("领取方式", "Result delivery"),
+    "certificates_title": ("请选择要打印的证明", "Choose a certificate to print"),
+    "certificate_detail": ("{department} · 出具于 {issued} · 有效期至 {valid}", "{department} · issued {issued} · valid until {valid}"),
+    "long_term": ("长期", "no expiry"),
+    "expired": ("已过期", "expired"),
+    "no_certificates": ("没有查到可以自助打印的证明。如需开具，请到服务窗口或拨打 {hotline}", "No certificates to print here. Please visit the counter or call {hotline}."),
+    "print_certificate": ("打印这份证明", "Print it"),
+    "printing": ("正在打印，请稍候…", "Printing, please wait…"),
+    "certificate_printed": ("证明已打印，请在打印机出纸口取走，并带好小票", "Printed. Please take the certificate and the slip."),
+    "certificate_failed": ("打印没有完成：{reason}\n请到服务窗口或拨打 {hotline}", "Printing did not finish: {reason}\nPlease visit the counter or call {hotline}."),
     "quick_words": ("常用词：", "Common: "),
 }
 

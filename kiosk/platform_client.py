@@ -74,6 +74,28 @@ class PlatformClient:
             raise PlatformError("application search: unexpected answer")
         return items
 
+    def list_certificates(self, id_number: str) -> list[dict[str, Any]]:
+        """Certificates the card holder may print; the platform refuses anyone else's."""
+        response = self._get_params("/api/v1/certificates", {"id_number": id_number},
+                                    {"X-Subject-Id-Number": id_number})
+        data = self._json(response, "certificate list")
+        items = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise PlatformError("certificate list: unexpected answer")
+        return items
+
+    def certificate_document(self, certificate_id: str, id_number: str) -> tuple[bytes, str]:
+        """The certificate's PDF and its verification code (from the X-Verification-Code header)."""
+        from urllib.parse import quote
+
+        response = self._get_params(f"/api/v1/certificates/{quote(certificate_id, safe='')}/document", {},
+                                    {"X-Subject-Id-Number": id_number, "Accept": "application/pdf"})
+        if response.status_code != 200:
+            self._json(response, "certificate document")  # raises with the status
+        if not response.content.startswith(b"%PDF-"):
+            raise PlatformError("certificate document: not a PDF")
+        return response.content, response.headers.get("X-Verification-Code", "")
+
     def _get_params(self, path: str, params: dict[str, str], headers: dict[str, str]) -> requests.Response:
         try:
             return self.http.get(self.base_url + path, params=params, headers=headers, timeout=self.timeout)

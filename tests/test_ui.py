@@ -156,3 +156,18 @@ def test_submission_with_camera_and_card_offline_then_online(tmp_path, display):
             assert secret.encode() not in data, (secret, path)
     sessions = tmp_path / "data" / "sessions"
     assert not sessions.exists() or not any(sessions.iterdir())  # captured pages wiped with the session
+
+
+def test_certificate_listed_previewed_printed_and_recorded(tmp_path, display):
+    r = run_scenario("certificates", tmp_path, display)
+    assert r["titles"], "the demo person has certificates to print"
+    assert r["preview"] is True
+    assert r["dialog"][0] == "已打印，请在出纸口取走" and "证明已打印" in r["dialog"][1]
+    assert r["a4_printed"] == 1 and r["slips"] == 1
+    assert r["ledger_ok"] is True
+    ledger_files = [p for p in kiosk_files(tmp_path) if "ledger" in p.parts]
+    assert ledger_files
+    for path in kiosk_files(tmp_path):
+        data = path.read_bytes()
+        for secret in ("韦岚", "450329198802140427"):
+            assert secret.encode() not in data, (secret, path)

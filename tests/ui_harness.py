@@ -394,7 +394,39 @@ def scenario_submit(app, clock, results):
     yield 0.3
 
 
-SCENARIOS = {"submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
+def scenario_certificates(app, clock, results):
+    yield from wait_until(lambda: app.catalogue_index is not None and app.network_known and app.network_ok)
+    yield from wait_until(lambda: app.reader.status().state.value == "ready")
+    app.reader.simulator.present("resident")
+    yield from wait_until(lambda: bool(app.identity_name))
+    yield 0.3
+    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "certificates"))
+    screen = app.screens["certificates"]
+    yield from wait_until(lambda: app.manager.current == "certificates" and not screen.busy)
+    rows = [w for w in screen.ids.rows.children if not w.expired]
+    results["titles"] = [w.title for w in screen.ids.rows.children]
+    yield 0.3
+    tap(rows[-1])
+    yield from wait_until(lambda: screen.step == "preview" and not screen.busy, timeout=40)
+    results["preview"] = screen.preview_texture is not None and screen.preview_texture.size[0] > 100
+    if os.environ.get("UI_DEBUG_PNG"):
+        yield 0.5
+        from kiosk.app import save_window_png
+        save_window_png(os.environ["UI_DEBUG_PNG"])
+    slips_before = app.printer.simulator.jobs_printed
+    tap(screen.ids.print_button)
+    yield from wait_until(lambda: bool(app.dialogs), timeout=60)
+    results["dialog"] = [app.dialogs[-1].title, app.dialogs[-1].body]
+    results["a4_printed"] = len(app.docprinter.simulator.printed)
+    yield from wait_until(lambda: app.printer.simulator.jobs_printed > slips_before, timeout=20)
+    results["slips"] = app.printer.simulator.jobs_printed - slips_before
+    report = app.ledger.verify()
+    results["ledger_ok"] = bool(getattr(report, "ok", report))
+    app.reader.simulator.remove()
+    yield from wait_until(lambda: not app.card_on_reader)
+
+
+SCENARIOS = {"certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
 
 
 def main() -> int:
