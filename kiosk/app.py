@@ -48,7 +48,7 @@ THEMES = {
            "c_warning": (1, 0.9, 0.2, 1), "c_warning_text": (0.60, 0.10, 0.0, 1)},
 }
 ELDERLY_FONT_SCALE = 1.3
-TASKS_NEEDING_IDENTITY = ("certificates", "submit", "help", "progress_card")
+TASKS_NEEDING_IDENTITY = ("certificates", "submit", "progress_card")
 KEY_F2, KEY_F3, KEY_F4, KEY_F5 = 283, 284, 285, 286  # demo hotkeys, simulated devices only
 DEMO_RECEIPT_NO = "ZW20261123-000001"
 

@@ -99,7 +99,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "progress_none": ("没有查到办件。请核对回执号码，或拨打 12345 咨询", "Nothing found. Check the number, or call 12345."),
     "progress_not_found": ("没有查到回执号 {receipt} 的办件，请核对号码", "No application {receipt}. Please check the number."),
     "progress_offline": ("网络暂时中断，无法查询进度，请稍后再试或拨打 {hotline}", "Offline: progress cannot be checked now. Try later or call {hotline}."),
-    "progress_status": ("当前状态：{status}    办结期限：{deadline}\n回执号：{receipt}", "Status: {status}   Due: {deadline}\nReceipt: {receipt}"),
+    "progress_status": ("当前状态：{status}    办结期限：{deadline}\n领取方式：{delivery}\n回执号：{receipt}", "Status: {status}   Due: {deadline}\nResult: {delivery}\nReceipt: {receipt}"),
     "rating_title": ("请为本次服务评价", "How was our service?"),
     "rating_hint": ("您的评价会直接送达县政务服务监督部门", "Your rating goes straight to the county's service supervisors"),
     "rating_5": ("非常满意", "Very satisfied"),

@@ -13,7 +13,7 @@ RECEIPT_PREFIX = "ZW"
 DIGITS_BEFORE_DASH = 8  # ZW + date (8 digits) + '-' + sequence
 
 
-FINISHED = ("办结", "已办结", "已邮寄", "已领取", "completed", "delivered")
+FINISHED = ("completed", "ready_for_pickup", "posted")  # platform status codes: the result exists
 
 
 class ApplicationCard(BoxLayout):
@@ -30,10 +30,13 @@ class ApplicationCard(BoxLayout):
         a = self.application or {}
         self.title = f"{a.get('item_name') or a.get('item_id', '')}"
         status = str(a.get("status", ""))
-        self.finished = status in FINISHED
+        self.finished = a.get("status_code") in FINISHED
         deadline = a.get("deadline") or ""
+        delivery = a.get("delivery") or {}
+        method = delivery.get("method") if isinstance(delivery, dict) else str(delivery)
+        how = app.tr(app.lang, "delivery_post" if method == "post" else "delivery_pickup")
         self.status_line = app.tr(app.lang, "progress_status", status=status, receipt=a.get("receipt_no", ""),
-                                  deadline=str(deadline)[:10])
+                                  deadline=str(deadline)[:10], delivery=how)
         lines = []
         for step in a.get("history") or []:
             if isinstance(step, dict):
