@@ -171,3 +171,14 @@ def test_certificate_listed_previewed_printed_and_recorded(tmp_path, display):
         data = path.read_bytes()
         for secret in ("韦岚", "450329198802140427"):
             assert secret.encode() not in data, (secret, path)
+
+
+def test_progress_by_card_and_by_typed_receipt_number(tmp_path, display):
+    r = run_scenario("progress", tmp_path, display)
+    assert r["asked_for_card"] == "identify"
+    assert r["by_card"], "the demo person has applications"
+    assert all(no.startswith("ZW") for no, _ in r["by_card"])
+    assert all("办结期限" in t and "领取方式" in t for t in r["card_text"])
+    first = r["by_card"][0][0]
+    assert r["typed"] == first
+    assert r["by_number"] == [first]

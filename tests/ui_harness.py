@@ -426,7 +426,38 @@ def scenario_certificates(app, clock, results):
     yield from wait_until(lambda: not app.card_on_reader)
 
 
-SCENARIOS = {"certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
+def scenario_progress(app, clock, results):
+    yield from wait_until(lambda: app.catalogue_index is not None and app.network_known and app.network_ok)
+    yield from wait_until(lambda: app.reader.status().state.value == "ready")
+    tap(app.screens["attract"])
+    yield 0.3
+    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "progress"))
+    yield 0.3
+    progress = app.screens["progress"]
+    tap(progress.ids.by_card)
+    yield 0.3
+    results["asked_for_card"] = app.manager.current
+    app.reader.simulator.present("resident")
+    yield from wait_until(lambda: app.manager.current == "progress" and not progress.busy and progress.results, timeout=30)
+    results["by_card"] = [(a["receipt_no"], a["status"]) for a in progress.results]
+    cards = [w for w in progress.ids.results.children if type(w).__name__ == "ApplicationCard"]
+    results["card_text"] = [c.status_line + "\n" + c.history_text for c in cards]
+    receipt = progress.results[0]["receipt_no"]
+    # the same application by its number on the keypad
+    progress.reset()
+    digits = receipt.replace("ZW", "").replace("-", "")
+    for digit in digits:
+        tap(find(progress.ids.pad, lambda w: getattr(w, "text", None) == digit))
+        yield 0.05
+    results["typed"] = progress.receipt_text
+    tap(progress.ids.search_button)
+    yield from wait_until(lambda: not progress.busy and (progress.results or progress.message), timeout=30)
+    results["by_number"] = [a["receipt_no"] for a in progress.results]
+    app.reader.simulator.remove()
+    yield from wait_until(lambda: not app.card_on_reader)
+
+
+SCENARIOS = {"progress": scenario_progress, "certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
 
 
 def main() -> int:
