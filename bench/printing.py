@@ -6,7 +6,7 @@
   to a PNG by the simulator, in-process (``sim://``) and over TCP;
 - bytes: native Chinese text against the same receipt sent as a raster image (``GS v 0``).
 
-Run: ``python bench/printer.py`` (about 20 s). Prints medians and ratios.
+Run: ``python bench/printing.py`` (about 20 s). Prints medians and ratios.
 """
 from __future__ import annotations
 
