@@ -1,6 +1,6 @@
 """Benchmark: the page pipeline against a straightforward OpenCV pipeline, timed in the same run.
 
-    python bench/pipeline.py [--frames N] [--repeat R]
+    python bench/capture.py [--frames N] [--repeat R]
 
 1. Per-stage median milliseconds on 3264×2448 camera frames (JPEG, as a UVC camera sends MJPG):
    decode, detect, deskew, warp, enhance, encode, for each mode; against the baseline
