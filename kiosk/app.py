@@ -50,7 +50,7 @@ THEMES = {
 ELDERLY_FONT_SCALE = 1.3
 TASKS_NEEDING_IDENTITY = ("certificates", "submit", "progress_card")
 KEY_F2, KEY_F3, KEY_F4, KEY_F5 = 283, 284, 285, 286  # demo hotkeys, simulated devices only
-DEMO_RECEIPT_NO = "ZW20261123-000001"
+DEMO_FIRST_RECEIPT = "ZW{day}-000001"  # the demo platform numbers its seeded applications from 000001
 
 
 @dataclass
@@ -125,6 +125,7 @@ class KioskApp(App):
         self.live: Any = None
         self._submit_item_id: str | None = None
         self._capture_index = 0
+        self.last_receipt_no: str | None = None  # the demo's F4 scans the latest receipt (no personal data)
         self.voice = Speaker()
         self._sim_cards: list[str] = []
         self.dialogs: list[Any] = []
@@ -871,6 +872,7 @@ class KioskApp(App):
         from kiosk.qr_content import receipt_qr_text
 
         lookup = receipt_qr_text(receipt_no, self.services.base_url)
+        self.last_receipt_no = receipt_no
         sender = self.services.sender
         offline = (not self.network_ok) or bool(sender is not None and sender.network_down)
         message = self.tr(self.lang, "saved_offline" if offline else "submitted_online")
@@ -982,7 +984,8 @@ class KioskApp(App):
         if key in (KEY_F4, KEY_F5) and getattr(self.scanner, "simulator", None) is not None:
             from kiosk.qr_content import receipt_qr_text
 
-            text = receipt_qr_text(DEMO_RECEIPT_NO, self.services.base_url) if key == KEY_F4 else "https://example.com/pay?x=1"
+            receipt = self.last_receipt_no or DEMO_FIRST_RECEIPT.format(day=datetime.now().strftime("%Y%m%d"))
+            text = receipt_qr_text(receipt, self.services.base_url) if key == KEY_F4 else "https://example.com/pay?x=1"
             self.scanner.simulator.scan(text)
             return True
         simulator = getattr(self.reader, "simulator", None)

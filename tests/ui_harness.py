@@ -338,6 +338,8 @@ def scenario_submit(app, clock, results):
     results["captured_materials"] = len(wanted)
     for index in wanted:
         line = find(submit.ids.materials, lambda w: type(w).__name__ == "MaterialLine" and w.index == index)
+        submit.ids.materials.parent.scroll_to(line)
+        yield 0.3
         button = find(line, lambda w: type(w).__name__ == "BigButton")
         if os.environ.get("UI_DEBUG_PNG"):
             from kiosk.app import save_window_png
