@@ -87,6 +87,112 @@ backend_meta = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 
+# -- applications (办件) and what came with them --------------------------------------------------
+# Personal data is kept in clear here on purpose: this is the platform, the system of record. It
+# never goes to logs (see ``hide_parameters`` below) and is masked in every answer that a stranger
+# holding a receipt could see.
+
+number_counters = sa.Table(
+    "number_counters",
+    metadata,
+    # One row per (prefix, local day): the daily sequence of receipt and request numbers.
+    sa.Column("prefix", sa.String(8), primary_key=True),
+    sa.Column("day", sa.String(8), primary_key=True),
+    sa.Column("last", sa.Integer, nullable=False),
+)
+
+applications = sa.Table(
+    "applications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("receipt_no", sa.String(40), nullable=False, unique=True),
+    sa.Column("item_id", sa.String(32), nullable=False),
+    # The item's name and time limit as they were when the application was received.
+    sa.Column("item_name", sa.Text, nullable=False),
+    sa.Column("department", sa.Text, nullable=False),
+    sa.Column("time_limit_days", sa.Integer, nullable=False),
+    sa.Column("kiosk_id", sa.String(64), nullable=True),
+    sa.Column("applicant_name", sa.Text, nullable=False),
+    sa.Column("applicant_id_number", sa.String(18), nullable=False, index=True),
+    sa.Column("applicant_phone", sa.String(32), nullable=False),
+    sa.Column("delivery", sa.JSON, nullable=False),
+    sa.Column("materials", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("deadline", sa.Date, nullable=False),
+)
+
+application_events = sa.Table(
+    "application_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("application_id", sa.Integer, sa.ForeignKey("applications.id"), nullable=False, index=True),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+submission_files = sa.Table(
+    "submission_files",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("application_id", sa.Integer, sa.ForeignKey("applications.id"), nullable=False, index=True),
+    sa.Column("material", sa.Text, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("content_type", sa.String(32), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
+certificates = sa.Table(
+    "certificates",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("holder_name", sa.Text, nullable=False),
+    sa.Column("holder_id_number", sa.String(18), nullable=False, index=True),
+    sa.Column("paragraphs", sa.JSON, nullable=False),
+    sa.Column("table_rows", sa.JSON, nullable=True),
+    sa.Column("department", sa.Text, nullable=False),
+    sa.Column("issued_on", sa.Date, nullable=False),
+    sa.Column("valid_until", sa.Date, nullable=True),
+    sa.Column("verification_code", sa.String(19), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+ratings = sa.Table(
+    "ratings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kiosk_id", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(32), nullable=False),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("receipt_no", sa.String(40), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+service_requests = sa.Table(
+    "service_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_no", sa.String(40), nullable=False, unique=True),
+    sa.Column("kiosk_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("item_id", sa.String(32), nullable=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("phone", sa.String(32), nullable=False),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("preferred_time", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 SCHEMA_VERSION = "1"
 
 
@@ -144,7 +250,9 @@ class Database:
             raise DatabaseURLError(f"cannot parse database URL {url!r}") from None
         self.url = parsed
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        options: dict[str, Any] = {}
+        # Statement parameters carry names and ID numbers: keep them out of SQL logging and out
+        # of the text of database errors (which end up in the error log).
+        options: dict[str, Any] = {"hide_parameters": True}
         if self.is_sqlite:
             database = parsed.database or ""
             if database in ("", ":memory:") or database.startswith("file:"):
@@ -192,7 +300,8 @@ class Database:
     # -- set-up -------------------------------------------------------------------------------
 
     def initialise(self, *, seed: bool = True) -> None:
-        """Create missing tables; on a database never seeded, add the demo kiosk and the catalogue."""
+        """Create missing tables; on a database never seeded, add the demo kiosk and the catalogue,
+        and (once) the fictitious demo people's applications and certificates."""
         from backend import seed as seed_data  # reads the shipped JSON only when asked to
 
         try:
@@ -201,28 +310,41 @@ class Database:
                 seeded = conn.execute(
                     sa.select(backend_meta.c.value).where(backend_meta.c.key == "seeded_at")
                 ).scalar()
-                if seeded is not None or not seed:
+                if not seed:
                     return
                 now = self.clock()
-                if conn.execute(sa.select(sa.func.count()).select_from(kiosks)).scalar() == 0:
-                    conn.execute(sa.insert(kiosks).values(
-                        id=seed_data.DEMO_KIOSK_ID,
-                        token_sha256=token_digest(seed_data.DEMO_KIOSK_TOKEN),
-                        fleet_group="demo",
-                        created_at=now,
-                    ))
-                if conn.execute(sa.select(sa.func.count()).select_from(catalogue_items)).scalar() == 0:
-                    for position, item in enumerate(seed_data.load_seed_catalogue()):
-                        conn.execute(sa.insert(catalogue_items).values(
-                            **item, position=position, updated_at=now))
-                conn.execute(sa.insert(backend_meta), [
-                    {"key": "schema_version", "value": SCHEMA_VERSION},
-                    {"key": "seeded_at", "value": now.isoformat()},
-                ])
+                if seeded is None:
+                    self._seed_kiosk_and_catalogue(conn, now)
+                # Demo people came later: databases seeded before them get them on their next start.
+                people = conn.execute(
+                    sa.select(backend_meta.c.value).where(backend_meta.c.key == "demo_people_seeded_at")
+                ).scalar()
+                if people is None:
+                    seed_data.seed_demo_people(conn, now)
+                    conn.execute(sa.insert(backend_meta).values(key="demo_people_seeded_at",
+                                                                value=now.isoformat()))
         except sa_exc.DatabaseError as exc:  # includes OperationalError (cannot connect/open)
             raise DatabaseUnavailable(
                 f"cannot open database {self.display_url()}: {exc.orig or exc}".splitlines()[0]
             ) from None
+
+    def _seed_kiosk_and_catalogue(self, conn: sa.Connection, now: datetime) -> None:
+        from backend import seed as seed_data
+
+        if conn.execute(sa.select(sa.func.count()).select_from(kiosks)).scalar() == 0:
+            conn.execute(sa.insert(kiosks).values(
+                id=seed_data.DEMO_KIOSK_ID,
+                token_sha256=token_digest(seed_data.DEMO_KIOSK_TOKEN),
+                fleet_group="demo",
+                created_at=now,
+            ))
+        if conn.execute(sa.select(sa.func.count()).select_from(catalogue_items)).scalar() == 0:
+            for position, item in enumerate(seed_data.load_seed_catalogue()):
+                conn.execute(sa.insert(catalogue_items).values(**item, position=position, updated_at=now))
+        conn.execute(sa.insert(backend_meta), [
+            {"key": "schema_version", "value": SCHEMA_VERSION},
+            {"key": "seeded_at", "value": now.isoformat()},
+        ])
 
     # -- kiosks ---------------------------------------------------------------------------------
 

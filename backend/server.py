@@ -68,7 +68,10 @@ def build_app(db: Database) -> FastAPI:
         return {"status": "ok"}
 
     for name in ROUTER_MODULES:
-        app.include_router(importlib.import_module(name).router, prefix=API_PREFIX)
+        module = importlib.import_module(name)
+        app.include_router(module.router, prefix=API_PREFIX)
+        if hasattr(module, "public_router"):
+            app.include_router(module.public_router)
     return app
 
 

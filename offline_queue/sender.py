@@ -266,6 +266,11 @@ class Sender:
         self._thread.start()
         return self
 
+    def request_stop(self) -> None:
+        """Ask ``run_forever`` to return after the attempt in progress; safe in a signal handler."""
+        self._stopping.set()
+        self._wakeup.set()
+
     def stop(self, timeout: float | None = None) -> None:
         """Stop the background thread; an attempt in progress finishes first (bounded by the timeouts)."""
         self._stopping.set()

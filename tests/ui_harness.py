@@ -198,7 +198,7 @@ def scenario_identity(app, clock, results):
     results["screen_after_card"] = app.manager.current
     results["greeting"] = app.screens["home"].ids.welcome.text
     results["identity_type"] = app.keeper.current.identity.card_type
-    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "certificates"))
+    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "help"))
     yield 0.3
     results["task_with_identity"] = [d.title for d in app.dialogs]
     tap(app.dialogs[0].ids.ok_button)
@@ -230,14 +230,15 @@ def scenario_identity(app, clock, results):
     sim.remove()
     yield from wait_until(lambda: not app.card_on_reader)
     sim.present("resident")
-    yield from wait_until(lambda: app.manager.current == "home" and app.dialogs)
-    results["task_after_identify"] = [d.body for d in app.dialogs]
+    yield from wait_until(lambda: app.manager.current == "submit")
+    results["task_after_identify"] = [app.manager.current, app.screens["submit"].step]
     sim.remove()
     yield from wait_until(lambda: not app.card_on_reader)
-    tap(app.dialogs[0].ids.ok_button)
-    yield from wait_until(lambda: not app.dialogs)
     yield 0.2
-    tap(app.footer.ids.home_button)
+    tap(app.footer.ids.home_button)  # from a task screen: back home first
+    yield from wait_until(lambda: app.manager.current == "home")
+    yield 0.2
+    tap(app.footer.ids.home_button)  # on home: finish the visit?
     yield from wait_until(lambda: bool(app.dialogs))
     yield 0.2
     tap(app.dialogs[-1].ids.end_button)
@@ -407,6 +408,7 @@ def scenario_certificates(app, clock, results):
     tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "certificates"))
     screen = app.screens["certificates"]
     yield from wait_until(lambda: app.manager.current == "certificates" and not screen.busy)
+    yield 0.4
     rows = [w for w in screen.ids.rows.children if not w.expired]
     results["titles"] = [w.title for w in screen.ids.rows.children]
     yield 0.3
@@ -418,6 +420,7 @@ def scenario_certificates(app, clock, results):
         from kiosk.app import save_window_png
         save_window_png(os.environ["UI_DEBUG_PNG"])
     slips_before = app.printer.simulator.jobs_printed
+    yield 0.4  # let the preview step lay out before touching its button
     tap(screen.ids.print_button)
     yield from wait_until(lambda: bool(app.dialogs), timeout=60)
     results["dialog"] = [app.dialogs[-1].title, app.dialogs[-1].body]

@@ -145,11 +145,18 @@ def _run(args) -> int:
             raise UsageError(str(exc)) from None
         try:
             if not args.until_empty:
+                # Ctrl-C or SIGTERM asks the loop to finish its attempt and return, rather than raising
+                # KeyboardInterrupt into whatever it is doing (a commit, a lock, a request)
+                import signal
+
+                previous = {sig: signal.signal(sig, lambda signum, frame: sender.request_stop())
+                            for sig in (signal.SIGINT, signal.SIGTERM)}
                 print(f"sending the outbox to {sender.base_url}; Ctrl-C to stop", file=sys.stderr)
                 try:
                     sender.run_forever()
-                except KeyboardInterrupt:
-                    pass
+                finally:
+                    for sig, handler in previous.items():
+                        signal.signal(sig, handler)
                 return 0
             emptied = sender.run_until_empty(args.timeout)
         except OutboxError as exc:

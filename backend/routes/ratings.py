@@ -1,0 +1,104 @@
+"""``POST /api/v1/ratings``: 好差评, a citizen's rating of an item's handling or of the service.
+
+Body (JSON)::
+
+    {"subject": "SB-001" | "service", "score": 1..5, "tags": ["办事快"], "comment": "…",
+     "receipt_no": "ZW20261123-000042"}
+
+``score`` follows the national 好差评 scale: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意.
+``tags`` (at most 8, each 1–20 characters) and ``comment`` (at most 300 characters) are optional, as
+is ``receipt_no``; it is checked for shape only, because a rating may arrive before the submission
+it is about when both wait in a kiosk's outbox. A 差评 (score 1 or 2) is answered with
+``follow_up: true``: the rules require someone to call back and put it right (整改).
+
+Answer 201 ``{rating_id, subject, score, score_label, follow_up, received_at}``; a repeat of the
+Idempotency-Key answers the same.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from backend.auth import require_kiosk
+from backend.bodies import read_body
+from backend.db import catalogue_items, ratings
+from backend.idempotency import IdempotentWrite, idempotent_write
+from backend.routes.applications import local_iso, parse_receipt_no, to_utc
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(dependencies=[Depends(require_kiosk)])
+
+SCORE_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+MAX_TAGS = 8
+MAX_TAG_CHARS = 20
+MAX_COMMENT_CHARS = 300
+FIELDS = {"subject", "score", "tags", "comment", "receipt_no"}
+
+
+def _refuse(message: str) -> HTTPException:
+    return HTTPException(422, message)
+
+
+def _has_control(text: str, allow_newlines: bool = False) -> bool:
+    allowed = "\n\r\t" if allow_newlines else ""
+    return any((ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F) and ch not in allowed for ch in text)
+
+
+def check_rating(conn: sa.Connection, body: Any) -> dict:
+    if not isinstance(body, dict):
+        raise _refuse("a rating is a JSON object")
+    unknown = sorted(set(body) - FIELDS)
+    if unknown:
+        raise _refuse(f"unknown field {unknown[0]!r}; a rating has {', '.join(sorted(FIELDS))}")
+    subject = body.get("subject")
+    if subject != "service":
+        if not isinstance(subject, str) or conn.execute(
+                sa.select(catalogue_items.c.id).where(catalogue_items.c.id == subject)).first() is None:
+            raise _refuse("subject must be a catalogue item id or \"service\"")
+    score = body.get("score")
+    if type(score) is not int or score not in SCORE_LABELS:
+        raise _refuse("score must be an integer from 1 (非常不满意) to 5 (非常满意)")
+    tags = body.get("tags", [])
+    if not isinstance(tags, list) or len(tags) > MAX_TAGS:
+        raise _refuse(f"tags must be a list of at most {MAX_TAGS} short texts")
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip() or len(tag) > MAX_TAG_CHARS or _has_control(tag):
+            raise _refuse(f"each tag must be 1 to {MAX_TAG_CHARS} characters of text")
+    comment = body.get("comment", "")
+    if comment is None:
+        comment = ""
+    if not isinstance(comment, str) or _has_control(comment, allow_newlines=True):
+        raise _refuse("comment must be text")
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise _refuse(f"comment is too long: at most {MAX_COMMENT_CHARS} characters")
+    receipt_no = body.get("receipt_no")
+    if receipt_no is not None:
+        receipt_no = parse_receipt_no(receipt_no) if isinstance(receipt_no, str) else None
+        if receipt_no is None:
+            raise _refuse("receipt_no is not a receipt number like ZW20261123-000042")
+    return {"subject": subject, "score": score, "tags": [t.strip() for t in tags],
+            "comment": comment.strip(), "receipt_no": receipt_no}
+
+
+@router.post("/ratings", status_code=201)
+async def post_rating(request: Request, write: IdempotentWrite = Depends(idempotent_write)) -> Response:
+    body = await read_body(request, allow_files=False)
+    db = request.app.state.db
+
+    def work(conn: sa.Connection) -> tuple[int, dict]:
+        rating = check_rating(conn, body.json)
+        now = db.clock()
+        rating_id = conn.execute(sa.insert(ratings).values(
+            **rating, kiosk_id=write.kiosk_id, created_at=to_utc(now))).inserted_primary_key[0]
+        log.info("rating %d received: subject %s, score %d, kiosk %s", rating_id, rating["subject"],
+                 rating["score"], write.kiosk_id)
+        return 201, {"rating_id": rating_id, "subject": rating["subject"], "score": rating["score"],
+                     "score_label": SCORE_LABELS[rating["score"]], "follow_up": rating["score"] <= 2,
+                     "received_at": local_iso(now)}
+
+    return await run_in_threadpool(write.run, body.fingerprint(), work)

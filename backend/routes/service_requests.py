@@ -1,0 +1,84 @@
+"""``POST /api/v1/service-requests``: 上门办 (staff come to the home) and 帮代办 (staff act for you).
+
+Body (JSON)::
+
+    {"kind": "home_visit" | "proxy", "item_id": "CJ-005", "name": "蒙桂英", "phone": "13807730018",
+     "address": "广西壮族自治区桂林市资源县车田苗族乡…", "preferred_time": "工作日上午", "note": "行动不便"}
+
+``kind``, ``name`` and ``phone`` are required; ``address`` is required for a home visit (where to
+go) and optional for proxy service; ``item_id`` (a catalogue item, when the person knows which),
+``preferred_time`` (≤ 50 characters) and ``note`` (≤ 300) are optional.
+
+Answer 201 ``{request_no, kind, kind_label, status, received_at}`` where ``request_no`` looks like
+``FW20261123-000007`` (a kiosk's progress keypad and receipt QR accept it); a repeat of the
+Idempotency-Key answers the same.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from backend.auth import require_kiosk
+from backend.bodies import read_body
+from backend.db import catalogue_items, service_requests
+from backend.idempotency import IdempotentWrite, idempotent_write
+from backend.routes.applications import local_iso, next_number, to_utc
+from backend.routes.submissions import check_text, check_name, check_phone
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(dependencies=[Depends(require_kiosk)])
+
+KIND_LABELS = {"home_visit": "上门办", "proxy": "帮代办"}
+REQUEST_PREFIX = "FW"  # 服务
+FIELDS = {"kind", "item_id", "name", "phone", "address", "preferred_time", "note"}
+
+
+def check_request(conn: sa.Connection, body: Any) -> dict:
+    if not isinstance(body, dict):
+        raise HTTPException(422, "a service request is a JSON object")
+    unknown = sorted(set(body) - FIELDS)
+    if unknown:
+        raise HTTPException(422, f"unknown field {unknown[0]!r}; a service request has "
+                                 + ", ".join(sorted(FIELDS)))
+    kind = body.get("kind")
+    if kind not in KIND_LABELS:
+        raise HTTPException(422, "kind must be 'home_visit' (上门办) or 'proxy' (帮代办)")
+    item_id = body.get("item_id")
+    if item_id is not None and (not isinstance(item_id, str) or conn.execute(
+            sa.select(catalogue_items.c.id).where(catalogue_items.c.id == item_id)).first() is None):
+        raise HTTPException(422, "item_id is not a catalogue item")
+    address = check_text(body.get("address"), "address", max_chars=200, required=kind == "home_visit")
+    return {
+        "kind": kind,
+        "item_id": item_id,
+        "name": check_name(body.get("name"), "name"),
+        "phone": check_phone(body.get("phone"), "phone"),
+        "address": address,
+        "preferred_time": check_text(body.get("preferred_time"), "preferred_time", max_chars=50, required=False),
+        "note": check_text(body.get("note"), "note", max_chars=300, required=False),
+    }
+
+
+@router.post("/service-requests", status_code=201)
+async def post_service_request(request: Request,
+                               write: IdempotentWrite = Depends(idempotent_write)) -> Response:
+    body = await read_body(request, allow_files=False)
+    db = request.app.state.db
+
+    def work(conn: sa.Connection) -> tuple[int, dict]:
+        fields = check_request(conn, body.json)
+        now = db.clock()
+        request_no = next_number(conn, REQUEST_PREFIX, now)
+        conn.execute(sa.insert(service_requests).values(
+            **fields, request_no=request_no, kiosk_id=write.kiosk_id, status="registered", created_at=to_utc(now)))
+        log.info("service request %s received: %s, item %s, kiosk %s", request_no, fields["kind"],
+                 fields["item_id"] or "-", write.kiosk_id)
+        return 201, {"request_no": request_no, "kind": fields["kind"], "kind_label": KIND_LABELS[fields["kind"]],
+                     "status": "已登记", "received_at": local_iso(now)}
+
+    return await run_in_threadpool(write.run, body.fingerprint(), work)

@@ -1,0 +1,310 @@
+"""``POST /api/v1/submissions``: an application with its scanned materials (自助申报), once per key.
+
+The body is what the kiosk's outbox sends: ``multipart/form-data`` with one ``payload`` part (the
+JSON below) and one ``files`` part per page (the part's file name is what ``pages`` lists), or
+``application/json`` alone when nothing was scanned (``"materials": []``)::
+
+    {"item_id": "SB-001",
+     "applicant": {"name": "韦岚", "id_number": "450329198802140427", "phone": "13877312345"},
+     "materials": [{"name": "居民户口簿", "pages": ["hukou-1.jpg", "hukou-2.jpg"]}],
+     "delivery": {"method": "post", "address": "广西壮族自治区桂林市资源县…"},
+     "receipt_no": "ZW20261123-48213377",
+     "kiosk_id": "demo-kiosk-001"}
+
+``receipt_no`` and ``kiosk_id`` are optional. A kiosk numbers the receipt itself (the citizen takes
+it home even when the upload waits offline in the outbox); we keep that number when it is free,
+else issue the next of the day's sequence (``ZW20261123-000042``) and say which number it replaces.
+
+The answer (201, and the same bytes for a repeat of the Idempotency-Key) is
+``{receipt_no, item_id, item_name, status, received_at, deadline, materials: [{name, pages}]}``
+plus ``replaces_receipt_no`` in that rare case.
+
+The files are kept in the database, not in a folder beside it: the key, the application and its
+files then commit in one transaction, so a crash or a refused request leaves no orphan files and an
+answered submission never points at a file that is missing; it also works unchanged on PostgreSQL,
+where the backend may run on several hosts without a shared disk, and one backup holds everything.
+The cost is a larger database (a page is 0.3–3 MB), acceptable for a township platform.
+
+Every check of the content runs inside the guarded write, so a refusal (422) is stored as the
+answer to its key and a retry is refused the same way; an unreadable or oversized body (400/413) is
+refused before, leaving the key unused. Error messages never repeat the applicant's name, ID
+number, phone or address, and nothing personal is logged.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from backend.auth import require_kiosk
+from backend.bodies import MAX_FILES, MAX_JSON_BYTES, MAX_MULTIPART_BYTES, ReceivedBody, ReceivedFile, read_body
+from backend.db import catalogue_items, submission_files
+from backend.idempotency import IdempotentWrite, idempotent_write
+from backend.routes.applications import (RECEIPT_PREFIX, local_iso, normalise_id_number, parse_receipt_no,
+                                         record_application)
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(dependencies=[Depends(require_kiosk)])
+
+MAX_FILE_BYTES = 16 * 1024 * 1024  # one page or one material's PDF
+MAX_MATERIALS = 30
+MAX_NAME_CHARS = 80  # a foreign card's English name can be long
+MAX_ADDRESS_CHARS = 200
+# Mobile (11 digits from 13x to 19x) or an area-coded fixed line, with or without the dash.
+PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+FILE_NAME = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,255}$")
+# What the file is, from its first bytes: a scanned page (JPEG) or an assembled material (PDF).
+SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"%PDF-", "application/pdf"))
+FIELDS = {"item_id", "applicant", "materials", "delivery", "kiosk_id", "receipt_no"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    data: bytes
+    sha256: str
+
+    def received(self) -> ReceivedFile:
+        return ReceivedFile(name=self.name, sha256=self.sha256, size=len(self.data))
+
+
+# -- reading the body ----------------------------------------------------------------------------
+
+async def _read_multipart(request: Request) -> tuple[Any, list[Upload]]:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_MULTIPART_BYTES:
+        raise HTTPException(413, f"body too large: at most {MAX_MULTIPART_BYTES} bytes")
+    received = 0
+
+    async def counted_receive() -> dict:  # a chunked body is bounded too
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > MAX_MULTIPART_BYTES:
+            raise HTTPException(413, f"body too large: at most {MAX_MULTIPART_BYTES} bytes")
+        return message
+
+    counted = Request(request.scope, counted_receive)
+    async with counted.form(max_files=MAX_FILES, max_fields=20, max_part_size=MAX_JSON_BYTES) as form:
+        payload = form.get("payload")
+        if payload is None:
+            raise HTTPException(400, "multipart body needs a 'payload' part with the JSON")
+        if isinstance(payload, UploadFile):
+            payload = await payload.read(MAX_JSON_BYTES + 1)
+            if len(payload) > MAX_JSON_BYTES:
+                raise HTTPException(413, "the 'payload' part is too large")
+        try:
+            body = json.loads(payload)
+        except ValueError as exc:
+            raise HTTPException(400, f"the 'payload' part is not valid JSON: {exc}") from None
+        uploads = []
+        for part in form.getlist("files"):
+            if not isinstance(part, UploadFile):
+                raise HTTPException(400, "each 'files' part must be a file with a file name")
+            data = await part.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES:
+                raise HTTPException(413, f"a file is too large: at most {MAX_FILE_BYTES} bytes each")
+            uploads.append(Upload(part.filename or "", data, hashlib.sha256(data).hexdigest()))
+    return body, uploads
+
+
+async def read_submission(request: Request) -> tuple[ReceivedBody, list[Upload]]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        payload, uploads = await _read_multipart(request)
+        return ReceivedBody(json=payload, files=tuple(u.received() for u in uploads)), uploads
+    return await read_body(request, allow_files=False), []
+
+
+# -- checking the content ------------------------------------------------------------------------
+
+def refuse(message: str) -> HTTPException:
+    return HTTPException(422, message)
+
+
+def check_text(value: Any, where: str, *, max_chars: int, required: bool = True) -> str:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise refuse(f"{where} must be a non-empty string" if required else f"{where} must be a string")
+    value = value.strip()
+    if len(value) > max_chars:
+        raise refuse(f"{where} is too long: at most {max_chars} characters")
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in value):
+        raise refuse(f"{where} contains control characters")
+    return value
+
+
+def check_name(value: Any, where: str) -> str:
+    name = check_text(value, where, max_chars=MAX_NAME_CHARS)
+    if any(ch.isdigit() for ch in name):
+        raise refuse(f"{where} must not contain digits")
+    return name
+
+
+def check_phone(value: Any, where: str) -> str:
+    phone = value.strip().replace(" ", "") if isinstance(value, str) else None
+    if phone is None or not PHONE.match(phone):
+        raise refuse(f"{where} must be a mobile number (11 digits) or an area-coded fixed line")
+    return phone
+
+
+def check_delivery(value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise refuse("delivery must be an object: {\"method\": \"pickup\"} or {\"method\": \"post\", \"address\": ...}")
+    method = value.get("method")
+    if method == "pickup":
+        return {"method": "pickup"}
+    if method == "post":
+        address = check_text(value.get("address"), "delivery.address", max_chars=MAX_ADDRESS_CHARS)
+        if len(address) < 6:
+            raise refuse("delivery.address is too short for a postal address")
+        return {"method": "post", "address": address}
+    raise refuse("delivery.method must be 'pickup' or 'post'")
+
+
+def file_type(data: bytes) -> str | None:
+    return next((kind for magic, kind in SIGNATURES if data.startswith(magic)), None)
+
+
+def check_materials(value: Any, item: dict, uploads: list[Upload]) -> list[dict]:
+    """The materials with their pages; every page present, every file used exactly once."""
+    if not isinstance(value, list):
+        raise refuse("materials must be a list of {\"name\", \"pages\"} (empty when nothing was scanned)")
+    if len(value) > MAX_MATERIALS:
+        raise refuse(f"too many materials: at most {MAX_MATERIALS}")
+    known = {m["name"] for m in item["materials"]}
+    by_name: dict[str, Upload] = {}
+    for upload in uploads:
+        if not FILE_NAME.match(upload.name):
+            raise refuse("every file needs a file name without '/', '\\' or control characters")
+        if upload.name in by_name:
+            raise refuse(f"two files are both named {upload.name!r}")
+        by_name[upload.name] = upload
+    used: set[str] = set()
+    checked = []
+    for index, material in enumerate(value):
+        where = f"materials[{index}]"
+        if not isinstance(material, dict):
+            raise refuse(f"{where} must be an object {{\"name\", \"pages\"}}")
+        name = material.get("name")
+        if name not in known:
+            raise refuse(f"{where}.name is not a material of item {item['id']}: expected one of "
+                         + "、".join(m["name"] for m in item["materials"]))
+        if any(m["name"] == name for m in checked):
+            raise refuse(f"{where}: material {name!r} is listed twice")
+        pages = material.get("pages")
+        if not isinstance(pages, list) or not pages or not all(isinstance(p, str) for p in pages):
+            raise refuse(f"{where}.pages must be a non-empty list of file names")
+        for page in pages:
+            if page not in by_name:
+                raise refuse(f"{where}: page {page!r} was not sent as a 'files' part")
+            if page in used:
+                raise refuse(f"{where}: file {page!r} is used for more than one page")
+            used.add(page)
+            upload = by_name[page]
+            if not upload.data:
+                raise refuse(f"file {page!r} is empty")
+            if file_type(upload.data) is None:
+                raise refuse(f"file {page!r} is neither a JPEG image nor a PDF")
+        checked.append({"name": name, "pages": list(pages)})
+    unused = sorted(set(by_name) - used)
+    if unused:
+        raise refuse(f"file {unused[0]!r} was sent but is not a page of any material")
+    return checked
+
+
+def check_applicant(value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise refuse("applicant must be an object {\"name\", \"id_number\", \"phone\"}")
+    name = check_name(value.get("name"), "applicant.name")
+    number = normalise_id_number(value.get("id_number"))
+    if number is None:
+        raise refuse("applicant.id_number is not a valid 18-character ID number (check digit)")
+    return {"name": name, "id_number": number, "phone": check_phone(value.get("phone"), "applicant.phone")}
+
+
+def check_proposed_receipt_no(value: Any) -> str | None:
+    """The number the kiosk printed on the citizen's receipt before it could reach us, if any."""
+    if value is None:
+        return None
+    canonical = parse_receipt_no(value) if isinstance(value, str) else None
+    if canonical is None or not canonical.startswith(RECEIPT_PREFIX):
+        raise refuse("receipt_no must be a receipt number like ZW20261123-12345678")
+    return canonical
+
+
+def load_item(conn: sa.Connection, item_id: Any) -> dict:
+    if not isinstance(item_id, str) or not item_id:
+        raise refuse("item_id must be a catalogue item id such as 'SB-001'")
+    row = conn.execute(sa.select(catalogue_items).where(catalogue_items.c.id == item_id)).mappings().first()
+    if row is None:
+        raise refuse(f"unknown item_id {item_id[:32]!r}: not in the catalogue")
+    return dict(row)
+
+
+# -- the endpoint --------------------------------------------------------------------------------
+
+@router.post("/submissions", status_code=201)
+async def post_submission(request: Request, write: IdempotentWrite = Depends(idempotent_write)) -> Response:
+    body, uploads = await read_submission(request)
+    db = request.app.state.db
+
+    def work(conn: sa.Connection) -> tuple[int, dict]:
+        payload = body.json
+        if not isinstance(payload, dict):
+            raise refuse("the submission must be a JSON object")
+        unknown = sorted(set(payload) - FIELDS)
+        if unknown:
+            raise refuse(f"unknown field {unknown[0][:40]!r}; a submission has {', '.join(sorted(FIELDS))}")
+        item = load_item(conn, payload.get("item_id"))
+        if not item["kiosk_submittable"]:
+            raise refuse(f"item {item['id']} ({item['name']}) cannot be submitted at a kiosk; "
+                         "it is handled at the service window")
+        kiosk_id = payload.get("kiosk_id")
+        if kiosk_id is not None and kiosk_id != write.kiosk_id:
+            raise refuse("kiosk_id does not match the kiosk of the bearer token")
+        proposed = check_proposed_receipt_no(payload.get("receipt_no"))
+        applicant = check_applicant(payload.get("applicant"))
+        materials = check_materials(payload.get("materials"), item, uploads)
+        delivery = check_delivery(payload.get("delivery"))
+        received_at = db.clock()
+        application_id, receipt_no, deadline = record_application(
+            conn, item=item, applicant=applicant, delivery=delivery, materials=materials,
+            kiosk_id=write.kiosk_id, received_at=received_at, note="自助终端提交申请，材料已接收",
+            receipt_no=proposed)
+        by_name = {u.name: u for u in uploads}
+        for material in materials:
+            for position, page in enumerate(material["pages"]):
+                upload = by_name[page]
+                conn.execute(sa.insert(submission_files).values(
+                    application_id=application_id, material=material["name"], position=position,
+                    name=page, content_type=file_type(upload.data), size=len(upload.data),
+                    sha256=upload.sha256, data=upload.data))
+        log.info("submission %s received: item %s, %d file(s), %d bytes, kiosk %s", receipt_no,
+                 item["id"], len(uploads), sum(len(u.data) for u in uploads), write.kiosk_id)
+        answer = {
+            "receipt_no": receipt_no,
+            "item_id": item["id"],
+            "item_name": item["name"],
+            "status": "受理",
+            "received_at": local_iso(received_at),
+            "deadline": deadline.isoformat(),
+            "materials": [{"name": m["name"], "pages": len(m["pages"])} for m in materials],
+        }
+        if proposed is not None and proposed != receipt_no:
+            log.warning("submission: receipt number %s proposed by kiosk %s was taken; issued %s",
+                        proposed, write.kiosk_id, receipt_no)
+            answer["replaces_receipt_no"] = proposed
+        return 201, answer
+
+    return await run_in_threadpool(write.run, body.fingerprint(), work)
