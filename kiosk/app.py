@@ -304,19 +304,6 @@ class KioskApp(App):
         if self.idle_dialog is not None:
             self.idle_dialog.dismiss(animation=False)
             self.idle_dialog = None
-        self.card_alert = None
-        self.reader: Any = None
-        self.scanner: Any = None
-        self.printer: Any = None
-        self.camera: Any = None
-        self.docprinter: Any = None
-        self.ledger: Any = None
-        self._certificate: dict[str, Any] | None = None
-        self.live: Any = None
-        self._submit_item_id: str | None = None
-        self._capture_index = 0
-        self.voice = Speaker()
-        self._sim_cards: list[str] = []
 
     def end_session(self, reason: str) -> None:
         """Every end of a visit comes here: wipe, close dialogs, back to the attract screen."""

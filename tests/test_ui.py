@@ -105,6 +105,7 @@ def test_identity_greeting_forgotten_card_and_expired_card(tmp_path, display):
     assert r["task_after_identify"] == ["submit", "choose"]  # the card read, the task goes on
     assert r["alert_when_card_taken"] is False
     assert r["wipes"] == [True, True]
+    assert r["devices_after_end"] == [True, True, True, True]
     files = list(kiosk_files(tmp_path))
     assert any(p.name == "kiosk.log" for p in files)
     for path in files:

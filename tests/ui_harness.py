@@ -245,6 +245,8 @@ def scenario_identity(app, clock, results):
     yield 0.3
     results["alert_when_card_taken"] = app.card_alert is not None
     results["wipes"] = [r["had_identity"] for r in app.keeper.wipe_records]
+    # the devices outlive the visits (a regression: ending a visit once dropped them)
+    results["devices_after_end"] = [x is not None for x in (app.reader, app.scanner, app.printer, app.docprinter)]
 
 
 def scenario_qr(app, clock, results):
