@@ -119,3 +119,28 @@ class StatusTracker:
         with self._lock:
             s = self._status
             return DeviceStatus(s.state, s.detail_zh, s.detail_en, s.since, dict(self._counters))
+
+
+@dataclass(frozen=True)
+class SelfTestCheck:
+    """One line of a self-test, in both languages (the maintenance screen is Chinese, SSH is English)."""
+
+    name: str
+    ok: bool
+    detail_en: str
+    detail_zh: str
+
+
+@dataclass(frozen=True)
+class SelfTestReport:
+    """A device's self-test: every check, and what the device reported about itself."""
+
+    ok: bool
+    checks: tuple[SelfTestCheck, ...] = field(default_factory=tuple)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"ok": self.ok, "checks": [c.__dict__ for c in self.checks]}
+        if self.properties:
+            data["properties"] = self.properties
+        return data

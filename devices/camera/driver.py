@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from devices.base import Backoff, DeviceState, DeviceStatus, EventHub, StatusTracker
+from devices.base import (Backoff, DeviceState, DeviceStatus, EventHub, SelfTestCheck, SelfTestReport,
+                          StatusTracker)
 from devices.camera.sources import EndOfFrames, FrameSource, SourceLost, make_source
 from devices.camera.urls import CameraUrl, parse_camera_url
 
@@ -35,22 +36,7 @@ class CameraStatusChanged:
     status: DeviceStatus
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail_en: str
-    detail_zh: str
-
-
-@dataclass(frozen=True)
-class SelfTestReport:
-    ok: bool
-    checks: tuple[Check, ...] = field(default_factory=tuple)
-    properties: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checks": [c.__dict__ for c in self.checks], "properties": self.properties}
+Check = SelfTestCheck  # the shared self-test records (devices/base.py)
 
 
 def describe(props: dict[str, Any]) -> str:

@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from devices.base import Backoff, DeviceState, DeviceStatus, EventHub, StatusTracker
+from devices.base import (Backoff, DeviceState, DeviceStatus, EventHub, SelfTestCheck, SelfTestReport,
+                          StatusTracker)
 from devices.qr.events import CodeScanned, ScannerStatusChanged
 from devices.qr.sources import CameraSource, HidSource, Reading, Rejected, SerialSource, SourceError
 from devices.qr.urls import ScannerUrl, parse_scanner_url
@@ -40,21 +41,7 @@ class RepeatFilter:
         return last is None or now - last > self.window
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail_en: str
-    detail_zh: str
-
-
-@dataclass(frozen=True)
-class SelfTestReport:
-    ok: bool
-    checks: tuple[Check, ...] = field(default_factory=tuple)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checks": [c.__dict__ for c in self.checks]}
+Check = SelfTestCheck  # the shared self-test records (devices/base.py)
 
 
 class QrScanner:
