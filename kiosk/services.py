@@ -52,6 +52,7 @@ class DemoBackend:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
+        self.ready = False
 
     def start(self) -> None:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,6 +77,7 @@ class DemoBackend:
         raise DeviceFailure("demo backend did not start in time")
 
     def stop(self) -> None:
+        self.ready = False
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -149,6 +151,12 @@ class Services:
         return CatalogueResult(snapshot, SearchIndex(snapshot.items))
 
     def probe_network(self) -> bool:
+        if self.demo is not None and self.demo.process is not None and not getattr(self.demo, "ready", False):
+            try:  # the embedded platform is still starting: that is not "network down"
+                self.demo.wait_ready()
+                self.demo.ready = True
+            except DeviceFailure:
+                pass
         up = bool(self.client and self.client.ping())
         if up and self.sender is not None:
             self.sender.wake()  # the network is back: send what waited, now
