@@ -54,7 +54,7 @@ bench: setup
 
 screenshots: setup
 	@mkdir -p screenshots
-	@for s in attract home guide guide-detail idle not-ready identify card-alert progress rating; do \
+	@for s in attract home guide guide-detail idle not-ready identify card-alert progress rating help; do \
 	  $(XVFB_RUN) $(BIN)/kiosk screenshot --screen $$s --out screenshots/$$s.png && \
 	  $(XVFB_RUN) $(BIN)/kiosk screenshot --screen $$s --elderly --out screenshots/$$s-elderly.png; \
 	done

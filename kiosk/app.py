@@ -48,7 +48,7 @@ THEMES = {
            "c_warning": (1, 0.9, 0.2, 1), "c_warning_text": (0.60, 0.10, 0.0, 1)},
 }
 ELDERLY_FONT_SCALE = 1.3
-TASKS_NEEDING_IDENTITY = ("certificates", "submit", "progress_card")
+TASKS_NEEDING_IDENTITY = ("certificates", "submit", "progress_card", "help")
 KEY_F2, KEY_F3, KEY_F4, KEY_F5 = 283, 284, 285, 286  # demo hotkeys, simulated devices only
 DEMO_FIRST_RECEIPT = "ZW{day}-000001"  # the demo platform numbers its seeded applications from 000001
 
@@ -168,11 +168,12 @@ class KioskApp(App):
         from screens.progress import ProgressScreen
         from screens.capture import CaptureScreen
         from screens.certificates import CertificatesScreen
+        from screens.help_request import HelpRequestScreen
         from screens.rating import RatingScreen
         from screens.submit import SubmitScreen
 
         for cls in (AttractScreen, HomeScreen, GuideScreen, GuideDetailScreen, IdentifyScreen, ProgressScreen,
-                    RatingScreen, SubmitScreen, CaptureScreen, CertificatesScreen):
+                    RatingScreen, SubmitScreen, CaptureScreen, CertificatesScreen, HelpRequestScreen):
             screen = cls()
             self.screens[screen.name] = screen
             self.manager.add_widget(screen)
@@ -384,6 +385,13 @@ class KioskApp(App):
             return
         if action == "certificates":
             self._list_certificates()
+            return
+        if action == "help":
+            from kiosk.masking import mask_address
+
+            address = mask_address(getattr(self.keeper.current.identity, "address", "") or "") or ""
+            self.screens["help"].reset(self.tr(self.lang, "help_address", address=address))
+            self.show_screen("help")
             return
         self._show_not_ready(title)
 
@@ -900,7 +908,19 @@ class KioskApp(App):
                    "tags": [self.tr("zh", key) for key in reasons], "comment": ""}
         self.upload("/api/v1/ratings", payload, thanks_key="thanks_body")
 
-    def upload(self, path: str, payload: dict, thanks_key: str) -> None:
+    def send_help_request(self) -> None:
+        from kiosk.i18n import translate
+
+        screen, session = self.screens["help"], self.keeper.current
+        if session is None or session.identity is None or not screen.kind or len(screen.phone) != 11:
+            return
+        identity = session.identity
+        screen.sent = True
+        payload = {"kind": screen.kind, "name": identity.name or identity.name_en or "", "phone": screen.phone,
+                   "address": identity.address or "", "preferred_time": translate(screen.preferred, "zh")}
+        self.upload("/api/v1/service-requests", payload, thanks_key="help_sent_body", title_key="help_sent_title")
+
+    def upload(self, path: str, payload: dict, thanks_key: str, title_key: str = "thanks_title") -> None:
         """Store an upload durably (in a worker: it fsyncs), then tell the citizen what happened."""
         outbox = self.services.outbox
 
@@ -916,9 +936,9 @@ class KioskApp(App):
             offline = (not self.network_ok) or bool(sender is not None and sender.network_down)
             body = self.tr(self.lang, "saved_offline") if offline else self.tr(self.lang, thanks_key)
             self.show_screen("home")
-            self._open_dialog(Factory.MessageDialog(title=self.tr(self.lang, "thanks_title"), body=body,
+            self._open_dialog(Factory.MessageDialog(title=self.tr(self.lang, title_key), body=body,
                                                     button_text=self.tr(self.lang, "ok")))
-            self.speak_prompt("thanks_title")
+            self.speak_prompt(title_key)
 
         def failed(exc: BaseException) -> None:
             from kivy.factory import Factory
@@ -1066,6 +1086,12 @@ class KioskApp(App):
             self.open_task("rating", "")
             self.screens["rating"].choose(2)
             self.screens["rating"].toggle_reason("reason_wait")
+        elif req.screen == "help":
+            self.start_session("screenshot")
+            self.screens["help"].reset(self.tr(self.lang, "help_address", address="广西壮族自治区****"))
+            self.screens["help"].kind = "home_visit"
+            self.screens["help"].phone = "138"
+            self.show_screen("help")
         elif req.screen == "card-alert":
             self.start_session("screenshot")
             self._show_card_alert()

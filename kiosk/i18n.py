@@ -162,6 +162,17 @@ STRINGS: dict[str, tuple[str, str]] = {
     "printing": ("正在打印，请稍候…", "Printing, please wait…"),
     "certificate_printed": ("证明已打印，请在打印机出纸口取走，并带好小票", "Printed. Please take the certificate and the slip."),
     "certificate_failed": ("打印没有完成：{reason}\n请到服务窗口或拨打 {hotline}", "Printing did not finish: {reason}\nPlease visit the counter or call {hotline}."),
+    "help_title": ("请工作人员上门或帮您办理", "Ask staff to visit you or act for you"),
+    "help_home_visit": ("上门办\n工作人员到家里办", "Home visit\nStaff come to you"),
+    "help_proxy": ("帮代办\n工作人员代您跑腿", "Proxy\nStaff do it for you"),
+    "help_address": ("上门地址：身份证地址（{address}）", "Address: the one on your ID card ({address})"),
+    "time_weekday_am": ("工作日上午", "Weekday morning"),
+    "time_weekday_pm": ("工作日下午", "Weekday afternoon"),
+    "time_weekend": ("周末", "Weekend"),
+    "time_any": ("都可以", "Any time"),
+    "help_send": ("提交申请", "Send request"),
+    "help_sent_title": ("申请已登记", "Request registered"),
+    "help_sent_body": ("工作人员会在一个工作日内打电话和您约时间。", "Staff will phone you within one working day to arrange it."),
     "quick_words": ("常用词：", "Common: "),
 }
 

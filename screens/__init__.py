@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-KV_FILES = ("widgets", "attract", "home", "guide", "guide_detail", "identify", "progress", "rating", "submit", "capture", "certificates")
+KV_FILES = ("widgets", "attract", "home", "guide", "guide_detail", "identify", "progress", "rating", "submit", "capture", "certificates", "help_request")
 
 
 def load_kv() -> None:
     from kivy.lang import Builder
 
     # importing the modules registers their widget classes with Kivy's Factory before the rules
-    from screens import attract, guide, guide_detail, home, identify, progress, rating, submit, capture, certificates, widgets  # noqa: F401
+    from screens import attract, guide, guide_detail, home, identify, progress, rating, submit, capture, certificates, help_request, widgets  # noqa: F401
 
     here = Path(__file__).parent
     for name in KV_FILES:

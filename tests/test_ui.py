@@ -95,7 +95,10 @@ def test_identity_greeting_forgotten_card_and_expired_card(tmp_path, display):
     assert r["screen_after_card"] == "home"          # a card on the attract screen starts a visit
     assert r["greeting"].startswith("您好，韦*")       # masked name only
     assert r["identity_type"] == "resident"
-    assert r["task_with_identity"] == ["该功能暂未开通"]
+    assert r["task_with_identity"] == "help"
+    assert r["help_address"].endswith("（广西壮族自治区****）")  # the address shown masked
+    assert r["help_dialog"] == "申请已登记"
+    assert r["help_outbox"]["done"] == 1 and r["help_outbox"]["dead"] == 0
     assert r["alert_after_end"] is True and r["alert_title"] == "请取走您的身份证！"
     assert "请取走您的身份证" in r["spoken"]
     assert r["identity_after_end"] == "" and r["session_after_end"] is False
@@ -110,7 +113,7 @@ def test_identity_greeting_forgotten_card_and_expired_card(tmp_path, display):
     assert any(p.name == "kiosk.log" for p in files)
     for path in files:
         data = path.read_bytes()
-        for secret in ("韦岚", "450329198802140427", "示例路1号"):
+        for secret in ("韦岚", "450329198802140427", "示例路1号", "13912345678"):
             assert secret.encode() not in data, (secret, path)
 
 

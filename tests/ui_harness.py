@@ -200,8 +200,21 @@ def scenario_identity(app, clock, results):
     results["identity_type"] = app.keeper.current.identity.card_type
     tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "help"))
     yield 0.3
-    results["task_with_identity"] = [d.title for d in app.dialogs]
-    tap(app.dialogs[0].ids.ok_button)
+    results["task_with_identity"] = app.manager.current  # the card is known: no second ask
+    help_screen = app.screens["help"]
+    tap(help_screen.ids.proxy)
+    yield 0.1
+    for digit in "13912345678":
+        tap(find(help_screen.ids.pad, lambda w: getattr(w, "text", None) == digit))
+        yield 0.05
+    results["help_address"] = help_screen.address_text
+    tap(help_screen.ids.send)
+    yield from wait_until(lambda: bool(app.dialogs), timeout=30)
+    results["help_dialog"] = app.dialogs[-1].title
+    outbox = app.services.outbox
+    yield from wait_until(lambda: outbox.status()["done"] >= 1, timeout=30)
+    results["help_outbox"] = outbox.status()
+    tap(app.dialogs[-1].ids.ok_button)
     yield from wait_until(lambda: not app.dialogs)
     yield 0.2
     tap(app.footer.ids.home_button)

@@ -7,7 +7,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-SCREENSHOT_NAMES = ("attract", "home", "guide", "guide-detail", "idle", "not-ready", "identify", "card-alert", "progress", "rating")
+SCREENSHOT_NAMES = ("attract", "home", "guide", "guide-detail", "idle", "not-ready", "identify", "card-alert", "progress", "rating", "help")
 
 
 def register(parsers) -> None:
