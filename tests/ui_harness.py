@@ -409,9 +409,16 @@ def scenario_submit(app, clock, results):
                         headers=dict(headers, **{"X-Subject-Id-Number": "450329198802140427"}), timeout=10).json()
     apps = mine.get("items", []) if isinstance(mine, dict) else mine
     results["same_receipt_count"] = sum(1 for a in apps if a.get("receipt_no") == submit.receipt_no)
+    # the citizen comes back and scans the receipt's QR code: progress lookup opens on it
+    from kiosk.qr_content import receipt_qr_text
+
+    assert app.scanner.simulator.scan(receipt_qr_text(submit.receipt_no, app.services.base_url), wait=True)
+    progress = app.screens["progress"]
+    yield from wait_until(lambda: app.manager.current == "progress" and not progress.busy
+                          and (progress.results or progress.message), timeout=30)
+    results["scanned_lookup"] = [a.get("receipt_no") for a in progress.results]
     app.reader.simulator.remove()
-    tap(find(submit, lambda w: getattr(w, "text", "") == "完成"))
-    yield 0.3
+    yield from wait_until(lambda: not app.card_on_reader)
 
 
 def scenario_certificates(app, clock, results):
