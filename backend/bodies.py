@@ -81,19 +81,24 @@ async def _hash_upload(upload: UploadFile) -> ReceivedFile:
     return ReceivedFile(name=upload.filename or "", sha256=digest.hexdigest(), size=size)
 
 
+async def read_payload_part(form: Any) -> Any:
+    """The JSON of a multipart body's ``payload`` part (as the kiosk's outbox sends it)."""
+    payload = form.get("payload")
+    if payload is None:
+        raise HTTPException(400, "multipart body needs a 'payload' part with the JSON")
+    if isinstance(payload, UploadFile):
+        payload = await payload.read(MAX_JSON_BYTES + 1)
+        if len(payload) > MAX_JSON_BYTES:
+            raise HTTPException(413, "the 'payload' part is too large")
+    return _parse_json(payload, "the 'payload' part")
+
+
 async def _read_multipart(request: Request) -> ReceivedBody:
     declared = _declared_length(request)
     if declared is not None and declared > MAX_MULTIPART_BYTES:
         raise HTTPException(413, f"body too large: at most {MAX_MULTIPART_BYTES} bytes")
     async with request.form(max_files=MAX_FILES, max_fields=20, max_part_size=MAX_JSON_BYTES) as form:
-        payload = form.get("payload")
-        if payload is None:
-            raise HTTPException(400, "multipart body needs a 'payload' part with the JSON")
-        if isinstance(payload, UploadFile):
-            payload = await payload.read(MAX_JSON_BYTES + 1)
-            if len(payload) > MAX_JSON_BYTES:
-                raise HTTPException(413, "the 'payload' part is too large")
-        body = _parse_json(payload, "the 'payload' part")
+        body = await read_payload_part(form)
         files = []
         for part in form.getlist("files"):
             if not isinstance(part, UploadFile):

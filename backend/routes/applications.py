@@ -65,7 +65,7 @@ def normalise_id_number(value: Any) -> str | None:
 
 
 def mask_id_number(number: str) -> str:
-    """``450329198802140427`` → ``450329********0427``."""
+    """An 18-character number → its first 6 and last 4 characters with 8 stars between."""
     return number[:6] + "*" * (len(number) - 10) + number[-4:] if len(number) > 10 else "*" * len(number)
 
 

@@ -5,7 +5,7 @@ JSON below) and one ``files`` part per page (the part's file name is what ``page
 ``application/json`` alone when nothing was scanned (``"materials": []``)::
 
     {"item_id": "SB-001",
-     "applicant": {"name": "韦岚", "id_number": "450329198802140427", "phone": "13877312345"},
+     "applicant": {"name": "韦岚", "id_number": "<18 characters from the card>", "phone": "13877312345"},
      "materials": [{"name": "居民户口簿", "pages": ["hukou-1.jpg", "hukou-2.jpg"]}],
      "delivery": {"method": "post", "address": "广西壮族自治区桂林市资源县…"},
      "receipt_no": "ZW20261123-48213377",
@@ -33,7 +33,6 @@ number, phone or address, and nothing personal is logged.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -45,7 +44,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from backend.auth import require_kiosk
-from backend.bodies import MAX_FILES, MAX_JSON_BYTES, MAX_MULTIPART_BYTES, ReceivedBody, ReceivedFile, read_body
+from backend.bodies import (MAX_FILES, MAX_JSON_BYTES, MAX_MULTIPART_BYTES, ReceivedBody, ReceivedFile, read_body,
+                            read_payload_part)
 from backend.db import catalogue_items, submission_files
 from backend.idempotency import IdempotentWrite, idempotent_write
 from backend.routes.applications import (RECEIPT_PREFIX, local_iso, normalise_id_number, parse_receipt_no,
@@ -95,17 +95,7 @@ async def _read_multipart(request: Request) -> tuple[Any, list[Upload]]:
 
     counted = Request(request.scope, counted_receive)
     async with counted.form(max_files=MAX_FILES, max_fields=20, max_part_size=MAX_JSON_BYTES) as form:
-        payload = form.get("payload")
-        if payload is None:
-            raise HTTPException(400, "multipart body needs a 'payload' part with the JSON")
-        if isinstance(payload, UploadFile):
-            payload = await payload.read(MAX_JSON_BYTES + 1)
-            if len(payload) > MAX_JSON_BYTES:
-                raise HTTPException(413, "the 'payload' part is too large")
-        try:
-            body = json.loads(payload)
-        except ValueError as exc:
-            raise HTTPException(400, f"the 'payload' part is not valid JSON: {exc}") from None
+        body = await read_payload_part(form)
         uploads = []
         for part in form.getlist("files"):
             if not isinstance(part, UploadFile):
