@@ -40,7 +40,7 @@ class GuideScreen(Screen):
 
     def toggle_keyboard(self) -> None:
         """Hide the keyboard to see more results (elderly mode makes both big); tap again to type."""
-        keyboard, box = self.ids.keyboard, self.ids.layout
+        keyboard, box = self.ids.keyboard, self.ids.body
         if self.keyboard_open:
             box.remove_widget(keyboard)
         else:
