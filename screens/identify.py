@@ -9,6 +9,14 @@ from kivy.animation import Animation
 from kivy.app import App
 from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
+from kivy.uix.widget import Widget
+
+
+class CardPicture(Widget):
+    """The reader pad and the card coming down onto it; ``k`` scales the drawing to the room left."""
+
+    k = NumericProperty(1.0)
+    drop = NumericProperty(0.0)
 
 
 class IdentifyScreen(Screen):
