@@ -18,7 +18,7 @@ from kivy.core.window import Window
 from kivy.properties import (BooleanProperty, ListProperty, NumericProperty, ObjectProperty,
                              StringProperty)
 from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.screenmanager import FadeTransition, NoTransition, ScreenManager
+from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.bridge import UiBridge, Workers
 from kiosk.config import Config
@@ -350,8 +350,6 @@ class KioskApp(App):
         self.manager.current = name
 
     def open_task(self, action: str, title: str) -> None:
-        from kivy.factory import Factory
-
         if action == "guide":
             self.show_screen("guide")
             return

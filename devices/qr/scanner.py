@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Callable
 
 from devices.base import (Backoff, DeviceState, DeviceStatus, EventHub, SelfTestCheck, SelfTestReport,
