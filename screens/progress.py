@@ -64,7 +64,7 @@ class ProgressScreen(Screen):
         self.receipt_text = self.receipt_no
 
     def press(self, digit: str) -> None:
-        if len(self.digits) < 14:
+        if len(self.digits) < DIGITS_BEFORE_DASH + 8:  # kiosk receipts end in 8 digits, the platform's in 6
             self.digits += digit
 
     def backspace(self) -> None:

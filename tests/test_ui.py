@@ -155,6 +155,7 @@ def test_submission_with_camera_and_card_offline_then_online(tmp_path, display):
     assert r["lookup"]["item_id"] == r["item"]
     assert r["same_receipt_count"] == 1
     assert r["scanned_lookup"] == [r["receipt_no"]]  # scanning the receipt finds the application
+    assert r["typed_receipt"] == r["receipt_no"] and r["typed_lookup"] == [r["receipt_no"]]
     files = list(kiosk_files(tmp_path))
     for path in files:
         data = path.read_bytes()
