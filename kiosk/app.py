@@ -786,12 +786,14 @@ class KioskApp(App):
         draft, index = self._draft(), self._capture_index
         if draft is None:
             return
-        draft.remove_last_page(index)
         capture = self.screens["capture"]
-        capture.pages = draft.count(index)
-        thumbs = capture.ids.thumbs
-        if thumbs.children:
-            thumbs.remove_widget(thumbs.children[0])
+
+        def removed(_: Any) -> None:
+            capture.pages = draft.count(index)
+            thumbs = capture.ids.thumbs
+            if thumbs.children:
+                thumbs.remove_widget(thumbs.children[0])
+        self.workers.submit(lambda: draft.remove_last_page(index), removed)  # file I/O off the UI thread
 
     def close_capture(self) -> None:
         self._stop_camera()

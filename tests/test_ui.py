@@ -142,6 +142,7 @@ def test_submission_with_camera_and_card_offline_then_online(tmp_path, display):
     assert r["first_step"] == "choose"
     assert r["materials_step"] == "materials" and r["next_disabled"] is True
     assert r["captured_materials"] >= 3
+    assert r["after_delete"] == [0, 0, 0]  # 删除上一页 removed the page, its file and its thumbnail
     assert len(r["preview_seen"]) == r["captured_materials"] and all(r["preview_seen"])
     assert r["next_disabled_after"] is False
     assert r["contact_step"] == "contact" and r["phone"] == "13800138000"

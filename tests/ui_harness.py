@@ -364,6 +364,14 @@ def scenario_submit(app, clock, results):
         tap(button)
         yield from wait_until(lambda: app.manager.current == "capture")
         yield from wait_until(lambda: capture.pages >= 1, timeout=40)   # auto-capture when the page is still
+        if index == wanted[0]:  # retake once: delete the page, then take it with the big button
+            yield 0.3
+            tap(capture.ids.retake)
+            yield from wait_until(lambda: capture.pages == 0)
+            results["after_delete"] = [capture.pages, app._draft().count(index),
+                                       len(capture.ids.thumbs.children)]
+            tap(capture.ids.shoot)
+            yield from wait_until(lambda: capture.pages >= 1, timeout=40)
         results.setdefault("preview_seen", []).append(capture.preview_texture is not None)
         tap(capture.ids.capture_done)
         yield from wait_until(lambda: app.manager.current == "submit")
