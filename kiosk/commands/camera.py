@@ -348,8 +348,6 @@ def _wait_still(camera, seconds: float):
 # -- status / self-test ------------------------------------------------------------------------
 def cmd_status(args) -> int:
     _check_common(args)
-    from devices.base import DeviceState
-
     url = _url(args)
     camera = _camera(url)
     try:
@@ -359,13 +357,9 @@ def cmd_status(args) -> int:
     finally:
         camera.stop()
     record = {"url": url, **status.as_dict(), "properties": props}
-    if args.json:
-        print(json.dumps(record, ensure_ascii=False))
-    else:
-        print(f"{status.state.value}: {status.detail_en} ({status.detail_zh})")
-    if status.state not in (DeviceState.READY, DeviceState.DEGRADED):
-        raise DeviceFailure(status.detail_en)
-    return 0
+    from kiosk.commands.device_status import report_status
+
+    return report_status(record, status, args.json)
 
 
 def cmd_self_test(args) -> int:

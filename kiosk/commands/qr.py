@@ -176,8 +176,6 @@ def _print_code(args, event, base_url: str | None) -> None:
 
 
 def cmd_status(args) -> int:
-    from devices.base import DeviceState
-
     scanner = _scanner(args)
     try:
         scanner.start()
@@ -185,13 +183,9 @@ def cmd_status(args) -> int:
     finally:
         scanner.stop()
     record = {"url": args.url, **status.as_dict()}
-    if args.json:
-        print(json.dumps(record, ensure_ascii=False))
-    else:
-        print(f"{status.state.value}: {status.detail_en} ({status.detail_zh})")
-    if status.state not in (DeviceState.READY, DeviceState.DEGRADED):
-        raise DeviceFailure(status.detail_en)
-    return 0
+    from kiosk.commands.device_status import report_status
+
+    return report_status(record, status, args.json)
 
 
 def cmd_self_test(args) -> int:
