@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "kiosk.commands.camera",
     "kiosk.commands.docprinter",
     "kiosk.commands.ledger",
+    "kiosk.commands.doctor",
 )
 
 log = logging.getLogger("kiosk.cli")
