@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import re
 import sys
 from dataclasses import dataclass
 
@@ -41,11 +42,35 @@ class Parsers:
     sim: argparse._SubParsersAction
 
 
+MAX_MESSAGE_CHARS = 240  # one line a technician reads on a console; echoed input is cut to fit
+
+
+def one_line(message: object, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``message`` as one short printable line: control characters escaped, the rest cut."""
+    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(message)[:limit * 2])
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _say(message: object) -> None:
+    """Print ``kiosk: message`` on stderr as one line, whatever the message or the terminal's encoding."""
+    line = f"kiosk: {one_line(message)}\n"
+    try:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    except (UnicodeEncodeError, ValueError):
+        sys.stderr.write(line.encode("ascii", "backslashreplace").decode("ascii"))
+    except OSError:  # stderr closed: nothing more can be said
+        pass
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that prints one line and exits 2 on bad usage (no usage dump for scripts to parse)."""
 
     def error(self, message: str) -> None:  # noqa: D401 - argparse API
-        self.exit(2, f"kiosk: error: {message}\n")
+        # argparse quotes the offending value back; a value of megabytes must not fill the screen
+        message = re.sub(r"[^\s,]{61,}", lambda m: m.group()[:60] + "…", message)
+        _say(f"error: {message}")
+        self.exit(2)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +98,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every failure a user can cause is one line on stderr and an exit code."""
+    try:
+        return _main(argv)
+    except KioskError as exc:
+        _say(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except RecursionError:  # input nested deeper than a parser's stack, wherever it was parsed
+        _say("error: the input is nested too deeply")
+        return 2
+    except MemoryError:
+        _say("error: out of memory (the input is too large)")
+        return 1
+    except Exception as exc:  # last resort: one line for the user, the trace for the log
+        log.debug("unexpected failure", exc_info=True)
+        _say(f"internal error: {type(exc).__name__}: {exc}")
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
@@ -81,20 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     if func is None:
         parser.print_help(sys.stderr)
         return 2
-    try:
-        code = func(args)
-    except KioskError as exc:
-        print(f"kiosk: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:  # last resort: one line for the user, the trace for the log
-        log.debug("unexpected failure", exc_info=True)
-        print(f"kiosk: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    return int(code or 0)
+    return int(func(args) or 0)
 
 
 if __name__ == "__main__":

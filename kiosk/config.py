@@ -7,16 +7,38 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from kiosk.errors import ConfigError
+from kiosk.errors import ConfigError, UsageError
 
 DEFAULT_SITE_FILE = Path("/etc/kiosk/kiosk.toml")
 BUILT_IN = "<built-in defaults>"
+DEMO_KIOSK_NUMBER = 1            # kiosk.number in the demo profile (0000 is the platform's own)
+MAX_CONFIG_BYTES = 1024 * 1024   # a site file is a few kilobytes; anything bigger is a mistake or an attack
+MAX_STRING_CHARS = 4096          # longest string value (a notice, a URL, a token)
+INT_RANGE = (-(2**63), 2**63 - 1)
+ECHO_CHARS = 60                  # how much of a bad value an error message shows
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def brief(value: Any, limit: int = ECHO_CHARS) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for echoing a bad value in a one-line message."""
+    if isinstance(value, int) and not isinstance(value, bool) and not INT_RANGE[0] <= value <= INT_RANGE[1]:
+        return f"a number of about {value.bit_length() * 3 // 10 + 1} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"…({len(text)} chars)"
+
+
+def shown_path(path: Any, limit: int = 120) -> str:
+    """A file name (or any text) fit for a one-line message: control characters escaped, long text cut."""
+    text = os.fsdecode(path) if isinstance(path, (bytes, os.PathLike)) else str(path)
+    text = _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
+    return text if len(text) <= limit else text[:limit] + f"…({len(text)} chars)"
 
 
 def _home_dir(env: str, fallback: str) -> Path:
@@ -26,6 +48,7 @@ def _home_dir(env: str, fallback: str) -> Path:
 @dataclass(frozen=True)
 class KioskSection:
     id: str = "demo-kiosk-001"
+    number: int = 0  # 1-9999, unique among the platform's kiosks; part of every receipt number (0 = not set)
     centre_name: str = "演示镇便民服务中心"
     centre_name_en: str = "Demo Town Convenience Service Centre"
     hotline: str = "12345"
@@ -115,7 +138,7 @@ _DEVICE_SCHEMES = {
 
 
 def _fail(file: str, key: str, message: str) -> ConfigError:
-    return ConfigError(f"{file}: {key}: {message}")
+    return ConfigError(f"{shown_path(file)}: {shown_path(key, 80)}: {message}")
 
 
 def _coerce(file: str, key: str, expected: Any, value: Any) -> Any:
@@ -123,32 +146,50 @@ def _coerce(file: str, key: str, expected: Any, value: Any) -> Any:
     name = getattr(expected, "__name__", str(expected))
     if expected in ("bool", bool):
         if not isinstance(value, bool):
-            raise _fail(file, key, f"must be true or false, got {value!r}")
+            raise _fail(file, key, f"must be true or false, got {brief(value)}")
         return value
     if expected in ("int", int):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _fail(file, key, f"must be a whole number, got {value!r}")
+            raise _fail(file, key, f"must be a whole number, got {brief(value)}")
+        if not INT_RANGE[0] <= value <= INT_RANGE[1]:
+            raise _fail(file, key, f"is out of range, got {brief(value)}")
         return value
     if expected in ("float", float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _fail(file, key, f"must be a number, got {value!r}")
+            raise _fail(file, key, f"must be a number, got {brief(value)}")
+        if isinstance(value, int) and not INT_RANGE[0] <= value <= INT_RANGE[1]:
+            raise _fail(file, key, f"is out of range, got {brief(value)}")
         return float(value)
     if expected in ("str", str):
-        if not isinstance(value, str):
-            raise _fail(file, key, f"must be a string, got {value!r}")
-        return value
+        return _check_string(file, key, value)
     if expected in ("Path", Path):
         if not isinstance(value, str) or not value:
-            raise _fail(file, key, f"must be a path string, got {value!r}")
-        path = Path(value).expanduser()
+            raise _fail(file, key, f"must be a path string, got {brief(value)}")
+        _check_string(file, key, value)
+        try:
+            path = Path(value).expanduser()
+        except RuntimeError:  # "~someone/…" for a user this machine does not have
+            raise _fail(file, key, f"names the home folder of an unknown user, got {brief(value)}") from None
         if not path.is_absolute():
-            raise _fail(file, key, f"must be an absolute path, got {value!r}")
+            raise _fail(file, key, f"must be an absolute path, got {brief(value)}")
         return path
     if str(expected).startswith("tuple"):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise _fail(file, key, f"must be a list of strings, got {value!r}")
-        return tuple(value)
+            raise _fail(file, key, f"must be a list of strings, got {brief(value)}")
+        if len(value) > 100:
+            raise _fail(file, key, f"must have at most 100 entries, got {len(value)}")
+        return tuple(_check_string(file, key, v) for v in value)
     raise _fail(file, key, f"unsupported type {name}")  # pragma: no cover - schema bug
+
+
+def _check_string(file: str, key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _fail(file, key, f"must be a string, got {brief(value)}")
+    if len(value) > MAX_STRING_CHARS:
+        raise _fail(file, key, f"must be at most {MAX_STRING_CHARS} characters, got {len(value)}")
+    if _CONTROL.search(value):
+        raise _fail(file, key, f"must not contain control characters (NUL, newline, tab…), got {brief(value)}")
+    return value
 
 
 def _merge(base: Config, doc: dict[str, Any], file: str) -> Config:
@@ -159,7 +200,7 @@ def _merge(base: Config, doc: dict[str, Any], file: str) -> Config:
         if section_name not in SECTIONS:
             raise _fail(file, section_name, f"unknown section (known: {', '.join(SECTIONS)})")
         if not isinstance(section, dict):
-            raise _fail(file, section_name, "must be a table, e.g. [" + section_name + "]")
+            raise _fail(file, section_name, "must be a table, e.g. [" + shown_path(section_name, 40) + "]")
         current = getattr(base, section_name)
         known = {f.name: f.type for f in fields(current)}
         values = {f.name: getattr(current, f.name) for f in fields(current)}
@@ -176,44 +217,57 @@ def _merge(base: Config, doc: dict[str, Any], file: str) -> Config:
 def _check_url(file: str, key: str, url: str, schemes: set[str]) -> None:
     if not url:
         raise _fail(file, key, "must not be empty (use sim:// for a simulated device)")
+    if _CONTROL.search(url) or " " in url:
+        raise _fail(file, key, f"must not contain spaces or control characters, got {brief(url)}")
     if url.startswith("/dev/"):
         return  # a bare serial device path, as pyserial takes it
-    scheme = urlsplit(url).scheme
-    if scheme not in schemes:
-        raise _fail(file, key, f"unsupported URL {url!r} (schemes: {', '.join(sorted(s for s in schemes if s))}://)")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise _fail(file, key, f"is not a valid URL ({exc}), got {brief(url)}") from None
+    if parts.scheme not in schemes:
+        raise _fail(file, key, f"unsupported URL {brief(url)} (schemes: {', '.join(sorted(s for s in schemes if s))}://)")
 
 
 def validate(cfg: Config, file: str) -> Config:
     """Cross-field and range checks; ``file`` is the last layer, named in messages."""
     k, p, s, se = cfg.kiosk, cfg.platform, cfg.screen, cfg.session
     if not _KIOSK_ID.match(k.id):
-        raise _fail(file, "kiosk.id", f"must be 1-64 letters, digits, '.', '_' or '-', got {k.id!r}")
+        raise _fail(file, "kiosk.id", f"must be 1-64 letters, digits, '.', '_' or '-', got {brief(k.id)}")
     if not k.centre_name.strip():
         raise _fail(file, "kiosk.centre_name", "must not be empty")
     if not re.fullmatch(r"[0-9-]{3,20}", k.hotline):
-        raise _fail(file, "kiosk.hotline", f"must be a phone number, got {k.hotline!r}")
+        raise _fail(file, "kiosk.hotline", f"must be a phone number, got {brief(k.hotline)}")
     if not k.languages or any(lang not in ("zh", "en") for lang in k.languages):
-        raise _fail(file, "kiosk.languages", f"must be a non-empty list of 'zh' and 'en', got {list(k.languages)!r}")
+        raise _fail(file, "kiosk.languages", f"must be a non-empty list of 'zh' and 'en', got {brief(list(k.languages))}")
     if k.default_language not in k.languages:
-        raise _fail(file, "kiosk.default_language", f"must be one of kiosk.languages, got {k.default_language!r}")
+        raise _fail(file, "kiosk.default_language", f"must be one of kiosk.languages, got {brief(k.default_language)}")
     if p.base_url:
-        parts = urlsplit(p.base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise _fail(file, "platform.base_url", f"must be an http(s) URL, got {p.base_url!r}")
+        try:
+            parts = urlsplit(p.base_url)
+            parts.port  # noqa: B018 - raises ValueError on a malformed port
+        except ValueError:
+            raise _fail(file, "platform.base_url", f"must be an http(s) URL, got {brief(p.base_url)}") from None
+        if parts.scheme not in ("http", "https") or not parts.netloc or " " in p.base_url:
+            raise _fail(file, "platform.base_url", f"must be an http(s) URL, got {brief(p.base_url)}")
         if not p.token:
             raise _fail(file, "platform.token", "must be set when platform.base_url is set")
+    if not 0 <= k.number <= 9999 or (k.number == 0 and not cfg.demo):
+        raise _fail(file, "kiosk.number", "must be a whole number from 1 to 9999, unique among the platform's kiosks"
+                    f"{' (required when platform.base_url is set)' if k.number == 0 else f', got {k.number}'}")
     if not 0.5 <= p.timeout_s <= 120:
         raise _fail(file, "platform.timeout_s", f"must be between 0.5 and 120 seconds, got {p.timeout_s}")
     if not 60 <= p.catalogue_refresh_s <= 7 * 86400:
         raise _fail(file, "platform.catalogue_refresh_s", f"must be between 60 and 604800, got {p.catalogue_refresh_s}")
     if s.orientation not in ("portrait", "landscape"):
-        raise _fail(file, "screen.orientation", f"must be 'portrait' or 'landscape', got {s.orientation!r}")
+        raise _fail(file, "screen.orientation", f"must be 'portrait' or 'landscape', got {brief(s.orientation)}")
     for key, value in (("screen.width", s.width), ("screen.height", s.height)):
         if not 320 <= value <= 7680:
             raise _fail(file, key, f"must be between 320 and 7680 pixels, got {value}")
     if (s.orientation == "portrait") != (s.height >= s.width):
         raise _fail(file, "screen.orientation",
-                    f"{s.orientation!r} does not match screen size {s.width}x{s.height}")
+                    f"{brief(s.orientation)} does not match screen size {s.width}x{s.height}")
     if not 15 <= se.idle_timeout_s <= 3600:
         raise _fail(file, "session.idle_timeout_s", f"must be between 15 and 3600 seconds, got {se.idle_timeout_s}")
     if not 5 <= se.warning_s < se.idle_timeout_s:
@@ -225,7 +279,7 @@ def validate(cfg: Config, file: str) -> Config:
         _check_url(file, f"devices.{name}", getattr(cfg.devices, name), schemes)
     if cfg.devices.receipt_printer_encoding not in ("gb18030", "gbk", "utf-8"):
         raise _fail(file, "devices.receipt_printer_encoding",
-                    f"must be 'gb18030', 'gbk' or 'utf-8', got {cfg.devices.receipt_printer_encoding!r}")
+                    f"must be 'gb18030', 'gbk' or 'utf-8', got {brief(cfg.devices.receipt_printer_encoding)}")
     if cfg.devices.receipt_printer_paper_mm not in (58, 80):
         raise _fail(file, "devices.receipt_printer_paper_mm", f"must be 58 or 80, got {cfg.devices.receipt_printer_paper_mm}")
     if not 1 <= cfg.outbox.quota_mb <= 1_000_000:
@@ -235,20 +289,72 @@ def validate(cfg: Config, file: str) -> Config:
     return cfg
 
 
-def read_toml(path: Path) -> dict[str, Any]:
+def read_bounded(path: str | os.PathLike, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, refusing special files and anything over ``limit`` bytes.
+
+    The size is checked before reading and again while reading (a file in /proc says 0 and is not),
+    so at most ``limit`` + 1 bytes are ever held. Errors are ``UsageError`` lines naming the file.
+    """
+    name = shown_path(path)
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # NONBLOCK: a pipe must not wait
+    except ValueError:
+        raise UsageError(f"{name}: the file name contains a NUL byte") from None
     except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
+        raise UsageError(f"{name}: file not found") from None
     except PermissionError:
-        raise ConfigError(f"{path}: permission denied") from None
+        raise UsageError(f"{name}: permission denied") from None
     except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise UsageError(f"{name}: is a directory, not a file") from None
+    except OSError as exc:
+        raise UsageError(f"{name}: cannot open: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise UsageError(f"{name}: is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise UsageError(f"{name}: not a regular file (a device, pipe or socket)")
+        if info.st_size > limit:
+            raise UsageError(f"{name}: larger than {_size(limit)} ({_size(info.st_size)})")
+        chunks, total = [], 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise UsageError(f"{name}: larger than {_size(limit)}")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise UsageError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def _size(n: int) -> str:
+    return f"{n} bytes" if n < 1024 else f"{n / 1024:.0f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.0f} MiB"
+
+
+def read_toml(path: str | os.PathLike, limit: int = MAX_CONFIG_BYTES) -> dict[str, Any]:
+    """Parse a TOML file of at most ``limit`` bytes; every failure is one ``ConfigError`` line."""
+    try:
+        data = read_bounded(path, limit)
+    except UsageError as exc:
+        raise ConfigError(str(exc)) from None
+    name = shown_path(path)
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not valid UTF-8 text") from None
+        raise ConfigError(f"{name}: not valid UTF-8 text") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name}: not valid TOML: {shown_path(exc, 120)}") from None
+    except RecursionError:
+        raise ConfigError(f"{name}: not valid TOML: nested too deeply") from None
+    except ValueError:  # an integer of more digits than the interpreter converts
+        raise ConfigError(f"{name}: not valid TOML: a number has too many digits") from None
 
 
 def load_config(path: str | os.PathLike | None = None, fleet_doc: dict[str, Any] | None = None,
@@ -263,6 +369,8 @@ def load_config(path: str | os.PathLike | None = None, fleet_doc: dict[str, Any]
         cfg = validate(_merge(cfg, read_toml(site), str(site)), str(site))
     if fleet_doc is not None:
         cfg = validate(_merge(cfg, fleet_doc, fleet_name), fleet_name)
+    if cfg.demo and cfg.kiosk.number == 0:
+        cfg = replace(cfg, kiosk=replace(cfg.kiosk, number=DEMO_KIOSK_NUMBER))
     return cfg
 
 

@@ -29,6 +29,7 @@ def test_site_file_overrides_and_landscape(tmp_path):
     path = write(tmp_path, """
 [kiosk]
 id = "gx-wm-0001"
+number = 42
 centre_name = "平安镇便民服务中心"
 [platform]
 base_url = "https://platform.example.gov.cn/"
@@ -46,7 +47,7 @@ data_dir = "/var/lib/kiosk"
 """)
     cfg = load_config(path)
     assert not cfg.demo
-    assert cfg.kiosk.id == "gx-wm-0001"
+    assert cfg.kiosk.id == "gx-wm-0001" and cfg.kiosk.number == 42
     assert cfg.screen.orientation == "landscape"
     assert cfg.paths.data_dir == Path("/var/lib/kiosk")
     assert cfg.session.idle_timeout_s == 60  # untouched default survives
@@ -74,6 +75,12 @@ BAD = [
     ("[platform]\nbase_url = \"ftp://x\"\ntoken = \"t\"\n", "platform.base_url"),
     ("[platform]\nbase_url = \"https://x.gov.cn\"\n", "platform.token"),
     ("[platform]\ntimeout_s = 0\n", "platform.timeout_s"),
+    ("[platform]\nbase_url = \"https://x.gov.cn\"\ntoken = \"t\"\n", "kiosk.number"),  # required for real
+    ("[kiosk]\nnumber = 10000\n", "kiosk.number"),
+    ("[kiosk]\nnumber = -1\n", "kiosk.number"),
+    ("[kiosk]\nnumber = \"0042\"\n", "kiosk.number"),
+    ("[kiosk]\nnumber = true\n", "kiosk.number"),
+    ("[kiosk]\nnumber = 4.2\n", "kiosk.number"),
     ("[platform]\ntimeout_s = true\n", "platform.timeout_s"),
     ("[screen]\norientation = \"sideways\"\n", "screen.orientation"),
     ("[screen]\norientation = \"landscape\"\n", "screen.orientation"),
@@ -103,6 +110,16 @@ def test_bad_value_names_key_and_file(tmp_path, text, key):
     message = str(info.value)
     assert message.startswith(f"{path}: {key}: "), message
     assert "\n" not in message
+
+
+def test_kiosk_number_defaults_to_one_in_the_demo_profile_only(tmp_path):
+    assert load_config(write(tmp_path, "[session]\nidle_timeout_s = 90\n")).kiosk.number == 1
+    assert load_config(write(tmp_path, "[kiosk]\nnumber = 9999\n")).kiosk.number == 9999
+    real = "[kiosk]\nnumber = 7\n[platform]\nbase_url = \"https://x.gov.cn\"\ntoken = \"t\"\n"
+    assert load_config(write(tmp_path, real)).kiosk.number == 7
+    proc = run_kiosk("--config", str(write(tmp_path, "[kiosk]\nnumber = 0\n[platform]\nbase_url = \"https://x.gov.cn\"\n"
+                                                      "token = \"t\"\n")), "config", "check")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "kiosk.number" in proc.stderr
 
 
 def test_unreadable_files(tmp_path):

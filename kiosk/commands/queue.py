@@ -6,12 +6,33 @@ JSON or a missing file leaves nothing behind.
 """
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import re
+import stat
 import sys
 import time
 from pathlib import Path
 
 from kiosk.errors import DeviceFailure, NothingFound, UsageError
+
+MAX_JSON_CHARS = 1024 * 1024          # the platform refuses bigger JSON bodies
+MAX_ATTACHMENT_BYTES = 64 * 1024 * 1024  # all files of one item together; the platform's multipart limit
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def cli_path(text: str) -> Path:
+    """A path argument: no control characters, ``~`` expanded (an unknown user is an error, not a folder)."""
+    from kiosk.config import shown_path
+
+    if _CONTROL.search(text):
+        raise argparse.ArgumentTypeError(f"path {shown_path(text, 60)} contains control characters")
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"path {shown_path(text, 60)} names the home folder of an unknown user") \
+            from None
 
 
 def register(parsers) -> None:
@@ -21,9 +42,9 @@ def register(parsers) -> None:
 
     def action(name: str, help_text: str, handler):
         parser = actions.add_parser(name, help=help_text)
-        parser.add_argument("--data-dir", type=Path, default=None,
+        parser.add_argument("--data-dir", type=cli_path, default=None,
                             help="outbox folder (default: paths.data_dir/outbox from the configuration)")
-        parser.add_argument("--key-file", type=Path, default=None,
+        parser.add_argument("--key-file", type=cli_path, default=None,
                             help="outbox key file, outside the data folder (default: paths.key_file)")
         parser.set_defaults(func=handler)
         return parser
@@ -31,7 +52,8 @@ def register(parsers) -> None:
     p = action("enqueue", "store one request durably and print its id", _enqueue)
     p.add_argument("--path", required=True, help="platform path, e.g. /api/v1/ratings")
     p.add_argument("--json", default=None, help="the JSON body")
-    p.add_argument("--file", action="append", default=[], type=Path, help="attach a file (repeatable)")
+    p.add_argument("--file", action="append", default=[], type=cli_path,
+                   help=f"attach a file (repeatable; {MAX_ATTACHMENT_BYTES >> 20} MiB in all)")
     p.add_argument("--method", default="POST", help="HTTP method (default POST)")
 
     p = action("run", "send queued items to the platform", _run)
@@ -100,35 +122,73 @@ def _enqueue(args) -> int:
     from offline_queue import InvalidItem, OutboxFull
     from offline_queue.items import check_method, check_path
 
+    from kiosk.config import shown_path
+
     try:
         check_method(args.method)
         check_path(args.path)
     except InvalidItem as exc:
-        raise UsageError(str(exc)) from None
-    body = None
-    if args.json is not None:
-        try:
-            body = json.loads(args.json, parse_constant=_no_nan)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"--json is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-        except ValueError as exc:
-            raise UsageError(f"--json is not valid JSON: {exc}") from None
-    for file in args.file:
-        if not file.exists():
-            raise UsageError(f"file not found: {file}")
-        if not file.is_file():
-            raise UsageError(f"not a file: {file}")
+        raise UsageError(shown_path(exc, 200)) from None
+    body = _json_body(args.json) if args.json is not None else None
+    files = _read_files(args.file)  # everything is read and checked before the outbox is opened
     with _Opened(args) as opened:
         try:
-            item_id = opened.outbox.put(args.method, args.path, json=body, files=args.file)
+            item_id = opened.outbox.put(args.method, args.path, json=body, files=files)
         except InvalidItem as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(shown_path(exc, 200)) from None
         except OutboxFull as exc:
             raise DeviceFailure(str(exc)) from None
         except OSError as exc:
             raise DeviceFailure(f"could not store the item, nothing was queued: {exc.strerror or exc}") from None
     print(item_id)
     return 0
+
+
+def _json_body(text: str):
+    """``--json`` parsed; too long, too deep, NaN or a number of thousands of digits is one line."""
+    if len(text) > MAX_JSON_CHARS:
+        raise UsageError(f"--json is longer than {MAX_JSON_CHARS >> 20} MiB")
+    try:
+        return json.loads(text, parse_constant=_no_nan)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--json is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise UsageError("--json is nested too deeply") from None
+    except ValueError as exc:
+        if "digits" in str(exc):  # the interpreter's limit on converting long integers
+            raise UsageError("--json is not valid JSON: a number has too many digits") from None
+        raise UsageError(f"--json is not valid JSON: {exc}") from None
+
+
+def _read_files(paths: list[Path]) -> list[tuple[str, bytes]]:
+    """Each ``--file`` as (name, bytes): regular files only, sizes checked before anything is read."""
+    from kiosk.config import read_bounded, shown_path
+
+    total = 0
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            raise UsageError(f"file not found: {shown_path(path)}") from None
+        except OSError as exc:
+            raise UsageError(f"cannot read file {shown_path(path)}: {exc.strerror or exc}") from None
+        if stat.S_ISDIR(info.st_mode):
+            raise UsageError(f"not a file: {shown_path(path)}")
+        if not stat.S_ISREG(info.st_mode):
+            raise UsageError(f"{shown_path(path)}: not a regular file (a device, pipe or socket)")
+        if info.st_size > MAX_ATTACHMENT_BYTES:
+            raise UsageError(f"{shown_path(path)}: larger than {MAX_ATTACHMENT_BYTES >> 20} MiB, "
+                             f"the most one item may carry")
+        total += info.st_size
+    if total > MAX_ATTACHMENT_BYTES:
+        raise UsageError(f"the files together are larger than {MAX_ATTACHMENT_BYTES >> 20} MiB, "
+                         f"the most one item may carry")
+    files, left = [], MAX_ATTACHMENT_BYTES
+    for path in paths:  # bounded again while reading: a file may grow, or lie about its size (/proc)
+        data = read_bounded(path, left)
+        left -= len(data)
+        files.append((path.name, data))
+    return files
 
 
 def _run(args) -> int:
