@@ -72,7 +72,7 @@ def write_config(tmp_path, devices: dict[str, str], platform: str = "", token: s
              f'key_file = "{tmp_path}/keys/outbox.key"', "[devices]"]
     lines += [f'{k} = "{v}"' for k, v in devices.items()]
     if platform:
-        lines += ["[platform]", f'base_url = "{platform}"', f'token = "{token}"']
+        lines += ["[platform]", f'base_url = "{platform}"', f'token = "{token}"', "[kiosk]", "number = 7"]
     path = tmp_path / "kiosk.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return str(path)
