@@ -12,8 +12,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # postgresql: the backend tests also run against a real PostgreSQL server on loopback.
 # cups-daemon/cups-client/printer-driver-cups-pdf/ghostscript: certificate printing is tested on a private
 # cupsd with a virtual PDF printer; libcups2-dev builds pycups; espeak-ng speaks prompts (optional at run time).
+# mosquitto: the fleet's notice broker; tests start their own on a free loopback port.
 APT_PACKAGES := xvfb xauth libzbar0 fonts-wqy-microhei libgl1 libegl1 libgles2 libgl1-mesa-dri libmtdev1 libsdl2-2.0-0 fontconfig postgresql \
-	cups-daemon cups-client printer-driver-cups-pdf ghostscript libcups2-dev espeak-ng
+	cups-daemon cups-client printer-driver-cups-pdf ghostscript libcups2-dev espeak-ng \
+	mosquitto
 XVFB_RUN := xvfb-run -a -s "-screen 0 1920x1920x24 -nolisten tcp"
 
 .PHONY: setup system-packages run test bench screenshots clean

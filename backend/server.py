@@ -72,6 +72,8 @@ def build_app(db: Database) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
         if hasattr(module, "public_router"):
             app.include_router(module.public_router)
+    from backend.fleet import install as install_fleet  # fleet configuration: backend/fleet/
+    install_fleet(app, db)
     return app
 
 

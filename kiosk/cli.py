@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "kiosk.commands.docprinter",
     "kiosk.commands.ledger",
     "kiosk.commands.doctor",
+    "kiosk.commands.fleet",
 )
 
 log = logging.getLogger("kiosk.cli")

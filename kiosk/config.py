@@ -109,6 +109,24 @@ class OutboxSection:
 
 
 @dataclass(frozen=True)
+class PolicySection:
+    """What the county decides for its kiosks (a fleet document may set these)."""
+    enabled_services: tuple[str, ...] = ()  # service keys offered on the home screen; empty: all
+    quiet_hours: str = ""  # "HH:MM-HH:MM" local time: prompts stay silent, fleet changes apply then
+
+
+@dataclass(frozen=True)
+class FleetSection:
+    """Where this kiosk gets signed configuration from (site file only; see kiosk/fleet/)."""
+    repository_url: str = ""  # TUF repository base URL; empty: fleet configuration off
+    trusted_root: str = ""  # absolute path of the fleet's root metadata installed with this file
+    mqtt_url: str = ""  # mqtt://host:port of the notice broker; empty: poll only
+    town: str = ""  # this kiosk's town group, e.g. "pingan" (documents for town/<town> apply)
+    poll_interval_s: int = 300
+    health_window_s: int = 60
+
+
+@dataclass(frozen=True)
 class Config:
     kiosk: KioskSection = field(default_factory=KioskSection)
     platform: PlatformSection = field(default_factory=PlatformSection)
@@ -117,6 +135,8 @@ class Config:
     paths: PathsSection = field(default_factory=PathsSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
     outbox: OutboxSection = field(default_factory=OutboxSection)
+    policy: PolicySection = field(default_factory=PolicySection)
+    fleet: FleetSection = field(default_factory=FleetSection)
     sources: tuple[str, ...] = (BUILT_IN,)
 
     @property
@@ -286,7 +306,38 @@ def validate(cfg: Config, file: str) -> Config:
         raise _fail(file, "outbox.quota_mb", f"must be between 1 and 1000000, got {cfg.outbox.quota_mb}")
     if not 0 <= cfg.outbox.retention_days <= 365:
         raise _fail(file, "outbox.retention_days", f"must be between 0 and 365, got {cfg.outbox.retention_days}")
+    _validate_policy_and_fleet(cfg, file)
     return cfg
+
+
+_QUIET_HOURS = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$")
+_SERVICE_KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_TOWN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+def _validate_policy_and_fleet(cfg: Config, file: str) -> None:
+    po, fl = cfg.policy, cfg.fleet
+    for key in po.enabled_services:
+        if not _SERVICE_KEY.match(key):
+            raise _fail(file, "policy.enabled_services", f"service keys are lower-case words, got {brief(key)}")
+    if po.quiet_hours and not _QUIET_HOURS.match(po.quiet_hours):
+        raise _fail(file, "policy.quiet_hours", f"must be 'HH:MM-HH:MM' or empty, got {brief(po.quiet_hours)}")
+    if fl.repository_url:
+        parts = urlsplit(fl.repository_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise _fail(file, "fleet.repository_url", f"must be an http(s) URL, got {brief(fl.repository_url)}")
+        if not fl.trusted_root or not Path(fl.trusted_root).is_absolute():
+            raise _fail(file, "fleet.trusted_root", "must be the absolute path of the fleet's root.json")
+    if fl.mqtt_url:
+        parts = urlsplit(fl.mqtt_url)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise _fail(file, "fleet.mqtt_url", f"must be mqtt://host:port, got {brief(fl.mqtt_url)}")
+    if fl.town and not _TOWN.match(fl.town):
+        raise _fail(file, "fleet.town", f"must be a lower-case name like 'pingan', got {brief(fl.town)}")
+    if not 5 <= fl.poll_interval_s <= 86400:
+        raise _fail(file, "fleet.poll_interval_s", f"must be between 5 and 86400 seconds, got {fl.poll_interval_s}")
+    if not 5 <= fl.health_window_s <= 3600:
+        raise _fail(file, "fleet.health_window_s", f"must be between 5 and 3600 seconds, got {fl.health_window_s}")
 
 
 def read_bounded(path: str | os.PathLike, limit: int) -> bytes:

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from backend.auth import KioskIdentity, require_kiosk
 from backend.bodies import read_body
 from backend.db import kiosks
+from backend.fleet.service import parse_heartbeat, record_heartbeat
 from backend.idempotency import IdempotentWrite, json_response, optional_idempotent_write, render_json
 
 router = APIRouter(dependencies=[Depends(require_kiosk)])
@@ -31,11 +32,16 @@ async def post_heartbeat(
     if not isinstance(body.json, dict):
         raise HTTPException(400, "a heartbeat is a JSON object")
     db = request.app.state.db
+    try:
+        parse_heartbeat(body.json)  # the fleet fields, when present, must be well-formed
+    except ValueError as exc:
+        raise HTTPException(422, f"invalid request: {exc}") from None
 
     def work(conn: sa.Connection) -> tuple[int, dict]:
         now = db.clock()
         conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk.id)
                      .values(last_state=body.json, last_seen_at=now))
+        record_heartbeat(conn, kiosk.id, body.json, now)
         return 200, {"kiosk_id": kiosk.id, "received_at": now.isoformat()}
 
     if write is not None:
