@@ -134,6 +134,9 @@ def fetch(state_dir: Path, repository_url: str, installed_root: Path, kiosk_id: 
         except (TrustError, ConfigError) as exc:
             result.refusals.append(Refusal(scope, version, str(exc)))
             continue
+        except tuf_errors.DownloadLengthMismatchError as exc:
+            result.refusals.append(Refusal(scope, version, f"{path}: larger than signed: {exc}"))
+            continue
         except tuf_errors.DownloadError as exc:
             raise TrustError(f"fleet repository unreachable: {type(exc).__name__}") from None
         except tuf_errors.RepositoryError as exc:
