@@ -1,6 +1,6 @@
 """Reading a write's body: JSON, or multipart with a ``payload`` JSON part and ``files`` parts.
 
-This is the shape the outbox sends (issue 4): JSON bodies as ``application/json``; with files,
+This is the shape the kiosk's outbox sends: JSON bodies as ``application/json``; with files,
 ``multipart/form-data`` with one ``payload`` part and one ``files`` part per file. The fingerprint
 that guards an Idempotency-Key is computed from the parsed content, not the raw bytes, because a
 retried multipart request gets a new boundary.
@@ -15,8 +15,8 @@ from typing import Any
 from fastapi import HTTPException, Request
 from starlette.datastructures import UploadFile
 
-MAX_JSON_BYTES = 1024 * 1024
-MAX_MULTIPART_BYTES = 64 * 1024 * 1024
+from backend.limits import MAX_JSON_BYTES, MAX_MULTIPART_BYTES, BadJSON, parse_json
+
 MAX_FILES = 50
 CHUNK = 64 * 1024
 
@@ -68,8 +68,8 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 def _parse_json(raw: bytes | str, what: str) -> Any:
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return parse_json(raw)
+    except BadJSON as exc:
         raise HTTPException(400, f"{what} is not valid JSON: {exc}") from None
 
 

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from datetime import datetime, timezone
+import os
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from backend.catalogue import ITEM_FIELDS, validate_item
+from backend.clock import as_utc, utc_now
+from backend.tokens import MAX_KIOSK_NUMBER, KioskRegistration, check_token
+
+__all__ = ["Database", "DatabaseURLError", "DatabaseUnavailable", "as_utc", "utc_now", "token_digest"]
 
 metadata = sa.MetaData()
 
@@ -49,6 +54,8 @@ kiosks = sa.Table(
     # Only the sha256 of the bearer token is kept: a leaked database does not leak tokens.
     sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
     sa.Column("fleet_group", sa.String(64), nullable=True),
+    # 1-9999, in every receipt number the kiosk issues (see ``backend.numbers``); 0 is the platform's.
+    sa.Column("number", sa.Integer, nullable=True, unique=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("last_state", sa.JSON, nullable=True),
@@ -91,15 +98,6 @@ backend_meta = sa.Table(
 # Personal data is kept in clear here on purpose: this is the platform, the system of record. It
 # never goes to logs (see ``hide_parameters`` below) and is masked in every answer that a stranger
 # holding a receipt could see.
-
-number_counters = sa.Table(
-    "number_counters",
-    metadata,
-    # One row per (prefix, local day): the daily sequence of receipt and request numbers.
-    sa.Column("prefix", sa.String(8), primary_key=True),
-    sa.Column("day", sa.String(8), primary_key=True),
-    sa.Column("last", sa.Integer, nullable=False),
-)
 
 applications = sa.Table(
     "applications",
@@ -193,7 +191,36 @@ service_requests = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-SCHEMA_VERSION = "1"
+# -- who looked at whose personal records ------------------------------------------------------------
+
+subject_access = sa.Table(
+    "subject_access",
+    metadata,
+    # One row per listing or download of a person's certificates or applications by a kiosk: the
+    # audit trail, the per-kiosk limit on distinct people per hour, and the proof that a document
+    # follows a listing. ``subject_key`` is a keyed hash of the ID number (to count and match);
+    # ``subject_masked`` is what an auditor reads.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kiosk_id", sa.String(64), nullable=False, index=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("subject_key", sa.String(64), nullable=False),
+    sa.Column("subject_masked", sa.String(32), nullable=False),
+    sa.Column("target", sa.String(64), nullable=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    # Things an operator must look at (a kiosk asking for too many people): kept until handled.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("kiosk_id", sa.String(64), nullable=True),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+SCHEMA_VERSION = "2"
 
 
 class DatabaseURLError(ValueError):
@@ -206,15 +233,6 @@ class DatabaseUnavailable(RuntimeError):
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -239,7 +257,7 @@ class Database:
     """One engine and short transactions on it: ``with db.read() as conn`` / ``with db.write() as conn``.
 
     Constructing it checks the URL and the driver but does not connect; :meth:`initialise` creates
-    the tables and seeds a new database.
+    the tables (``backend.seed`` adds data, for the demo and tests).
     """
 
     def __init__(self, url: str, *, clock: Callable[[], datetime] = utc_now) -> None:
@@ -299,86 +317,152 @@ class Database:
 
     # -- set-up -------------------------------------------------------------------------------
 
-    def initialise(self, *, seed: bool = True) -> None:
-        """Create missing tables; on a database never seeded, add the demo kiosk and the catalogue,
-        and (once) the fictitious demo people's applications and certificates."""
-        from backend import seed as seed_data  # reads the shipped JSON only when asked to
+    def initialise(self) -> None:
+        """Create missing tables and bring older databases up to date; never adds any data.
 
+        A SQLite file is created readable by its owner only (0600), and an existing one is made
+        so: it holds names, ID numbers, scans and the certificate signing secret. Seeding is a
+        separate step (``backend.seed``).
+        """
         try:
+            if self.is_sqlite:
+                self._protect_sqlite_files()
             metadata.create_all(self.engine)
-            with self.write() as conn:
-                seeded = conn.execute(
-                    sa.select(backend_meta.c.value).where(backend_meta.c.key == "seeded_at")
-                ).scalar()
-                if not seed:
-                    return
-                now = self.clock()
-                if seeded is None:
-                    self._seed_kiosk_and_catalogue(conn, now)
-                # Demo people came later: databases seeded before them get them on their next start.
-                people = conn.execute(
-                    sa.select(backend_meta.c.value).where(backend_meta.c.key == "demo_people_seeded_at")
-                ).scalar()
-                if people is None:
-                    seed_data.seed_demo_people(conn, now)
-                    conn.execute(sa.insert(backend_meta).values(key="demo_people_seeded_at",
-                                                                value=now.isoformat()))
+            self._migrate()
         except sa_exc.DatabaseError as exc:  # includes OperationalError (cannot connect/open)
             raise DatabaseUnavailable(
                 f"cannot open database {self.display_url()}: {exc.orig or exc}".splitlines()[0]
             ) from None
 
-    def _seed_kiosk_and_catalogue(self, conn: sa.Connection, now: datetime) -> None:
-        from backend import seed as seed_data
+    def _protect_sqlite_files(self) -> None:
+        path = Path(self.url.database or "").expanduser()
+        if not path.exists():
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise DatabaseUnavailable(f"cannot create {path}: {exc.strerror}") from None
+        # SQLite gives its -wal and -shm files the main file's permissions; fix older ones too.
+        for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            with contextlib.suppress(FileNotFoundError, PermissionError):
+                if candidate.stat().st_mode & 0o077:
+                    candidate.chmod(0o600)
 
-        if conn.execute(sa.select(sa.func.count()).select_from(kiosks)).scalar() == 0:
-            conn.execute(sa.insert(kiosks).values(
-                id=seed_data.DEMO_KIOSK_ID,
-                token_sha256=token_digest(seed_data.DEMO_KIOSK_TOKEN),
-                fleet_group="demo",
-                created_at=now,
-            ))
-        if conn.execute(sa.select(sa.func.count()).select_from(catalogue_items)).scalar() == 0:
-            for position, item in enumerate(seed_data.load_seed_catalogue()):
-                conn.execute(sa.insert(catalogue_items).values(**item, position=position, updated_at=now))
-        conn.execute(sa.insert(backend_meta), [
-            {"key": "schema_version", "value": SCHEMA_VERSION},
-            {"key": "seeded_at", "value": now.isoformat()},
-        ])
+    def _migrate(self) -> None:
+        """Schema 1 → 2: kiosks get a number; existing kiosks are numbered in order of creation."""
+        columns = {column["name"] for column in sa.inspect(self.engine).get_columns("kiosks")}
+        with self.write() as conn:
+            if "number" not in columns:
+                conn.exec_driver_sql("ALTER TABLE kiosks ADD COLUMN number INTEGER")
+                conn.exec_driver_sql("CREATE UNIQUE INDEX IF NOT EXISTS ix_kiosks_number ON kiosks (number)")
+            unnumbered = conn.execute(sa.select(kiosks.c.id).where(kiosks.c.number.is_(None))
+                                      .order_by(kiosks.c.created_at, kiosks.c.id)).scalars().all()
+            for kiosk_id in unnumbered:
+                conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk_id)
+                             .values(number=self._free_number(conn)))
+            version = conn.execute(sa.select(backend_meta.c.value)
+                                   .where(backend_meta.c.key == "schema_version")).scalar()
+            if version is None:
+                conn.execute(sa.insert(backend_meta).values(key="schema_version", value=SCHEMA_VERSION))
+            elif version != SCHEMA_VERSION:
+                conn.execute(sa.update(backend_meta).where(backend_meta.c.key == "schema_version")
+                             .values(value=SCHEMA_VERSION))
+
+    def meta(self, key: str) -> str | None:
+        with self.read() as conn:
+            return conn.execute(sa.select(backend_meta.c.value).where(backend_meta.c.key == key)).scalar()
 
     # -- kiosks ---------------------------------------------------------------------------------
 
-    def register_kiosks(self, tokens: dict[str, str], group: str | None = None) -> None:
-        """Add kiosks or give existing ones a new token, all in one transaction.
+    @staticmethod
+    def _free_number(conn: sa.Connection) -> int:
+        highest = conn.execute(sa.select(sa.func.max(kiosks.c.number))).scalar() or 0
+        if highest < MAX_KIOSK_NUMBER:
+            return highest + 1
+        used = set(conn.execute(sa.select(kiosks.c.number).where(kiosks.c.number.is_not(None))).scalars())
+        for number in range(1, MAX_KIOSK_NUMBER + 1):
+            if number not in used:
+                return number
+        raise ValueError(f"all {MAX_KIOSK_NUMBER} kiosk numbers are in use")
 
-        The operator's word wins: a token given here that another kiosk holds is taken from it
-        (that kiosk is locked out until it gets a new token), so a token never names two kiosks.
+    def register_kiosks(self, entries: "Iterable[KioskRegistration] | dict[str, str]",
+                        group: str | None = None, *, allow_weak: bool = False) -> None:
+        """Add kiosks or give existing ones a new token (and number, when given), in one transaction.
+
+        A plain ``{id: token}`` keeps each kiosk's number or gives a new kiosk the next free one.
+        Every token must carry 128 bits (``backend.tokens.check_token``; ``allow_weak`` only for
+        the demo), else :class:`~backend.tokens.TokenError`, a ``ValueError``. The operator's word wins: a
+        token or number given here that another kiosk holds is taken from it (a kiosk that loses
+        its token is locked out until it gets a new one), so a token or number never names two
+        kiosks.
         """
-        digests = {kiosk_id: token_digest(token) for kiosk_id, token in tokens.items()}
+        if isinstance(entries, dict):
+            entries = [KioskRegistration(kiosk_id, None, token) for kiosk_id, token in entries.items()]
+        entries = list(entries)
+        for entry in entries:
+            check_token(entry.kiosk_id, entry.token, allow_weak=allow_weak)
+        digests = {entry.kiosk_id: token_digest(entry.token) for entry in entries}
+        if len(digests) != len(entries):
+            raise ValueError("a kiosk is listed twice")
         if len(set(digests.values())) != len(digests):
             raise ValueError("two kiosks were given the same token")
+        wanted = [entry.number for entry in entries if entry.number is not None]
+        if len(set(wanted)) != len(wanted):
+            raise ValueError("two kiosks were given the same number")
+        for number in wanted:
+            if not 1 <= number <= MAX_KIOSK_NUMBER:
+                raise ValueError(f"kiosk numbers are 1-{MAX_KIOSK_NUMBER}, not {number}")
         with self.write() as conn:
-            for kiosk_id, digest in digests.items():
+            for entry in entries:
                 # Park the affected rows on placeholders first so swaps and transfers never
-                # collide with the unique constraint half-way.
+                # collide with the unique constraints half-way.
+                digest = digests[entry.kiosk_id]
                 conn.execute(sa.update(kiosks)
-                             .where(sa.or_(kiosks.c.id == kiosk_id, kiosks.c.token_sha256 == digest))
+                             .where(sa.or_(kiosks.c.id == entry.kiosk_id, kiosks.c.token_sha256 == digest))
                              .values(token_sha256=sa.literal("revoked:") + kiosks.c.id))
-            for kiosk_id, digest in digests.items():
-                exists = conn.execute(sa.select(kiosks.c.id).where(kiosks.c.id == kiosk_id)).scalar()
+                if entry.number is not None:
+                    conn.execute(sa.update(kiosks).where(kiosks.c.number == entry.number)
+                                 .values(number=None))
+            for entry in entries:
+                digest = digests[entry.kiosk_id]
+                exists = conn.execute(sa.select(kiosks.c.id).where(kiosks.c.id == entry.kiosk_id)).scalar()
                 if exists is None:
                     conn.execute(sa.insert(kiosks).values(
-                        id=kiosk_id, token_sha256=digest, fleet_group=group, created_at=self.clock()))
+                        id=entry.kiosk_id, token_sha256=digest, fleet_group=group,
+                        number=entry.number if entry.number is not None else self._free_number(conn),
+                        created_at=self.clock()))
                 else:
                     values: dict[str, Any] = {"token_sha256": digest}
                     if group is not None:
                         values["fleet_group"] = group
-                    conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk_id).values(**values))
+                    if entry.number is not None:
+                        values["number"] = entry.number
+                    conn.execute(sa.update(kiosks).where(kiosks.c.id == entry.kiosk_id).values(**values))
+            # a kiosk whose number was given to another gets a free one
+            for kiosk_id in conn.execute(sa.select(kiosks.c.id).where(kiosks.c.number.is_(None))).scalars().all():
+                conn.execute(sa.update(kiosks).where(kiosks.c.id == kiosk_id)
+                             .values(number=self._free_number(conn)))
+
+    def revoke_token(self, token: str) -> list[str]:
+        """Take ``token`` from whichever kiosk holds it; return the kiosks locked out."""
+        with self.write() as conn:
+            holders = conn.execute(sa.select(kiosks.c.id)
+                                   .where(kiosks.c.token_sha256 == token_digest(token))).scalars().all()
+            conn.execute(sa.update(kiosks).where(kiosks.c.token_sha256 == token_digest(token))
+                         .values(token_sha256=sa.literal("revoked:") + kiosks.c.id))
+        return list(holders)
+
+    def active_kiosk_count(self) -> int:
+        """Kiosks holding a token (a revoked one holds a placeholder that no token hashes to)."""
+        with self.read() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(kiosks)
+                                .where(~kiosks.c.token_sha256.startswith("revoked:"))).scalar()
 
     def kiosk_for_token(self, token: str) -> sa.Row | None:
         with self.read() as conn:
             return conn.execute(
-                sa.select(kiosks.c.id, kiosks.c.fleet_group)
+                sa.select(kiosks.c.id, kiosks.c.fleet_group, kiosks.c.number)
                 .where(kiosks.c.token_sha256 == token_digest(token))
             ).first()
 

@@ -1,7 +1,6 @@
 """At-most-once writes: a repeated ``Idempotency-Key`` gets the first answer, never a second effect.
 
-The kiosk's outbox retries a write until it gets an answer, with the same key every time (issue 4),
-so the platform must tell a retry from a new request. Keys are kept forever under a unique
+The kiosk's outbox retries a write until it gets an answer, with the same key every time, so the platform must tell a retry from a new request. Keys are kept forever under a unique
 constraint. A write runs in one transaction that first claims the key, then does the work, then
 stores the answer; so the key and the effect commit together or not at all:
 
@@ -44,7 +43,13 @@ Work = Callable[[sa.Connection], tuple[int, Any]]
 
 
 def render_json(body: Any) -> str:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def error_body(detail: Any) -> dict:
+    """The JSON of a refusal: ``{"error": "..."}``, or a detail that is already such an object
+    (``{"error": "receipt_no_taken", "message": "..."}``)."""
+    return detail if isinstance(detail, dict) and "error" in detail else {"error": str(detail)}
 
 
 def json_response(status: int, text: str, *, replay: bool = False) -> Response:
@@ -56,10 +61,12 @@ def json_response(status: int, text: str, *, replay: bool = False) -> Response:
 class IdempotentWrite:
     """One write request guarded by its Idempotency-Key; call :meth:`run` from a worker thread."""
 
-    def __init__(self, db: Database, key: str, kiosk_id: str, method: str, path: str) -> None:
+    def __init__(self, db: Database, key: str, kiosk_id: str, method: str, path: str,
+                 kiosk_number: int | None = None) -> None:
         self.db = db
         self.key = key
         self.kiosk_id = kiosk_id
+        self.kiosk_number = kiosk_number
         self.method = method
         self.path = path
 
@@ -110,7 +117,7 @@ class IdempotentWrite:
             savepoint.rollback()
             if not 400 <= exc.status_code < 500:
                 raise
-            return exc.status_code, render_json({"error": exc.detail})
+            return exc.status_code, render_json(error_body(exc.detail))
         except BaseException:
             savepoint.rollback()
             raise
@@ -129,7 +136,8 @@ class IdempotentWrite:
 def _write_for(request: Request, kiosk: KioskIdentity, key: str) -> IdempotentWrite:
     if not KEY_PATTERN.match(key):
         raise HTTPException(400, "Idempotency-Key must be 1 to 255 visible ASCII characters")
-    return IdempotentWrite(request.app.state.db, key, kiosk.id, request.method, request.url.path)
+    return IdempotentWrite(request.app.state.db, key, kiosk.id, request.method, request.url.path,
+                           kiosk_number=kiosk.number)
 
 
 def idempotent_write(request: Request, kiosk: KioskIdentity = Depends(require_kiosk)) -> IdempotentWrite:

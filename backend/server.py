@@ -1,8 +1,11 @@
 """The backend app and its two runners: ``kiosk backend`` (a process) and :class:`BackendThread`.
 
 :func:`create_app` opens and prepares the database when called, so a bad URL fails before any port
-is bound. Every error is JSON ``{"error": "..."}``. uvicorn's access log is off: later endpoints
-take ``?id_number=`` and a request log would write ID numbers in clear.
+is bound. Every error is JSON ``{"error": "..."}`` in one line. uvicorn's access log is off: some
+endpoints take ``?id_number=`` and a request log would write ID numbers in clear.
+
+The app's settings come from whoever starts it, never from a request: the public URL printed on
+certificates, and whether the test-only endpoints (``/api/v1/echo``) are mounted.
 """
 from __future__ import annotations
 
@@ -22,8 +25,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
+from backend.auth import AuthThrottle
 from backend.db import Database
-from backend.routes import ROUTER_MODULES
+from backend.idempotency import error_body
+from backend.limits import BodyLimit
+from backend.routes import ROUTER_MODULES, TEST_ROUTER_MODULES, UPLOAD_PATHS
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +37,16 @@ API_PREFIX = "/api/v1"
 
 
 def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code,
+    return JSONResponse(error_body(exc.detail), status_code=exc.status_code,
                         headers=getattr(exc, "headers", None))
 
 
 def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """A query, path or header parameter of the wrong shape: 400 with one line."""
     first = exc.errors()[0] if exc.errors() else {}
     where = ".".join(str(part) for part in first.get("loc", ()))
     return JSONResponse({"error": f"invalid request: {where}: {first.get('msg', 'invalid')}"},
-                        status_code=422)
+                        status_code=400)
 
 
 def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -47,8 +54,12 @@ def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": "internal error"}, status_code=500)
 
 
-def build_app(db: Database) -> FastAPI:
-    """The FastAPI app over an initialised :class:`Database` (which it disposes at shutdown)."""
+def build_app(db: Database, *, public_url: str, test_endpoints: bool = False) -> FastAPI:
+    """The FastAPI app over an initialised :class:`Database` (which it disposes at shutdown).
+
+    ``public_url`` is where citizens' phones reach the platform (printed in certificates' QR
+    codes); ``test_endpoints`` mounts the endpoints that only tests use.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -58,7 +69,10 @@ def build_app(db: Database) -> FastAPI:
     app = FastAPI(title="Kiosk reference platform", version="1", lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=f"{API_PREFIX}/openapi.json")
     app.state.db = db
+    app.state.public_url = public_url.rstrip("/")
+    app.state.auth_throttle = AuthThrottle()
     app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(BodyLimit, upload_paths=tuple(API_PREFIX + path for path in UPLOAD_PATHS))
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)
@@ -67,7 +81,7 @@ def build_app(db: Database) -> FastAPI:
     def healthz() -> dict:
         return {"status": "ok"}
 
-    for name in ROUTER_MODULES:
+    for name in ROUTER_MODULES + (TEST_ROUTER_MODULES if test_endpoints else ()):
         module = importlib.import_module(name)
         app.include_router(module.router, prefix=API_PREFIX)
         if hasattr(module, "public_router"):
@@ -77,11 +91,21 @@ def build_app(db: Database) -> FastAPI:
     return app
 
 
-def create_app(db_url: str) -> FastAPI:
-    """Open ``db_url`` (creating and seeding a new database) and return the app serving it."""
+def create_app(db_url: str, *, public_url: str, demo: bool = False,
+               test_endpoints: bool = False) -> FastAPI:
+    """Open ``db_url`` (creating its tables; with ``demo``, adding the demo data) and return the
+    app serving it."""
+    from backend import seed
+
     db = Database(db_url)
-    db.initialise()
-    return build_app(db)
+    try:
+        db.initialise()
+        if demo:
+            seed.seed_demo(db)
+    except BaseException:
+        db.dispose()
+        raise
+    return build_app(db, public_url=public_url, test_endpoints=test_endpoints)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -166,31 +190,38 @@ def serve_until_signalled(app: FastAPI, sock: socket.socket, on_ready: Callable[
 
 
 class BackendThread:
-    """The backend served from a background thread (demo profile, tests): no signal handlers.
+    """The backend served from a background thread, for tests and benchmarks: no signal handlers.
 
-    ``start()`` opens the database, binds, and returns once the server answers requests; ``url``
-    then says where; ``stop()`` shuts it down gracefully. Also a context manager.
+    By default it serves the demo data and the test-only endpoints, and names its own loopback
+    address as its public URL. ``start()`` opens the database, binds, and returns once the server
+    answers requests; ``url`` then says where; ``stop()`` shuts it down gracefully. Also a context
+    manager.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, db_url: str,
-                 ready_timeout: float = 20.0) -> None:
+                 ready_timeout: float = 20.0, demo: bool = True, test_endpoints: bool = True,
+                 public_url: str | None = None) -> None:
         self.host = host
         self.port = port
         self.db_url = db_url
         self.ready_timeout = ready_timeout
+        self.demo = demo
+        self.test_endpoints = test_endpoints
+        self.public_url = public_url
         self.url: str | None = None
         self._serving: ServingThread | None = None
 
     def start(self) -> "BackendThread":
         if self._serving is not None:
             raise RuntimeError("this BackendThread was already started")
-        app = create_app(self.db_url)
-        try:
-            sock = bind_socket(self.host, self.port)
-        except OSError:
-            app.state.db.dispose()
-            raise
+        sock = bind_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
+        try:
+            app = create_app(self.db_url, public_url=self.public_url or url_for(sock), demo=self.demo,
+                             test_endpoints=self.test_endpoints)
+        except BaseException:
+            sock.close()
+            raise
         self._serving = ServingThread(app, sock)
         self._serving.start(self.ready_timeout)
         self.url = self._serving.url

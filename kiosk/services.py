@@ -56,7 +56,7 @@ class DemoBackend:
     def start(self) -> None:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "kiosk.cli", "backend", "--host", "127.0.0.1", "--port", str(self.port),
-               "--db", f"sqlite:///{self.db_path}", "--kiosk-token", f"{self.kiosk_id}={DEMO_TOKEN}"]
+               "--db", f"sqlite:///{self.db_path}", "--demo", "--kiosk-token", f"{self.kiosk_id}={DEMO_TOKEN}"]
         self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                         preexec_fn=_die_with_parent, start_new_session=False)
         log.info("demo backend starting on %s", self.url)

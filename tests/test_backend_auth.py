@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 import json
 import sqlite3
 import uuid
@@ -13,6 +14,7 @@ from backend.db import Database
 from backend.server import BackendThread
 
 DEMO = {"Authorization": "Bearer demo-token"}
+TOKEN_A1, TOKEN_A2, TOKEN_B1 = (secrets.token_urlsafe(32) for _ in range(3))
 
 
 @pytest.fixture(scope="module")
@@ -69,21 +71,21 @@ def test_kiosk_id_header_must_match_the_token(backend):
 def test_registered_kiosks_and_token_replacement(backend, db_path):
     db = Database(f"sqlite:///{db_path}")
     try:
-        db.register_kiosks({"kiosk-a": "token-a-1", "kiosk-b": "token-b-1"})
+        db.register_kiosks({"kiosk-a": TOKEN_A1, "kiosk-b": TOKEN_B1})
         assert call(backend, "GET", "/api/v1/catalogue/SB-001",
-                    {"Authorization": "Bearer token-a-1", "X-Kiosk-Id": "kiosk-a"}).status_code == 200
-        db.register_kiosks({"kiosk-a": "token-a-2"})
+                    {"Authorization": "Bearer " + TOKEN_A1, "X-Kiosk-Id": "kiosk-a"}).status_code == 200
+        db.register_kiosks({"kiosk-a": TOKEN_A2})
         assert call(backend, "GET", "/api/v1/catalogue/SB-001",
-                    {"Authorization": "Bearer token-a-1"}).status_code == 403
+                    {"Authorization": "Bearer " + TOKEN_A1}).status_code == 403
         assert call(backend, "GET", "/api/v1/catalogue/SB-001",
-                    {"Authorization": "Bearer token-a-2"}).status_code == 200
+                    {"Authorization": "Bearer " + TOKEN_A2}).status_code == 200
         # A token given to another kiosk is taken from its holder: one token never names two kiosks.
-        db.register_kiosks({"kiosk-c": "token-b-1"})
+        db.register_kiosks({"kiosk-c": TOKEN_B1})
         ok = call(backend, "POST", "/api/v1/kiosks/kiosk-c/heartbeat",
-                  {"Authorization": "Bearer token-b-1"}, json={"ok": True})
+                  {"Authorization": "Bearer " + TOKEN_B1}, json={"ok": True})
         assert ok.status_code == 200 and ok.json()["kiosk_id"] == "kiosk-c"
         with pytest.raises(ValueError):
-            db.register_kiosks({"kiosk-d": "same", "kiosk-e": "same"})
+            db.register_kiosks({"kiosk-d": TOKEN_A1 + "x", "kiosk-e": TOKEN_A1 + "x"})
     finally:
         db.dispose()
 

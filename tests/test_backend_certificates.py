@@ -20,7 +20,7 @@ AUTH = {"Authorization": "Bearer demo-token"}
 WEI = "450329198802140427"
 MENG = "450329195503020018"
 HUANG = "44030419750610003X"
-SOMEONE_ELSE = "requests for someone else's certificates are refused"
+SOMEONE_ELSE = "requests for someone else's records are refused"
 CODE = re.compile(r"^[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}$")
 HAVE_TTF = any(Path(path).is_file() for path, _ in FONT_CANDIDATES)
 

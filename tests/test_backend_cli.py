@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import queue
+import secrets
 import signal
 import socket
 import subprocess
@@ -49,13 +50,13 @@ def test_bad_options_exit_2_with_one_line(tmp_path, args, words):
 
 def test_missing_folder_and_garbage_file_exit_2(tmp_path):
     missing = tmp_path / "no" / "such" / "folder" / "b.sqlite3"
-    proc = run_kiosk("backend", "--port", "0", "--db", f"sqlite:///{missing}", timeout=60)
+    proc = run_kiosk("backend", "--port", "0", "--db", f"sqlite:///{missing}", "--demo", timeout=60)
     assert_one_line_error(proc)
     assert not (tmp_path / "no").exists()
 
     garbage = tmp_path / "garbage.sqlite3"
     garbage.write_bytes(b"this is not a database file at all, not even close" * 40)
-    proc = run_kiosk("backend", "--port", "0", "--db", f"sqlite:///{garbage}", timeout=60)
+    proc = run_kiosk("backend", "--port", "0", "--db", f"sqlite:///{garbage}", "--demo", timeout=60)
     assert_one_line_error(proc)
     assert "not a database" in proc.stderr
 
@@ -66,7 +67,7 @@ def test_a_port_in_use_exits_2_and_creates_no_database(tmp_path):
         busy.listen()
         port = busy.getsockname()[1]
         proc = run_kiosk("backend", "--port", str(port), "--db", f"sqlite:///{tmp_path / 'b.sqlite3'}",
-                         timeout=60)
+                         "--demo", timeout=60)
     assert_one_line_error(proc)
     assert str(port) in proc.stderr
     assert list(tmp_path.iterdir()) == []
@@ -75,7 +76,7 @@ def test_a_port_in_use_exits_2_and_creates_no_database(tmp_path):
 def test_an_unreachable_database_server_exits_4(tmp_path):
     port = free_port()  # nothing listens there
     proc = run_kiosk("backend", "--port", "0", "--db", f"postgresql://kiosk:secret@127.0.0.1:{port}/kiosk",
-                     timeout=60)
+                     "--demo", timeout=60)
     if "not installed" in proc.stderr:
         pytest.skip("no PostgreSQL driver in this environment")
     assert_one_line_error(proc, code=4)
@@ -94,9 +95,13 @@ def read_line(stream, timeout):
 def test_serves_until_terminated(tmp_path):
     port = free_port()
     db = tmp_path / "b.sqlite3"
+    token = secrets.token_urlsafe(32)
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"kiosk-7 7 {token}\n", encoding="utf-8")
+    tokens.chmod(0o600)
     proc = subprocess.Popen(
         [sys.executable, "-m", "kiosk.cli", "backend", "--port", str(port), "--db", f"sqlite:///{db}",
-         "--kiosk-token", "kiosk-7=secret-7"],
+         "--kiosk-tokens-file", str(tokens)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=dict(os.environ))
     try:
         line = read_line(proc.stdout, timeout=60)
@@ -104,10 +109,10 @@ def test_serves_until_terminated(tmp_path):
         url = f"http://127.0.0.1:{port}"
         assert url in line
         answer = requests.get(url + "/api/v1/catalogue", timeout=10,
-                              headers={"Authorization": "Bearer secret-7", "X-Kiosk-Id": "kiosk-7"})
+                              headers={"Authorization": f"Bearer {token}", "X-Kiosk-Id": "kiosk-7"})
         assert answer.status_code == 200 and len(answer.json()["items"]) >= 60
         assert requests.get(url + "/api/v1/catalogue", timeout=10,
-                            headers={"Authorization": "Bearer demo-token"}).status_code == 200
+                            headers={"Authorization": "Bearer demo-token"}).status_code == 403
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         assert "Traceback" not in proc.stderr.read()
@@ -125,7 +130,8 @@ def test_default_database_lives_in_the_configured_data_folder(tmp_path):
     site.write_text(f'[paths]\ndata_dir = "{data_dir}"\n', encoding="utf-8")
     proc = subprocess.Popen(
         [sys.executable, "-m", "kiosk.cli", "--config", str(site), "backend", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=dict(os.environ))
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env={**os.environ, "KIOSK_BACKEND_TOKENS": f"k1 - {secrets.token_urlsafe(32)}"})
     try:
         line = read_line(proc.stdout, timeout=60)
         assert line is not None and "http://127.0.0.1:" in line, proc.stderr.read() if line is None else line

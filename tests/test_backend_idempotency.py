@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import sqlite3
 import threading
 import uuid
@@ -21,6 +22,7 @@ from backend.idempotency import IdempotentWrite
 from backend.server import BackendThread
 
 DEMO = {"Authorization": "Bearer demo-token"}
+OTHER_TOKEN = secrets.token_urlsafe(32)
 
 
 @pytest.fixture(scope="module")
@@ -79,13 +81,13 @@ def test_same_key_with_a_different_body_is_refused(backend, db_path):
 def test_same_key_from_another_kiosk_or_path_is_refused(backend, db_path):
     db = Database(f"sqlite:///{db_path}")
     try:
-        db.register_kiosks({"kiosk-other": "other-token"})
+        db.register_kiosks({"kiosk-other": OTHER_TOKEN})
     finally:
         db.dispose()
     key = str(uuid.uuid4())
     first = echo(backend, key, json={"secret": "first kiosk's answer"})
     assert first.status_code == 201
-    other = echo(backend, key, headers={"Authorization": "Bearer other-token"}, json={"secret": "first kiosk's answer"})
+    other = echo(backend, key, headers={"Authorization": f"Bearer {OTHER_TOKEN}"}, json={"secret": "first kiosk's answer"})
     assert other.status_code == 422, "another kiosk must not read the first kiosk's answer"
     assert "first kiosk" not in other.text
     heartbeat = requests.post(backend.url + "/api/v1/kiosks/demo-kiosk-001/heartbeat", timeout=10,
@@ -218,7 +220,7 @@ def test_keys_survive_a_restart(tmp_path):
 @pytest.fixture
 def database(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'backend.sqlite3'}")
-    db.initialise(seed=False)
+    db.initialise()
     yield db
     db.dispose()
 

@@ -17,9 +17,10 @@ import pytest
 import requests
 from PIL import Image
 
+from backend import seed
+from backend.clock import add_working_days
 from backend.db import Database
-from backend.routes.applications import add_working_days
-from backend.server import ServingThread, bind_socket, build_app
+from backend.server import ServingThread, bind_socket, build_app, url_for
 from kiosk.qr_content import RECEIPT_NO_RE
 from offline_queue import Backoff, Outbox, Sender
 
@@ -47,7 +48,9 @@ def serve(db_path, clock):
     """The backend over ``db_path`` on a free loopback port, with ``clock`` as its time."""
     db = Database(f"sqlite:///{db_path}", clock=clock)
     db.initialise()
-    serving = ServingThread(build_app(db), bind_socket("127.0.0.1", 0))
+    seed.seed_demo(db)
+    sock = bind_socket("127.0.0.1", 0)
+    serving = ServingThread(build_app(db, public_url=url_for(sock)), sock)
     serving.start()
     try:
         yield serving
@@ -136,7 +139,7 @@ def test_a_submission_with_pages_is_stored_byte_for_byte(backend, db_path):
     answer = response.json()
     assert set(answer) == {"receipt_no", "item_id", "item_name", "status", "received_at", "deadline", "materials"}
     assert RECEIPT_NO_RE.fullmatch(answer["receipt_no"])
-    assert re.fullmatch(r"ZW20261123-\d{6}", answer["receipt_no"])
+    assert re.fullmatch(r"ZW0000261123-\d{8}", answer["receipt_no"]), "the platform's own number space"
     assert answer["item_id"] == "SB-001" and answer["item_name"] == "城乡居民基本养老保险参保登记"
     assert answer["status"] == "受理"
     assert answer["received_at"] == "2026-11-23T10:00:00+08:00"
@@ -171,8 +174,7 @@ def test_a_repeated_key_answers_the_first_answer_and_stores_once(backend, db_pat
     assert changed.status_code == 422 and "Idempotency-Key" in changed.json()["error"]
 
     other = submit(backend, payload(), standard_files())
-    number = lambda r: int(r.json()["receipt_no"].rsplit("-", 1)[1])  # noqa: E731
-    assert number(other) == number(first) + 1
+    assert other.status_code == 201 and other.json()["receipt_no"] != first.json()["receipt_no"]
 
 
 def test_concurrent_repeats_of_one_key_store_once(backend, db_path):
@@ -198,20 +200,19 @@ def test_concurrent_repeats_of_one_key_store_once(backend, db_path):
 def test_the_number_the_kiosk_printed_is_kept_when_it_is_free(backend, db_path):
     """The kiosk numbers the receipt itself, at once, even offline (kiosk/submission.py)."""
     body = {k: v for k, v in payload().items() if k != "kiosk_id"}
-    printed = "ZW20261123-48213377"
+    printed = "ZW0001261123-48213377"  # the demo kiosk is number 0001
     first = submit(backend, {**body, "receipt_no": printed}, standard_files())
     assert first.status_code == 201, first.text
-    assert first.json()["receipt_no"] == printed and "replaces_receipt_no" not in first.json()
+    assert first.json()["receipt_no"] == printed
     shown = requests.get(backend.url + f"/api/v1/applications/{printed}", headers=AUTH, timeout=10)
     assert shown.status_code == 200 and shown.json()["item_id"] == "SB-001"
-    # Another kiosk happened to print the same number: this one gets the next of the day's sequence.
+    # The same number from another submission is a permanent refusal, not a renumbering.
     clash = submit(backend, {**body, "receipt_no": printed.lower()}, standard_files())
-    assert clash.status_code == 201
-    assert re.fullmatch(r"ZW20261123-\d{6}", clash.json()["receipt_no"])
-    assert clash.json()["replaces_receipt_no"] == printed
-    for bad in ("20261123-1234", "AB20261123-12345678", 42):
+    assert clash.status_code == 409
+    assert clash.json()["error"] == "receipt_no_taken" and printed in clash.json()["message"]
+    for bad in ("20261123-1234", "AB0001261123-12345678", 42):
         refused = submit(backend, {**body, "receipt_no": bad}, standard_files())
-        assert refused.status_code == 422 and "receipt_no" in refused.json()["error"]
+        assert refused.status_code == 400 and "receipt_no" in refused.json()["error"]
 
 
 def test_a_json_submission_without_pages(backend):
@@ -361,11 +362,10 @@ def test_deadline_and_receipt_date_follow_china_time_across_a_weekend(tmp_path):
         ten = submit(server, payload(item_id="SB-007", materials=[])).json()
         clock.moment = datetime(2026, 11, 22, 16, 0, tzinfo=timezone.utc)  # Monday 00:00 in China
         monday = submit(server, payload(item_id="SB-007", materials=[])).json()
-    # (the demo seed, dated back from the clock, takes the seed day's -000001 and earlier days' numbers)
-    assert five["receipt_no"] == "ZW20261121-000002" and five["deadline"] == "2026-11-27"
-    assert same_day["receipt_no"] == "ZW20261121-000003" and same_day["deadline"] == "2026-11-21"
-    assert re.fullmatch(r"ZW20261120-\d{6}", ten["receipt_no"]) and ten["deadline"] == "2026-12-04"
-    assert monday["receipt_no"] == "ZW20261123-000001" and monday["deadline"] == "2026-12-07"
+    assert re.fullmatch(r"ZW0000261121-\d{8}", five["receipt_no"]) and five["deadline"] == "2026-11-27"
+    assert re.fullmatch(r"ZW0000261121-\d{8}", same_day["receipt_no"]) and same_day["deadline"] == "2026-11-21"
+    assert re.fullmatch(r"ZW0000261120-\d{8}", ten["receipt_no"]) and ten["deadline"] == "2026-12-04"
+    assert re.fullmatch(r"ZW0000261123-\d{8}", monday["receipt_no"]) and monday["deadline"] == "2026-12-07"
     assert monday["received_at"] == "2026-11-23T00:00:00+08:00"
 
 
@@ -403,7 +403,7 @@ def test_personal_data_never_reaches_the_logs(tmp_path):
                                                                          "phone": phone}), standard_files())
             assert refused.status_code == 422
             listed = requests.get(server.url + "/api/v1/applications", params={"id_number": number},
-                                  headers=AUTH, timeout=10)
+                                  headers={**AUTH, "X-Subject-Id-Number": number}, timeout=10)
             assert listed.status_code == 200 and len(listed.json()["items"]) == 1
             certificates = requests.get(server.url + "/api/v1/certificates", params={"id_number": number},
                                         headers={**AUTH, "X-Subject-Id-Number": number}, timeout=10)
@@ -432,12 +432,12 @@ def test_personal_data_never_reaches_the_logs(tmp_path):
 from test_backend_postgres import pg_url  # noqa: E402,F401  (the fixture: a real server on loopback)
 
 
-def test_on_postgresql_concurrent_submissions_get_distinct_consecutive_numbers(pg_url):  # noqa: F811
+def test_on_postgresql_concurrent_submissions_get_distinct_numbers(pg_url):  # noqa: F811
     from backend.server import BackendThread
 
     with BackendThread(db_url=pg_url) as server:
         demo = requests.get(server.url + "/api/v1/applications", params={"id_number": ID_NUMBER},
-                            headers=AUTH, timeout=10).json()["items"]
+                            headers={**AUTH, "X-Subject-Id-Number": ID_NUMBER}, timeout=10).json()["items"]
         assert {item["status"] for item in demo} >= {"受理", "已邮寄"}, "the demo seed works on PostgreSQL"
         barrier = threading.Barrier(8)
         answers = []
@@ -456,8 +456,7 @@ def test_on_postgresql_concurrent_submissions_get_distinct_consecutive_numbers(p
         assert [a.status_code for a in answers] == [201] * 8
         numbers = {a.json()["receipt_no"] for a in answers}
         assert len(numbers) == 6, "five keys and one repeated key: six applications"
-        sequence = sorted(int(n.rsplit("-", 1)[1]) for n in numbers)
-        assert sequence == list(range(sequence[0], sequence[0] + 6))
+        assert all(re.fullmatch(r"ZW0000\d{6}-\d{8}", n) for n in numbers)
         stored = requests.get(server.url + f"/api/v1/applications/{answers[0].json()['receipt_no']}",
                               headers=AUTH, timeout=10)
         assert stored.status_code == 200 and stored.json()["materials"][0]["pages"] == 2

@@ -1,16 +1,19 @@
-"""One router per area of the platform API; ``server.create_app`` mounts each under ``/api/v1``.
+"""One router per area of the platform API; ``server.build_app`` mounts each under ``/api/v1``.
 
 A module may also have a ``public_router``, mounted at the root without a token (the certificate
-verification page that a printed QR code opens on anyone's phone).
+verification page that a printed QR code opens on anyone's phone). ``TEST_ROUTER_MODULES`` are
+mounted only when the app is built for tests.
 """
 
 ROUTER_MODULES = (
     "backend.routes.catalogue",
     "backend.routes.kiosks",
-    "backend.routes.echo",
     "backend.routes.submissions",
     "backend.routes.applications",
     "backend.routes.certificates",
     "backend.routes.ratings",
     "backend.routes.service_requests",
 )
+TEST_ROUTER_MODULES = ("backend.routes.echo",)
+# Routes whose bodies may carry files (the multipart size limit); every other body is JSON-sized.
+UPLOAD_PATHS = ("/submissions", "/echo")

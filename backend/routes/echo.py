@@ -1,4 +1,7 @@
-"""``POST /api/v1/echo``: a test endpoint that stores what it receives, exactly once per key.
+"""``POST /api/v1/echo``: a test-only endpoint that stores what it receives, exactly once per key.
+
+Mounted only when the app is built for tests (``build_app(test_endpoints=True)``), never by
+``kiosk backend``.
 
 It exercises the same machinery the real writes use (auth, body reading, idempotency), so the
 outbox's delivery and crash tests can check "every acknowledged item arrived, none twice, files
@@ -14,6 +17,7 @@ from backend.auth import KioskIdentity, require_kiosk
 from backend.bodies import read_body
 from backend.db import as_utc, echoes
 from backend.idempotency import IdempotentWrite, idempotent_write, json_response, render_json
+from backend.limits import INT64
 
 router = APIRouter(dependencies=[Depends(require_kiosk)])
 
@@ -36,7 +40,7 @@ async def post_echo(request: Request, write: IdempotentWrite = Depends(idempoten
 
 @router.get("/echo")
 async def list_echoes(request: Request, kiosk: KioskIdentity = Depends(require_kiosk),
-                      after: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=5000)) -> Response:
+                      after: int = Query(0, ge=0, le=INT64), limit: int = Query(500, ge=1, le=5000)) -> Response:
     """The calling kiosk's stored echoes with ``id > after``, oldest first, at most ``limit``."""
     def load() -> list[dict]:
         query = (sa.select(echoes).where(echoes.c.kiosk_id == kiosk.id, echoes.c.id > after)

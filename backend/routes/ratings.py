@@ -3,7 +3,7 @@
 Body (JSON)::
 
     {"subject": "SB-001" | "service", "score": 1..5, "tags": ["办事快"], "comment": "…",
-     "receipt_no": "ZW20261123-000042"}
+     "receipt_no": "ZW0001261123-48213377"}
 
 ``score`` follows the national 好差评 scale: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意.
 ``tags`` (at most 8, each 1–20 characters) and ``comment`` (at most 300 characters) are optional, as
@@ -20,14 +20,16 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from backend import numbers
 from backend.auth import require_kiosk
 from backend.bodies import read_body
+from backend.clock import local_iso, to_utc
 from backend.db import catalogue_items, ratings
 from backend.idempotency import IdempotentWrite, idempotent_write
-from backend.routes.applications import local_iso, parse_receipt_no, to_utc
+from backend.validation import has_control, refuse
 
 log = logging.getLogger(__name__)
 
@@ -40,47 +42,38 @@ MAX_COMMENT_CHARS = 300
 FIELDS = {"subject", "score", "tags", "comment", "receipt_no"}
 
 
-def _refuse(message: str) -> HTTPException:
-    return HTTPException(422, message)
-
-
-def _has_control(text: str, allow_newlines: bool = False) -> bool:
-    allowed = "\n\r\t" if allow_newlines else ""
-    return any((ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F) and ch not in allowed for ch in text)
-
-
 def check_rating(conn: sa.Connection, body: Any) -> dict:
     if not isinstance(body, dict):
-        raise _refuse("a rating is a JSON object")
+        raise refuse("a rating is a JSON object")
     unknown = sorted(set(body) - FIELDS)
     if unknown:
-        raise _refuse(f"unknown field {unknown[0]!r}; a rating has {', '.join(sorted(FIELDS))}")
+        raise refuse(f"unknown field {unknown[0]!r}; a rating has {', '.join(sorted(FIELDS))}")
     subject = body.get("subject")
     if subject != "service":
         if not isinstance(subject, str) or conn.execute(
                 sa.select(catalogue_items.c.id).where(catalogue_items.c.id == subject)).first() is None:
-            raise _refuse("subject must be a catalogue item id or \"service\"")
+            raise refuse("subject must be a catalogue item id or \"service\"")
     score = body.get("score")
     if type(score) is not int or score not in SCORE_LABELS:
-        raise _refuse("score must be an integer from 1 (非常不满意) to 5 (非常满意)")
+        raise refuse("score must be an integer from 1 (非常不满意) to 5 (非常满意)")
     tags = body.get("tags", [])
     if not isinstance(tags, list) or len(tags) > MAX_TAGS:
-        raise _refuse(f"tags must be a list of at most {MAX_TAGS} short texts")
+        raise refuse(f"tags must be a list of at most {MAX_TAGS} short texts")
     for tag in tags:
-        if not isinstance(tag, str) or not tag.strip() or len(tag) > MAX_TAG_CHARS or _has_control(tag):
-            raise _refuse(f"each tag must be 1 to {MAX_TAG_CHARS} characters of text")
+        if not isinstance(tag, str) or not tag.strip() or len(tag) > MAX_TAG_CHARS or has_control(tag):
+            raise refuse(f"each tag must be 1 to {MAX_TAG_CHARS} characters of text")
     comment = body.get("comment", "")
     if comment is None:
         comment = ""
-    if not isinstance(comment, str) or _has_control(comment, allow_newlines=True):
-        raise _refuse("comment must be text")
+    if not isinstance(comment, str) or has_control(comment, allow_newlines=True):
+        raise refuse("comment must be text")
     if len(comment) > MAX_COMMENT_CHARS:
-        raise _refuse(f"comment is too long: at most {MAX_COMMENT_CHARS} characters")
+        raise refuse(f"comment is too long: at most {MAX_COMMENT_CHARS} characters")
     receipt_no = body.get("receipt_no")
     if receipt_no is not None:
-        receipt_no = parse_receipt_no(receipt_no) if isinstance(receipt_no, str) else None
+        receipt_no = numbers.canonical(receipt_no)
         if receipt_no is None:
-            raise _refuse("receipt_no is not a receipt number like ZW20261123-000042")
+            raise refuse("receipt_no is not a receipt number like ZW0001261123-48213377")
     return {"subject": subject, "score": score, "tags": [t.strip() for t in tags],
             "comment": comment.strip(), "receipt_no": receipt_no}
 

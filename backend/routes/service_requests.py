@@ -9,8 +9,8 @@ Body (JSON)::
 go) and optional for proxy service; ``item_id`` (a catalogue item, when the person knows which),
 ``preferred_time`` (≤ 50 characters) and ``note`` (≤ 300) are optional.
 
-Answer 201 ``{request_no, kind, kind_label, status, received_at}`` where ``request_no`` looks like
-``FW20261123-000007`` (a kiosk's progress keypad and receipt QR accept it); a repeat of the
+Answer 201 ``{request_no, kind, kind_label, status, received_at}`` where ``request_no`` is a number
+in the platform's own space, ``FW0000261123-59281734`` (``backend.numbers``); a repeat of the
 Idempotency-Key answers the same.
 """
 from __future__ import annotations
@@ -20,21 +20,23 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from sqlalchemy import exc as sa_exc
 from starlette.concurrency import run_in_threadpool
 
+from backend import numbers
 from backend.auth import require_kiosk
 from backend.bodies import read_body
+from backend.clock import local_iso, to_utc
 from backend.db import catalogue_items, service_requests
 from backend.idempotency import IdempotentWrite, idempotent_write
-from backend.routes.applications import local_iso, next_number, to_utc
-from backend.routes.submissions import check_text, check_name, check_phone
+from backend.validation import check_name, check_phone, check_text
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(dependencies=[Depends(require_kiosk)])
 
 KIND_LABELS = {"home_visit": "上门办", "proxy": "帮代办"}
-REQUEST_PREFIX = "FW"  # 服务
+NUMBER_TRIES = 20
 FIELDS = {"kind", "item_id", "name", "phone", "address", "preferred_time", "note"}
 
 
@@ -64,6 +66,21 @@ def check_request(conn: sa.Connection, body: Any) -> dict:
     }
 
 
+def insert_request(conn: sa.Connection, fields: dict, kiosk_id: str, now: Any) -> str:
+    """Store the request under a fresh number of the platform's space; return the number."""
+    for _ in range(NUMBER_TRIES):
+        request_no = numbers.platform_number(numbers.REQUEST_PREFIX, now)
+        try:
+            with conn.begin_nested():
+                conn.execute(sa.insert(service_requests).values(
+                    **fields, request_no=request_no, kiosk_id=kiosk_id, status="registered",
+                    created_at=to_utc(now)))
+            return request_no
+        except sa_exc.IntegrityError:
+            continue
+    raise RuntimeError("could not draw a free request number")
+
+
 @router.post("/service-requests", status_code=201)
 async def post_service_request(request: Request,
                                write: IdempotentWrite = Depends(idempotent_write)) -> Response:
@@ -73,9 +90,7 @@ async def post_service_request(request: Request,
     def work(conn: sa.Connection) -> tuple[int, dict]:
         fields = check_request(conn, body.json)
         now = db.clock()
-        request_no = next_number(conn, REQUEST_PREFIX, now)
-        conn.execute(sa.insert(service_requests).values(
-            **fields, request_no=request_no, kiosk_id=write.kiosk_id, status="registered", created_at=to_utc(now)))
+        request_no = insert_request(conn, fields, write.kiosk_id, now)
         log.info("service request %s received: %s, item %s, kiosk %s", request_no, fields["kind"],
                  fields["item_id"] or "-", write.kiosk_id)
         return 201, {"request_no": request_no, "kind": fields["kind"], "kind_label": KIND_LABELS[fields["kind"]],

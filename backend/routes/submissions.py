@@ -8,16 +8,18 @@ JSON below) and one ``files`` part per page (the part's file name is what ``page
      "applicant": {"name": "韦岚", "id_number": "<18 characters from the card>", "phone": "13877312345"},
      "materials": [{"name": "居民户口簿", "pages": ["hukou-1.jpg", "hukou-2.jpg"]}],
      "delivery": {"method": "post", "address": "广西壮族自治区桂林市资源县…"},
-     "receipt_no": "ZW20261123-48213377",
+     "receipt_no": "ZW0001261123-48213377",
      "kiosk_id": "demo-kiosk-001"}
 
 ``receipt_no`` and ``kiosk_id`` are optional. A kiosk numbers the receipt itself (the citizen takes
-it home even when the upload waits offline in the outbox); we keep that number when it is free,
-else issue the next of the day's sequence (``ZW20261123-000042``) and say which number it replaces.
+it home even when the upload waits offline in the outbox), in its own number space
+(``backend.numbers``): a number that does not carry the calling kiosk's number, or is dated after
+tomorrow, is refused (400). A number already used by another submission is refused with 409
+``{"error": "receipt_no_taken", "message": ...}``, a permanent answer the outbox does not retry.
+Without ``receipt_no`` the platform numbers the application in its own space.
 
 The answer (201, and the same bytes for a repeat of the Idempotency-Key) is
-``{receipt_no, item_id, item_name, status, received_at, deadline, materials: [{name, pages}]}``
-plus ``replaces_receipt_no`` in that rare case.
+``{receipt_no, item_id, item_name, status, received_at, deadline, materials: [{name, pages}]}``.
 
 The files are kept in the database, not in a folder beside it: the key, the application and its
 files then commit in one transaction, so a crash or a refused request leaves no orphan files and an
@@ -25,7 +27,7 @@ answered submission never points at a file that is missing; it also works unchan
 where the backend may run on several hosts without a shared disk, and one backup holds everything.
 The cost is a larger database (a page is 0.3–3 MB), acceptable for a township platform.
 
-Every check of the content runs inside the guarded write, so a refusal (422) is stored as the
+Every check of the content runs inside the guarded write, so a refusal (4xx) is stored as the
 answer to its key and a retry is refused the same way; an unreadable or oversized body (400/413) is
 refused before, leaving the key unused. Error messages never repeat the applicant's name, ID
 number, phone or address, and nothing personal is logged.
@@ -43,13 +45,16 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from backend import numbers
+from backend.applications import ReceiptNumberTaken, record_application
 from backend.auth import require_kiosk
 from backend.bodies import (MAX_FILES, MAX_JSON_BYTES, MAX_MULTIPART_BYTES, ReceivedBody, ReceivedFile, read_body,
                             read_payload_part)
+from backend.clock import local_iso
 from backend.db import catalogue_items, submission_files
 from backend.idempotency import IdempotentWrite, idempotent_write
-from backend.routes.applications import (RECEIPT_PREFIX, local_iso, normalise_id_number, parse_receipt_no,
-                                         record_application)
+from backend.people import normalise_id_number
+from backend.validation import check_name, check_phone, check_text, refuse
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +62,7 @@ router = APIRouter(dependencies=[Depends(require_kiosk)])
 
 MAX_FILE_BYTES = 16 * 1024 * 1024  # one page or one material's PDF
 MAX_MATERIALS = 30
-MAX_NAME_CHARS = 80  # a foreign card's English name can be long
 MAX_ADDRESS_CHARS = 200
-# Mobile (11 digits from 13x to 19x) or an area-coded fixed line, with or without the dash.
-PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 FILE_NAME = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,255}$")
 # What the file is, from its first bytes: a scanned page (JPEG) or an assembled material (PDF).
 SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"%PDF-", "application/pdf"))
@@ -116,37 +118,6 @@ async def read_submission(request: Request) -> tuple[ReceivedBody, list[Upload]]
 
 
 # -- checking the content ------------------------------------------------------------------------
-
-def refuse(message: str) -> HTTPException:
-    return HTTPException(422, message)
-
-
-def check_text(value: Any, where: str, *, max_chars: int, required: bool = True) -> str:
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise refuse(f"{where} must be a non-empty string" if required else f"{where} must be a string")
-    value = value.strip()
-    if len(value) > max_chars:
-        raise refuse(f"{where} is too long: at most {max_chars} characters")
-    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in value):
-        raise refuse(f"{where} contains control characters")
-    return value
-
-
-def check_name(value: Any, where: str) -> str:
-    name = check_text(value, where, max_chars=MAX_NAME_CHARS)
-    if any(ch.isdigit() for ch in name):
-        raise refuse(f"{where} must not contain digits")
-    return name
-
-
-def check_phone(value: Any, where: str) -> str:
-    phone = value.strip().replace(" ", "") if isinstance(value, str) else None
-    if phone is None or not PHONE.match(phone):
-        raise refuse(f"{where} must be a mobile number (11 digits) or an area-coded fixed line")
-    return phone
-
 
 def check_delivery(value: Any) -> dict:
     if not isinstance(value, dict):
@@ -223,14 +194,14 @@ def check_applicant(value: Any) -> dict:
     return {"name": name, "id_number": number, "phone": check_phone(value.get("phone"), "applicant.phone")}
 
 
-def check_proposed_receipt_no(value: Any) -> str | None:
+def check_proposed_receipt_no(value: Any, kiosk_number: int | None, now: Any) -> str | None:
     """The number the kiosk printed on the citizen's receipt before it could reach us, if any."""
     if value is None:
         return None
-    canonical = parse_receipt_no(value) if isinstance(value, str) else None
-    if canonical is None or not canonical.startswith(RECEIPT_PREFIX):
-        raise refuse("receipt_no must be a receipt number like ZW20261123-12345678")
-    return canonical
+    try:
+        return numbers.check_kiosk_number(value, kiosk_number, now)
+    except numbers.ReceiptNumberError as exc:
+        raise HTTPException(400, str(exc)) from None
 
 
 def load_item(conn: sa.Connection, item_id: Any) -> dict:
@@ -263,15 +234,20 @@ async def post_submission(request: Request, write: IdempotentWrite = Depends(ide
         kiosk_id = payload.get("kiosk_id")
         if kiosk_id is not None and kiosk_id != write.kiosk_id:
             raise refuse("kiosk_id does not match the kiosk of the bearer token")
-        proposed = check_proposed_receipt_no(payload.get("receipt_no"))
+        received_at = db.clock()
+        proposed = check_proposed_receipt_no(payload.get("receipt_no"), write.kiosk_number, received_at)
         applicant = check_applicant(payload.get("applicant"))
         materials = check_materials(payload.get("materials"), item, uploads)
         delivery = check_delivery(payload.get("delivery"))
-        received_at = db.clock()
-        application_id, receipt_no, deadline = record_application(
-            conn, item=item, applicant=applicant, delivery=delivery, materials=materials,
-            kiosk_id=write.kiosk_id, received_at=received_at, note="自助终端提交申请，材料已接收",
-            receipt_no=proposed)
+        try:
+            application_id, receipt_no, deadline = record_application(
+                conn, item=item, applicant=applicant, delivery=delivery, materials=materials,
+                kiosk_id=write.kiosk_id, received_at=received_at, note="自助终端提交申请，材料已接收",
+                receipt_no=proposed)
+        except ReceiptNumberTaken as exc:
+            log.warning("submission: receipt number %s from kiosk %s is already taken", exc.receipt_no,
+                        write.kiosk_id)
+            raise HTTPException(409, {"error": "receipt_no_taken", "message": str(exc)}) from None
         by_name = {u.name: u for u in uploads}
         for material in materials:
             for position, page in enumerate(material["pages"]):
@@ -291,10 +267,6 @@ async def post_submission(request: Request, write: IdempotentWrite = Depends(ide
             "deadline": deadline.isoformat(),
             "materials": [{"name": m["name"], "pages": len(m["pages"])} for m in materials],
         }
-        if proposed is not None and proposed != receipt_no:
-            log.warning("submission: receipt number %s proposed by kiosk %s was taken; issued %s",
-                        proposed, write.kiosk_id, receipt_no)
-            answer["replaces_receipt_no"] = proposed
         return 201, answer
 
     return await run_in_threadpool(write.run, body.fingerprint(), work)
