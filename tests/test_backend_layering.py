@@ -30,11 +30,11 @@ def imports_of(path, known: set[str]) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name in known)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            if node.module in known:
+            submodules = {f"{node.module}.{alias.name}" for alias in node.names} & known
+            found.update(submodules)
+            # ``from package import submodule`` uses the submodule, not what the package imports
+            if node.module in known and len(submodules) < len(node.names):
                 found.add(node.module)
-            for alias in node.names:
-                if f"{node.module}.{alias.name}" in known:
-                    found.add(f"{node.module}.{alias.name}")
     return found
 
 
