@@ -2,6 +2,7 @@
 # make run   — start the kiosk (demo profile when nothing is configured)
 # make test  — the whole suite, headless under Xvfb
 # make bench — the benchmarks in bench/
+# make dist  — the application wheel and a release tarball for deploy/install.sh, in dist/
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,15 +11,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # xvfb/xauth: headless display for UI tests and screenshots; libzbar0: pyzbar; fonts-wqy-microhei: Chinese
 # glyphs; libgl1/libegl1/libgles2/libmtdev1/libsdl2-2.0-0: what Kivy's SDL2 window and touch input load.
 # postgresql: the backend tests also run against a real PostgreSQL server on loopback.
+# cage/systemd: the installer test runs systemd-analyze verify on the units (cage is the UI unit's compositor).
 # cups-daemon/cups-client/printer-driver-cups-pdf/ghostscript: certificate printing is tested on a private
 # cupsd with a virtual PDF printer; libcups2-dev builds pycups; espeak-ng speaks prompts (optional at run time).
 # mosquitto: the fleet's notice broker; tests start their own on a free loopback port.
 APT_PACKAGES := xvfb xauth libzbar0 fonts-wqy-microhei libgl1 libegl1 libgles2 libgl1-mesa-dri libmtdev1 libsdl2-2.0-0 fontconfig postgresql \
 	cups-daemon cups-client printer-driver-cups-pdf ghostscript libcups2-dev espeak-ng \
-	mosquitto
+	mosquitto cage systemd
 XVFB_RUN := xvfb-run -a -s "-screen 0 1920x1920x24 -nolisten tcp"
 
-.PHONY: setup system-packages run test bench screenshots clean
+.PHONY: setup system-packages run test bench screenshots clean dist
 
 setup: system-packages $(VENV)/.installed
 
@@ -61,5 +63,17 @@ screenshots: setup
 	  $(XVFB_RUN) $(BIN)/kiosk screenshot --screen $$s --elderly --out screenshots/$$s-elderly.png; \
 	done
 
+VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+
+# the wheel deploy/install.sh installs into /opt/kiosk/venv, and kiosk-VERSION.tar.gz: deploy/ + the
+# wheel, what a technician carries to a village machine (unpack, then sudo deploy/install.sh)
+dist: setup
+	@rm -f dist/kiosk-*.whl
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist .
+	@rm -rf build
+	tar -czf dist/kiosk-$(VERSION).tar.gz --transform 's,^kiosk-$(VERSION)-py3,dist/kiosk-$(VERSION)-py3,' \
+	  --transform 's,^,kiosk-$(VERSION)/,' deploy README.md -C dist kiosk-$(VERSION)-py3-none-any.whl
+	@echo "dist/kiosk-$(VERSION)-py3-none-any.whl dist/kiosk-$(VERSION).tar.gz"
+
 clean:
-	rm -rf $(VENV) .pytest_cache screenshots
+	rm -rf $(VENV) .pytest_cache screenshots dist
