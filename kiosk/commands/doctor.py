@@ -65,7 +65,7 @@ def cmd_doctor(args) -> int:
 
 def _broker_url(cfg) -> str:
     fleet = getattr(cfg, "fleet", None)
-    return str(getattr(fleet, "broker_url", "") or "") if fleet is not None else ""
+    return str(getattr(fleet, "mqtt_url", "") or "") if fleet is not None else ""
 
 
 def _table(results) -> None:
