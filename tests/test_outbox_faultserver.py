@@ -3,15 +3,18 @@
 Run as a process: ``python tests/test_outbox_faultserver.py --record FILE [--faults 500=0.1,...]``.
 It prints ``PORT <n>`` once listening on 127.0.0.1, then answers every write:
 
-- ``500``, ``429`` (with ``Retry-After`` as seconds or as an HTTP date): refused before processing;
+- ``500``, ``429`` (with ``Retry-After`` as seconds or as an HTTP date, or ``--retry-after N`` seconds
+  only): refused before processing;
 - ``drop_before``: the connection is cut before the request is read;
 - ``drop_after``: the request is processed (recorded), then the connection is cut, no answer;
 - ``slow``: processed, then answered after ``--slow-s`` seconds (longer than the sender waits);
-- otherwise 201, processed. A repeated ``Idempotency-Key`` gets the first answer again, or 409.
+- otherwise 201, processed. A repeated ``Idempotency-Key`` gets the first answer again (with
+  ``Idempotent-Replay: true``), as the reference platform answers.
 
 Every first arrival of a key is appended to ``--record`` as one JSON line: key, method, path,
-content type, the parsed JSON payload, and for each file part its name, size and SHA-256, so a
-test can check that what was acknowledged arrived once, whole, under one key. The tests at the
+content type, the parsed JSON payload, for each file part its name, size and SHA-256, and ``t``,
+the wall-clock time it was processed, so a test can check that what was acknowledged arrived once,
+whole, under one key, and a benchmark can time first deliveries. The tests at the
 bottom check the server itself.
 """
 from __future__ import annotations
@@ -47,8 +50,9 @@ def parse_faults(text: str) -> dict[str, float]:
 class Platform:
     """What the server remembers: first answers by key, and the record file."""
 
-    def __init__(self, record: Path, faults: dict[str, float], seed: int, slow_s: float, token: str | None):
-        self.faults, self.slow_s, self.token = faults, slow_s, token
+    def __init__(self, record: Path, faults: dict[str, float], seed: int, slow_s: float, token: str | None,
+                 retry_after: int | None = None):
+        self.faults, self.slow_s, self.token, self.retry_after = faults, slow_s, token, retry_after
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.answers: dict[str, tuple[int, bytes]] = {}
@@ -64,15 +68,14 @@ class Platform:
         return None
 
     def process(self, key: str, entry: dict) -> tuple[int, bytes, bool]:
-        """Store the first arrival of a key; answer a repeat with the first answer (or 409)."""
+        """Store the first arrival of a key; answer a repeat with the first answer."""
         with self.lock:
             if key in self.answers:
                 status, body = self.answers[key]
-                if self.rng.random() < 0.5:
-                    return 409, b'{"error":"duplicate"}', False
                 return status, body, False
             body = json.dumps({"received": key}).encode()
             self.answers[key] = (201, body)
+            entry["t"] = time.time()
             self.record.write(json.dumps(entry, ensure_ascii=False) + "\n")
             self.record.flush()
             return 201, body, True
@@ -102,19 +105,22 @@ class FaultyHandler(BaseHTTPRequestHandler):
         if fault == "500":
             return self._answer(500, b'{"error":"injected"}')
         if fault == "429":
-            when = (str(1) if self.platform.rng.random() < 0.5
-                    else email.utils.formatdate(time.time() + 1, usegmt=True))
+            if self.platform.retry_after is not None:
+                when = str(self.platform.retry_after)
+            else:
+                when = (str(1) if self.platform.rng.random() < 0.5
+                        else email.utils.formatdate(time.time() + 1, usegmt=True))
             return self._answer(429, b'{"error":"slow down"}', {"Retry-After": when})
         try:
             entry = describe(self.command, self.path, self.headers, body, key)
         except ValueError as exc:
             return self._answer(400, json.dumps({"error": str(exc)}).encode())
-        status, answer, _first = self.platform.process(key, entry)
+        status, answer, first = self.platform.process(key, entry)
         if fault == "drop_after":
             return self._drop()
         if fault == "slow":
             time.sleep(self.platform.slow_s)
-        self._answer(status, answer)
+        self._answer(status, answer, None if first else {"Idempotent-Replay": "true"})
 
     do_PUT = do_PATCH = do_DELETE = do_POST
 
@@ -175,8 +181,10 @@ class QuietServer(ThreadingHTTPServer):
         pass  # clients that gave up on a slow answer, or connections we cut on purpose
 
 
-def serve(record: Path, faults: dict[str, float], seed: int, slow_s: float, token: str | None) -> None:
-    handler = type("Handler", (FaultyHandler,), {"platform": Platform(record, faults, seed, slow_s, token)})
+def serve(record: Path, faults: dict[str, float], seed: int, slow_s: float, token: str | None,
+          retry_after: int | None = None) -> None:
+    platform = Platform(record, faults, seed, slow_s, token, retry_after)
+    handler = type("Handler", (FaultyHandler,), {"platform": platform})
     server = QuietServer(("127.0.0.1", 0), handler)
     print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever()
@@ -185,10 +193,13 @@ def serve(record: Path, faults: dict[str, float], seed: int, slow_s: float, toke
 class FaultServerProcess:
     """Start the server in a child process; ``.url``; ``.records()``; ``.stop()``."""
 
-    def __init__(self, record: Path, faults: str = "", seed: int = 1, slow_s: float = 1.5, token: str | None = None):
+    def __init__(self, record: Path, faults: str = "", seed: int = 1, slow_s: float = 1.5, token: str | None = None,
+                 retry_after: int | None = None):
         self.record = Path(record)
         cmd = [sys.executable, __file__, "--record", str(record), "--faults", faults, "--seed", str(seed),
                "--slow-s", str(slow_s)] + (["--token", token] if token else [])
+        if retry_after is not None:
+            cmd += ["--retry-after", str(retry_after)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):
@@ -220,8 +231,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--slow-s", type=float, default=1.5)
     ap.add_argument("--token", default=None)
+    ap.add_argument("--retry-after", type=int, default=None, help="429s say Retry-After: N (default: mixed forms)")
     args = ap.parse_args()
-    serve(args.record, parse_faults(args.faults), args.seed, args.slow_s, args.token)
+    serve(args.record, parse_faults(args.faults), args.seed, args.slow_s, args.token, args.retry_after)
 
 
 # ----------------------------------------------------------------------------- the server's own tests
@@ -237,13 +249,16 @@ def test_server_records_first_arrival_and_answers_repeats(tmp_path):
         plain = requests.post(server.url + "/y", json={"b": 2}, headers={"Idempotency-Key": "k2"}, timeout=5)
         nokey = requests.post(server.url + "/y", json={"b": 2}, timeout=5)
         records = server.records()
-    assert first.status_code == 201 and again.status_code in (201, 409) and plain.status_code == 201
+    assert first.status_code == again.status_code == plain.status_code == 201
+    assert again.headers.get("Idempotent-Replay") == "true" and "Idempotent-Replay" not in first.headers
+    assert again.content == first.content
     assert nokey.status_code == 400
     assert [r["key"] for r in records] == ["k1", "k2"]
     assert records[0]["payload"] == {"a": 1}
     assert records[0]["files"] == [{"name": "扫描件.jpg", "size": 6, "content_type": "image/jpeg",
                                     "sha256": hashlib.sha256(b"\x00\xffdata").hexdigest()}]
     assert records[1]["content_type"] == "application/json"
+    assert all(time.time() - 60 < r["t"] <= time.time() for r in records)
 
 
 def test_server_injects_every_fault(tmp_path):
