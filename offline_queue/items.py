@@ -33,8 +33,9 @@ class ItemState(str, enum.Enum):
 class ErrorKind(str, enum.Enum):
     """Why the last attempt failed; ``wake()`` expedites only items that failed on the network."""
 
-    NETWORK = "network"  # connection refused/reset, timeout: the platform was not reached
-    HTTP = "http"        # the platform answered with an error status
+    NETWORK = "network"  # the link was down: refused, no DNS, connect timeout, the probe failed
+    HTTP = "http"        # the platform was reached, and this request failed: an error status, or the
+                         # exchange broke after sending (reset, read timeout); ``last_status`` None then
     LOCAL = "local"      # the item itself could not be read back (key, damaged data)
 
 
@@ -58,6 +59,19 @@ class LeasedItem:
     created_at: float
     lease_token: str
     lease_expires_at: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt at a leased item came to, for the store to record: ``DONE``, ``PENDING``
+    (to be tried again at ``due_at``, wall-clock seconds) or ``DEAD``."""
+
+    item: LeasedItem
+    state: "ItemState"
+    status: int | None = None
+    error: str | None = None
+    kind: ErrorKind | None = None
+    due_at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,166 +1,276 @@
-"""The sender: drains the outbox to the platform, one leased item at a time.
+"""The sender: drains the outbox to the platform, a few requests at a time.
 
-Delivery rules (DESIGN.md §6): every attempt carries the item's ``Idempotency-Key`` and the kiosk's
-bearer token; 2xx or 409 → done; 408, 429, 5xx, timeouts and connection errors → retry with capped
-exponential backoff and jitter, honouring ``Retry-After``; any other answer → dead (kept, visible).
-Redirects are not followed: requests would turn a redirected POST into a GET and lose the body.
+Delivery rules: every attempt carries the item's ``Idempotency-Key`` (the same on every retry) and
+the kiosk's bearer token. 2xx → done. 408, 429, 5xx and a broken exchange → this item is tried
+again after its own backoff, honouring ``Retry-After``, while the other items go on. 409 (the
+platform refuses the request as it stands, e.g. ``{"error": "receipt_no_taken"}``), any other 4xx
+and 3xx → dead: kept, visible, with the reason, never retried on its own. Redirects are not
+followed: requests would turn a redirected POST into a GET and lose the body.
 
-When the network is down the sender keeps a cheap TCP probe of the platform's host and port, and
+Two kinds of failure are told apart (``classify``):
+
+- the link is down: connection refused, no route, DNS failure, connect timeout, TLS or proxy
+  failure, or a broken exchange after which a TCP probe of the platform's port fails. Nothing can
+  get through, so the whole sender pauses (growing with consecutive failures), the items not yet
+  tried are handed back untried, and only one request at a time is sent until the platform answers
+  again;
+- this request failed: a reset after the request was sent, a read timeout on a slow answer, an
+  error status. Only that item waits.
+
+Up to ``concurrency`` requests are in flight at once (small by default: rural uplinks are thin).
+An item is sent by one worker at a time: workers only send items this sender holds a lease on, and
+a lease is held until the attempt's outcome is recorded. Outcomes are recorded in small groups, one
+transaction each; a delivered item not yet recorded when the process dies is sent again under the
+same key, and the platform answers "already have it".
+
+When the link is down the sender keeps a cheap TCP probe of the platform's host and port, and
 ``wake()`` (the probe's, or anyone's, e.g. a network-manager hook) makes items that failed only on
-the network due at once instead of sitting out their backoff.
+the link due at once instead of sitting out their backoff.
 """
 from __future__ import annotations
 
+import collections
+import json
 import logging
+import re
 import socket
+import ssl
 import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Callable
-from urllib.parse import urlsplit
 
 import requests
+import urllib3.exceptions
 
 from offline_queue.errors import UndeliverableItem
-from offline_queue.items import ErrorKind, LeasedItem, StoredRequest
+from offline_queue.items import ErrorKind, ItemState, LeasedItem, Outcome, StoredRequest
 from offline_queue.retry import Backoff, parse_retry_after
 from offline_queue.store import DEFAULT_LEASE_S, Outbox
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "kiosk-outbox/1"
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 32
+RETRYABLE_4XX = frozenset({408, 425, 429})
+SETTLE_EVERY = 32          # record outcomes after this many …
+SETTLE_AFTER_S = 0.25      # … or when the oldest unrecorded one is this old
 
 
 class Sender:
     """Sends outbox items to ``base_url``; ``run_once``/``run_until_empty`` in the caller's thread, or
     ``start()`` a background thread and ``stop()`` it. Use one mode at a time per Sender.
 
-    ``on_change(status_dict)`` is called after every change to the outbox made in this process
-    (puts included), on the thread that made it, until ``stop()``.
+    ``concurrency`` is how many requests may be in flight at once; ``batch`` how many items are
+    leased at a time. ``on_change(status_dict)`` is called after every change to the outbox made in
+    this process (puts included), on the thread that made it, until ``stop()``.
     """
 
     def __init__(self, outbox: Outbox, base_url: str, token: str | None = None, *,
                  session: requests.Session | None = None, clock: Callable[[], float] | None = None,
                  on_change: Callable[[dict], None] | None = None, backoff: Backoff | None = None,
                  connect_timeout_s: float = 5.0, read_timeout_s: float = 30.0,
-                 lease_s: float = DEFAULT_LEASE_S, batch: int = 8, idle_poll_s: float = 10.0,
-                 probe_interval_s: float | None = 5.0, prune_every_s: float = 3600.0) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"platform base URL {base_url!r} must look like https://host[:port][/prefix]")
+                 lease_s: float = DEFAULT_LEASE_S, batch: int = 8, concurrency: int = DEFAULT_CONCURRENCY,
+                 idle_poll_s: float = 10.0, probe_interval_s: float | None = 5.0,
+                 prune_every_s: float = 3600.0) -> None:
+        parts = urlsplit_checked(base_url)
         if lease_s <= connect_timeout_s + read_timeout_s:
             raise ValueError("the lease must outlast one attempt (connect + read timeouts)")
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise ValueError(f"concurrency must be a whole number from 1 to {MAX_CONCURRENCY}, got {concurrency!r}")
         self.outbox = outbox
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.clock = clock or outbox.clock
         self.backoff = backoff or Backoff()
         self.timeout = (connect_timeout_s, read_timeout_s)
-        self.lease_s, self.batch = lease_s, max(1, int(batch))
+        self.lease_s, self.batch, self.concurrency = lease_s, max(1, int(batch)), concurrency
         self.idle_poll_s, self.probe_interval_s, self.prune_every_s = idle_poll_s, probe_interval_s, prune_every_s
-        self.stats = {"sent": 0, "retried": 0, "dead": 0, "network_errors": 0}
+        # network_errors: attempts that got no answer (either kind); link_down: those that meant the link
+        self.stats = {"sent": 0, "retried": 0, "dead": 0, "network_errors": 0, "link_down": 0}
         self.last_error: str | None = None
         self._probe_address = (parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-        self._session, self._own_session = session or requests.Session(), session is None
+        self._given_session = session
+        self._sessions: list[requests.Session] = []
+        self._local = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_prune = time.monotonic()
-        # While the platform is unreachable the whole sender pauses (growing with consecutive
-        # network failures), so that untried items don't each burn an attempt on a dead link.
+        # While the link is down the whole sender pauses (growing with consecutive link failures), so
+        # that untried items don't each burn an attempt on a dead link.
         self._network_failures = 0
         self._paused_until = 0.0
+        # Whether the platform answered the latest attempt; until it has, one request at a time.
+        self._platform_answered = False
         self._unsubscribe = outbox.subscribe(on_change) if on_change else None
         self._stop_waking_on_put: Callable[[], None] | None = None
 
-    # ----------------------------------------------------------------- one pass
+    # ----------------------------------------------------------------- state
 
     @property
     def network_down(self) -> bool:
-        """True after a connection error or timeout, until the platform answers again."""
+        """True after the link was found down, until the platform answers again."""
         return self._network_failures > 0
 
     def paused_for(self) -> float:
-        """Seconds left in the pause that follows a network failure (0 when not paused)."""
+        """Seconds left in the pause that follows a link failure (0 when not paused)."""
         return max(0.0, self._paused_until - self.clock())
 
-    def run_once(self) -> int:
-        """Lease the due items (up to ``batch``) and try each once; returns how many were tried.
+    def _window(self) -> int:
+        """Requests allowed in flight: ``concurrency`` while the platform answers, else one (a probe)."""
+        return self.concurrency if self._platform_answered and not self.network_down else 1
 
-        Does nothing while paused after a network failure (see ``wake``)."""
+    # ----------------------------------------------------------------- passes
+
+    def run_once(self) -> int:
+        """Lease the due items (up to ``batch``) and try each once, up to ``concurrency`` at a time;
+        returns how many were tried. Does nothing while paused after a link failure (see ``wake``)."""
+        return self._pump(one_lease=True)
+
+    def _pump(self, one_lease: bool = False) -> int:
+        """Send due items until none is due (or, with ``one_lease``, until one lease's worth is tried),
+        the link is found down, or ``stop()``; returns how many attempts were made."""
         if self.paused_for() > 0:
             return 0
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + self.prune_every_s
             self.outbox.prune_expired()
-        items = self.outbox.lease(self.batch, self.lease_s)
-        delivered: list[tuple[LeasedItem, int]] = []  # marked done together: one commit per batch
-        index = 0
+        backlog: collections.deque[LeasedItem] = collections.deque()
+        running: dict[Future, LeasedItem] = {}
+        unsettled: list[Outcome] = []
+        first_unsettled = 0.0
+        tried, leased, may_lease = 0, False, True
         try:
-            for index, item in enumerate(items):
-                lease_left = item.lease_expires_at - self.clock()
-                if self._stopping.is_set() or (index and lease_left <= sum(self.timeout)):
-                    self.outbox.release(items[index:])  # stopping, or too little lease left for an attempt
-                    return index
-                if self._deliver(item, delivered) is ErrorKind.NETWORK:
-                    self.outbox.release(items[index + 1:])  # the platform is unreachable: don't burn attempts
-                    return index + 1
+            while True:
+                halted = self._stopping.is_set() or self.paused_for() > 0
+                if (not halted and may_lease and len(backlog) < self._window()
+                        and not (one_lease and leased)):
+                    fresh = self.outbox.lease(self.batch, self.lease_s)
+                    leased, may_lease = True, bool(fresh)  # nothing due: look again once an attempt ends
+                    backlog.extend(fresh)
+                while not halted and backlog and len(running) < self._window():
+                    item = backlog.popleft()
+                    if item.lease_expires_at - self.clock() <= sum(self.timeout) and (tried or running):
+                        self.outbox.release([item])  # too little lease left for a whole attempt
+                        continue
+                    running[self._executor().submit(self._attempt, item)] = item
+                    tried += 1
+                if not running:
+                    break
+                finished, _ = wait(running, timeout=SETTLE_AFTER_S, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    running.pop(future)
+                    if not unsettled:
+                        first_unsettled = time.monotonic()
+                    unsettled.append(self._note(future.result()))
+                    may_lease = True
+                if unsettled and (len(unsettled) >= SETTLE_EVERY or not running
+                                  or time.monotonic() - first_unsettled >= SETTLE_AFTER_S):
+                    self._settle(unsettled)
         except BaseException:
-            # Ctrl-C or a failure mid-send: hand back what we hold now rather than when the lease
-            # expires. Sending one again is safe: it keeps its Idempotency-Key.
-            try:
-                self.outbox.release(items[index:])
-            except Exception:
-                log.exception("outbox sender: could not release leased items")
+            # Ctrl-C or a failure mid-pass: let the attempts in flight end (bounded by the timeouts)
+            # and record them if we can; hand back what was not tried. Sending an item again is
+            # safe: it keeps its Idempotency-Key.
+            self._salvage(running, unsettled)
             raise
         finally:
-            # Delivered items are recorded even when the loop is cut short. Should this process die
-            # first, they are sent again under the same key, and the platform answers "already have it".
-            if delivered:
-                self.outbox.mark_done_many(delivered)
-        return len(items)
+            if backlog:
+                try:
+                    self.outbox.release(list(backlog))  # stopping, or the link is down: not tried
+                except Exception:
+                    log.exception("outbox sender: could not release leased items")
+        self._settle(unsettled)
+        return tried
 
-    def _deliver(self, item: LeasedItem, delivered: list[tuple[LeasedItem, int]]) -> ErrorKind | None:
+    def _salvage(self, running: dict[Future, LeasedItem], unsettled: list[Outcome]) -> None:
+        try:
+            for future in wait(running, timeout=sum(self.timeout) + 1).done:
+                unsettled.append(self._note(future.result()))
+            self._settle(unsettled)
+        except BaseException:
+            log.exception("outbox sender: could not record the attempts in flight; their leases will expire")
+
+    def _settle(self, unsettled: list[Outcome]) -> None:
+        if unsettled:
+            batch = list(unsettled)
+            unsettled.clear()
+            self.outbox.settle(batch)
+
+    def _note(self, result: tuple[Outcome, bool | None]) -> Outcome:
+        """Update the sender's view of the link from one attempt (in the pass's thread)."""
+        outcome, answered = result
+        if answered is True:
+            self._network_failures = 0
+            self._platform_answered = True
+        elif answered is False and outcome.kind is ErrorKind.NETWORK:
+            self.stats["link_down"] += 1
+            self._platform_answered = False
+            self._network_failures += 1
+            pause = self.backoff.delay(self._network_failures)
+            self._paused_until = max(self._paused_until, self.clock() + pause)
+        if answered is False:
+            self.stats["network_errors"] += 1
+        if outcome.state is ItemState.DONE:
+            self.stats["sent"] += 1
+        elif outcome.state is ItemState.PENDING:
+            self.stats["retried"] += 1
+            self.last_error = outcome.error
+        else:
+            self.stats["dead"] += 1
+            self.last_error = outcome.error
+        return outcome
+
+    # ----------------------------------------------------------------- one attempt (in a worker)
+
+    def _attempt(self, item: LeasedItem) -> tuple[Outcome, bool | None]:
+        """Send one item once; returns its outcome and whether the platform answered (None: not asked)."""
         try:
             request = self.outbox.load(item)
         except UndeliverableItem as exc:
-            self._dead(item, str(exc), ErrorKind.LOCAL, None)
-            return ErrorKind.LOCAL
+            return Outcome(item, ItemState.DEAD, None, str(exc), ErrorKind.LOCAL), None
         try:
             body, content_type = _body(request)
             headers = self._headers(request)
             if content_type:
                 headers["Content-Type"] = content_type
-            response = self._session.request(request.method, self.base_url + request.path, headers=headers,
-                                             timeout=self.timeout, allow_redirects=False, **body)
+            response = self._session().request(request.method, self.base_url + request.path, headers=headers,
+                                               timeout=self.timeout, allow_redirects=False, **body)
             try:
                 response.content  # read it all inside the timeout, so the connection can be reused
             finally:
                 response.close()
         except requests.RequestException as exc:
-            self.stats["network_errors"] += 1
-            self._network_failures += 1
-            pause = self.backoff.delay(self._network_failures)
-            self._paused_until = self.clock() + pause
-            self._retry(item, _reason(exc), ErrorKind.NETWORK, None,
-                        max(pause, self.backoff.delay(item.attempts + 1)))
-            return ErrorKind.NETWORK
-        self._network_failures = 0
+            reason = _reason(exc)
+            link_down = classify(exc) is ErrorKind.NETWORK
+            if not link_down and not self._platform_port_answers():
+                link_down, reason = True, f"{reason}; the platform's port does not answer"
+            if link_down:
+                delay = max(self.backoff.delay(self._network_failures + 1), self.backoff.delay(item.attempts + 1))
+                log.info("outbox: %s not sent, the link is down (%s)", item.id, reason)
+                return Outcome(item, ItemState.PENDING, None, reason, ErrorKind.NETWORK, self.clock() + delay), False
+            delay = self.backoff.delay(item.attempts + 1)
+            log.info("outbox: %s failed (%s); retry in %.1f s", item.id, reason, delay)
+            return Outcome(item, ItemState.PENDING, None, reason, ErrorKind.HTTP, self.clock() + delay), False
+        return self._judge(item, response), True
+
+    def _judge(self, item: LeasedItem, response: requests.Response) -> Outcome:
         code = response.status_code
-        if 200 <= code < 300 or code == 409:
-            delivered.append((item, code))
-            self.stats["sent"] += 1
+        if 200 <= code < 300:
             log.info("outbox: %s delivered (%d)", item.id, code)
-            return None
-        if code in (408, 429) or code >= 500:
-            wait = parse_retry_after(response.headers.get("Retry-After"), self.clock())
-            delay = wait if wait is not None else self.backoff.delay(item.attempts + 1)
-            self._retry(item, f"HTTP {code} {response.reason or ''}".strip(), ErrorKind.HTTP, code, delay)
-            return ErrorKind.HTTP
-        detail = f"HTTP {code} {response.reason or ''}".strip()
+            return Outcome(item, ItemState.DONE, code)
+        detail = _answer_reason(response)
+        if code in RETRYABLE_4XX or code >= 500:
+            wait_s = parse_retry_after(response.headers.get("Retry-After"), self.clock())
+            delay = wait_s if wait_s is not None else self.backoff.delay(item.attempts + 1)
+            log.info("outbox: %s not delivered (%s); retry in %.1f s", item.id, detail, delay)
+            return Outcome(item, ItemState.PENDING, code, detail, ErrorKind.HTTP, self.clock() + delay)
         if 300 <= code < 400:
             detail += " (redirect not followed; check the platform base URL)"
-        self._dead(item, detail, ErrorKind.HTTP, code)
-        return ErrorKind.HTTP
+        return Outcome(item, ItemState.DEAD, code, detail, ErrorKind.HTTP)
 
     def _headers(self, request: StoredRequest) -> dict:
         headers = {"Idempotency-Key": request.idempotency_key, "Accept": "application/json",
@@ -169,16 +279,22 @@ class Sender:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
 
-    def _retry(self, item: LeasedItem, error: str, kind: ErrorKind, code: int | None, delay: float) -> None:
-        self.stats["retried"] += 1
-        self.last_error = error
-        log.info("outbox: %s not delivered (%s); retry in %.1f s", item.id, error, delay)
-        self.outbox.mark_retry(item, delay, error, kind, code)
+    def _session(self) -> requests.Session:
+        """The caller's session if one was given, else one per worker thread (keep-alive to the platform)."""
+        if self._given_session is not None:
+            return self._given_session
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            with self._pool_lock:
+                self._sessions.append(session)
+        return session
 
-    def _dead(self, item: LeasedItem, error: str, kind: ErrorKind, code: int | None) -> None:
-        self.stats["dead"] += 1
-        self.last_error = error
-        self.outbox.mark_dead(item, error, kind, code)
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="outbox-send")
+            return self._pool
 
     # ----------------------------------------------------------------- loops
 
@@ -188,12 +304,10 @@ class Sender:
         deadline = time.monotonic() + timeout
         while not self._stopping.is_set():  # stop() from another thread ends it early
             self._wakeup.clear()
-            tried = self.run_once()
+            self._pump()
             counts = self.outbox.status()
             if counts["pending"] + counts["inflight"] == 0:
                 return True
-            if tried and not self.network_down:
-                continue
             due_in = max(self.outbox.next_due_in() or 0.0, self.paused_for())
             if due_in > deadline - time.monotonic():
                 return False
@@ -202,12 +316,11 @@ class Sender:
 
     def run_forever(self) -> None:
         """The background loop: send what is due, then sleep until the next item is due, a put or
-        ``wake()`` arrives, or (network down) the probe sees the platform's port answer again."""
+        ``wake()`` arrives, or (link down) the probe sees the platform's port answer again."""
         while not self._stopping.is_set():
             self._wakeup.clear()
             try:
-                if self.run_once() and not self.network_down:
-                    continue
+                self._pump()
                 delay = self._idle_delay()
             except Exception:  # the database or disk failed; keep the thread alive and try later
                 log.exception("outbox sender: pass failed")
@@ -249,7 +362,7 @@ class Sender:
             return False
 
     def wake(self) -> None:
-        """The network is back (or something was queued): items that failed on the network are due now."""
+        """The network is back (or something was queued): items that failed on the link are due now."""
         self._paused_until = 0.0
         try:
             self.outbox.expedite_network_failures()
@@ -267,12 +380,12 @@ class Sender:
         return self
 
     def request_stop(self) -> None:
-        """Ask ``run_forever`` to return after the attempt in progress; safe in a signal handler."""
+        """Ask ``run_forever`` to return after the attempts in progress; safe in a signal handler."""
         self._stopping.set()
         self._wakeup.set()
 
     def stop(self, timeout: float | None = None) -> None:
-        """Stop the background thread; an attempt in progress finishes first (bounded by the timeouts)."""
+        """Stop the background thread; attempts in progress finish first (bounded by the timeouts)."""
         self._stopping.set()
         self._wakeup.set()
         if self._thread is not None:
@@ -284,8 +397,51 @@ class Sender:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        if self._own_session:
-            self._session.close()
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+            sessions, self._sessions = self._sessions, []
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        for session in sessions:
+            session.close()
+
+
+# --------------------------------------------------------------------- helpers
+
+def urlsplit_checked(base_url: str):
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"platform base URL {base_url!r} must look like https://host[:port][/prefix]")
+    return parts
+
+
+def classify(exc: BaseException) -> ErrorKind:
+    """``NETWORK`` when a failed attempt means the link is down (the platform could not be reached:
+    refused, no route, DNS failure, connect timeout, TLS or proxy failure); ``HTTP`` when only this
+    request failed after it was sent (reset, read timeout, a broken or undecodable answer)."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.ProxyError, requests.exceptions.SSLError)):
+        return ErrorKind.NETWORK
+    for cause in _causes(exc):
+        if isinstance(cause, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError,
+                              urllib3.exceptions.NameResolutionError, urllib3.exceptions.ProxyError,
+                              urllib3.exceptions.SSLError, socket.gaierror, ssl.SSLError)):
+            return ErrorKind.NETWORK
+    return ErrorKind.HTTP
+
+
+def _causes(exc: BaseException):
+    """The exception and everything it wraps (urllib3's ``reason``, causes, contexts, arguments)."""
+    seen, queue = set(), [exc]
+    while queue:
+        current = queue.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner = [getattr(current, "reason", None), current.__cause__, current.__context__, *current.args]
+        queue.extend(e for e in inner if isinstance(e, BaseException))
 
 
 def _body(request: StoredRequest) -> tuple[dict, str | None]:
@@ -300,21 +456,42 @@ def _body(request: StoredRequest) -> tuple[dict, str | None]:
     return {"files": parts}, None  # requests sets multipart/form-data with its boundary
 
 
+_LONG_NUMBER = re.compile(r"\d{6,}[\dXx]*")
+
+
+def _mask_number(match: re.Match) -> str:
+    """110105********002X for an ID number; 138******** for a shorter run of digits."""
+    text = match.group()
+    keep_head, keep_tail = (6, 4) if len(text) >= 14 else (3, 0)
+    return text[:keep_head] + "*" * (len(text) - keep_head - keep_tail) + text[len(text) - keep_tail:]
+
+
+def _answer_reason(response: requests.Response) -> str:
+    """``HTTP 409 Conflict: receipt_no_taken``: the status, and the platform's short error if it gave one
+    (long digit runs masked: an error may quote an ID number)."""
+    text = f"HTTP {response.status_code} {response.reason or ''}".strip()
+    try:
+        body = json.loads(response.content[:4096]) if response.content else None
+    except ValueError:
+        body = None
+    said = None
+    if isinstance(body, dict):
+        said = next((body[k] for k in ("error", "detail", "message") if isinstance(body.get(k), str)), None)
+    if said:
+        said = _LONG_NUMBER.sub(_mask_number, " ".join(said.split()))
+        text += f": {said[:120]}"
+    return text
+
+
 def _reason(exc: BaseException) -> str:
     """A short cause for a failed attempt ("ConnectionError: Connection refused") instead of urllib3's essay."""
     if isinstance(exc, requests.ConnectTimeout):
         return "ConnectTimeout: no connection within the connect timeout"
     if isinstance(exc, requests.ReadTimeout):
         return "ReadTimeout: no answer within the read timeout"
-    seen, queue, deepest = set(), [exc], exc
-    while queue:
-        current = queue.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
+    deepest = exc
+    for current in _causes(exc):
         if isinstance(current, OSError) and current.strerror:
             return f"{type(exc).__name__}: {current.strerror}"
         deepest = current
-        inner = [getattr(current, "reason", None), current.__cause__, current.__context__, *current.args]
-        queue.extend(e for e in inner if isinstance(e, BaseException))
     return f"{type(exc).__name__}: {str(deepest) or type(deepest).__name__}"[:200]

@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Iterator
 from offline_queue.durable import folder_lock, fsync_dir, unlink_quietly, write_file_durably
 from offline_queue.errors import InvalidItem, ItemNotFound, OutboxError, OutboxFull, UndeliverableItem
 from offline_queue.items import (Attachment, ErrorKind, FileSpec, ItemInfo, ItemState, LeasedItem,
-                                 StoredRequest, check_method, check_path, encode_json, read_attachments)
+                                 Outcome, StoredRequest, check_method, check_path, encode_json, read_attachments)
 from offline_queue.schema import (LEASE_SQL, RECLAIM_SQL, SCHEMA, SCHEMA_VERSION, connect, header_problem,
                                   means_corrupt, statements)
 from offline_queue.sealing import ItemSealer, load_or_create_key
@@ -276,50 +276,66 @@ class Outbox:
 
     def mark_done_many(self, delivered: Iterable[tuple[LeasedItem, int | None]]) -> int:
         """``mark_done`` for several items in one transaction (one fsync for a sender's whole batch)."""
-        delivered = list(delivered)
-        now, done = self.clock(), []
-        with self._write() as db:
-            for item, status in delivered:
-                row = db.execute(
-                    "UPDATE items SET state = 'done', done_at = ?, envelope = NULL, bytes = 0,"
-                    " attempts = attempts + 1, lease_token = NULL, lease_expires_at = NULL, last_status = ?,"
-                    " last_error = NULL, last_error_kind = NULL"
-                    " WHERE seq = ? AND state = 'inflight' AND lease_token = ? RETURNING file_count",
-                    (now, status, item.seq, item.lease_token)).fetchone()
-                if row is None:
-                    log.warning("outbox: lease on %s was lost before it could be marked done", item.id)
-                else:
-                    done.append((item, row[0]))
-        for item, file_count in done:
-            for index in range(file_count):
-                unlink_quietly(self._files / f"{item.id}.{index}")
-        self._notify()
-        return len(done)
+        return self.settle([Outcome(item, ItemState.DONE, status) for item, status in delivered])
 
     def mark_retry(self, item: LeasedItem, delay_s: float, error: str, kind: ErrorKind,
                    status: int | None = None) -> bool:
         """Back to pending, due again in ``delay_s`` seconds."""
-        with self._write() as db:
-            changed = db.execute(
-                "UPDATE items SET state = 'pending', next_attempt_at = ?, attempts = attempts + 1,"
-                " lease_token = NULL, lease_expires_at = NULL, last_status = ?, last_error = ?, last_error_kind = ?"
-                " WHERE seq = ? AND state = 'inflight' AND lease_token = ?",
-                (self.clock() + max(0.0, delay_s), status, error, ErrorKind(kind).value,
-                 item.seq, item.lease_token)).rowcount
-        return self._finish(changed > 0, item, "retry")
+        outcome = Outcome(item, ItemState.PENDING, status, error, ErrorKind(kind), self.clock() + max(0.0, delay_s))
+        return self.settle([outcome]) == 1
 
     def mark_dead(self, item: LeasedItem, error: str, kind: ErrorKind = ErrorKind.HTTP,
                   status: int | None = None) -> bool:
         """Undeliverable as it stands: kept, visible, and only retried when a person says so."""
+        return self.settle([Outcome(item, ItemState.DEAD, status, error, ErrorKind(kind))]) == 1
+
+    def settle(self, outcomes: Iterable[Outcome]) -> int:
+        """Record what attempts came to (done, pending again, dead) in one transaction; returns how
+        many were recorded. An outcome whose lease was lost (expired and claimed again) is skipped
+        with a warning: the item's current holder decides."""
+        outcomes = list(outcomes)
+        if not outcomes:
+            return 0
+        now, done, recorded = self.clock(), [], 0
         with self._write() as db:
-            changed = db.execute(
-                "UPDATE items SET state = 'dead', attempts = attempts + 1, lease_token = NULL,"
-                " lease_expires_at = NULL, last_status = ?, last_error = ?, last_error_kind = ?"
-                " WHERE seq = ? AND state = 'inflight' AND lease_token = ?",
-                (status, error, ErrorKind(kind).value, item.seq, item.lease_token)).rowcount
-        if changed:
-            log.warning("outbox: item %s is dead: %s", item.id, error)
-        return self._finish(changed > 0, item, "dead")
+            for o in outcomes:
+                where = (o.item.seq, o.item.lease_token)
+                if o.state is ItemState.DONE:
+                    row = db.execute(
+                        "UPDATE items SET state = 'done', done_at = ?, envelope = NULL, bytes = 0,"
+                        " attempts = attempts + 1, lease_token = NULL, lease_expires_at = NULL, last_status = ?,"
+                        " last_error = NULL, last_error_kind = NULL"
+                        " WHERE seq = ? AND state = 'inflight' AND lease_token = ? RETURNING file_count",
+                        (now, o.status, *where)).fetchone()
+                    changed = row is not None
+                    if changed:
+                        done.append((o.item, row[0]))
+                elif o.state is ItemState.PENDING:
+                    changed = db.execute(
+                        "UPDATE items SET state = 'pending', next_attempt_at = ?, attempts = attempts + 1,"
+                        " lease_token = NULL, lease_expires_at = NULL, last_status = ?, last_error = ?,"
+                        " last_error_kind = ? WHERE seq = ? AND state = 'inflight' AND lease_token = ?",
+                        (now if o.due_at is None else o.due_at, o.status, o.error,
+                         ErrorKind(o.kind or ErrorKind.HTTP).value, *where)).rowcount > 0
+                elif o.state is ItemState.DEAD:
+                    changed = db.execute(
+                        "UPDATE items SET state = 'dead', attempts = attempts + 1, lease_token = NULL,"
+                        " lease_expires_at = NULL, last_status = ?, last_error = ?, last_error_kind = ?"
+                        " WHERE seq = ? AND state = 'inflight' AND lease_token = ?",
+                        (o.status, o.error, ErrorKind(o.kind or ErrorKind.HTTP).value, *where)).rowcount > 0
+                else:
+                    raise ValueError(f"an attempt cannot leave an item {o.state.value}")
+                if not changed:
+                    label = {"done": "done", "pending": "retry", "dead": "dead"}[o.state.value]
+                    log.warning("outbox: lease on %s was lost before it could be marked %s", o.item.id, label)
+                elif o.state is ItemState.DEAD:
+                    log.warning("outbox: item %s is dead: %s", o.item.id, o.error)
+                recorded += changed
+        for item, file_count in done:
+            for index in range(file_count):
+                unlink_quietly(self._files / f"{item.id}.{index}")
+        self._notify()
+        return recorded
 
     def release(self, items: Iterable[LeasedItem]) -> int:
         """Give leased items back untried (the network went down before their turn)."""
@@ -333,12 +349,6 @@ class Outbox:
                 (item.seq, item.lease_token)).rowcount for item in items)
         self._notify()
         return released
-
-    def _finish(self, changed: bool, item: LeasedItem, outcome: str) -> bool:
-        if not changed:
-            log.warning("outbox: lease on %s was lost before it could be marked %s", item.id, outcome)
-        self._notify()
-        return changed
 
     def expedite_network_failures(self) -> int:
         """Make items that failed only because the network was down due now (the network is back)."""

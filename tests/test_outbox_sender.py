@@ -19,7 +19,8 @@ NAME = "张三丰"
 
 
 class ScriptedServer:
-    """Answers from a script (status, headers) or "drop"/("sleep", s); records every request it reads."""
+    """Answers from a script ((status, headers) or (status, headers, body), "drop", ("sleep", s));
+    records every request it reads."""
 
     def __init__(self, port: int = 0) -> None:
         self.requests: list[dict] = []
@@ -45,13 +46,13 @@ class ScriptedServer:
                 if isinstance(step, tuple) and step[0] == "sleep":
                     time.sleep(step[1])
                     step = (201, {})
-                status, headers = step
+                status, headers, body = step if len(step) == 3 else (*step, b"{}")
                 self.send_response(status)
-                for k, v in {"Content-Length": "2", **headers}.items():
+                for k, v in {"Content-Length": str(len(body)), **headers}.items():
                     self.send_header(k, v)
                 self.end_headers()
                 try:
-                    self.wfile.write(b"{}")
+                    self.wfile.write(body)
                 except BrokenPipeError:  # the client stopped waiting (a read-timeout test)
                     pass
 
@@ -142,12 +143,39 @@ def test_files_go_as_multipart_with_payload_and_original_names(outbox, server, t
 
 # ----------------------------------------------------------------------------- outcomes
 
-@pytest.mark.parametrize("status", [200, 201, 202, 204, 409])
-def test_2xx_and_409_are_done(outbox, server, status):
+@pytest.mark.parametrize("status", [200, 201, 202, 204])
+def test_2xx_are_done(outbox, server, status):
     server.script = [(status, {})]
     outbox.put("POST", "/x", json={})
     make_sender(outbox, server.url).run_once()
     assert the_item(outbox).state is ItemState.DONE and the_item(outbox).last_status == status
+
+
+def test_409_is_dead_with_the_platforms_reason_and_never_retried(outbox, server, clock):
+    """The platform refuses the request as it stands (a receipt number taken by another submission):
+    retrying cannot help; the item is kept, dead, with the reason, for a person to see."""
+    server.script = [(409, {"Content-Type": "application/json"}, b'{"error":"receipt_no_taken"}'), (201, {})]
+    outbox.put("POST", "/api/v1/submissions", json={"receipt_no": "K01-7Q2M9X"}, files=[("a.jpg", b"a")])
+    other = outbox.put("POST", "/api/v1/ratings", json={"score": 5})
+    sender = make_sender(outbox, server.url)
+    assert sender.run_once() == 2
+    dead, done = outbox.list()
+    assert dead.state is ItemState.DEAD and dead.last_status == 409
+    assert dead.last_error == "HTTP 409 Conflict: receipt_no_taken"
+    assert done.id == other and done.state is ItemState.DONE  # the others go on
+    assert not sender.network_down and sender.paused_for() == 0 and sender.stats["dead"] == 1
+    clock.advance(3600)
+    assert sender.run_once() == 0 and len(server.requests) == 2  # no endless retry
+    assert len(list((outbox.data_dir / "files").iterdir())) == 1  # its scan is kept
+
+
+def test_a_dead_items_reason_masks_long_numbers(outbox, server):
+    body = '{"detail":"applicant 11010519491231002X   has an open application; call 13800138000"}'.encode()
+    server.script = [(422, {}, body)]
+    outbox.put("POST", "/x", json={})
+    make_sender(outbox, server.url).run_once()
+    assert the_item(outbox).last_error == ("HTTP 422 Unprocessable Entity: applicant 110105********002X"
+                                           " has an open application; call 138********")
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 413, 422, 301, 302])
@@ -234,7 +262,7 @@ def test_connection_refused_retries_and_wake_sends_at_once(outbox, clock):
 
 
 def test_dropped_connection_and_timeout_retry_under_the_same_key(outbox, server, clock):
-    server.script = ["drop", ("sleep", 1.5), (409, {})]
+    server.script = ["drop", ("sleep", 1.5), (201, {"Idempotent-Replay": "true"})]
     outbox.put("POST", "/x", json={})
     sender = make_sender(outbox, server.url, read_timeout_s=0.5, backoff=Backoff(1, 10, rng=lambda: 1.0))
     sender.run_once()
@@ -244,7 +272,7 @@ def test_dropped_connection_and_timeout_retry_under_the_same_key(outbox, server,
     info = the_item(outbox)
     assert info.state is ItemState.PENDING and "ReadTimeout" in info.last_error
     clock.advance(10)
-    sender.run_once()  # the slow answer was processed: the platform now says 409, which counts as done
+    sender.run_once()  # the slow answer was processed: the platform replays its first answer
     assert the_item(outbox).state is ItemState.DONE
     assert len({r["headers"]["Idempotency-Key"] for r in server.requests}) == 1 and len(server.requests) == 3
 
