@@ -35,6 +35,14 @@ def admin(tmp_path):
     db = f"sqlite:///{tmp_path / 'platform.db'}"
     done = kiosk("fleet", "--db", db, "init", "--dir", str(tmp_path / "fleet"), "--keys", str(tmp_path / "keys"))
     assert done.returncode == 0, done.stderr
+    from backend import seed
+    from backend.db import Database
+
+    platform = Database(db)  # the platform's kiosks: the demo kiosk (seeding is its own step)
+    try:
+        seed.seed_demo(platform)
+    finally:
+        platform.dispose()
     return tmp_path, db
 
 
