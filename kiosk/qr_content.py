@@ -4,7 +4,7 @@ A scanned code is data typed by a stranger: it is parsed against the few shapes 
 and nothing else. Our receipts carry a QR code that opens progress lookup (办件进度查询); it is
 built here by ``receipt_qr_text`` so the printer and the scanner agree on one format:
 
-    <platform base URL>/progress/<receipt number>      e.g. https://zwfw.example.gov.cn/progress/ZW20250123-000042
+    <platform base URL>/progress/<receipt number>      e.g. https://zwfw.example.gov.cn/progress/ZW0042261201-73920155
 
 A phone can open it as a web page; the kiosk only accepts it when scheme, host, port and base path
 are its own platform's. A bare receipt number (a Code 128 on the receipt, or typed on the keypad)
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlsplit
 
 MAX_CODE_CHARS = 512
@@ -23,6 +24,19 @@ MAX_CODE_CHARS = 512
 RECEIPT_NO_RE = re.compile(r"[A-Z]{1,6}[0-9]{6,20}(?:-[0-9A-Z]{1,12}){0,3}")
 RECEIPT_NO_MAX = 40
 PROGRESS_PATH = "progress"
+
+# Receipt numbers issued today: ZW + issuer (4 digits) + date (YYMMDD) + "-" + 8 digits, e.g.
+# ZW0042261201-73920155 is kiosk 42's on 2026-12-01. Issuer 0000 is the platform; kiosks are
+# 0001-9999 (kiosk.number). The 8 digits are random and unique per issuer and day, so the number is
+# unique by construction and one number says nothing about the next. Numbers of the older shape
+# (ZW + YYYYMMDD + "-" + 6 or 8 digits) still parse for lookup: the platform keeps them.
+RECEIPT_PREFIX = "ZW"
+PLATFORM_ISSUER = 0
+KIOSK_ISSUERS = range(1, 10000)
+SUFFIX_DIGITS = 8
+ISSUED_RE = re.compile(r"ZW([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})-([0-9]{8})")
+KEYPAD_MAX_DIGITS = 18      # what the progress keypad holds after the printed "ZW"
+_KEYPAD_SHAPES = {18: 10, 16: 8, 14: 8}  # digits typed → digits before the dash (current, old kiosk, old platform)
 
 UNRECOGNISED_ZH = "无法识别此二维码"
 UNRECOGNISED_EN = "This code cannot be used here."
@@ -48,6 +62,74 @@ def parse_receipt_no(text: str) -> str | None:
     if len(candidate) > RECEIPT_NO_MAX or not RECEIPT_NO_RE.fullmatch(candidate):
         return None
     return candidate
+
+
+@dataclass(frozen=True)
+class ReceiptParts:
+    issuer: int        # 0 = the platform, 1-9999 = kiosk.number of the kiosk that issued it
+    day: date
+    suffix: str        # the 8 random digits
+
+
+def format_receipt_no(issuer: int, day: date, suffix: int) -> str:
+    """The receipt number ``issuer`` gives on ``day`` with the random ``suffix`` (0 ≤ suffix < 10**8)."""
+    if isinstance(issuer, bool) or not isinstance(issuer, int) or not 0 <= issuer <= 9999:
+        raise ValueError(f"issuer must be 0 (platform) or a kiosk number 1-9999, got {issuer!r}")
+    if isinstance(suffix, bool) or not isinstance(suffix, int) or not 0 <= suffix < 10**SUFFIX_DIGITS:
+        raise ValueError("suffix must have at most 8 digits")
+    return f"{RECEIPT_PREFIX}{issuer:04d}{day:%y%m%d}-{suffix:08d}"
+
+
+def receipt_parts(receipt_no: str) -> ReceiptParts | None:
+    """Issuer, day and random digits of a current-shape receipt number; None for any other text."""
+    match = ISSUED_RE.fullmatch(receipt_no) if isinstance(receipt_no, str) else None
+    if match is None:
+        return None
+    issuer, yy, mm, dd, suffix = match.groups()
+    try:
+        day = date(2000 + int(yy), int(mm), int(dd))
+    except ValueError:
+        return None
+    return ReceiptParts(int(issuer), day, suffix)
+
+
+def keypad_receipt_no(digits: str, kiosk_number: int | None = None, today: date | None = None) -> str | None:
+    """What the digits typed on the progress keypad (after its printed "ZW") mean, or None if nothing yet.
+
+    18 digits: a current number (ZW + 10 + "-" + 8). 16 or 14 digits: an older number
+    (ZW + YYYYMMDD + "-" + 8 or 6). 8 digits, when ``kiosk_number`` and ``today`` are given: the
+    random part of a receipt this kiosk printed today. Any other count is not a number yet.
+    """
+    if not isinstance(digits, str) or not digits.isascii() or not digits.isdigit():
+        return None
+    if len(digits) == SUFFIX_DIGITS and kiosk_number is not None and today is not None:
+        return format_receipt_no(kiosk_number, today, int(digits))
+    before = _KEYPAD_SHAPES.get(len(digits))
+    if before is None:
+        return None
+    return parse_receipt_no(f"{RECEIPT_PREFIX}{digits[:before]}-{digits[before:]}")
+
+
+def keypad_display(digits: str) -> str:
+    """The keypad's digits as the citizen should see them while typing: "ZW", the digits, the dash in place.
+
+    The dash goes after 10 digits (today's numbers) unless the digits so far read as an older number
+    (a date 20YYMMDD first, 14 or 16 digits in all).
+    """
+    digits = "".join(ch for ch in str(digits) if ch.isascii() and ch.isdigit())[:KEYPAD_MAX_DIGITS]
+    before = 10
+    if len(digits) in (14, 16) and _old_date(digits[:8]):
+        before = 8
+    if len(digits) > before:
+        return f"{RECEIPT_PREFIX}{digits[:before]}-{digits[before:]}"
+    return RECEIPT_PREFIX + digits
+
+
+def _old_date(text: str) -> bool:
+    try:
+        return text.startswith("20") and date(int(text[:4]), int(text[4:6]), int(text[6:8])) is not None
+    except ValueError:
+        return False
 
 
 def _base_parts(base_url: str) -> tuple[str, str, int, str]:

@@ -104,6 +104,7 @@ class Services:
         self.sender: Any = None
         # called from the outbox's threads with its status dict; the app routes it through the bridge
         self.on_outbox_change: Any = None
+        self.receipts: Any = None  # kiosk.submission.ReceiptBook: every receipt number issued here
 
     @property
     def data_dir(self) -> Path:
@@ -120,6 +121,10 @@ class Services:
         self.catalogue_store = CatalogueStore(self.data_dir / "cache" / "catalogue.json",
                                               self.client.fetch_catalogue)
         self.outbox = self._open_outbox()
+        from kiosk.submission import ReceiptBook, use_receipt_book
+
+        self.receipts = ReceiptBook(self.data_dir / "receipts.db", self.cfg.kiosk.number)  # opened on first use
+        use_receipt_book(self.receipts)
         if self.outbox is not None:
             from offline_queue import Sender
 
@@ -175,6 +180,8 @@ class Services:
             self.sender.stop(timeout=5)
         if self.demo is not None:
             self.demo.stop()
+        if self.receipts is not None:
+            self.receipts.close()
         if self.outbox is not None:
             try:
                 self.outbox.close()

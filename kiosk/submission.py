@@ -3,19 +3,34 @@
 Pages live in the session's private folder until the submission goes into the encrypted outbox;
 the session's wipe removes them. The receipt number is made here, so the citizen's receipt is
 valid at once, even when the network is down and the upload waits in the outbox.
+
+Receipt numbers (``ZW`` + kiosk.number + YYMMDD + ``-`` + 8 digits, see ``kiosk.qr_content``) are
+unique by construction: the kiosk part keeps kiosks apart, the date keeps days apart, and the
+``ReceiptBook`` keeps this kiosk's numbers of a day apart. The book draws the 8 digits from
+``secrets`` and records each number in a small SQLite file in the kiosk's data folder, committed
+with a full sync before the number is returned, so a number is never issued twice, across restarts
+and power cuts. Random digits checked against a record were chosen over a keyed permutation of a
+counter: nothing secret has to be kept (a leaked key would make every later number guessable), and
+a counter restored from an old backup would repeat numbers, where the record only forgets.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
+import sqlite3
+import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from kiosk.catalogue import ServiceItem
 from kiosk.masking import mask_address
+from kiosk.qr_content import KIOSK_ISSUERS, SUFFIX_DIGITS, format_receipt_no
+
+log = logging.getLogger(__name__)
 
 PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 MAX_PAGES_PER_MATERIAL = 20
@@ -25,9 +40,95 @@ def valid_phone(phone: str) -> bool:
     return bool(PHONE.match(phone))
 
 
-def new_receipt_no(now: datetime, rng: Any = secrets) -> str:
-    """ZW + date + '-' + 8 random digits: unique enough across a county's kiosks, typeable on the keypad."""
-    return f"ZW{now:%Y%m%d}-{rng.randbelow(10**8):08d}"
+class ReceiptBook:
+    """The receipt numbers this kiosk has issued, kept so that none is issued twice.
+
+    ``issue`` blocks (a synced SQLite commit, a few milliseconds): call it from a worker. Rows older
+    than ``keep_days`` are dropped; the date in the number keeps older days apart anyway.
+    """
+
+    MAX_DRAWS = 64  # draws for one number before giving up; at 10**8 per day a collision is rare
+
+    def __init__(self, path: str | os.PathLike, kiosk_number: int, rng: Any = secrets, keep_days: int = 400):
+        if isinstance(kiosk_number, bool) or not isinstance(kiosk_number, int) or kiosk_number not in KIOSK_ISSUERS:
+            raise ValueError(f"kiosk number must be 1-9999 (0000 is the platform's), got {kiosk_number!r}")
+        self.path = Path(path)
+        self.kiosk_number = kiosk_number
+        self.rng = rng
+        self.keep_days = keep_days
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._pruned = False
+
+    def _open(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            os.close(fd)
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")  # a commit is on disk before issue() returns
+            db.execute("CREATE TABLE IF NOT EXISTS issued (day TEXT NOT NULL, suffix INTEGER NOT NULL,"
+                       " issued_at TEXT NOT NULL, PRIMARY KEY (day, suffix)) WITHOUT ROWID")
+            self._db = db
+        return self._db
+
+    def issue(self, now: datetime) -> str:
+        """A new receipt number dated ``now``, durably recorded before it is returned."""
+        day = now.date()
+        with self._lock:
+            db = self._open()
+            for _ in range(self.MAX_DRAWS):
+                suffix = self.rng.randbelow(10**SUFFIX_DIGITS)
+                try:
+                    db.execute("INSERT INTO issued (day, suffix, issued_at) VALUES (?, ?, ?)",
+                               (day.isoformat(), suffix, now.isoformat(timespec="seconds")))
+                except sqlite3.IntegrityError:
+                    continue  # issued already today: draw again
+                if not self._pruned:  # once a run, forget days long gone
+                    cutoff = (day - timedelta(days=self.keep_days)).isoformat()
+                    db.execute("DELETE FROM issued WHERE day < ?", (cutoff,))
+                    self._pruned = True
+                return format_receipt_no(self.kiosk_number, day, suffix)
+        raise RuntimeError(f"no free receipt number after {self.MAX_DRAWS} draws")
+
+    def issued_on(self, day: Any) -> set[str]:
+        """Every number recorded for ``day`` (a date): for checks and tests."""
+        with self._lock:
+            rows = self._open().execute("SELECT suffix FROM issued WHERE day = ?", (day.isoformat(),)).fetchall()
+        return {format_receipt_no(self.kiosk_number, day, suffix) for (suffix,) in rows}
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+
+_default_book: ReceiptBook | None = None
+
+
+def use_receipt_book(book: ReceiptBook | None) -> None:
+    """Make ``book`` the one ``new_receipt_no`` uses when it is given none (the kiosk opens it at start)."""
+    global _default_book
+    _default_book = book
+
+
+def new_receipt_no(now: datetime, book: ReceiptBook | None = None) -> str:
+    """A new receipt number: ZW + kiosk.number + YYMMDD + '-' + 8 random digits, never issued before here.
+
+    Blocking (a synced write): call from a worker. ``book`` defaults to the one the kiosk opened.
+    If the book cannot be written (a failing disk), the number is still random but unrecorded,
+    and the failure is logged: the citizen gets a receipt, and the platform refuses a taken number.
+    """
+    book = book or _default_book
+    if book is None:
+        raise RuntimeError("no receipt book is open: the kiosk opens one at start (use_receipt_book)")
+    try:
+        return book.issue(now)
+    except (sqlite3.Error, OSError) as exc:
+        log.error("receipt book %s unavailable (%s): issuing an unrecorded number", book.path, exc)
+        return format_receipt_no(book.kiosk_number, now.date(), book.rng.randbelow(10**SUFFIX_DIGITS))
 
 
 @dataclass
