@@ -97,3 +97,81 @@ class Mosquitto:
 
 def mosquitto_available() -> bool:
     return bool(shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists())
+
+
+class Platform:
+    """The reference platform on loopback (SQLite) with a fleet, and an administrator's handle on it."""
+
+    def __init__(self, tmp: Path, kiosks: dict[str, str] | None = None, mqtt_url: str = "") -> None:
+        from backend.db import Database
+        from backend.fleet.service import Fleet
+
+        self.tmp = tmp
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.db_url = f"sqlite:///{tmp / 'platform.db'}"
+        db = Database(self.db_url)
+        db.initialise()
+        if kiosks:  # a county's own kiosks only, without the seeded demo kiosk
+            import sqlalchemy as sa
+
+            from backend.db import kiosks as kiosk_table
+            with db.write() as conn:
+                conn.execute(sa.delete(kiosk_table))
+        for kiosk_id, town in (kiosks or {}).items():
+            db.register_kiosks({kiosk_id: f"token-{kiosk_id}"}, group=town)
+        self.fleet = Fleet(db)
+        self.fleet.init(tmp / "fleet", tmp / "keys", mqtt_url)
+        self.fleet.set_setting("tick_s", "3600")  # the tests tick by hand
+        self.keys = tmp / "keys"
+        self.backend = None
+
+    def start(self) -> "Platform":
+        from backend.server import BackendThread
+
+        self.backend = BackendThread(db_url=self.db_url).start()
+        return self
+
+    @property
+    def url(self) -> str:
+        return self.backend.url
+
+    @property
+    def repository_url(self) -> str:
+        return self.backend.url + "/fleet/repository"
+
+    def publish(self, scope: str, version: int, body: str, **plan) -> dict:
+        from backend.fleet.service import Plan
+
+        plan.setdefault("soak_s", 0)
+        return self.fleet.publish(document(scope, version, body), f"{scope}-{version}.toml", self.keys, Plan(**plan))
+
+    def stop(self) -> None:
+        if self.backend is not None:
+            self.backend.stop()
+
+
+def site_file(folder: Path, kiosk_id: str, platform_url: str, repository_url: str, root: Path,
+              town: str = "", number: int = 1, extra: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "kiosk.toml"
+    path.write_text(
+        f'[kiosk]\nid = "{kiosk_id}"\nnumber = {number}\n\n'
+        f'[platform]\nbase_url = "{platform_url}"\ntoken = "token-{kiosk_id}"\n\n'
+        f'[paths]\ndata_dir = "{folder / "data"}"\nlog_dir = "{folder / "log"}"\nkey_file = "{folder / "outbox.key"}"\n\n'
+        f'[fleet]\nrepository_url = "{repository_url}"\ntrusted_root = "{root}"\ntown = "{town}"\n'
+        f'poll_interval_s = 5\nhealth_window_s = 5\n{extra}')
+    return path
+
+
+def make_agent(platform: Platform, tmp: Path, kiosk_id: str, town: str = "", probes=None, number: int = 1,
+               extra: str = "", **overrides):
+    from kiosk.config import load_config
+    from kiosk.fleet.agent import AgentSettings, FleetAgent
+
+    site = site_file(tmp / kiosk_id, kiosk_id, platform.url, platform.repository_url,
+                     platform.fleet.repository().dir / "root.json", town=town, number=number, extra=extra)
+    cfg = load_config(site)
+    overrides.setdefault("health_window_s", 2.0)
+    overrides.setdefault("settle_s", 0.2)
+    settings = AgentSettings.from_config(cfg, str(site), **overrides)
+    return FleetAgent(settings, probes)
