@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import getpass
 import http.server
 import shutil
 import socket
@@ -66,6 +67,8 @@ class Mosquitto:
         self.proc: subprocess.Popen | None = None
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "mosquitto.conf").write_text(
+            # Started as root, mosquitto would switch to its own user, who cannot write our folder.
+            f"user {getpass.getuser()}\n"
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
             f"persistence_location {folder}/\nautosave_interval 1\nlog_dest stderr\n")
 

@@ -43,8 +43,11 @@ class NoticeListener:
 
     def stop(self) -> None:
         if self.connected:
-            info = self.client.publish(presence_topic(self.kiosk_id), b"offline", qos=1, retain=True)
-            info.wait_for_publish(2)
+            try:
+                info = self.client.publish(presence_topic(self.kiosk_id), b"offline", qos=1, retain=True)
+                info.wait_for_publish(2)
+            except (RuntimeError, ValueError):
+                pass  # the connection is gone already: the last will says offline
         self.client.disconnect()
         self.client.loop_stop()
 
