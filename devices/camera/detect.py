@@ -1,15 +1,30 @@
-"""Find the page or card in a camera frame: its four corners, or None when there is none.
+"""Find the page or card in a camera frame: its four corners and how sure we are, or None.
 
 How: edges are found on a copy about 512 px wide, channel by channel (so a white page on light grey
-or a red booklet on a dark pad still shows); every closed outline that could be a document becomes a
-quadrilateral (two neighbouring ones may together make an open booklet). Each side of a candidate is
-then measured (sides.py): along many normals the colour edge is located to a fraction of a pixel and
-a robust line fitted through those points. A candidate is a document when most of its perimeter lies
-on straight edges, it lies wholly inside the frame, and none of its sides carries on past a corner
-(a seam or a stripe; one page of an open booklet is grown into the whole). The largest such
-candidate wins, and its sides are measured once more on the full-resolution frame, looking just
-outside for a cover's rim. Corners are the intersections of the fitted lines, so they are exact
-though the search ran on a small copy, and a card's rounded corners do not pull them inwards.
+or a red booklet on a dark pad still shows), with the frame's own border drawn in, so a page that runs
+off the picture still has a closed outline. Every closed outline that could be a document becomes a
+quadrilateral (two neighbouring ones may together make one: an open booklet, or a page cut in two by a
+shadow). Each side of a candidate is then measured (sides.py): along many normals the colour edge is
+located to a fraction of a pixel and a robust line fitted through those points; a side that lies on
+the frame's border is taken to be that border.
+
+A candidate is a document when
+
+* most of its perimeter lies on straight edges (support),
+* across most of each side the colour just inside differs from the colour just outside (contrast):
+  a page's edge separates paper from the desk, while a table, a boxed field or a printed frame on
+  the page has paper on both sides, and the edge of a shadow has the same material, only darker,
+* at most two sides, and neighbouring ones, lie on the frame's border,
+* none of its sides carries on past a corner (a seam or a stripe; one page of an open booklet is
+  grown into the whole).
+
+The outermost (largest) such candidate wins: inner rectangles never beat the page around them. Its
+sides are measured once more on the full-resolution frame. ``confidence`` (0..1) says how clearly the
+outline stands out: support × contrast, lowered for sides on the frame's border and when a second
+document of similar size competes. Below DOUBTFUL the capture should not be cropped silently.
+
+``orientation`` tells how a straightened page lies: a form by the direction of its text lines and
+where its text and heading sit, an ID card by where its portrait or emblem is.
 """
 from __future__ import annotations
 
@@ -18,21 +33,34 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from devices.camera.sides import fit_quad, grow, intersect, runs_through
+from devices.camera.sides import _fit_side, grow, intersect, runs_through, scan_normals
 
 WORK_SIDE = 512          # longer side of the copy the search runs on (about)
 MIN_AREA = 0.02          # smallest document, as a share of the frame (an ID card under an A3 camera)
-MAX_AREA = 0.97
-ACCEPT_MEAN = 0.75       # share of the perimeter that must lie on a straight edge
-ACCEPT_SIDE = 0.5        # ... and of every single side
+MAX_AREA = 0.985
+ACCEPT_MEAN = 0.75       # share of the measured perimeter that must lie on a straight edge
+ACCEPT_SIDE = 0.5        # ... and of every measured side
+CONTRAST = 20.0          # colour difference (BGR distance) between the two sides of a page's edge
+CONTRAST_MEAN = 0.6      # share of the measured perimeter that must show it
+CONTRAST_SIDE = 0.3      # ... and of every measured side (a hand or a glare spot may hide the rest)
+FRAME_TOL = 1.6          # px on the small copy: a side this close to the border lies on it
+DOUBTFUL = 0.55          # below this confidence a detection is doubtful
 
 
 @dataclass(frozen=True)
 class PageOutline:
-    """A detected document: corners TL, TR, BR, BL in source pixels and the edge support (0..1)."""
+    """A detected document: corners TL, TR, BR, BL in source pixels, the edge support (0..1), the
+    confidence (0..1, below DOUBTFUL: doubtful) and which sides (top, right, bottom, left as
+    ordered) lie on the frame's border."""
 
     corners: np.ndarray
     support: float
+    confidence: float = 1.0
+    frame_sides: tuple[bool, bool, bool, bool] = (False, False, False, False)
+
+    @property
+    def doubtful(self) -> bool:
+        return self.confidence < DOUBTFUL
 
     def as_list(self) -> list[list[float]]:
         return [[round(float(x), 1), round(float(y), 1)] for x, y in self.corners]
@@ -47,18 +75,18 @@ def order_corners(points: np.ndarray) -> np.ndarray:
 
 
 def downscale(image: np.ndarray, side: int = WORK_SIDE) -> tuple[np.ndarray, int]:
-    """A copy ``k`` times smaller (k an integer, so the area filter takes its fast path) and k."""
+    """A copy ``k`` times smaller (k an integer) and k. Pixel centres map as to_source() says.
+
+    Large reductions take one bilinear sample per pixel (a 2×2 average): a fraction of the cost of
+    an area filter over 8 MP, and the small copy is only searched; the corners are measured on the
+    full frame."""
     h, w = image.shape[:2]
     k = max(1, int(round(max(h, w) / side)))
     if k == 1:
         return image, 1
     crop = image[: h - h % k, : w - w % k]
-    if k % 2 == 0 and k > 2:
-        # a linear step to twice the size, then a 2x2 average: ten times cheaper than one area
-        # filter over a full 8 MP frame, and the small copy is only searched, not measured
-        crop = cv2.resize(crop, (w // k * 2, h // k * 2), interpolation=cv2.INTER_LINEAR)
-        return cv2.resize(crop, (w // k, h // k), interpolation=cv2.INTER_AREA), k
-    return cv2.resize(crop, (w // k, h // k), interpolation=cv2.INTER_AREA), k
+    interp = cv2.INTER_AREA if k <= 2 else cv2.INTER_LINEAR
+    return cv2.resize(crop, (w // k, h // k), interpolation=interp), k
 
 
 def to_source(points: np.ndarray, k: int) -> np.ndarray:
@@ -89,17 +117,20 @@ def _area(quad: np.ndarray) -> float:
 def _edge_maps(small: np.ndarray) -> list[np.ndarray]:
     """Canny edges of each colour channel, combined (so a red cover on a dark pad, or a cream page
     on light wood, has an edge even where the brightness barely changes): a strict map drawn with
-    thick strokes, which close the small gaps a faint stretch of page edge leaves, and a lenient one."""
+    thick strokes, which close the small gaps a faint stretch of page edge leaves, and a lenient one.
+    Both have the frame's border drawn in: a page running off the picture is closed by it."""
     blur = cv2.GaussianBlur(small, (5, 5), 0)
     chans = [blur] if blur.ndim == 2 else cv2.split(blur)
     strict = lenient = None
     for ch in chans:
-        s = cv2.Canny(ch, 50, 150)
-        l = cv2.Canny(ch, 20, 60)
+        s, l = cv2.Canny(ch, 50, 150), cv2.Canny(ch, 20, 60)
         strict = s if strict is None else cv2.bitwise_or(strict, s)
         lenient = l if lenient is None else cv2.bitwise_or(lenient, l)
     thin, thick = np.ones((3, 3), np.uint8), np.ones((5, 5), np.uint8)
-    return [cv2.dilate(strict, thick), cv2.dilate(lenient, thin)]
+    maps = [cv2.dilate(strict, thick), cv2.dilate(lenient, thin)]
+    for m in maps:
+        cv2.rectangle(m, (0, 0), (m.shape[1] - 1, m.shape[0] - 1), 255, 1)
+    return maps
 
 
 def _simplify_to_quad(points: np.ndarray) -> np.ndarray | None:
@@ -175,7 +206,8 @@ def _candidates(edge_map: np.ndarray, min_area: float, max_area: float) -> list[
 
 
 def _merged_pairs(quads: list[np.ndarray], min_area: float) -> list[np.ndarray]:
-    """Two neighbouring outlines that together make one quadrilateral: an open booklet's pages."""
+    """Two neighbouring outlines that together make one quadrilateral: an open booklet's pages, or
+    the lit and the shaded part of a page a shadow falls across."""
     out = []
     areas = [_area(q) for q in quads]
     for i in range(len(quads)):
@@ -190,15 +222,6 @@ def _merged_pairs(quads: list[np.ndarray], min_area: float) -> list[np.ndarray]:
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-
-def _inside(quad: np.ndarray, w: int, h: int, margin: float = 0.01) -> bool:
-    """Every corner inside the frame, off its edge: a page must lie wholly in the picture, and an
-    outline that runs into the frame's edge is usually a seam or a stripe joined to the page."""
-    mx, my = margin * w, margin * h
-    return bool(np.all((quad[:, 0] >= mx) & (quad[:, 0] <= w - 1 - mx) & (quad[:, 1] >= my) & (quad[:, 1] <= h - 1 - my)))
-
-
 def _dedupe(quads: list[np.ndarray], tol: float) -> list[np.ndarray]:
     out: list[np.ndarray] = []
     for q in quads:
@@ -207,62 +230,244 @@ def _dedupe(quads: list[np.ndarray], tol: float) -> list[np.ndarray]:
     return out
 
 
-def _measure(small: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The candidate's sides measured: trusting its outline (the nearest edges), and if that does not
-    hold up, trusting the image (the strongest edges within 8 px: an outline that a touching object
-    pulled off the edge)."""
+# ---------------------------------------------------------------------------------------------
+# Sides on the frame's border
+
+def _border_lines(w: int, h: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The frame's outer edge (pixel centres at integers): top, right, bottom, left."""
+    return [(np.array([0.0, -0.5]), np.array([1.0, 0.0])), (np.array([w - 0.5, 0.0]), np.array([0.0, 1.0])),
+            (np.array([0.0, h - 0.5]), np.array([1.0, 0.0])), (np.array([-0.5, 0.0]), np.array([0.0, 1.0]))]
+
+
+def frame_sides(quad: np.ndarray, w: int, h: int, tol: float = FRAME_TOL) -> list[int | None]:
+    """For each side, which border (0 top, 1 right, 2 bottom, 3 left) it lies on, or None."""
+    q = np.asarray(quad, np.float64)
+    out: list[int | None] = []
+    for i in range(4):
+        a, b = q[i], q[(i + 1) % 4]
+        on = None
+        for j, (coord, limit) in enumerate(((1, -0.5), (0, w - 0.5), (1, h - 0.5), (0, -0.5))):
+            if abs(a[coord] - limit) <= tol + 0.5 and abs(b[coord] - limit) <= tol + 0.5:
+                on = j
+        out.append(on)
+    return out
+
+
+def _fit_sides(image: np.ndarray, quad: np.ndarray, frame: list[int | None], reach: float, mode: str,
+               samples: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Measure the sides not on the border, keep the border for the others: (corners, support);
+    a border side counts as fully supported."""
+    q = np.asarray(quad, np.float64)
+    h, w = image.shape[:2]
+    border = _border_lines(w, h)
+    free = [i for i in range(4) if frame[i] is None]
+    if not free:
+        return None
+    starts = np.array([q[i] for i in free])
+    ends = np.array([q[(i + 1) % 4] for i in free])
+    nv = scan_normals(image, starts, ends, reach, samples, 10.0, with_outer=mode == "outer")
+    lines, support = [None] * 4, np.ones(4)
+    for n, i in enumerate(free):
+        fitted = _fit_side(nv, n, 10.0, mode)
+        if fitted is None:
+            return None
+        lines[i], support[i] = fitted
+    for i in range(4):
+        if frame[i] is not None:
+            lines[i] = border[frame[i]]
+    corners = [intersect(lines[i - 1], lines[i]) for i in range(4)]
+    if any(c is None for c in corners):
+        return None
+    return np.array(corners), support
+
+
+def side_contrast(image: np.ndarray, quad: np.ndarray, offsets=(1.5, 2.5, 3.5), samples: int = 24) -> np.ndarray:
+    """Per side, the share of its length where the colour just inside differs from the colour just
+    outside by at least CONTRAST, and not merely as a shadow does (same colour, only darker)."""
+    q = np.asarray(quad, np.float64)
+    d = np.roll(q, -1, axis=0) - q
+    u = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-9)
+    n = np.stack([-u[:, 1], u[:, 0]], axis=1)                      # inward for clockwise sides
+    ts = np.linspace(0.06, 0.94, samples)
+    base = q[:, None, :] + ts[None, :, None] * d[:, None, :]        # (4, S, 2)
+    offs = np.concatenate([np.asarray(offsets), -np.asarray(offsets)])
+    pts = base[:, :, None, :] + offs[None, None, :, None] * n[:, None, None, :]  # (4, S, 2M, 2)
+    p = pts.reshape(1, -1, 2).astype(np.float32)
+    col = cv2.remap(image, p[..., 0], p[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    col = col.reshape(4, samples, len(offs), -1).astype(np.float32)
+    m = len(offsets)
+    inside, outside = np.median(col[:, :, :m], axis=2), np.median(col[:, :, m:], axis=2)
+    diff = np.linalg.norm(inside - outside, axis=2)
+    # a shadow's edge: the darker side is the brighter one scaled down, channel by channel
+    dark, light = np.minimum(inside, outside), np.maximum(inside, outside)
+    if inside.shape[-1] == 3:
+        ratio = (dark + 4) / (light + 4)
+        tinted = light.max(axis=2) - light.min(axis=2) > 30
+        level = ratio.mean(axis=2)
+        shadow = ((ratio.max(axis=2) - ratio.min(axis=2)) < 0.04) & (level > 0.25) & (level < 0.85) & tinted
+        # (grey on grey is not told apart: a grey page on a grey desk looks just the same)
+    else:
+        shadow = np.zeros(diff.shape, bool)
+    inside_img = (base[..., 0] >= 0) & (base[..., 0] <= image.shape[1] - 1) & (base[..., 1] >= 0) & (base[..., 1] <= image.shape[0] - 1)
+    good = (diff >= CONTRAST) & ~shadow & inside_img
+    return good.mean(axis=1)
+
+
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class _Found:
+    corners: np.ndarray
+    support: np.ndarray
+    contrast: np.ndarray
+    frame: list
+    area: float
+
+    @property
+    def free(self) -> np.ndarray:
+        return np.array([f is None for f in self.frame])
+
+    def confidence(self) -> float:
+        free = self.free
+        s = float(self.support[free].mean())
+        c = float(self.contrast[free].mean())
+        # edge support and contrast on every side must both be there; border sides count as
+        # uncertain (the page's real edge is out of sight there)
+        value = min(1.0, s / 0.95) * min(1.0, c / 0.85) * (0.9 ** int((~free).sum()))
+        return float(np.clip(value, 0.0, 1.0))
+
+
+def _plausible_frame(frame: list) -> bool:
+    """At most two sides on the border, and if two, neighbours meeting at a corner of the frame."""
+    on = [i for i in range(4) if frame[i] is not None]
+    if len(on) > 2:
+        return False
+    if len(on) == 2:
+        a, b = on
+        if (b - a) % 4 not in (1, 3) or frame[a] == frame[b] or (frame[a] - frame[b]) % 2 == 0:
+            return False
+    return len(set(f for f in frame if f is not None)) == len(on)
+
+
+def _evaluate(small: np.ndarray, quad: np.ndarray, lo: float, hi: float) -> tuple[_Found | None, np.ndarray | None]:
+    """Measure one candidate: (a plausible document or None, the measured corners or None)."""
+    h, w = small.shape[:2]
+    frame = frame_sides(quad, w, h)
+    if not _plausible_frame(frame):
+        return None, None
+    free = np.array([f is None for f in frame])
+    if free.any():  # a quick look first: paper on both sides of most of it is no page's edge
+        rough = side_contrast(small, quad, offsets=(2.5, 4.0), samples=12)[free]
+        if rough.mean() < 0.4 * CONTRAST_MEAN:
+            return None, None
     best = None
     for mode in ("nearest", "strongest"):
-        fitted = fit_quad(small, quad, reach=8, mode=mode, samples=32)
+        fitted = _fit_sides(small, quad, frame, 8, mode, 32)
         if fitted is None or not is_sane(fitted[0]):
             continue
-        if best is None or fitted[1].mean() > best[1].mean() + 0.02:
+        free = np.array([f is None for f in frame])
+        if best is None or fitted[1][free].mean() > best[1][free].mean() + 0.02:
             best = fitted
-        if best[1].mean() >= ACCEPT_MEAN and best[1].min() >= ACCEPT_SIDE:
+        if best[1][free].mean() >= ACCEPT_MEAN and best[1][free].min() >= ACCEPT_SIDE:
             break
-    return best
+    if best is None:
+        return None, None
+    corners, support = best
+    frame = [f if f is not None else g for f, g in zip(frame, frame_sides(corners, w, h))]
+    free = np.array([f is None for f in frame])
+    if not free.any() or not _plausible_frame(frame):
+        return None, corners
+    if support[free].mean() < ACCEPT_MEAN or support[free].min() < ACCEPT_SIDE:
+        return None, corners
+    area = _area(corners)
+    if not (lo <= area <= hi):
+        return None, corners
+    # no corner far outside the frame (a side on the border ends at the frame's corner at most)
+    if np.any(corners[:, 0] < -0.02 * w - 1) or np.any(corners[:, 0] > 1.02 * w) or \
+            np.any(corners[:, 1] < -0.02 * h - 1) or np.any(corners[:, 1] > 1.02 * h):
+        return None, corners
+    contrast = side_contrast(small, corners)
+    contrast[~free] = 1.0
+    if contrast[free].mean() < CONTRAST_MEAN or contrast[free].min() < CONTRAST_SIDE:
+        return None, corners
+    if not free.all() and (contrast[free].min() < 0.75 or support[free].min() < 0.8):
+        return None, corners  # with part of it out of sight, what is seen must be clear
+    return _Found(corners, support, contrast, frame, area), corners
 
 
-def detect_small(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[np.ndarray, float] | None:
-    """The best document quadrilateral on an already small frame: (corners, support) or None."""
+def _nested(inner: np.ndarray, outer: np.ndarray) -> bool:
+    """Whether ``inner`` lies (nearly) inside ``outer``."""
+    c = np.float32(outer).reshape(-1, 1, 2)
+    return all(cv2.pointPolygonTest(c, (float(x), float(y)), True) > -3 for x, y in inner)
+
+
+def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found, float] | None:
+    """The outermost plausible document on an already small frame and its confidence, or None."""
     h, w = small.shape[:2]
     lo, hi = min_area * w * h, MAX_AREA * w * h
     quads = _dedupe([q for m in _edge_maps(small) for q in _candidates(m, lo, hi)], 3.0)
     quads = _dedupe(quads + _merged_pairs(quads, lo), 3.0)
     quads = sorted((q for q in quads if is_sane(q)), key=_area, reverse=True)
-    best = None
+    found: list[_Found] = []
     measured: list[np.ndarray] = []
 
     def consider(quad: np.ndarray, may_grow: bool) -> None:
-        nonlocal best
-        fitted = _measure(small, quad)
-        if fitted is None:
-            return
-        corners, support = fitted
-        if any(np.abs(corners - m).max() < 1.0 for m in measured):
+        result, corners = _evaluate(small, quad, lo, hi)
+        if corners is None or any(np.abs(corners - m).max() < 1.0 for m in measured):
             return
         measured.append(corners)
-        if support.mean() < ACCEPT_MEAN or support.min() < ACCEPT_SIDE or not (lo <= _area(corners) <= hi):
+        if result is None:
             return
-        key = _area(corners) * float(support.mean())
-        if best is not None and key <= best[0] and not may_grow:
-            return
-        if not _inside(corners, w, h):
-            return
-        through = runs_through(small, corners)
+        through = runs_through(small, result.corners)
+        through[[i for i in range(4) if result.frame[i] is not None]] = False
+        through[[4 + i for i in range(4) if result.frame[i] is not None]] = False
         if not through.any():
-            if best is None or key > best[0]:
-                best = (key, corners, float(support.mean()))
+            found.append(result)
         elif may_grow:
-            grown = grow(small, corners, through)
+            grown = grow(small, result.corners, through)
             if grown is not None and is_sane(grown):
                 consider(grown, False)
 
     for quad in quads:
-        if best is not None and _area(quad) * 1.15 < best[0]:
-            break  # nothing smaller can win: the score is area × support and support ≤ 1
+        clear = [f for f in found if f.confidence() >= DOUBTFUL]
+        if clear:
+            if _area(quad) * 1.15 < clear[-1].area * 0.6:
+                break  # much smaller than the document found: only competitors matter, and they are large
+            if any(_nested(quad, f.corners) for f in clear):
+                continue  # inside the document found (a table, a field, a photo): it cannot win
         consider(quad, True)
-    return None if best is None else (best[1], best[2])
+    if not found:
+        return None
+    found.sort(key=lambda f: f.area, reverse=True)
+    # the outermost that is clearly a document; an unclear outline (cloth closed off by the frame's
+    # border, say) does not beat a clear one inside it
+    best = next((f for f in found if f.confidence() >= DOUBTFUL), found[0])
+    # a rim just around it (a booklet's cover overhanging its pages) whose colour is close to the
+    # desk's: its outline is straight and hugs the page all round, so it is the document's edge
+    for corners in measured:
+        area = _area(corners)
+        if best.area < area <= 1.12 * best.area and _nested(best.corners, corners) and is_sane(corners):
+            gap = [cv2.pointPolygonTest(np.float32(corners).reshape(-1, 1, 2), (float(x), float(y)), True)
+                   for x, y in best.corners]
+            if max(gap) < 0.04 * np.sqrt(best.area):
+                frame = frame_sides(corners, w, h)
+                fitted = _fit_sides(small, corners, frame, 3, "nearest", 32) if _plausible_frame(frame) else None
+                if fitted is not None and fitted[1][[f is None for f in frame]].min() >= ACCEPT_MEAN:
+                    best = _Found(fitted[0], fitted[1], best.contrast, frame, _area(fitted[0]))
+                    break
+    confidence = best.confidence()
+    # a second document of similar size beside it (not inside it): which one was meant is unclear
+    for other in found:
+        if other is not best and other.area >= 0.6 * best.area and not _nested(other.corners, best.corners):
+            confidence *= 0.6
+            break
+    return best, confidence
+
+
+def detect_small(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[np.ndarray, float] | None:
+    """The best document quadrilateral on an already small frame: (corners, confidence) or None."""
+    found = find_page(small, min_area=min_area)
+    return None if found is None else (found[0].corners, found[1])
 
 
 def detect_page(image: np.ndarray, *, work_side: int = WORK_SIDE, min_area: float = MIN_AREA,
@@ -270,15 +475,150 @@ def detect_page(image: np.ndarray, *, work_side: int = WORK_SIDE, min_area: floa
     """The document in ``image`` (BGR or grey, any size), or None when no page-like outline is there.
     ``small`` is downscale(image) when the caller already made it."""
     small, k = small if small is not None else downscale(image, work_side)
-    found = detect_small(small, min_area=min_area)
-    if found is None:
+    result = find_page(small, min_area=min_area)
+    if result is None:
         return None
-    quad, support = found
-    corners = to_source(quad, k)
+    found, confidence = result
+    corners = to_source(found.corners, k)
+    h, w = image.shape[:2]
+    frame = frame_sides(corners, w, h, tol=2.0 * k)
+    frame = [f if f is not None else g for f, g in zip(found.frame, frame)]
     if refine and k > 1:
-        fitted = fit_quad(image, corners, reach=2 * k + 2, samples=48)
+        fitted = _fit_sides(image, corners, frame, 2 * k + 2, "nearest", 48)
         if fitted is not None and is_sane(fitted[0]):  # then look outside for a cover's rim
-            fitted = fit_quad(image, fitted[0], reach=5 * k + 3, samples=48, mode="outer") or fitted
+            fitted = _fit_sides(image, fitted[0], frame, 5 * k + 3, "outer", 48) or fitted
         if fitted is not None and is_sane(fitted[0]) and 0.9 <= _area(fitted[0]) / _area(corners) <= 1.1:
             corners = fitted[0]
-    return PageOutline(order_corners(corners), support)
+    free = np.array([f is None for f in frame])
+    ordered = order_corners(corners)
+    shift = int(np.argmin(np.linalg.norm(corners - ordered[0], axis=1)))
+    sides = tuple(bool(not free[(i + shift) % 4]) for i in range(4))
+    return PageOutline(ordered, float(found.support[free].mean()), confidence, sides)
+
+
+# ---------------------------------------------------------------------------------------------
+# Which way up a straightened page lies
+
+ID1_ASPECT = 85.6 / 53.98
+
+
+def _ink(gray: np.ndarray) -> np.ndarray:
+    """Dark print on paper as a 0/1 mask, with long ruled lines (tables, boxes) taken out."""
+    h, w = gray.shape[:2]
+    block = max(9, (min(h, w) // 20) | 1)
+    ink = cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 12)
+    m = max(2, int(min(h, w) * 0.03))
+    ink[:m], ink[-m:], ink[:, :m], ink[:, -m:] = 0, 0, 0, 0       # the paper's edge is not print
+    rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, max(8, w // 12)), np.uint8)) | \
+        cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((max(8, h // 12), 1), np.uint8))
+    return ink & ~rules & 1
+
+
+def _lines(profile: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of rows with print in them (text lines), as (first, last) row."""
+    on = profile > max(1.0, 0.08 * float(profile.max(initial=0)))
+    runs, start = [], None
+    for i, v in enumerate(on):
+        if v and start is None:
+            start = i
+        elif not v and start is not None:
+            runs.append((start, i - 1))
+            start = None
+    if start is not None:
+        runs.append((start, len(on) - 1))
+    return [r for r in runs if r[1] - r[0] >= 2]
+
+
+def _sharpness(profile: np.ndarray) -> float:
+    p = profile.astype(np.float64)
+    return float((p ** 2).sum() / max(p.sum(), 1.0) ** 2 * len(p))
+
+
+def _upside_down_text(ink: np.ndarray) -> float:
+    """Evidence (-1..1, positive: upside down) from the text lines of a page whose lines run across:
+    the heading (the tallest line) sits at the top of a form, and in Latin print ascenders (b, d, h,
+    l, t) outnumber descenders (g, p, y), so more ink lies above a line's core than below it."""
+    rows = ink.sum(axis=1).astype(np.float64)
+    lines = _lines(rows)
+    if len(lines) < 3:
+        return 0.0
+    heights = np.array([b - a + 1 for a, b in lines], np.float64)
+    evidence = 0.0
+    tallest = int(np.argmax(heights))
+    if heights[tallest] >= 1.5 * np.median(heights):
+        centre = (lines[tallest][0] + lines[tallest][1]) / 2 / len(rows)
+        if centre < 0.3:
+            evidence -= 0.5
+        elif centre > 0.7:
+            evidence += 0.5
+    above = below = 0.0
+    cores = []
+    for a, b in lines:
+        seg = rows[a:b + 1]
+        core = np.flatnonzero(seg >= 0.5 * seg.max())
+        cores.append((a + core[0], a + core[-1]))
+    for i, (c0, c1) in enumerate(cores):
+        ext = max(2, int(round(0.6 * (c1 - c0 + 1))))
+        top = max(c0 - ext, cores[i - 1][1] + 1 if i else 0)
+        bottom = min(c1 + ext, cores[i + 1][0] - 1 if i + 1 < len(cores) else len(rows) - 1)
+        above += rows[top:c0].sum()
+        below += rows[c1 + 1:bottom + 1].sum()
+    if above + below > 0:
+        evidence += 0.5 * float(np.clip((below - above) / (above + below) * 3, -1, 1))
+    return float(np.clip(evidence, -1, 1))
+
+
+def _card_upside_down(bgr: np.ndarray) -> float:
+    """Evidence (-1..1, positive: upside down) for a landscape resident ID card: its front has the
+    portrait on the right, its back the red emblem at the top left."""
+    h, w = bgr.shape[:2]
+    b, g, r = [c.astype(np.int16) for c in cv2.split(bgr)]
+    red = ((r - np.maximum(g, b)) > 60).astype(np.uint8)
+    if red.sum() > 0.004 * h * w:
+        ys, xs = np.nonzero(red)
+        cx, cy = xs.mean() / w, ys.mean() / h
+        return float(np.clip(((cx - 0.5) + (cy - 0.5)) * 3, -1, 1))
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    k = max(3, int(w * 0.04) | 1)
+    closed = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))  # print gone, blobs stay
+    dark = closed < np.percentile(closed, 90) - 70
+    if dark.sum() < 0.01 * h * w:
+        return 0.0
+    cx = np.nonzero(dark)[1].mean() / w
+    return float(np.clip((0.5 - cx) * 4, -1, 1))
+
+
+def orientation(page: np.ndarray) -> tuple[int, float]:
+    """Clockwise quarter turns that make a straightened page upright, and how sure (0..1).
+
+    A card (ID-1 proportions) lies lengthwise and is judged by its layout; other pages by the
+    direction of their text lines, then by which way up those lines read. 0 turns at low certainty.
+    """
+    h, w = page.shape[:2]
+    bgr = page if page.ndim == 3 else cv2.cvtColor(page, cv2.COLOR_GRAY2BGR)
+    gray = page if page.ndim == 2 else cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
+    long_, short = max(h, w), min(h, w)
+    if abs(long_ / short / ID1_ASPECT - 1) < 0.06:
+        turns = 0 if w >= h else 1
+        if turns:
+            bgr = cv2.rotate(bgr, cv2.ROTATE_90_CLOCKWISE)
+        ev = _card_upside_down(bgr)
+        if ev > 0.2:
+            turns += 2
+        return turns % 4, abs(ev) if ev > 0.2 or turns else 1 - abs(ev)
+    ink = _ink(gray)
+    if ink.sum() < 100:
+        return 0, 0.0
+    across, down = _sharpness(ink.sum(axis=1)), _sharpness(ink.sum(axis=0))
+    turns = 0
+    if down > 1.15 * across:        # the lines run down the page: it lies on its side
+        ink = cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE)
+        turns = 1
+    elif not across > 1.15 * down:
+        return 0, 0.0
+    ev = _upside_down_text(ink)
+    if ev > 0.15:
+        turns += 2
+    elif ev > -0.15 and turns == 1:
+        return 0, 0.0                # sideways, but which side is up is unclear: leave it
+    return turns % 4, min(1.0, abs(ev) * 1.5)

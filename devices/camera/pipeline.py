@@ -5,6 +5,13 @@ the benchmark run exactly the same code. Detection runs on a small copy; the per
 once, at full resolution, with the residual skew of the text folded into the same homography, so the
 page is resampled only once. When no page is found the whole frame is used (still deskewed) and the
 result says so: ``corners`` is None.
+
+Doubtful detections are never cropped silently: when the outline's confidence is below
+detect.DOUBTFUL (or there is none), the whole frame is delivered, ``doubtful`` is True and ``outline``
+still carries the outline that was found (if any), for the screen to show so the citizen can retake
+the picture or accept the outline (``process(frame, outline=PageOutline(...))`` then crops to it).
+A page lying sideways or upside down is turned upright in the same warp; ``rotation`` says by how
+many degrees (clockwise).
 """
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from devices.camera.detect import PageOutline, detect_page, downscale
+from devices.camera.detect import DOUBTFUL, PageOutline, detect_page, downscale, orientation
 
 MODES = ("color", "gray", "bw")
 ALL_MODES = MODES + ("original",)  # original: straightened only, no enhancement (and for comparisons)
@@ -37,7 +44,10 @@ class PageResult:
     jpeg: bytes
     skew_deg: float  # the text's measured skew, removed in the output
     timings_ms: dict[str, float] = field(default_factory=dict)
-
+    outline: np.ndarray | None = None  # the outline detection found, even when doubtful (else None)
+    confidence: float = 0.0            # how sure detection is of ``outline`` (0..1)
+    doubtful: bool = False             # no clear page: the whole frame was delivered, ask the citizen
+    rotation: int = 0                  # degrees (0, 90, 180, 270) the page was turned clockwise
     @property
     def found(self) -> bool:
         return self.corners is not None
@@ -184,12 +194,26 @@ def encode_jpeg(image: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
 
 # ---------------------------------------------------------------------------------------------
 
-def process(frame: np.ndarray, mode: str = "color", *, quality: int = JPEG_QUALITY, deskew: bool = True,
-            outline: PageOutline | None | bool = True) -> PageResult:
-    """Detect, straighten (with deskew), enhance and encode one frame.
+def _quarter_turns(turns: int, size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+    """Page pixels → the page turned ``turns`` quarter turns clockwise, and the turned size."""
+    w, h = size
+    turns %= 4
+    if turns == 0:
+        return np.eye(3), size
+    if turns == 1:
+        return np.array([[0, -1, h - 1], [1, 0, 0], [0, 0, 1]], np.float64), (h, w)
+    if turns == 2:
+        return np.array([[-1, 0, w - 1], [0, -1, h - 1], [0, 0, 1]], np.float64), (w, h)
+    return np.array([[0, 1, 0], [-1, 0, w - 1], [0, 0, 1]], np.float64), (h, w)
 
-    ``outline``: True to detect here; a PageOutline already found (by the live preview) to reuse it;
-    None or False to skip detection and use the full frame.
+
+def process(frame: np.ndarray, mode: str = "color", *, quality: int = JPEG_QUALITY, deskew: bool = True,
+            outline: PageOutline | None | bool = True, upright: bool = True) -> PageResult:
+    """Detect, straighten (with deskew), turn upright, enhance and encode one frame.
+
+    ``outline``: True to detect here; a PageOutline already found (by the live preview, or one the
+    citizen accepted) to use it whatever its confidence; None or False to use the full frame.
+    ``upright``: turn a page that lies sideways or upside down.
     """
     if mode not in ALL_MODES:
         raise ValueError(f"unknown mode {mode!r} (expected one of {', '.join(ALL_MODES)})")
@@ -198,14 +222,18 @@ def process(frame: np.ndarray, mode: str = "color", *, quality: int = JPEG_QUALI
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     small, k = downscale(frame)
+    detected = outline is True
     if outline is True:
         outline = detect_page(frame, small=(small, k))
+    found = outline if isinstance(outline, PageOutline) else None
+    doubtful = detected and (found is None or found.confidence < DOUBTFUL)
+    use = found if found is not None and not doubtful or not detected and found is not None else None
     t1 = time.perf_counter()
     timings["detect"] = (t1 - t0) * 1000
 
     h, w = frame.shape[:2]
-    if isinstance(outline, PageOutline):
-        corners = outline.corners
+    if use is not None:
+        corners = use.corners
     else:
         corners = np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])
     size = page_size(corners)
@@ -221,6 +249,17 @@ def process(frame: np.ndarray, mode: str = "color", *, quality: int = JPEG_QUALI
         return cv2.warpPerspective(small_gray, np.diag([s, s, 1.0]) @ hom @ from_small, preview_size,
                                    flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
+    turns = 0
+    if upright and use is not None:  # which way up: judged on a copy about 800 px long
+        f = min(1.0, 800.0 / max(size))
+        look = (max(8, int(size[0] * f)), max(8, int(size[1] * f)))
+        seen = cv2.warpPerspective(frame, np.diag([f, f, 1.0]) @ H, look, flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_REPLICATE)
+        turns, _ = orientation(seen)
+        if turns:
+            R, size = _quarter_turns(turns, size)
+            H = R @ H
+            preview_size = (max(8, int(size[0] * s)), max(8, int(size[1] * s)))
     preview = straightened(H) if deskew or mode in ("color", "gray") else None
     angle = estimate_skew(preview) if deskew else 0.0
     if abs(angle) < MIN_SKEW_DEG:
@@ -243,4 +282,6 @@ def process(frame: np.ndarray, mode: str = "color", *, quality: int = JPEG_QUALI
     t5 = time.perf_counter()
     timings["encode"] = (t5 - t4) * 1000
     timings["total"] = (t5 - t0) * 1000
-    return PageResult(corners if isinstance(outline, PageOutline) else None, page, jpeg, angle, timings)
+    return PageResult(corners if use is not None else None, page, jpeg, angle, timings,
+                      None if found is None else found.corners, 0.0 if found is None else found.confidence,
+                      doubtful, 90 * turns)

@@ -1,0 +1,90 @@
+"""Page detection on the captures that trip a contour-only detector: a form whose ruled table is the
+biggest closed rectangle, a page running off the frame, a shadow band across a page, a page lying
+upside down, and an empty desk (at a third of the camera's resolution, so the file runs in seconds)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from devices.camera.detect import CONTRAST_SIDE, DOUBTFUL, detect_page, orientation, side_contrast, downscale
+from devices.camera.pipeline import process
+from devices.camera.scenes import empty, render_form, score, single
+
+SIZE = (1088, 816)
+
+
+def _quad(cx, cy, w, h, deg):
+    a = math.radians(deg)
+    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    pts = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]])
+    return pts @ rot.T + [cx, cy]
+
+
+def _table_form(seed: int, w: int = 420) -> np.ndarray:
+    return render_form(w, int(w * math.sqrt(2)), np.random.default_rng(seed), "grid", 0.05)
+
+
+def test_a_form_with_a_big_table_yields_the_page_not_the_table():
+    doc = _table_form(3)
+    quad = _quad(540, 400, 470, 665, 8)
+    cap = single(doc, quad, size=SIZE, background="light_grey", seed=11)
+    found = detect_page(cap.image)
+    assert found is not None and not found.doubtful
+    assert score(cap, found.corners) > 0.97
+    # a rectangle inside the page has paper on both sides of its sides: it is no page's edge
+    small, k = downscale(cap.image)
+    inset = (quad - quad.mean(axis=0)) * 0.85 + quad.mean(axis=0)
+    inner, page = [(q - (k - 1) / 2) / k for q in (inset, quad)]
+    assert (side_contrast(small, inner) < CONTRAST_SIDE).sum() >= 2
+    assert side_contrast(small, page).min() > 0.8
+
+
+@pytest.mark.parametrize("edges", ["left", "top-right"])
+def test_a_page_running_off_the_frame_is_found_up_to_the_frame_edge(edges):
+    doc = _table_form(5, 500)
+    quad = _quad(400, 400, 500, 707, 1.0)
+    if edges == "left":
+        quad[:, 0] -= quad[:, 0].min() + 30           # the left side wholly beyond the frame
+    else:
+        quad = _quad(700, 380, 877, 620, -1.0)[[1, 2, 3, 0]]  # landscape page lying on its long side
+        quad[:, 0] += SIZE[0] + 30 - quad[:, 0].max()
+        quad[:, 1] -= quad[:, 1].min() + 30
+    cap = single(doc, quad, size=SIZE, background="light_grey", seed=7)
+    found = detect_page(cap.image)
+    assert found is not None
+    assert score(cap, found.corners) > 0.97
+    assert sum(found.frame_sides) == (1 if edges == "left" else 2)
+
+
+def test_a_page_crossed_by_a_shadow_band_is_found_whole():
+    doc = _table_form(8)
+    cap = single(doc, _quad(520, 410, 430, 608, -12), size=SIZE, background="wood", seed=4, shadow_band=True)
+    found = detect_page(cap.image)
+    assert found is not None and score(cap, found.corners) > 0.97
+
+
+def test_an_upside_down_form_is_turned_upright():
+    doc = render_form(600, 848, np.random.default_rng(2), "grid_boxes", 0.09)
+    quad = _quad(540, 410, 500, 707, 183)           # upside down, turned a little more
+    cap = single(doc, quad, size=SIZE, background="dark_pad", seed=2)
+    result = process(cap.image, "gray")
+    assert result.found and not result.doubtful
+    assert result.rotation == 180
+    assert result.height > result.width               # still portrait
+    assert orientation(doc)[0] == 0                   # and the flat form itself needs no turn
+
+
+def test_an_empty_desk_is_doubtful_and_delivered_whole():
+    cap = empty(size=SIZE, background="wood", seed=9)
+    result = process(cap.image, "gray")
+    assert result.doubtful and result.outline is None and result.corners is None
+    assert (result.width, result.height) == SIZE
+
+
+def test_a_clear_page_is_not_doubtful():
+    cap = single(_table_form(4), _quad(520, 400, 440, 622, 15), size=SIZE, background="dark_pad", seed=3)
+    result = process(cap.image, "gray")
+    assert not result.doubtful and result.confidence >= DOUBTFUL
+    assert np.allclose(result.corners, result.outline)
