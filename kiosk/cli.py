@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 
 from kiosk.errors import KioskError
+from kiosk.operate.journal import install_journal_logging
 
 COMMAND_MODULES = (
     "kiosk.commands.run",
@@ -126,6 +127,7 @@ def _main(argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_journal_logging()  # under systemd: stderr lines redacted, with syslog priorities
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)
