@@ -14,15 +14,16 @@ from kiosk.operate.devices import DEVICE_NAMES, probe, probe_from_config
 
 DEVICE_TIMEOUT_S = 5.0
 NETWORK_TIMEOUT_S = 5.0
-LOCAL_TIMEOUT_S = 3.0
 GROUPS = ("device", "network", "outbox", "system", "consumables")
 
 
 def doctor_checks(cfg, *, device_timeout: float = DEVICE_TIMEOUT_S, network_timeout: float = NETWORK_TIMEOUT_S,
                   drivers: dict[str, Any] | None = None, outbox: Any = None, groups: tuple[str, ...] = GROUPS,
-                  started: float | None = None, broker_url: str = "") -> list[Check]:
+                  started: float | None = None, broker_url: str = "",
+                  local_timeout: float | None = None) -> list[Check]:
     """The checks ``kiosk doctor`` runs, in the order it prints them."""
     checks: list[Check] = []
+    local = local_timeout or max(device_timeout, network_timeout)
     # a check's own waits stay a little inside its deadline so that it can still say what it saw
     inner = max(0.2, device_timeout * 0.8)
     if "device" in groups:
@@ -50,14 +51,14 @@ def doctor_checks(cfg, *, device_timeout: float = DEVICE_TIMEOUT_S, network_time
                 cfg.platform.base_url, cfg.platform.token, timeout=net_inner), network_timeout))
         checks.append(Check("network.broker", "network", lambda: system.check_broker(broker_url), network_timeout))
     if "outbox" in groups:
-        checks.append(Check("outbox", "outbox", lambda: system.check_outbox(cfg, outbox), LOCAL_TIMEOUT_S))
+        checks.append(Check("outbox", "outbox", lambda: system.check_outbox(cfg, outbox), local))
     if "consumables" in groups:
-        checks.append(Check("paper", "consumables", lambda: _paper_check(cfg), LOCAL_TIMEOUT_S))
+        checks.append(Check("paper", "consumables", lambda: _paper_check(cfg), local))
     if "system" in groups:
-        checks.append(Check("disk", "system", lambda: system.check_disk(cfg.paths.data_dir), LOCAL_TIMEOUT_S))
-        checks.append(Check("ledger", "system", lambda: system.check_ledger(cfg), LOCAL_TIMEOUT_S))
-        checks.append(Check("versions", "system", lambda: system.check_versions(cfg), LOCAL_TIMEOUT_S))
-        checks.append(Check("uptime", "system", lambda: system.check_uptime(started), LOCAL_TIMEOUT_S))
+        checks.append(Check("disk", "system", lambda: system.check_disk(cfg.paths.data_dir), local))
+        checks.append(Check("ledger", "system", lambda: system.check_ledger(cfg), local))
+        checks.append(Check("versions", "system", lambda: system.check_versions(cfg), local))
+        checks.append(Check("uptime", "system", lambda: system.check_uptime(started), local))
     return checks
 
 
@@ -81,6 +82,48 @@ def _paper_check(cfg) -> CheckResult:
     return paper_check(cfg)
 
 
+_MODULES = {  # imported before the clock starts: a deadline measures the device, not Python's imports
+    "device": ("devices.idcard.reader", "devices.qr.scanner", "devices.camera.driver", "devices.receipt_printer.driver",
+               "devices.document_printer.driver", "kiosk.commands.idcard", "cv2"),
+    "network": ("requests",),
+    "outbox": ("offline_queue",),
+    "system": ("kiosk.ledger", "importlib.metadata"),
+}
+
+
+def prepare(groups: tuple[str, ...] = GROUPS) -> None:
+    """Import what the checks of ``groups`` need, once, in this thread."""
+    import importlib
+
+    _escpos_cache()
+    for group in groups:
+        for name in _MODULES.get(group, ()):
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                pass  # the check itself will say what is missing
+
+
+def _escpos_cache() -> None:
+    """python-escpos parses its printer-capabilities YAML (about a second) on every import unless it
+    may keep the parsed copy: give it a private per-user folder (the units set /var/cache/kiosk)."""
+    import os
+    import tempfile
+
+    if os.environ.get("ESCPOS_CAPABILITIES_PICKLE_DIR"):
+        return
+    folder = os.path.join(tempfile.gettempdir(), f"kiosk-escpos-{os.getuid()}")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        st = os.stat(folder)
+        if st.st_uid != os.getuid() or st.st_mode & 0o077:
+            return  # not ours alone: a pickle there could be anyone's
+    except OSError:
+        return
+    os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = folder
+
+
 def run_doctor(cfg, **kwargs: Any) -> list[CheckResult]:
     """Run every check concurrently; the slowest deadline bounds the whole run."""
+    prepare(kwargs.get("groups", GROUPS))
     return run_checks(doctor_checks(cfg, **kwargs))
