@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import getpass
 import http.server
 import shutil
@@ -12,6 +13,11 @@ import time
 from pathlib import Path
 
 from backend.fleet.repository import FleetRepository, load_key
+
+
+def token_for(kiosk_id: str) -> str:
+    """A strong, repeatable bearer token for a test kiosk."""
+    return hashlib.sha256(f"fleet-test:{kiosk_id}".encode()).hexdigest()
 
 
 def document(scope: str, version: int, body: str = "", note: str = "") -> bytes:
@@ -114,14 +120,8 @@ class Platform:
         self.db_url = f"sqlite:///{tmp / 'platform.db'}"
         db = Database(self.db_url)
         db.initialise()
-        if kiosks:  # a county's own kiosks only, without the seeded demo kiosk
-            import sqlalchemy as sa
-
-            from backend.db import kiosks as kiosk_table
-            with db.write() as conn:
-                conn.execute(sa.delete(kiosk_table))
         for kiosk_id, town in (kiosks or {}).items():
-            db.register_kiosks({kiosk_id: f"token-{kiosk_id}"}, group=town)
+            db.register_kiosks({kiosk_id: token_for(kiosk_id)}, group=town)
         self.fleet = Fleet(db)
         self.fleet.init(tmp / "fleet", tmp / "keys", mqtt_url)
         self.fleet.set_setting("tick_s", "3600")  # the tests tick by hand
@@ -131,7 +131,7 @@ class Platform:
     def start(self) -> "Platform":
         from backend.server import BackendThread
 
-        self.backend = BackendThread(db_url=self.db_url).start()
+        self.backend = BackendThread(db_url=self.db_url, demo=False).start()
         return self
 
     @property
@@ -159,7 +159,7 @@ def site_file(folder: Path, kiosk_id: str, platform_url: str, repository_url: st
     path = folder / "kiosk.toml"
     path.write_text(
         f'[kiosk]\nid = "{kiosk_id}"\nnumber = {number}\n\n'
-        f'[platform]\nbase_url = "{platform_url}"\ntoken = "token-{kiosk_id}"\n\n'
+        f'[platform]\nbase_url = "{platform_url}"\ntoken = "{token_for(kiosk_id)}"\n\n'
         f'[paths]\ndata_dir = "{folder / "data"}"\nlog_dir = "{folder / "log"}"\nkey_file = "{folder / "outbox.key"}"\n\n'
         f'[fleet]\nrepository_url = "{repository_url}"\ntrusted_root = "{root}"\ntown = "{town}"\n'
         f'poll_interval_s = 5\nhealth_window_s = 5\n{extra}')
