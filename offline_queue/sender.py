@@ -17,8 +17,10 @@ Two kinds of failure are told apart (``classify``):
 - this request failed: a reset after the request was sent, a read timeout on a slow answer, an
   error status. Only that item waits.
 
-Up to ``concurrency`` requests are in flight at once (small by default: rural uplinks are thin).
-An item is sent by one worker at a time: workers only send items this sender holds a lease on, and
+Up to ``concurrency`` requests use the link at once (small by default: rural uplinks are thin). A
+request that has handed over its whole body and then waits on the platform much longer than
+answers usually take (``patience``) stops counting, so that a slow answer does not hold the link
+idle; never more than twice ``concurrency`` are in flight. An item is sent by one worker at a time: workers only send items this sender holds a lease on, and
 a lease is held until the attempt's outcome is recorded. Outcomes are recorded in small groups, one
 transaction each; a delivered item not yet recorded when the process dies is sent again under the
 same key, and the platform answers "already have it".
@@ -35,6 +37,7 @@ import logging
 import re
 import socket
 import ssl
+import statistics
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -42,6 +45,7 @@ from typing import Callable
 
 import requests
 import urllib3.exceptions
+from urllib3.filepost import encode_multipart_formdata
 
 from offline_queue.errors import UndeliverableItem
 from offline_queue.items import ErrorKind, ItemState, LeasedItem, Outcome, StoredRequest
@@ -56,6 +60,8 @@ MAX_CONCURRENCY = 32
 RETRYABLE_4XX = frozenset({408, 425, 429})
 SETTLE_EVERY = 32          # record outcomes after this many …
 SETTLE_AFTER_S = 0.25      # … or when the oldest unrecorded one is this old
+MIN_PATIENCE_S = 0.5       # a request waiting on its answer longer than this, and than …
+PATIENCE_FACTOR = 4        # … this many times the recent median wait, no longer counts as using the link
 
 
 class Sender:
@@ -106,6 +112,7 @@ class Sender:
         self._paused_until = 0.0
         # Whether the platform answered the latest attempt; until it has, one request at a time.
         self._platform_answered = False
+        self._answer_waits: collections.deque[float] = collections.deque(maxlen=32)  # body sent → answer, s
         self._unsubscribe = outbox.subscribe(on_change) if on_change else None
         self._stop_waking_on_put: Callable[[], None] | None = None
 
@@ -121,8 +128,23 @@ class Sender:
         return max(0.0, self._paused_until - self.clock())
 
     def _window(self) -> int:
-        """Requests allowed in flight: ``concurrency`` while the platform answers, else one (a probe)."""
+        """Requests allowed on the link: ``concurrency`` while the platform answers, else one (a probe)."""
         return self.concurrency if self._platform_answered and not self.network_down else 1
+
+    def patience(self) -> float:
+        """How long a request may wait for its answer, its body sent, before it stops counting as
+        using the link: ``PATIENCE_FACTOR`` times the recent median wait, at least ``MIN_PATIENCE_S``."""
+        waits = self._answer_waits.copy()  # appended to by the workers
+        return max(MIN_PATIENCE_S, PATIENCE_FACTOR * statistics.median(waits)) if waits else MIN_PATIENCE_S
+
+    def _room(self, running: dict[Future, "_Flight"]) -> bool:
+        """May one more request start? Counted: requests still sending, and those whose answer is not
+        overdue; all of them at most twice ``concurrency``."""
+        if len(running) >= 2 * self.concurrency:
+            return False
+        now, patience = time.monotonic(), self.patience()
+        busy = sum(1 for f in running.values() if f.sent_at is None or now - f.sent_at < patience)
+        return busy < self._window()
 
     # ----------------------------------------------------------------- passes
 
@@ -140,7 +162,7 @@ class Sender:
             self._next_prune = time.monotonic() + self.prune_every_s
             self.outbox.prune_expired()
         backlog: collections.deque[LeasedItem] = collections.deque()
-        running: dict[Future, LeasedItem] = {}
+        running: dict[Future, _Flight] = {}
         unsettled: list[Outcome] = []
         first_unsettled = 0.0
         tried, leased, may_lease = 0, False, True
@@ -152,16 +174,20 @@ class Sender:
                     fresh = self.outbox.lease(self.batch, self.lease_s)
                     leased, may_lease = True, bool(fresh)  # nothing due: look again once an attempt ends
                     backlog.extend(fresh)
-                while not halted and backlog and len(running) < self._window():
+                while not halted and backlog and self._room(running):
                     item = backlog.popleft()
                     if item.lease_expires_at - self.clock() <= sum(self.timeout) and (tried or running):
                         self.outbox.release([item])  # too little lease left for a whole attempt
                         continue
-                    running[self._executor().submit(self._attempt, item)] = item
+                    flight = _Flight(item)
+                    running[self._executor().submit(self._attempt, flight)] = flight
                     tried += 1
                 if not running:
                     break
-                finished, _ = wait(running, timeout=SETTLE_AFTER_S, return_when=FIRST_COMPLETED)
+                # look again soon if a request waiting on the platform may become overdue and free a place
+                waiting_for_room = not halted and (backlog or may_lease) and len(running) < 2 * self.concurrency
+                finished, _ = wait(running, timeout=0.1 if waiting_for_room else SETTLE_AFTER_S,
+                                   return_when=FIRST_COMPLETED)
                 for future in finished:
                     running.pop(future)
                     if not unsettled:
@@ -186,7 +212,7 @@ class Sender:
         self._settle(unsettled)
         return tried
 
-    def _salvage(self, running: dict[Future, LeasedItem], unsettled: list[Outcome]) -> None:
+    def _salvage(self, running: dict[Future, "_Flight"], unsettled: list[Outcome]) -> None:
         try:
             for future in wait(running, timeout=sum(self.timeout) + 1).done:
                 unsettled.append(self._note(future.result()))
@@ -226,23 +252,27 @@ class Sender:
 
     # ----------------------------------------------------------------- one attempt (in a worker)
 
-    def _attempt(self, item: LeasedItem) -> tuple[Outcome, bool | None]:
+    def _attempt(self, flight: "_Flight") -> tuple[Outcome, bool | None]:
         """Send one item once; returns its outcome and whether the platform answered (None: not asked)."""
+        item = flight.item
         try:
             request = self.outbox.load(item)
         except UndeliverableItem as exc:
             return Outcome(item, ItemState.DEAD, None, str(exc), ErrorKind.LOCAL), None
         try:
-            body, content_type = _body(request)
+            data, content_type = _body(request)
             headers = self._headers(request)
             if content_type:
                 headers["Content-Type"] = content_type
+            body = {} if data is None else {"data": _Body(data, flight)}
             response = self._session().request(request.method, self.base_url + request.path, headers=headers,
                                                timeout=self.timeout, allow_redirects=False, **body)
             try:
                 response.content  # read it all inside the timeout, so the connection can be reused
             finally:
                 response.close()
+            if flight.sent_at is not None:
+                self._answer_waits.append(time.monotonic() - flight.sent_at)
         except requests.RequestException as exc:
             reason = _reason(exc)
             link_down = classify(exc) is ErrorKind.NETWORK
@@ -293,7 +323,7 @@ class Sender:
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="outbox-send")
+                self._pool = ThreadPoolExecutor(2 * self.concurrency, thread_name_prefix="outbox-send")
             return self._pool
 
     # ----------------------------------------------------------------- loops
@@ -444,16 +474,45 @@ def _causes(exc: BaseException):
         queue.extend(e for e in inner if isinstance(e, BaseException))
 
 
-def _body(request: StoredRequest) -> tuple[dict, str | None]:
+class _Flight:
+    """One attempt in flight: its item, and when its body was wholly handed to the connection."""
+
+    __slots__ = ("item", "sent_at")
+
+    def __init__(self, item: LeasedItem) -> None:
+        self.item = item
+        self.sent_at: float | None = None  # time.monotonic(); None while sending
+
+
+class _Body:
+    """A request body read by the HTTP connection in blocks; notes on its flight when the last block
+    has been taken (from then on the request only waits for the platform's answer)."""
+
+    def __init__(self, data: bytes, flight: _Flight) -> None:
+        self._data, self._pos, self._flight = memoryview(data), 0, flight
+
+    def __len__(self) -> int:  # requests sends Content-Length from it
+        return len(self._data)
+
+    def read(self, size: int = -1) -> bytes:
+        if self._pos >= len(self._data):
+            if self._flight.sent_at is None:
+                self._flight.sent_at = time.monotonic()
+            return b""
+        end = len(self._data) if size is None or size < 0 else self._pos + size
+        block = self._data[self._pos:end].tobytes()
+        self._pos += len(block)
+        return block
+
+
+def _body(request: StoredRequest) -> tuple[bytes | None, str | None]:
     """JSON alone → ``application/json``; with files → multipart: ``payload`` part, then ``files`` parts."""
     payload = request.json_text.encode("utf-8") if request.json_text is not None else None
     if not request.files:
-        if payload is None:
-            return {}, None
-        return {"data": payload}, "application/json"
+        return (None, None) if payload is None else (payload, "application/json")
     parts = [("payload", (None, payload if payload is not None else b"null", "application/json"))]
     parts += [("files", (f.name, f.data, f.content_type)) for f in request.files]
-    return {"files": parts}, None  # requests sets multipart/form-data with its boundary
+    return encode_multipart_formdata(parts)  # the body, and multipart/form-data with its boundary
 
 
 _LONG_NUMBER = re.compile(r"\d{6,}[\dXx]*")

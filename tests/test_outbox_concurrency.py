@@ -1,0 +1,151 @@
+"""Several requests at once, never one item twice at once: counted on a real loopback server.
+
+The server counts deliveries per ``Idempotency-Key`` and notes any key that arrives while a request
+with the same key is still being answered; one sender and two sender processes sharing one outbox
+drain a backlog through it.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from offline_queue import Outbox, Sender
+
+HERE = Path(__file__).resolve().parent
+
+
+class CountingServer:
+    """Answers 201 after ``delay_s`` (or, for keys in ``hold``, once ``release`` is set); counts."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.delay_s = delay_s
+        self.lock = threading.Lock()
+        self.deliveries: collections.Counter = collections.Counter()
+        self.in_flight: collections.Counter = collections.Counter()
+        self.overlaps: list[str] = []
+        self.now_in_flight = self.most_in_flight = 0
+        self.finished: list[str] = []
+        self.hold: set[str] = set()
+        self.release = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                key = self.headers["Idempotency-Key"]
+                with server.lock:
+                    server.deliveries[key] += 1
+                    server.in_flight[key] += 1
+                    if server.in_flight[key] > 1:
+                        server.overlaps.append(key)
+                    server.now_in_flight += 1
+                    server.most_in_flight = max(server.most_in_flight, server.now_in_flight)
+                if key in server.hold:
+                    server.release.wait(30)
+                else:
+                    time.sleep(server.delay_s)
+                with server.lock:
+                    server.in_flight[key] -= 1
+                    server.now_in_flight -= 1
+                    server.finished.append(key)
+                self.send_response(201)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True).start()
+
+    def stop(self) -> None:
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_one_sender_keeps_its_concurrency_and_sends_each_item_once(tmp_path):
+    server = CountingServer(delay_s=0.03)
+    try:
+        with Outbox(tmp_path / "d", key_file=tmp_path / "k") as box:
+            ids = [box.put("POST", "/x", json={"n": n}, files=[("a.jpg", b"x" * 3000)] if n % 5 == 0 else ())
+                   for n in range(60)]
+            sender = Sender(box, server.url, "t", concurrency=3)
+            assert sender.run_until_empty(timeout=60)
+            sender.stop()
+            assert box.status()["done"] == 60
+    finally:
+        server.stop()
+    assert server.deliveries == collections.Counter({key: 1 for key in ids})  # each once, under its own id
+    assert server.overlaps == []
+    assert server.most_in_flight == 3  # three at once, and no more
+
+
+def test_a_slow_answer_does_not_hold_the_link(tmp_path):
+    """With one request allowed on the link, the others still go while the first waits on the platform;
+    never more than two in flight."""
+    server = CountingServer()
+    try:
+        with Outbox(tmp_path / "d", key_file=tmp_path / "k") as box:
+            ids = [box.put("POST", "/x", json={"n": n}) for n in range(5)]
+            server.hold = {ids[0]}
+            sender = Sender(box, server.url, "t", concurrency=1)
+            done = threading.Thread(target=sender.run_until_empty, args=(60,), daemon=True)
+            done.start()
+            deadline = time.monotonic() + 30
+            while len(server.finished) < 4 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            server.release.set()
+            done.join(30)
+            sender.stop()
+            assert box.status()["done"] == 5
+    finally:
+        server.stop()
+    assert server.finished == ids[1:] + ids[:1]  # the others arrived while the first was waiting
+    assert server.most_in_flight == 2 and server.overlaps == []
+    assert server.deliveries == collections.Counter({key: 1 for key in ids})
+
+
+SENDER = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from offline_queue import Outbox, Sender
+with Outbox(sys.argv[2], key_file=sys.argv[3]) as box:
+    sender = Sender(box, sys.argv[4], "t", concurrency=4, batch=8)
+    emptied = sender.run_until_empty(timeout=60)
+    sender.stop()
+print(json.dumps({"emptied": emptied, "sent": sender.stats["sent"]}))
+"""
+
+
+def test_two_sender_processes_on_one_outbox_never_send_an_item_twice(tmp_path):
+    server = CountingServer(delay_s=0.01)
+    data, key = tmp_path / "d", tmp_path / "k"
+    try:
+        with Outbox(data, key_file=key) as box:
+            ids = [box.put("POST", "/x", json={"n": n}) for n in range(240)]
+        procs = [subprocess.Popen([sys.executable, "-c", SENDER, str(HERE.parent), str(data), str(key), server.url],
+                                  stdout=subprocess.PIPE, text=True) for _ in range(2)]
+        results = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
+        with Outbox(data, key_file=key) as box:
+            status = box.status()
+    finally:
+        server.stop()
+    # the one that finds only the other's leased items left gives up waiting (False); together they sent all
+    assert any(r["emptied"] for r in results) and sum(r["sent"] for r in results) == 240
+    assert status["done"] == 240 and status["pending"] == status["inflight"] == 0
+    assert server.deliveries == collections.Counter({key: 1 for key in ids})
+    assert server.overlaps == []
+    assert 1 < server.most_in_flight <= 8
