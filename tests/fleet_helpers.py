@@ -178,3 +178,65 @@ def make_agent(platform: Platform, tmp: Path, kiosk_id: str, town: str = "", pro
     overrides.setdefault("settle_s", 0.2)
     settings = AgentSettings.from_config(cfg, str(site), **overrides)
     return FleetAgent(settings, probes)
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL server on a free loopback port (as the backend's PostgreSQL tests do).
+
+    ``url`` is None when the server binaries or psycopg are missing; ``skip_reason`` says why.
+    """
+
+    def __init__(self) -> None:
+        self.url: str | None = None
+        self.skip_reason = ""
+        self._base = ""
+        self._data = ""
+        self._as_user: list[str] = []
+        self._pg_ctl = ""
+
+    @staticmethod
+    def _binary(name: str) -> str | None:
+        import glob
+
+        found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+        return found[-1] if found else shutil.which(name)
+
+    def start(self, max_connections: int = 60) -> "PostgresServer":
+        import os
+        import pwd
+        import tempfile
+
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            self.skip_reason = "psycopg is not installed"
+            return self
+        initdb, self._pg_ctl = self._binary("initdb"), self._binary("pg_ctl")
+        if not initdb or not self._pg_ctl:
+            self.skip_reason = "PostgreSQL server binaries are not installed"
+            return self
+        self._base = tempfile.mkdtemp(prefix="kiosk-fleet-pg-")
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            try:
+                owner = pwd.getpwnam("postgres")
+            except KeyError:
+                self.skip_reason = "running as root and there is no 'postgres' user"
+                return self
+            os.chown(self._base, owner.pw_uid, owner.pw_gid)
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+        self._data = os.path.join(self._base, "data")
+        port = free_port()
+        subprocess.run([*self._as_user, initdb, "-D", self._data, "-U", "kiosk", "--auth=trust", "-E", "UTF8",
+                        "--no-sync"], check=True, capture_output=True, timeout=120)
+        options = f"-h 127.0.0.1 -p {port} -k {self._base} -c fsync=off -c max_connections={max_connections}"
+        subprocess.run([*self._as_user, self._pg_ctl, "-D", self._data, "-o", options, "-l",
+                        os.path.join(self._base, "log"), "-w", "start"], check=True, capture_output=True, timeout=120)
+        self.url = f"postgresql://kiosk@127.0.0.1:{port}/postgres"
+        return self
+
+    def stop(self) -> None:
+        if self._data and self.url:
+            subprocess.run([*self._as_user, self._pg_ctl, "-D", self._data, "-m", "immediate", "stop"],
+                           capture_output=True, timeout=60)
+        if self._base:
+            shutil.rmtree(self._base, ignore_errors=True)
