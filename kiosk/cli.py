@@ -113,6 +113,17 @@ def main(argv: list[str] | None = None) -> int:
     except RecursionError:  # input nested deeper than a parser's stack, wherever it was parsed
         _say("error: the input is nested too deeply")
         return 2
+    except (ValueError, RuntimeError) as exc:
+        message = str(exc)
+        if "embedded null" in message:  # a path with a NUL byte reached the operating system
+            _say("error: a path or name contains a NUL byte")
+            return 2
+        if "home directory" in message:  # "~someone/…" for a user this machine does not have
+            _say("error: a path names the home folder of an unknown user")
+            return 2
+        log.debug("unexpected failure", exc_info=True)
+        _say(f"internal error: {type(exc).__name__}: {exc}")
+        return 1
     except MemoryError:
         _say("error: out of memory (the input is too large)")
         return 1

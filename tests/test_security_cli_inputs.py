@@ -270,3 +270,18 @@ def test_failure_while_building_arguments_is_one_line(monkeypatch, capsys):
     assert cli.main(["config", "check"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 1 and len(err) <= MAX_LINE + 1, err[:500]
+
+
+@pytest.mark.parametrize("failure", [
+    lambda: Path("~nosuchuser/data").expanduser(),
+    lambda: open("/tmp/a\x00b", "rb"),
+], ids=["unknown-home", "nul-byte"])
+def test_path_mistakes_anywhere_are_usage_errors(monkeypatch, capsys, failure):
+    """A command that passes a path through unchecked still answers exit 2 and one line, not an internal error."""
+    from kiosk import cli
+    from kiosk.commands import config_cmd
+
+    monkeypatch.setattr(config_cmd, "check_config", lambda args: failure())
+    assert cli.main(["config", "check"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("kiosk: error: ") and "internal" not in err, err
