@@ -106,6 +106,7 @@ class DevicesSection:
 class OutboxSection:
     quota_mb: int = 2048
     retention_days: int = 7
+    concurrency: int = 4  # requests the sender may have on the link at once
 
 
 @dataclass(frozen=True)
@@ -306,6 +307,8 @@ def validate(cfg: Config, file: str) -> Config:
         raise _fail(file, "outbox.quota_mb", f"must be between 1 and 1000000, got {cfg.outbox.quota_mb}")
     if not 0 <= cfg.outbox.retention_days <= 365:
         raise _fail(file, "outbox.retention_days", f"must be between 0 and 365, got {cfg.outbox.retention_days}")
+    if not 1 <= cfg.outbox.concurrency <= 32:
+        raise _fail(file, "outbox.concurrency", f"must be between 1 and 32, got {cfg.outbox.concurrency}")
     _validate_policy_and_fleet(cfg, file)
     return cfg
 

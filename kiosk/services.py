@@ -128,7 +128,7 @@ class Services:
         if self.outbox is not None:
             from offline_queue import Sender
 
-            self.sender = Sender(self.outbox, self.base_url, self.token,
+            self.sender = Sender(self.outbox, self.base_url, self.token, concurrency=self.cfg.outbox.concurrency,
                                  on_change=lambda status: self.on_outbox_change and self.on_outbox_change(status))
             self.sender.start()
 

@@ -66,3 +66,36 @@ def test_a_refused_token_makes_items_dead_not_lost(tmp_path):
             Sender(box, backend.url, "no-such-token").run_until_empty(timeout=10)
             [info] = box.list()
     assert info.state.value == "dead" and info.last_status == 403
+
+
+def test_a_receipt_number_taken_by_another_submission_goes_dead_not_round_and_round(tmp_path):
+    """The platform answers 409 receipt_no_taken: permanent; the item is kept dead with that reason."""
+    from datetime import datetime, timezone
+
+    from backend import seed
+    from backend.db import Database
+    from backend.server import ServingThread, bind_socket, build_app, url_for
+
+    now = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # the receipt number's date, in China
+    db = Database(f"sqlite:///{tmp_path / 'platform.sqlite3'}", clock=lambda: now)
+    db.initialise()
+    seed.seed_demo(db)
+    sock = bind_socket("127.0.0.1", 0)
+    serving = ServingThread(build_app(db, public_url=url_for(sock)), sock)
+    serving.start()
+    body = {"item_id": "JY-002", "receipt_no": "ZW0001261123-55555555", "materials": [],
+            "applicant": {"name": NAME, "id_number": "11010519491231002X", "phone": "13800138000"},
+            "delivery": {"method": "pickup"}}
+    try:
+        with Outbox(tmp_path / "outbox", key_file=tmp_path / "outbox.key") as box:
+            first = box.put("POST", "/api/v1/submissions", json=body)
+            clash = box.put("POST", "/api/v1/submissions", json=dict(body, applicant=dict(body["applicant"])))
+            sender = Sender(box, serving.url, "demo-token")
+            assert sender.run_until_empty(timeout=20)
+            info = {i.id: i for i in box.list()}
+            assert sender.run_until_empty(timeout=1) and sender.stats == dict(sender.stats, sent=1, dead=1)
+    finally:
+        serving.stop()
+    assert info[first].state.value == "done" and info[first].last_status == 201
+    assert info[clash].state.value == "dead" and info[clash].last_status == 409 and info[clash].attempts == 1
+    assert info[clash].last_error == "HTTP 409 Conflict: receipt_no_taken"

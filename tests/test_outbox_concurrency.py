@@ -149,3 +149,33 @@ def test_two_sender_processes_on_one_outbox_never_send_an_item_twice(tmp_path):
     assert server.deliveries == collections.Counter({key: 1 for key in ids})
     assert server.overlaps == []
     assert 1 < server.most_in_flight <= 8
+
+
+def test_kiosk_queue_run_takes_its_concurrency_from_the_configuration(tmp_path):
+    from conftest import run_kiosk
+
+    server = CountingServer(delay_s=0.03)
+    data, key, config = tmp_path / "d", tmp_path / "k", tmp_path / "kiosk.toml"
+    config.write_text("[outbox]\nconcurrency = 2\n", encoding="utf-8")
+    try:
+        with Outbox(data, key_file=key) as box:
+            ids = [box.put("POST", "/x", json={"n": n}) for n in range(30)]
+        out = run_kiosk("--config", str(config), "queue", "run", "--base-url", server.url, "--token", "t",
+                        "--until-empty", "--timeout", "60", "--data-dir", str(data), "--key-file", str(key))
+    finally:
+        server.stop()
+    assert out.returncode == 0 and out.stdout.strip() == "sent 30, dead 0, pending 0", out.stderr
+    assert server.deliveries == collections.Counter({key: 1 for key in ids})
+    assert server.most_in_flight == 2
+
+
+def test_a_bad_concurrency_is_refused_with_one_line(tmp_path):
+    from conftest import run_kiosk
+
+    config = tmp_path / "kiosk.toml"
+    config.write_text("[outbox]\nconcurrency = 0\n", encoding="utf-8")
+    out = run_kiosk("--config", str(config), "queue", "status", "--data-dir", str(tmp_path / "d"),
+                    "--key-file", str(tmp_path / "k"))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines() == [f"kiosk: {config}: outbox.concurrency: must be between 1 and 32, got 0"]
+    assert not (tmp_path / "d").exists()

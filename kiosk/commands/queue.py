@@ -200,7 +200,7 @@ def _run(args) -> int:
             raise UsageError("no platform base URL: give --base-url or set platform.base_url in the configuration")
         token = args.token if args.token is not None else (opened.cfg.platform.token or None)
         try:
-            sender = Sender(opened.outbox, base_url, token)
+            sender = Sender(opened.outbox, base_url, token, concurrency=opened.cfg.outbox.concurrency)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         try:
