@@ -194,7 +194,7 @@ def test_an_error_status_is_this_request(outbox, server, clock, status):
 def test_retry_after_is_honoured_per_item(outbox, server, clock):
     server.script = [(429, {"Retry-After": "7"}), (503, {"Retry-After": "40"}), (201, {})]
     first, second, third = *two_items(outbox), outbox.put("POST", "/x", json={"n": 3})
-    sender = sender_for(outbox, server.url)
+    sender = sender_for(outbox, server.url, concurrency=1)  # the script's answers go in the items' order
     assert sender.run_once() == 3
     info = {i.id: i for i in outbox.list()}
     assert (info[first].next_attempt_at, info[second].next_attempt_at) == (clock.now + 7, clock.now + 40)
