@@ -1,7 +1,10 @@
 """The Kivy application: the only module of ``kiosk`` that imports Kivy.
 
-Import it only after ``kiosk.ui_env.prepare()``. It wires screens to the session keeper and the
-services; blocking work goes to ``Workers`` and comes back through the one ``UiBridge``.
+Import it only after ``kiosk.ui_env.prepare()``. The app holds the kiosk's lifecycle (devices and
+services started and stopped), the theme, navigation (``open_task`` through the flow registry of
+kiosk.flows), the idle timer and the wiring between screens, flows and devices. What a citizen's
+task does lives in its flow controller; blocking work goes to ``Workers`` and comes back through
+the one ``UiBridge``. See docs/ARCHITECTURE.md.
 """
 from __future__ import annotations
 
@@ -22,8 +25,9 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.bridge import UiBridge, Workers
 from kiosk.config import Config
+from kiosk.flows import Catalogue, Devices, Flow, FlowContext, build_flows
 from kiosk.i18n import translate
-from kiosk.identity import greeting_name, judge
+from kiosk.identity import greeting_name
 from kiosk.services import CatalogueResult, Services
 from kiosk.session import IdleState, SessionKeeper
 from kiosk.ui_env import find_cjk_font
@@ -48,7 +52,6 @@ THEMES = {
            "c_warning": (1, 0.9, 0.2, 1), "c_warning_text": (0.60, 0.10, 0.0, 1)},
 }
 ELDERLY_FONT_SCALE = 1.3
-TASKS_NEEDING_IDENTITY = ("certificates", "submit", "progress_card", "help")
 KEY_F2, KEY_F3, KEY_F4, KEY_F5 = 283, 284, 285, 286  # demo hotkeys, simulated devices only
 DEMO_FIRST_RECEIPT = "ZW{day}-000001"  # the demo platform numbers its seeded applications from 000001
 
@@ -59,10 +62,71 @@ class ScreenshotRequest:
     out: str
     lang: str = "zh"
     elderly: bool = False
+    stage: Callable[[Any, str], None] | None = None   # puts the app on ``screen`` (kiosk screenshot's)
 
 
 class KioskRoot(BoxLayout):
     """Header, the screen manager, footer: the same frame on every screen."""
+
+
+class KivyShell:
+    """The ``Shell`` the flows talk to (kiosk.flows.base.Shell): navigation, the one message
+    dialog, voice and texts, on top of the app."""
+
+    def __init__(self, app: "KioskApp"):
+        self.app = app
+        self.dialogs: list[Any] = []   # open modal dialogs, closed all at once at the end of a visit
+
+    @property
+    def lang(self) -> str:
+        return self.app.lang
+
+    @property
+    def hotline(self) -> str:
+        return self.app.hotline
+
+    def show(self, screen: str) -> None:
+        self.app.show_screen(screen)
+
+    def start_visit(self, reason: str) -> None:
+        self.app.start_session(reason)
+
+    def current_screen(self) -> str:
+        return self.app.manager.current
+
+    def text(self, key: str, **values: Any) -> str:
+        return translate(key, self.app.lang, **values)
+
+    def text_in(self, lang: str, key: str, **values: Any) -> str:
+        return translate(key, lang, **values)
+
+    def speak(self, key: str) -> None:
+        """Voice guidance in elderly mode (the forgotten-card alert speaks in every mode)."""
+        if self.app.elderly:
+            self.app.voice.say(self.text(key, hotline=self.hotline), self.lang)
+
+    def online(self) -> bool:
+        sender = self.app.services.sender
+        return bool(self.app.network_ok) and not bool(sender is not None and sender.network_down)
+
+    def open_task(self, action: str, title: str = "", **options: Any) -> None:
+        self.app.open_task(action, title, **options)
+
+    def message(self, title: str, body: str) -> None:
+        """The one way to show the citizen a message: a dialog with one big button."""
+        from kivy.factory import Factory
+
+        self.open_dialog(Factory.MessageDialog(title=title, body=body, button_text=self.text("ok")))
+
+    def open_dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog)
+        dialog.bind(on_dismiss=lambda d: self.dialogs.remove(d) if d in self.dialogs else None)
+        dialog.open(animation=False)
+
+    def close_dialogs(self) -> None:
+        for dialog in list(self.dialogs):
+            dialog.dismiss(animation=False)
+        self.dialogs.clear()
 
 
 class KioskApp(App):
@@ -113,23 +177,14 @@ class KioskApp(App):
         self.workers: Workers | None = None
         self.keeper = SessionKeeper(cfg.paths.data_dir / "sessions", cfg.session.idle_timeout_s,
                                     cfg.session.warning_s, clock=lambda: self.monotonic())
+        self.shell = KivyShell(self)
+        self.devices = Devices(camera_factory=self._open_camera)
+        self.catalogue = Catalogue()
+        self.flows: dict[str, Flow] = {}
         self.idle_dialog = None
         self.card_alert = None
-        self.reader: Any = None
-        self.scanner: Any = None
-        self.printer: Any = None
-        self.camera: Any = None
-        self.docprinter: Any = None
-        self.ledger: Any = None
-        self._certificate: dict[str, Any] | None = None
-        self.live: Any = None
-        self._submit_item_id: str | None = None
-        self._capture_index = 0
-        self.last_receipt_no: str | None = None  # the demo's F4 scans the latest receipt (no personal data)
         self.voice = Speaker()
         self._sim_cards: list[str] = []
-        self.dialogs: list[Any] = []
-        self.catalogue_items: dict[str, Any] = {}
         self.started_at = time.monotonic()
         self.first_frame_at: float | None = None
 
@@ -141,10 +196,6 @@ class KioskApp(App):
     def build(self):
         import screens
         from kivy.factory import Factory
-        from screens.attract import AttractScreen
-        from screens.guide import GuideScreen
-        from screens.guide_detail import GuideDetailScreen
-        from screens.home import HomeScreen
 
         font = find_cjk_font()
         if font:
@@ -158,28 +209,21 @@ class KioskApp(App):
         self.lang = self.cfg.kiosk.default_language
         self.apply_theme()
         self.bridge = UiBridge(lambda fn: Clock.schedule_once(lambda dt: fn(), 0))
-        self.workers = Workers(self.bridge)
+        self.workers = Workers(self.bridge, on_unhandled=self._job_failed)
         screens.load_kv()
         root = KioskRoot(orientation="vertical")
         root.add_widget(Factory.Header())
         self.manager = ScreenManager(transition=NoTransition())
-        self.screens = {}
-        from screens.identify import IdentifyScreen
-        from screens.progress import ProgressScreen
-        from screens.capture import CaptureScreen
-        from screens.certificates import CertificatesScreen
-        from screens.help_request import HelpRequestScreen
-        from screens.rating import RatingScreen
-        from screens.submit import SubmitScreen
-
-        for cls in (AttractScreen, HomeScreen, GuideScreen, GuideDetailScreen, IdentifyScreen, ProgressScreen,
-                    RatingScreen, SubmitScreen, CaptureScreen, CertificatesScreen, HelpRequestScreen):
-            screen = cls()
-            self.screens[screen.name] = screen
+        self.screens = screens.make_screens()
+        for screen in self.screens.values():
             self.manager.add_widget(screen)
         root.add_widget(self.manager)
         self.footer = Factory.Footer()
         root.add_widget(self.footer)
+        ctx = FlowContext(shell=self.shell, keeper=self.keeper, services=self.services, jobs=self.workers,
+                          post=self.bridge.post, devices=self.devices, catalogue=self.catalogue, cfg=self.cfg)
+        self.flows = build_flows(ctx, self.screens)
+        screens.attach_controllers(self.screens, self.flows)
         self.manager.current = "attract"
         self.bind(lang=self._update_status_line, network_ok=self._update_status_line,
                   pending_uploads=self._update_status_line, network_known=self._update_status_line)
@@ -194,10 +238,7 @@ class KioskApp(App):
         self.services.on_outbox_change = lambda status: self.bridge.post(self._outbox_changed, status)
         self.services.start()
         self.refresh_catalogue()
-        self._start_reader()
-        self._start_scanner()
-        self._start_printer()
-        self._start_document_printer()
+        self._start_devices()
         Clock.schedule_interval(lambda dt: self._tick(), 0.25)
         Clock.schedule_interval(lambda dt: self.probe_network(), 15)
         Clock.schedule_interval(lambda dt: self.refresh_catalogue(), self.cfg.platform.catalogue_refresh_s)
@@ -214,18 +255,20 @@ class KioskApp(App):
     def on_stop(self) -> None:
         self.keeper.end("kiosk stopping")
         self.identity_name = ""
-        if self.reader is not None:
-            self.reader.stop()
-        if self.scanner is not None:
-            self.scanner.stop()
-        if self.printer is not None:
-            self.printer.stop()
-        if self.docprinter is not None:
-            self.docprinter.stop()
+        for flow in self.flows.values():
+            flow.reset()
+        for device in (self.devices.reader, self.devices.scanner, self.devices.printer, self.devices.docprinter):
+            if device is not None:
+                device.stop()
         self.voice.stop()
         if self.workers is not None:
             self.workers.shutdown()
         self.services.stop()
+
+    def _job_failed(self, exc: BaseException) -> None:
+        """A background job failed and nobody handled it (the traceback is in the log): say so plainly."""
+        self.shell.message(self.tr(self.lang, "not_ready_title"),
+                           self.tr(self.lang, "task_failed", hotline=self.hotline))
 
     # ---- text and theme -----------------------------------------------------------------
     def tr(self, lang: str, key: str, **values: Any) -> str:
@@ -308,21 +351,13 @@ class KioskApp(App):
 
     def end_session(self, reason: str) -> None:
         """Every end of a visit comes here: wipe, close dialogs, back to the attract screen."""
-        self._stop_camera()
-        self._submit_item_id = None
         self._close_idle_dialog()
-        for dialog in list(self.dialogs):
-            dialog.dismiss(animation=False)
-        self.dialogs.clear()
+        self.shell.close_dialogs()
+        for flow in self.flows.values():
+            flow.reset()
         self.keeper.end(reason)
         self.in_session = False
         self.identity_name = ""
-        self.screens["guide"].reset()
-        self.screens["guide-detail"].show(None)
-        self.screens["progress"].reset()
-        self.screens["rating"].reset()
-        self.screens["certificates"].reset()
-        self._certificate = None
         if self.elderly:
             self.elderly = False
             self.apply_theme()
@@ -340,7 +375,7 @@ class KioskApp(App):
         if self.manager.current != "home":
             self.show_screen("home")
             return
-        self._open_dialog(Factory.ConfirmEndDialog())
+        self.shell.open_dialog(Factory.ConfirmEndDialog())
 
     # ---- navigation ----------------------------------------------------------------------
     def show_screen(self, name: str) -> None:
@@ -349,142 +384,101 @@ class KioskApp(App):
             self.in_session = True
         self.manager.current = name
 
-    def open_task(self, action: str, title: str) -> None:
-        if action == "guide":
-            self.show_screen("guide")
-            return
-        if action == "progress":
-            self.screens["progress"].reset()
-            self.show_screen("progress")
-            return
-        if action == "print_notice":
-            item = self.screens["guide-detail"].item
-            if item is not None:
-                self.print_notice(item)
-            return
-        if action == "submit" and self.manager.current == "guide-detail" and self.screens["guide-detail"].item:
-            self._submit_item_id = self.screens["guide-detail"].item.id
-        if action == "rating":
-            self.screens["rating"].reset()
-            self.show_screen("rating")
+    def open_task(self, action: str, title: str = "", **options: Any) -> None:
+        """Open a citizen's task by its action (kiosk.flows registry); ask for the card first when
+        the task needs to know who the citizen is."""
+        flow = self.flows.get(action)
+        if flow is None:
+            self._show_not_ready(title)
             return
         session = self.keeper.current
-        if action in TASKS_NEEDING_IDENTITY and (session is None or session.identity is None):
-            self.screens["identify"].ask(action, title.replace("\n", ""))
-            if not self.reader_ready:
-                self.screens["identify"].set_state("reader_down")
-            self.show_screen("identify")
+        if flow.needs_identity and (session is None or session.identity is None):
+            self.flows["identify"].ask(action, title, options)
             return
-        if action == "progress_card":
-            self._lookup_by_card()
-            return
-        if action == "submit":
-            self._start_submission()
-            return
-        if action == "certificates":
-            self._list_certificates()
-            return
-        if action == "help":
-            from kiosk.masking import mask_address
-
-            address = mask_address(getattr(self.keeper.current.identity, "address", "") or "") or ""
-            self.screens["help"].reset(self.tr(self.lang, "help_address", address=address))
-            self.show_screen("help")
-            return
-        self._show_not_ready(title)
+        flow.start(title, **options)
 
     def _show_not_ready(self, title: str) -> None:
-        from kivy.factory import Factory
+        self.shell.message(self.tr(self.lang, "not_ready_title"),
+                           self.tr(self.lang, "not_ready_body", name=title.replace("\n", ""), hotline=self.hotline))
 
-        dialog = Factory.MessageDialog(
-            title=self.tr(self.lang, "not_ready_title"),
-            body=self.tr(self.lang, "not_ready_body", name=title.replace("\n", ""), hotline=self.hotline),
-            button_text=self.tr(self.lang, "ok"))
-        self._open_dialog(dialog)
-
-    def _open_dialog(self, dialog: Any) -> None:
-        self.dialogs.append(dialog)
-        dialog.bind(on_dismiss=lambda d: self.dialogs.remove(d) if d in self.dialogs else None)
-        dialog.open(animation=False)
-
-    def open_guide_item(self, item_id: str) -> None:
-        item = self.catalogue_items.get(item_id)
-        if item is None:
-            return
-        self.screens["guide-detail"].show(item)
-        self.show_screen("guide-detail")
-
-    # ---- identity: the ID-card reader ------------------------------------------------------
-    def _start_reader(self) -> None:
+    # ---- devices: started with the app, their events routed to the flows --------------------
+    def _start_devices(self) -> None:
+        from devices.document_printer.driver import DocumentPrinter
         from devices.idcard.reader import IdCardReader
+        from devices.qr.scanner import QrScanner
+        from kiosk.ledger import open_ledger
 
-        try:
-            self.reader = IdCardReader(self.cfg.devices.idcard)
-        except Exception as exc:  # a bad URL must not stop the kiosk: the other services still work
-            log.error("ID-card reader unavailable: %s", exc)
+        self.devices.reader = self._start("ID-card reader", lambda: IdCardReader(self.cfg.devices.idcard),
+                                          self._reader_event)
+        if self.devices.reader is None:
             self.reader_ready = False
-            return
-        self.reader.subscribe(lambda event: self.bridge.post(self._reader_event, event))
-        self.reader.start()
+            self.flows["identify"].reader_status(False)
+        self.devices.scanner = self._start("QR scanner", lambda: QrScanner(self.cfg.devices.qr), self._scanner_event)
+        self.devices.printer = self._start("receipt printer", self._make_receipt_printer)
+        self.devices.docprinter = self._start("document printer",
+                                              lambda: DocumentPrinter(self.cfg.devices.document_printer))
+        try:
+            self.devices.ledger = open_ledger(self.cfg)
+        except Exception:
+            log.exception("print ledger unavailable: certificates will not be printed")
+
+    def _start(self, what: str, make: Callable[[], Any], on_event: Callable[[Any], None] | None = None) -> Any:
+        """Make and start one device; a failure is logged with its traceback and the kiosk goes on
+        without it (a bad URL must not stop the other services)."""
+        try:
+            device = make()
+            if on_event is not None:
+                device.subscribe(lambda event: self.bridge.post(on_event, event))
+            device.start()
+        except Exception:
+            log.exception("%s unavailable", what)
+            return None
+        return device
+
+    def _make_receipt_printer(self) -> Any:
+        from devices.receipt_printer.driver import ReceiptPrinter
+        from devices.receipt_printer.urls import with_settings
+
+        url = self.cfg.devices.receipt_printer
+        if url == "sim://":  # the demo keeps what it "printed" as pictures anyone can look at
+            out = self.cfg.paths.data_dir / "demo" / "printouts"
+            out.mkdir(parents=True, exist_ok=True)
+            url = f"sim://?out={out}"
+        return ReceiptPrinter(with_settings(url, encoding=self.cfg.devices.receipt_printer_encoding,
+                                            paper_mm=self.cfg.devices.receipt_printer_paper_mm))
+
+    def _open_camera(self) -> Any:
+        from devices.camera.driver import DocumentCamera
+
+        return DocumentCamera(self.cfg.devices.camera)
 
     def _reader_event(self, event: Any) -> None:
         from devices.base import DeviceState
         from devices.idcard.reader import CardPresent, CardReadFailed, CardRemoved, ReaderStatusChanged
 
-        identify = self.screens["identify"]
-        on_identify = self.manager.current == "identify"
+        identify = self.flows["identify"]
         if isinstance(event, ReaderStatusChanged):
             self.reader_ready = event.status.state in (DeviceState.READY, DeviceState.BUSY)
-            if on_identify and not self.reader_ready:
-                identify.set_state("reader_down")
-            elif on_identify and identify.state == "reader_down":
-                identify.set_state("waiting")
+            identify.reader_status(self.reader_ready)
         elif isinstance(event, CardRemoved):
             self.card_on_reader = False
             self._close_card_alert()
         elif isinstance(event, CardReadFailed):
             self.card_on_reader = True
-            if on_identify:
-                identify.set_state("failed")
-                self.speak_prompt("card_read_failed")
+            identify.read_failed()
         elif isinstance(event, CardPresent):
             self.card_on_reader = True
-            self._card_read(event.card)
+            if self.card_alert is not None:
+                return  # the card of a visit that has ended: it must be taken away, not read again
+            holder = identify.card_read(event.card)
+            if holder is not None:
+                self.identity_name = greeting_name(holder)
 
-    def _card_read(self, card: Any) -> None:
-        if self.card_alert is not None:
-            return  # the card of a visit that has ended: it must be taken away, not read again
-        verdict = judge(card)
-        identify = self.screens["identify"]
-        if not verdict.accepted:
-            if self.manager.current == "identify":
-                identify.set_state("expired" if verdict.message_key == "card_expired" else "invalid")
-            else:
-                from kivy.factory import Factory
+    def _scanner_event(self, event: Any) -> None:
+        from devices.qr.events import CodeScanned
 
-                if self.keeper.current is None:
-                    self.start_session("card")
-                self._open_dialog(Factory.MessageDialog(
-                    title=self.tr(self.lang, "card_refused_title"),
-                    body=self.tr(self.lang, verdict.message_key, hotline=self.hotline),
-                    button_text=self.tr(self.lang, "ok")))
-            self.speak_prompt(verdict.message_key)
-            return
-        if self.keeper.current is None:
-            self.start_session("card")
-        session = self.keeper.current
-        session.identity = card
-        self.identity_name = greeting_name(card)
-        log.info("identity read for session %s (%s)", session.id, card.card_type)
-        if self.manager.current == "identify":
-            task, title = identify.task, identify.task_title
-            self.show_screen("home")
-            self.open_task(task, title)
-        elif self.manager.current == "attract":
-            self.show_screen("home")
-
-    def cancel_identify(self) -> None:
-        self.show_screen("home")
+        if isinstance(event, CodeScanned) and self.card_alert is None:
+            self.flows["code"].scanned(event.text)
 
     def _show_card_alert(self) -> None:
         from kivy.factory import Factory
@@ -504,498 +498,19 @@ class KioskApp(App):
             self.card_alert = None
             self._card_alert_voice.cancel()
 
-    def speak_prompt(self, key: str) -> None:
-        """Voice guidance in elderly mode (the forgotten-card alert speaks in every mode)."""
-        if self.elderly:
-            self.voice.say(self.tr(self.lang, key, hotline=self.hotline), self.lang)
-
-    # ---- receipt printer ------------------------------------------------------------------------
-    def _start_printer(self) -> None:
-        from devices.receipt_printer.driver import ReceiptPrinter
-        from devices.receipt_printer.urls import with_settings
-
-        url = self.cfg.devices.receipt_printer
-        if url == "sim://":  # the demo keeps what it "printed" as pictures anyone can look at
-            out = self.cfg.paths.data_dir / "demo" / "printouts"
-            out.mkdir(parents=True, exist_ok=True)
-            url = f"sim://?out={out}"
-        try:
-            self.printer = ReceiptPrinter(with_settings(url, encoding=self.cfg.devices.receipt_printer_encoding,
-                                                        paper_mm=self.cfg.devices.receipt_printer_paper_mm))
-            self.printer.start()
-        except Exception as exc:
-            log.error("receipt printer unavailable: %s", exc)
-            self.printer = None
-
-    def print_notice(self, item: Any) -> None:
-        """一次性告知单: everything the item needs, on paper, to take home."""
-        import re
-
-        from kiosk.receipts import Fee, Material, OneTimeNotice, build
-
-        if self.printer is None:
-            self._printed(None)
-            return
-        fees: tuple = ()
-        if not any(word in item.fees for word in ("不收费", "免费")):
-            amount = re.search(r"(\d+(?:\.\d+)?)\s*元", item.fees)
-            fees = (Fee(name=item.fees, amount="", basis=item.fee_basis),) if amount is None or len(item.fees) > 16 \
-                else (Fee(name=item.fees[:amount.start()].strip("：: ") or "费用", amount=amount.group(1), basis=item.fee_basis),)
-        notice = OneTimeNotice(
-            item_name=item.name, printed_at=datetime.now(), department=item.department,
-            conditions=(item.conditions,) if item.conditions else (),
-            materials=tuple(Material(m.name, "原件" if m.kind == "original" else "复印件", m.count, m.required, m.note)
-                            for m in item.materials),
-            time_limit_days=item.time_limit_days, fees=fees, enquiry_phone=item.phone,
-            supervision_phone=item.supervision_phone, centre_name=self.cfg.kiosk.centre_name)
-        job = build(notice, self.printer.profile)
-        self.printer.submit(job, on_done=lambda result: self.bridge.post(self._printed, result))
-
-    def _printed(self, result: Any) -> None:
-        from kivy.factory import Factory
-
-        if result is not None and result.ok:
-            title, body = self.tr(self.lang, "printed_title"), self.tr(self.lang, "printed_body")
-        else:
-            detail = result.error.detail_zh if result is not None and result.error is not None else ""
-            title = self.tr(self.lang, "printer_down_title")
-            body = self.tr(self.lang, "printer_down_body", detail=detail, hotline=self.hotline)
-        self._open_dialog(Factory.MessageDialog(title=title, body=body, button_text=self.tr(self.lang, "ok")))
-        self.speak_prompt("printed_title" if result is not None and result.ok else "printer_down_title")
-
-    # ---- QR codes ---------------------------------------------------------------------------
-    def _start_scanner(self) -> None:
-        from devices.qr.scanner import QrScanner
-
-        try:
-            self.scanner = QrScanner(self.cfg.devices.qr)
-        except Exception as exc:
-            log.error("QR scanner unavailable: %s", exc)
-            return
-        self.scanner.subscribe(lambda event: self.bridge.post(self._scanner_event, event))
-        self.scanner.start()
-
-    def _scanner_event(self, event: Any) -> None:
-        from devices.qr.events import CodeScanned
-        from kiosk.qr_content import interpret
-
-        if not isinstance(event, CodeScanned) or self.card_alert is not None:
-            return
-        meaning = interpret(event.text, self.services.base_url)  # a code is data, never a command
-        if self.keeper.current is None:
-            self.start_session("code")
-        self.keeper.touch()
-        from kivy.factory import Factory
-
-        self.speak_prompt("code_scanned")
-        if meaning.kind == "receipt":
-            for dialog in list(self.dialogs):
-                dialog.dismiss(animation=False)
-            progress = self.screens["progress"]
-            progress.reset()
-            self.show_screen("progress")
-            self.lookup_receipt(meaning.receipt_no)
-            return
-        body = meaning.message_en if self.lang == "en" else meaning.message_zh
-        self._open_dialog(Factory.MessageDialog(title=self.tr(self.lang, "code_unrecognised_title"), body=body,
-                                                button_text=self.tr(self.lang, "ok")))
-
-    # ---- 证明打印: certificates ---------------------------------------------------------------------
-    def _start_document_printer(self) -> None:
-        from devices.document_printer.driver import DocumentPrinter
-        from kiosk.ledger import open_ledger
-
-        try:
-            self.docprinter = DocumentPrinter(self.cfg.devices.document_printer)
-            self.docprinter.start()
-        except Exception as exc:
-            log.error("document printer unavailable: %s", exc)
-            self.docprinter = None
-        try:
-            self.ledger = open_ledger(self.cfg)
-        except Exception as exc:
-            log.error("print ledger unavailable: %s", exc)
-            self.ledger = None
-
-    def _list_certificates(self) -> None:
-        screen = self.screens["certificates"]
-        screen.reset()
-        screen.busy = True
-        self.show_screen("certificates")
-        id_number = self.keeper.current.identity.id_number
-        client = self.services.client
-        self.workers.submit(lambda: client.list_certificates(id_number), screen.show_list, self._certificates_failed)
-
-    def _certificates_failed(self, exc: BaseException) -> None:
-        screen = self.screens["certificates"]
-        screen.busy = False
-        screen.message = self.tr(self.lang, "progress_offline", hotline=self.hotline)
-
-    def preview_certificate(self, certificate_id: str, title: str) -> None:
-        from kiosk.pdf_preview import first_page
-
-        session = self.keeper.current
-        if session is None or session.identity is None:
-            return
-        screen = self.screens["certificates"]
-        screen.busy, screen.message = True, ""
-        id_number = session.identity.id_number
-        client = self.services.client
-
-        def fetch() -> tuple:
-            pdf, code = client.certificate_document(certificate_id, id_number)
-            return pdf, code, first_page(pdf)
-
-        def shown(result: tuple) -> None:
-            pdf, code, picture = result
-            # the PDF stays in memory, in the session, until printed or the visit ends
-            self._certificate = {"id": certificate_id, "title": title, "pdf": pdf, "code": code}
-            session.data["certificate"] = self._certificate
-            screen.show_preview(title, picture)
-        self.workers.submit(fetch, shown, self._certificates_failed)
-
-    def print_certificate(self) -> None:
-        certificate, session = self._certificate, self.keeper.current
-        screen = self.screens["certificates"]
-        if certificate is None or session is None or session.identity is None:
-            return
-        if self.docprinter is None:
-            screen.message = self.tr(self.lang, "certificate_failed", reason="", hotline=self.hotline)
-            return
-        screen.busy, screen.message = True, self.tr(self.lang, "printing")
-        id_number = session.identity.id_number
-        holder = session.identity.name or session.identity.name_en or ""
-        printer_name = getattr(getattr(self.docprinter, "url", None), "display", self.cfg.devices.document_printer)
-
-        def record(result: Any) -> Any:
-            # on the printer's thread: write the ledger entry before telling anyone it is done
-            if self.ledger is not None:
-                try:
-                    self.ledger.append(certificate_id=certificate["id"], document=certificate["pdf"],
-                                       pages=int(result.pages or 0), printer=str(printer_name),
-                                       result=result.outcome, id_number=id_number)
-                except Exception as exc:
-                    log.error("print ledger append failed: %s", exc)
-            self.bridge.post(self._certificate_printed, result, certificate, holder)
-        self.docprinter.submit(certificate["pdf"], title="certificate", on_done=record)
-
-    def _certificate_printed(self, result: Any, certificate: dict, holder: str) -> None:
-        from kivy.factory import Factory
-
-        screen = self.screens["certificates"]
-        screen.busy, screen.message = False, ""
-        if result.completed:
-            body = self.tr(self.lang, "certificate_printed")
-            self._print_certificate_slip(certificate, holder, int(result.pages or 1))
-        else:
-            body = self.tr(self.lang, "certificate_failed",
-                           reason=result.reason_zh if self.lang == "zh" else result.reason_en, hotline=self.hotline)
-        self._open_dialog(Factory.MessageDialog(
-            title=self.tr(self.lang, "printed_title") if result.completed else self.tr(self.lang, "printer_down_title"),
-            body=body, button_text=self.tr(self.lang, "ok")))
-
-    def _print_certificate_slip(self, certificate: dict, holder: str, pages: int) -> None:
-        from kiosk.receipts import CertificateSlip, build
-
-        if self.printer is None:
-            return
-        slip = CertificateSlip(certificate_name=certificate["title"], verification_code=certificate["code"] or "—",
-                               printed_at=datetime.now(), pages=pages, certificate_no=certificate["id"],
-                               holder=holder, centre_name=self.cfg.kiosk.centre_name, kiosk_id=self.cfg.kiosk.id)
-        self.printer.submit(build(slip, self.printer.profile),
-                            on_done=lambda result: self.bridge.post(self._receipt_printed, result))
-
-    # ---- 材料提交: the submission flow -----------------------------------------------------------
-    def _start_submission(self) -> None:
-        item = self.catalogue_items.get(self._submit_item_id or "")
-        self._submit_item_id = None
-        if item is not None and item.kiosk_submittable:
-            self.choose_submission_item(item.id)
-            return
-        items = [i for i in self.catalogue_items.values() if i.kiosk_submittable]
-        self.screens["submit"].show_choices(items)
-        self.show_screen("submit")
-
-    def choose_submission_item(self, item_id: str) -> None:
-        from kiosk.submission import Draft
-
-        session = self.keeper.current
-        item = self.catalogue_items.get(item_id)
-        if session is None or item is None:
-            return
-        draft = Draft(item=item, folder=session.temp_dir)
-        session.data["draft"] = draft
-        self.screens["submit"].show_materials(draft)
-        self.show_screen("submit")
-
-    def _draft(self) -> Any:
-        session = self.keeper.current
-        return None if session is None else session.data.get("draft")
-
-    def open_capture(self, index: int) -> None:
-        from devices.camera.driver import DocumentCamera
-        from kiosk.live_preview import LivePreview
-
-        draft = self._draft()
-        if draft is None:
-            return
-        self._capture_index = index
-        capture = self.screens["capture"]
-        capture.reset(draft.item.materials[index].name, draft.count(index))
-        self._stop_camera()
-        try:
-            self.camera = DocumentCamera(self.cfg.devices.camera)
-            self.camera.start()
-        except Exception as exc:
-            log.error("document camera unavailable: %s", exc)
-            self.camera = None
-            from kivy.factory import Factory
-
-            self._open_dialog(Factory.MessageDialog(title=self.tr(self.lang, "not_ready_title"),
-                                                    body=self.tr(self.lang, "camera_down", hotline=self.hotline),
-                                                    button_text=self.tr(self.lang, "ok")))
-            return
-        self.live = LivePreview(self.camera, on_frame=lambda f: self.bridge.post(self._preview_frame, f),
-                                on_page=lambda p: self.bridge.post(self._page_captured, p))
-        self.live.start()
-        self.show_screen("capture")
-        self.speak_prompt("guide_place")
-
-    def _preview_frame(self, frame: Any) -> None:
-        if self.manager.current == "capture":
-            self.screens["capture"].show_frame(frame)
-
-    def _page_captured(self, page: Any) -> None:
-        draft, index = self._draft(), self._capture_index
-        if draft is None or self.manager.current != "capture":
-            return
-        self.keeper.touch()  # a citizen busy at the camera is not idle
-
-        def saved(_path: Any) -> None:
-            capture = self.screens["capture"]
-            capture.pages = draft.count(index)
-            capture.add_thumbnail(page.thumbnail_rgb, page.thumbnail_size)
-            self.speak_prompt("guide_taken")
-        self.workers.submit(lambda: draft.add_page(index, page.jpeg), saved)
-
-    def capture_now(self) -> None:
-        if self.live is not None:
-            self.live.capture_now()
-
-    def delete_last_page(self) -> None:
-        draft, index = self._draft(), self._capture_index
-        if draft is None:
-            return
-        capture = self.screens["capture"]
-
-        def removed(_: Any) -> None:
-            capture.pages = draft.count(index)
-            thumbs = capture.ids.thumbs
-            if thumbs.children:
-                thumbs.remove_widget(thumbs.children[0])
-        self.workers.submit(lambda: draft.remove_last_page(index), removed)  # file I/O off the UI thread
-
-    def close_capture(self) -> None:
-        self._stop_camera()
-        draft = self._draft()
-        if draft is not None:
-            self.screens["submit"].show_materials(draft)
-            self.show_screen("submit")
-
-    def _stop_camera(self) -> None:
-        if self.live is not None:
-            self.live.stop()
-            self.live = None
-        if self.camera is not None:
-            self.camera.stop()
-            self.camera = None
-
-    def submission_next(self, step: str) -> None:
-        from kiosk.masking import mask_id_number, mask_name
-
-        draft = self._draft()
-        submit = self.screens["submit"]
-        if draft is None:
-            return
-        if step == "materials":
-            submit.show_materials(draft)
-        elif step == "contact":
-            submit.show_contact(draft)
-        elif step == "review":
-            draft.phone, draft.delivery = submit.phone, submit.delivery
-            identity = self.keeper.current.identity
-            lines = [f"{self.tr(self.lang, 'tile_submit')}：{draft.item.name}",
-                     f"申请人：{mask_name(identity.name or identity.name_en or '')}  {mask_id_number(identity.id_number)}"
-                     if self.lang == "zh" else f"Applicant: {mask_name(identity.name or identity.name_en or '')}",
-                     f"{self.tr(self.lang, 'materials')}："]
-            for index, material in enumerate(draft.item.materials):
-                if draft.count(index):
-                    lines.append(f"  · {material.name}  {self.tr(self.lang, 'pages_taken', n=draft.count(index))}")
-            lines.append(f"{self.tr(self.lang, 'contact_phone')}：{draft.phone[:3]}****{draft.phone[-4:]}")
-            lines.append(f"{self.tr(self.lang, 'delivery')}：{draft.delivery_text(identity, self.lang)}")
-            submit.show_review("\n".join(lines))
-
-    def confirm_submission(self) -> None:
-        from kiosk.submission import new_receipt_no
-
-        draft, session = self._draft(), self.keeper.current
-        if draft is None or session is None or session.identity is None or not draft.ready():
-            return
-        self.screens["submit"].ids.confirm.disabled = True
-        receipt_no = new_receipt_no(datetime.now())
-        identity = session.identity
-        outbox = self.services.outbox
-
-        def store() -> str:
-            payload, files = draft.request(identity, receipt_no)
-            return outbox.put("POST", "/api/v1/submissions", json=payload, files=files)
-
-        def stored(_item_id: str) -> None:
-            self.screens["submit"].ids.confirm.disabled = False
-            self._show_receipt(draft, receipt_no)
-
-        def failed(exc: BaseException) -> None:
-            from kivy.factory import Factory
-
-            self.screens["submit"].ids.confirm.disabled = False
-            self._open_dialog(Factory.MessageDialog(
-                title=self.tr(self.lang, "not_ready_title"), body=self.tr(self.lang, "save_failed", hotline=self.hotline),
-                button_text=self.tr(self.lang, "ok")))
-        self.workers.submit(store, stored, failed)
-
-    def _show_receipt(self, draft: Any, receipt_no: str) -> None:
-        from kiosk.qr_content import receipt_qr_text
-
-        lookup = receipt_qr_text(receipt_no, self.services.base_url)
-        self.last_receipt_no = receipt_no
-        sender = self.services.sender
-        offline = (not self.network_ok) or bool(sender is not None and sender.network_down)
-        message = self.tr(self.lang, "saved_offline" if offline else "submitted_online")
-        self.screens["submit"].show_done(receipt_no, message, qr_texture(lookup))
-        self.speak_prompt("done_title")
-        self._print_submission_receipt(draft, receipt_no, lookup)
-
-    def _print_submission_receipt(self, draft: Any, receipt_no: str, lookup: str) -> None:
-        from kiosk.receipts import Material, SubmissionReceipt, build
-
-        if self.printer is None:
-            return
-        identity = self.keeper.current.identity if self.keeper.current else None
-        receipt = SubmissionReceipt(
-            receipt_no=receipt_no, item_name=draft.item.name, submitted_at=datetime.now(), lookup_url=lookup,
-            materials=tuple(Material(m.name, "原件" if m.kind == "original" else "复印件", max(1, draft.count(i)),
-                                     m.required, "") for i, m in enumerate(draft.item.materials) if draft.count(i)),
-            delivery="post" if draft.delivery == "post" else "window",
-            applicant=(getattr(identity, "name", "") or "") if identity else "",
-            centre_name=self.cfg.kiosk.centre_name, department=draft.item.department,
-            time_limit_days=draft.item.time_limit_days, kiosk_id=self.cfg.kiosk.id)
-        self.printer.submit(build(receipt, self.printer.profile),
-                            on_done=lambda result: self.bridge.post(self._receipt_printed, result))
-
-    def _receipt_printed(self, result: Any) -> None:
-        if result is None or not result.ok:
-            from kivy.factory import Factory
-
-            detail = result.error.detail_zh if result is not None and result.error is not None else ""
-            self._open_dialog(Factory.MessageDialog(
-                title=self.tr(self.lang, "printer_down_title"),
-                body=self.tr(self.lang, "receipt_printer_down", detail=detail),
-                button_text=self.tr(self.lang, "ok")))
-
-    # ---- uploads through the outbox --------------------------------------------------------------
-    def submit_rating(self, score: int, reasons: list[str]) -> None:
-        payload = {"subject": "service", "score": score,
-                   "tags": [self.tr("zh", key) for key in reasons], "comment": ""}
-        self.upload("/api/v1/ratings", payload, thanks_key="thanks_body")
-
-    def send_help_request(self) -> None:
-        from kiosk.i18n import translate
-
-        screen, session = self.screens["help"], self.keeper.current
-        if session is None or session.identity is None or not screen.kind or len(screen.phone) != 11:
-            return
-        identity = session.identity
-        screen.sent = True
-        payload = {"kind": screen.kind, "name": identity.name or identity.name_en or "", "phone": screen.phone,
-                   "address": identity.address or "", "preferred_time": translate(screen.preferred, "zh")}
-        self.upload("/api/v1/service-requests", payload, thanks_key="help_sent_body", title_key="help_sent_title")
-
-    def upload(self, path: str, payload: dict, thanks_key: str, title_key: str = "thanks_title") -> None:
-        """Store an upload durably (in a worker: it fsyncs), then tell the citizen what happened."""
-        outbox = self.services.outbox
-
-        def store() -> str:
-            if outbox is None:
-                raise RuntimeError("outbox unavailable")
-            return outbox.put("POST", path, json=payload)
-
-        def stored(item_id: str) -> None:
-            from kivy.factory import Factory
-
-            sender = self.services.sender
-            offline = (not self.network_ok) or bool(sender is not None and sender.network_down)
-            body = self.tr(self.lang, "saved_offline") if offline else self.tr(self.lang, thanks_key)
-            self.show_screen("home")
-            self._open_dialog(Factory.MessageDialog(title=self.tr(self.lang, title_key), body=body,
-                                                    button_text=self.tr(self.lang, "ok")))
-            self.speak_prompt(title_key)
-
-        def failed(exc: BaseException) -> None:
-            from kivy.factory import Factory
-
-            self._open_dialog(Factory.MessageDialog(
-                title=self.tr(self.lang, "not_ready_title"), body=self.tr(self.lang, "save_failed", hotline=self.hotline),
-                button_text=self.tr(self.lang, "ok")))
-        self.workers.submit(store, stored, failed)
-
-    # ---- progress lookup (办件查询) ------------------------------------------------------------
-    def lookup_receipt(self, receipt_no: str) -> None:
-        from kiosk.qr_content import parse_receipt_no
-
-        progress = self.screens["progress"]
-        canonical = parse_receipt_no(receipt_no)
-        if canonical is None:
-            progress.message = self.tr(self.lang, "progress_not_found", receipt=receipt_no)
-            return
-        progress.busy, progress.message = True, ""
-        client = self.services.client
-
-        def done(application: dict | None) -> None:
-            if application is None:
-                progress.show_results([])
-                progress.message = self.tr(self.lang, "progress_not_found", receipt=canonical)
-            else:
-                progress.show_results([application])
-        self.workers.submit(lambda: client.get_application(canonical), done, self._progress_failed)
-
-    def lookup_by_identity(self) -> None:
-        self.open_task("progress_card", self.tr(self.lang, "tile_progress"))
-
-    def _lookup_by_card(self) -> None:
-        progress = self.screens["progress"]
-        progress.reset()
-        self.show_screen("progress")
-        progress.busy = True
-        id_number = self.keeper.current.identity.id_number
-        client = self.services.client
-        self.workers.submit(lambda: client.find_applications(id_number), progress.show_results, self._progress_failed)
-
-    def _progress_failed(self, exc: BaseException) -> None:
-        progress = self.screens["progress"]
-        progress.busy = False
-        progress.message = self.tr(self.lang, "progress_offline", hotline=self.hotline)
-
     def _on_key_down(self, window: Any, key: int, scancode: int, codepoint: Any, modifiers: Any) -> bool:
         """Demo hotkeys with simulated devices: F2 card on/off, F3 next card, F4 scan a receipt code,
         F5 scan a code that is not ours."""
-        if key in (KEY_F4, KEY_F5) and getattr(self.scanner, "simulator", None) is not None:
+        scanner, reader = self.devices.scanner, self.devices.reader
+        if key in (KEY_F4, KEY_F5) and getattr(scanner, "simulator", None) is not None:
             from kiosk.qr_content import receipt_qr_text
 
-            receipt = self.last_receipt_no or DEMO_FIRST_RECEIPT.format(day=datetime.now().strftime("%Y%m%d"))
+            receipt = (self.flows["submit"].last_receipt_no
+                       or DEMO_FIRST_RECEIPT.format(day=datetime.now().strftime("%Y%m%d")))
             text = receipt_qr_text(receipt, self.services.base_url) if key == KEY_F4 else "https://example.com/pay?x=1"
-            self.scanner.simulator.scan(text)
+            scanner.simulator.scan(text)
             return True
-        simulator = getattr(self.reader, "simulator", None)
+        simulator = getattr(reader, "simulator", None)
         if simulator is None or key not in (KEY_F2, KEY_F3):
             return False
         if key == KEY_F2:
@@ -1015,17 +530,19 @@ class KioskApp(App):
 
     def _catalogue_loaded(self, result: CatalogueResult) -> None:
         snap = result.snapshot
-        self.catalogue_items = {item.id: item for item in result.index.items}
-        self.catalogue_index = result.index
+        self.catalogue.items = {item.id: item for item in result.index.items}
+        self.catalogue.index = self.catalogue_index = result.index
         when = datetime.fromtimestamp(snap.fetched_at).strftime("%Y-%m-%d %H:%M") if snap.fetched_at else "?"
         self.catalogue_updated = when
-        self.catalogue_message = self.tr(self.lang, "offline_cached", t=when) if snap.from_cache else ""
+        self.catalogue.message = self.catalogue_message = \
+            self.tr(self.lang, "offline_cached", t=when) if snap.from_cache else ""
         self.network_ok, self.network_known = not snap.from_cache, True
         self.catalogue_revision += 1
 
     def _catalogue_failed(self, exc: BaseException) -> None:
         if self.catalogue_index is None:
-            self.catalogue_message = self.tr(self.lang, "catalogue_unavailable", hotline=self.hotline)
+            self.catalogue.message = self.catalogue_message = \
+                self.tr(self.lang, "catalogue_unavailable", hotline=self.hotline)
             self.catalogue_revision += 1
 
     def _outbox_changed(self, status: dict) -> None:
@@ -1039,7 +556,7 @@ class KioskApp(App):
             self.network_ok, pending = result
             self.network_known = True
             self.pending_uploads = -1 if pending is None else pending
-        self.workers.submit(probe, done)
+        self.workers.submit(probe, done, lambda exc: None)  # a failed probe changes nothing on screen
 
     # ---- screenshots ------------------------------------------------------------------------
     def _prepare_screenshot(self) -> None:
@@ -1056,63 +573,13 @@ class KioskApp(App):
         if needs_catalogue and self.catalogue_index is None and time.monotonic() < self._screenshot_deadline:
             Clock.schedule_once(lambda dt: self._screenshot_step(), 0.1)
             return
-        if req.screen == "attract":
-            self.show_screen("attract")
-        elif req.screen == "home":
-            self.start_session("screenshot")
-        elif req.screen == "guide":
-            self.show_screen("guide")
-            self.screens["guide"].query = "shebao"
-        elif req.screen == "guide-detail":
-            items = list(self.catalogue_items.values())
-            richest = max(items, key=lambda i: (len(i.materials), len(i.steps))) if items else None
-            if richest is not None:
-                self.open_guide_item(richest.id)
-        elif req.screen == "idle":
-            self.start_session("screenshot")
-            self._show_idle_dialog(12)
-        elif req.screen == "not-ready":
-            self.start_session("screenshot")
-            self._show_not_ready(self.tr(self.lang, "tile_certificates"))
-        elif req.screen == "identify":
-            self.start_session("screenshot")
-            self.open_task("certificates", self.tr(self.lang, "tile_certificates"))
-        elif req.screen == "progress":
-            self.start_session("screenshot")
-            self.open_task("progress", "")
-            self.screens["progress"].digits = "20261123000042"
-        elif req.screen == "rating":
-            self.start_session("screenshot")
-            self.open_task("rating", "")
-            self.screens["rating"].choose(2)
-            self.screens["rating"].toggle_reason("reason_wait")
-        elif req.screen == "help":
-            self.start_session("screenshot")
-            self.screens["help"].reset(self.tr(self.lang, "help_address", address="广西壮族自治区****"))
-            self.screens["help"].kind = "home_visit"
-            self.screens["help"].phone = "138"
-            self.show_screen("help")
-        elif req.screen == "card-alert":
-            self.start_session("screenshot")
-            self._show_card_alert()
+        if req.stage is not None:
+            req.stage(self, req.screen)
         Clock.schedule_once(lambda dt: self._save_screenshot(), 1.5)
 
     def _save_screenshot(self) -> None:
         save_window_png(self.screenshot_request.out)
         self.stop()
-
-
-def qr_texture(text: str) -> Any:
-    """A QR code as a Kivy texture, made in memory (no file)."""
-    import qrcode
-    from kivy.graphics.texture import Texture
-
-    image = qrcode.make(text, box_size=8, border=2).get_image().convert("RGB")
-    image = image.transpose(0)  # PIL's FLIP_TOP_BOTTOM: textures are bottom-up
-    texture = Texture.create(size=image.size, colorfmt="rgb")
-    texture.blit_buffer(image.tobytes(), colorfmt="rgb", bufferfmt="ubyte")
-    texture.mag_filter = "nearest"
-    return texture
 
 
 def save_window_png(path: str) -> None:

@@ -3,6 +3,10 @@
 Workers (device threads, network calls) never touch widgets. They hand a callable to
 ``UiBridge.post``; the app wires ``schedule`` to Kivy's ``Clock.schedule_once``, tests wire it to
 a list they drain. ``Workers`` runs blocking jobs off the UI thread and posts their outcome back.
+
+A job that fails is logged with its traceback. When the caller gave no error handler, the failure
+still reaches the UI: ``Workers`` posts it to its ``on_unhandled`` callback (the app shows the
+citizen a plain message), so no failure is silent.
 """
 from __future__ import annotations
 
@@ -37,10 +41,15 @@ class Workers:
 
     Daemon threads, not a ThreadPoolExecutor: the executor joins its threads at exit, so a
     network call stuck on a dead link would hold the kiosk open when it is told to stop.
+    ``max_workers=0`` runs each job at once in the caller's thread (tests of the flows use it with
+    a bridge that delivers at once, so a whole flow runs synchronously).
     """
 
-    def __init__(self, bridge: UiBridge, max_workers: int = 4):
+    def __init__(self, bridge: UiBridge, max_workers: int = 4,
+                 on_unhandled: Callable[[BaseException], None] | None = None):
         self._bridge = bridge
+        self.on_unhandled = on_unhandled
+        self.inline = max_workers == 0
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         for n in range(max_workers):
             threading.Thread(target=self._loop, name=f"kiosk-worker-{n}", daemon=True).start()
@@ -58,13 +67,19 @@ class Workers:
             try:
                 result = job()
             except BaseException as exc:  # reported to the UI, never raised into it
-                log.warning("background job %s failed: %s", getattr(job, "__name__", job), exc)
-                if on_error is not None:
-                    self._bridge.post(on_error, exc)
+                name = getattr(job, "__qualname__", None) or getattr(job, "__name__", repr(job))
+                handler = on_error or self.on_unhandled
+                log.error("background job %s failed%s", name, "" if on_error else " (no error handler)",
+                          exc_info=exc)
+                if handler is not None:
+                    self._bridge.post(handler, exc)
                 return
             if on_done is not None:
                 self._bridge.post(on_done, result)
-        self._jobs.put(run)
+        if self.inline:
+            run()
+        else:
+            self._jobs.put(run)
 
     def shutdown(self) -> None:
         while True:  # drop queued jobs, then tell each thread to finish

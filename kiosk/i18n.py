@@ -1,4 +1,5 @@
-"""UI strings, Chinese first. Screens look texts up by key through ``app.t(key)``."""
+"""UI strings, Chinese first. kv files look texts up by key through ``app.tr(app.lang, key)``; flows
+through their Shell (``self.t(key)``)."""
 from __future__ import annotations
 
 STRINGS: dict[str, tuple[str, str]] = {
@@ -174,6 +175,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "help_sent_title": ("申请已登记", "Request registered"),
     "help_sent_body": ("工作人员会在一个工作日内打电话和您约时间。", "Staff will phone you within one working day to arrange it."),
     "quick_words": ("常用词：", "Common: "),
+    "platform_refused": ("服务平台没有同意这次查询。如有疑问请到服务窗口或拨打 {hotline}",
+                         "The service platform did not allow this request. Please visit the counter or call {hotline}."),
+    "task_failed": ("这一步没有完成，请重试；仍不行请到服务窗口或拨打 {hotline}",
+                    "This step did not finish. Please try again, or visit the counter or call {hotline}."),
+    "certificate_no_ledger": ("本机暂时不能打印证明（打印登记不可用）。请到服务窗口或拨打 {hotline}",
+                              "This kiosk cannot print certificates right now (its print record is unavailable). Please visit the counter or call {hotline}."),
+    "certificate_unrecorded_title": ("证明已打印，登记未完成", "Printed, but not recorded"),
+    "certificate_unrecorded": ("证明已打印，请取走，它真实有效，可凭核验码查验。\n但本机没能登记这次打印，已通知工作人员核对；如有疑问请拨打 {hotline}",
+                               "Your certificate is printed and genuine (its verification code checks it). Please take it.\nThis kiosk could not record the print; staff have been told. Questions: call {hotline}."),
 }
 
 

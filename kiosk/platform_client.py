@@ -1,6 +1,9 @@
-"""HTTP client for the service platform (DESIGN.md §5). Blocking: call it from workers only.
+"""HTTP client for the service platform (the API is listed in docs/ARCHITECTURE.md, "Platform API").
+Blocking: call it from workers only.
 
-Another platform gets another client with the same methods; screens never see HTTP.
+Another platform gets another client with the same methods; screens never see HTTP. Requests about
+a person take the visit's ``CardHolder`` (kiosk.identity), never an ID number as a string: the
+subject sent to the platform always comes from a card read in the current visit.
 """
 from __future__ import annotations
 
@@ -11,12 +14,28 @@ from typing import Any
 import requests
 
 from kiosk.errors import DeviceFailure
+from kiosk.identity import CardHolder, IdentityError
 
 log = logging.getLogger(__name__)
 
 
 class PlatformError(DeviceFailure):
-    """The platform could not be reached or answered something we cannot use."""
+    """The platform could not be reached or answered something we cannot use.
+
+    ``kind`` says which, so the citizen is told the true reason: ``unreachable`` (network),
+    ``refused`` (HTTP 401/403), ``failed`` (another HTTP error) or ``bad_answer``.
+    """
+
+    def __init__(self, message: str, kind: str = "failed"):
+        super().__init__(message)
+        self.kind = kind
+
+
+def subject_of(holder: CardHolder) -> str:
+    """The subject's ID number, only from the card holder of the current visit."""
+    if not isinstance(holder, CardHolder):
+        raise IdentityError("requests about a person take the visit's CardHolder, not a typed number")
+    return holder.subject_id_number()
 
 
 @dataclass(frozen=True)
@@ -39,20 +58,20 @@ class PlatformClient:
         try:
             return self.http.get(self.base_url + path, headers=headers or {}, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise PlatformError(f"platform unreachable: {type(exc).__name__}") from exc
+            raise PlatformError(f"platform unreachable: {type(exc).__name__}", "unreachable") from exc
 
     def fetch_catalogue(self, etag: str | None = None) -> CatalogueAnswer:
         response = self._get("/api/v1/catalogue", {"If-None-Match": etag} if etag else None)
         if response.status_code == 304:
             return CatalogueAnswer(True, etag, None)
         if response.status_code in (401, 403):
-            raise PlatformError(f"platform refused this kiosk's token (HTTP {response.status_code})")
+            raise PlatformError(f"platform refused this kiosk's token (HTTP {response.status_code})", "refused")
         if response.status_code != 200:
             raise PlatformError(f"catalogue request failed: HTTP {response.status_code}")
         try:
             document = response.json()
         except ValueError:
-            raise PlatformError("catalogue answer is not JSON") from None
+            raise PlatformError("catalogue answer is not JSON", "bad_answer") from None
         return CatalogueAnswer(False, response.headers.get("ETag"), document)
 
     def get_application(self, receipt_no: str) -> dict[str, Any] | None:
@@ -64,54 +83,57 @@ class PlatformClient:
             return None
         return self._json(response, "application lookup")
 
-    def find_applications(self, id_number: str) -> list[dict[str, Any]]:
+    def find_applications(self, holder: CardHolder) -> list[dict[str, Any]]:
         """Applications of the person whose card was read (the number travels only to the platform)."""
+        id_number = subject_of(holder)
         response = self._get_params("/api/v1/applications", {"id_number": id_number},
                                     {"X-Subject-Id-Number": id_number})
         data = self._json(response, "application search")
         items = data.get("applications", data.get("items")) if isinstance(data, dict) else data
         if not isinstance(items, list):
-            raise PlatformError("application search: unexpected answer")
+            raise PlatformError("application search: unexpected answer", "bad_answer")
         return items
 
-    def list_certificates(self, id_number: str) -> list[dict[str, Any]]:
+    def list_certificates(self, holder: CardHolder) -> list[dict[str, Any]]:
         """Certificates the card holder may print; the platform refuses anyone else's."""
+        id_number = subject_of(holder)
         response = self._get_params("/api/v1/certificates", {"id_number": id_number},
                                     {"X-Subject-Id-Number": id_number})
         data = self._json(response, "certificate list")
         items = data.get("items") if isinstance(data, dict) else None
         if not isinstance(items, list):
-            raise PlatformError("certificate list: unexpected answer")
+            raise PlatformError("certificate list: unexpected answer", "bad_answer")
         return items
 
-    def certificate_document(self, certificate_id: str, id_number: str) -> tuple[bytes, str]:
+    def certificate_document(self, certificate_id: str, holder: CardHolder) -> tuple[bytes, str]:
         """The certificate's PDF and its verification code (from the X-Verification-Code header)."""
         from urllib.parse import quote
 
+        id_number = subject_of(holder)
         response = self._get_params(f"/api/v1/certificates/{quote(certificate_id, safe='')}/document", {},
                                     {"X-Subject-Id-Number": id_number, "Accept": "application/pdf"})
         if response.status_code != 200:
             self._json(response, "certificate document")  # raises with the status
         if not response.content.startswith(b"%PDF-"):
-            raise PlatformError("certificate document: not a PDF")
+            raise PlatformError("certificate document: not a PDF", "bad_answer")
         return response.content, response.headers.get("X-Verification-Code", "")
 
     def _get_params(self, path: str, params: dict[str, str], headers: dict[str, str]) -> requests.Response:
         try:
             return self.http.get(self.base_url + path, params=params, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise PlatformError(f"platform unreachable: {type(exc).__name__}") from exc
+            raise PlatformError(f"platform unreachable: {type(exc).__name__}", "unreachable") from exc
 
     @staticmethod
     def _json(response: requests.Response, what: str) -> Any:
         if response.status_code in (401, 403):
-            raise PlatformError(f"{what}: refused (HTTP {response.status_code})")
+            raise PlatformError(f"{what}: refused (HTTP {response.status_code})", "refused")
         if response.status_code != 200:
             raise PlatformError(f"{what} failed: HTTP {response.status_code}")
         try:
             return response.json()
         except ValueError:
-            raise PlatformError(f"{what}: answer is not JSON") from None
+            raise PlatformError(f"{what}: answer is not JSON", "bad_answer") from None
 
     def ping(self) -> bool:
         """Cheap reachability check for the header's network state."""

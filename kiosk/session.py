@@ -1,7 +1,9 @@
-"""A citizen's session: who they are, what they captured, and the idle countdown (DESIGN.md §4).
+"""A citizen's session (one visit): who they are, each flow's state, what they captured, and the
+idle countdown.
 
 Everything personal lives here (in memory, or in the session's own temporary folder) so that one
-``wipe()`` removes it all. The wipe record that is logged carries no personal data.
+``wipe()`` removes it all; docs/ARCHITECTURE.md ("Where state lives") lists what that is. The wipe
+record that is logged carries no personal data.
 """
 from __future__ import annotations
 
@@ -14,9 +16,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 log = logging.getLogger(__name__)
+
+S = TypeVar("S")
 
 
 class IdleState(str, enum.Enum):
@@ -32,8 +36,8 @@ class Session:
     started_at: float
     temp_root: Path
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    identity: Any = None          # the ID card read (identity issue)
-    data: dict[str, Any] = field(default_factory=dict)  # flow state: contact phone, choices…
+    identity: Any = None          # the CardHolder of the card read in this visit (kiosk.identity)
+    flows: dict[type, Any] = field(default_factory=dict)  # each flow's state object, by its type
     _temp_dir: Path | None = None
     wiped: bool = False
 
@@ -45,6 +49,13 @@ class Session:
             self._temp_dir = Path(tempfile.mkdtemp(prefix=f"session-{self.id}-", dir=self.temp_root))
             os.chmod(self._temp_dir, 0o700)
         return self._temp_dir
+
+    def flow_state(self, kind: type[S]) -> S:
+        """The state object of one flow (``kind()`` made on first use): one place per piece of state."""
+        state = self.flows.get(kind)
+        if state is None:
+            state = self.flows[kind] = kind()
+        return state
 
     def wipe(self, reason: str) -> dict[str, Any]:
         """Forget identity and data; overwrite and delete temp files. Returns the wipe record."""
@@ -60,7 +71,11 @@ class Session:
             wipe_identity()
         had_identity = self.identity is not None
         self.identity = None
-        self.data.clear()
+        for state in self.flows.values():
+            wipe_state = getattr(state, "wipe", None)
+            if callable(wipe_state):
+                wipe_state()
+        self.flows.clear()
         self._temp_dir = None
         self.wiped = True
         record = {"session": self.id, "reason": reason, "had_identity": had_identity, "files_wiped": files}

@@ -1,7 +1,8 @@
 """拍摄材料: the live camera with the page outline, big guidance, auto-capture and a manual button.
 
-Frames arrive from the app's preview worker (already downscaled, outline drawn) and are only
-blitted into a texture here; captured pages come back as thumbnails.
+Implements ``CaptureView``: frames arrive from the capture flow's preview worker (already
+downscaled, outline drawn) and are only blitted into a texture here; captured pages come back as
+thumbnails.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from kivy.uix.screenmanager import Screen
 
 
 class CaptureScreen(Screen):
+    controller = ObjectProperty(None, allownone=True)
     material = StringProperty("")
     phase = StringProperty("no_page")
     progress = NumericProperty(0)
@@ -41,6 +43,14 @@ class CaptureScreen(Screen):
         texture = Texture.create(size=size, colorfmt="rgb")
         texture.blit_buffer(rgb, colorfmt="rgb", bufferfmt="ubyte")
         self.ids.thumbs.add_widget(Image(texture=texture, size_hint_x=None, width=150, fit_mode="contain"))
+
+    def set_pages(self, pages: int) -> None:
+        self.pages = pages
+
+    def remove_last_thumbnail(self) -> None:
+        thumbs = self.ids.thumbs
+        if thumbs.children:
+            thumbs.remove_widget(thumbs.children[0])
 
     def reset(self, material: str, pages: int) -> None:
         self.material, self.pages, self.phase, self.progress = material, pages, "no_page", 0

@@ -1,16 +1,19 @@
 """证明打印: the card holder's certificates, a preview of the first page, then print.
 
-The app fetches, renders and prints in workers; this screen shows the list, the preview and the
-outcome it is given.
+Implements ``CertificatesView``: the certificates flow (kiosk.flows.certificates) fetches, renders
+and prints in workers; this screen shows the list, the preview and the messages it is given.
 """
 from __future__ import annotations
 
-from kivy.app import App
+from typing import Sequence
+
 from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
+
+from kiosk.flows.views import Row
 
 
 class CertificateRow(ButtonBehavior, BoxLayout):
@@ -21,6 +24,7 @@ class CertificateRow(ButtonBehavior, BoxLayout):
 
 
 class CertificatesScreen(Screen):
+    controller = ObjectProperty(None, allownone=True)
     step = StringProperty("list")      # list | preview
     busy = BooleanProperty(False)
     message = StringProperty("")
@@ -34,21 +38,22 @@ class CertificatesScreen(Screen):
         self.step, self.busy, self.message, self.chosen_title, self.preview_texture = "list", False, "", "", None
         self.ids.rows.clear_widgets()
 
-    def show_list(self, items: list[dict]) -> None:
+    def set_busy(self, busy: bool, message: str = "") -> None:
+        self.busy, self.message = busy, message
+
+    def show_message(self, message: str) -> None:
+        self.message = message
+
+    def show_list(self, rows: Sequence[Row], message: str) -> None:
         from kivy.factory import Factory
 
-        app = App.get_running_app()
         self.busy, self.step = False, "list"
-        rows = self.ids.rows
-        rows.clear_widgets()
-        for item in items:
-            valid = item.get("valid_until") or app.tr(app.lang, "long_term")
-            rows.add_widget(Factory.CertificateRow(
-                certificate_id=str(item.get("id", "")), title=str(item.get("title", "")),
-                expired=bool(item.get("expired")),
-                detail=app.tr(app.lang, "certificate_detail", department=item.get("department", ""),
-                              issued=item.get("issued_on", ""), valid=valid)))
-        self.message = "" if items else app.tr(app.lang, "no_certificates", hotline=app.hotline)
+        box = self.ids.rows
+        box.clear_widgets()
+        for row in rows:
+            box.add_widget(Factory.CertificateRow(certificate_id=row.key, title=row.title, expired=row.flag,
+                                                  detail=row.detail))
+        self.message = message
 
     def show_preview(self, title: str, picture) -> None:
         texture = Texture.create(size=picture.size, colorfmt="rgb")

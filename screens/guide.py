@@ -1,13 +1,17 @@
-"""办事指南: browse by category and level, search by Chinese or pinyin as the citizen types."""
+"""办事指南: browse by category and level, search by Chinese or pinyin as the citizen types.
+
+The search itself is the guide flow's (kiosk.flows.guide); this screen keeps what the citizen
+typed and chose, and draws the ``GuideResults`` it gets back.
+"""
 from __future__ import annotations
 
 from kivy.app import App
-from kivy.properties import BooleanProperty, ListProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
-from kiosk.catalogue import LEVEL_NAMES, LEVEL_NAMES_EN
+from kiosk.flows.views import GuideResults
 
 
 class GuideRow(ButtonBehavior, BoxLayout):
@@ -19,6 +23,9 @@ class GuideRow(ButtonBehavior, BoxLayout):
 
 
 class GuideScreen(Screen):
+    """Implements ``GuideView``; its controller is the ``GuideFlow``."""
+
+    controller = ObjectProperty(None, allownone=True)
     query = StringProperty("")
     category = StringProperty("")
     level = StringProperty("")
@@ -73,53 +80,33 @@ class GuideScreen(Screen):
             self.toggle_keyboard()
 
     def refresh(self) -> None:
-        app = App.get_running_app()
-        index = app.catalogue_index
-        if index is None:
-            self.results, self.categories = [], []
-            self.count_text = ""
-            self.empty_text = app.catalogue_message or app.tr(app.lang, "loading")
-            return
-        self.categories = index.categories()
-        names = LEVEL_NAMES_EN if app.lang == "en" else LEVEL_NAMES
-        items = index.search(self.query, category=self.category or None, level=self.level or None)
-        rows = []
-        for item in items:
-            limit = (app.tr(app.lang, "instant") if item.time_limit_days == 0
-                     else app.tr(app.lang, "days", n=item.time_limit_days))
-            rows.append({"item_id": item.id, "name": item.name, "badge": names[item.level],
-                         "detail": f"{item.category} · {item.department} · {limit}",
-                         "submittable": item.kiosk_submittable})
-        self.results = rows
-        self.count_text = app.tr(app.lang, "results", n=len(rows))
-        self.empty_text = "" if rows else app.tr(app.lang, "no_results", hotline=app.hotline)
-        self._rebuild_chips()
+        if self.controller is not None:
+            self.show_results(self.controller.search(self.query, self.category, self.level))
 
-    def _rebuild_chips(self) -> None:
+    def show_results(self, results: GuideResults) -> None:
+        self.categories = [value for value, _ in results.categories[1:]]
+        self.results = [{"item_id": r.key, "name": r.title, "badge": r.badge, "detail": r.detail,
+                         "submittable": r.flag} for r in results.rows]
+        self.count_text, self.empty_text = results.count_text, results.empty_text
+        self._rebuild_chips(results)
+
+    def _rebuild_chips(self, results: GuideResults) -> None:
         from kivy.factory import Factory
 
-        app = App.get_running_app()
-        box = self.ids.category_chips
-        box.clear_widgets()
-        for value, label in [("", app.tr(app.lang, "all"))] + [(c, c) for c in self.categories]:
-            chip = Factory.Chip(text=label, value=value, selected=(self.category == value))
-            chip.bind(on_release=lambda c: self.choose_category(c.value) if c.value else self._all_categories())
-            box.add_widget(chip)
-        levels = self.ids.level_chips
-        levels.clear_widgets()
-        names = LEVEL_NAMES_EN if app.lang == "en" else LEVEL_NAMES
-        for value, label in [("", app.tr(app.lang, "all_levels"))] + [(k, v) for k, v in names.items()]:
-            chip = Factory.Chip(text=label, value=value, selected=(self.level == value))
-            chip.bind(on_release=lambda c: self.choose_level(c.value) if c.value else self._all_levels())
-            levels.add_widget(chip)
+        for box, choices, chosen, choose in ((self.ids.category_chips, results.categories, self.category, self.choose_category),
+                                             (self.ids.level_chips, results.levels, self.level, self.choose_level)):
+            box.clear_widgets()
+            for value, label in choices:
+                chip = Factory.Chip(text=label, value=value, selected=(chosen == value))
+                chip.bind(on_release=lambda c, choose=choose: choose(c.value) if c.value else self._all(choose))
+                box.add_widget(chip)
 
-    def _all_categories(self) -> None:
-        self.category = ""
-        self.refresh()
-
-    def _all_levels(self) -> None:
-        self.level = ""
+    def _all(self, choose) -> None:
+        if choose == self.choose_category:
+            self.category = ""
+        else:
+            self.level = ""
         self.refresh()
 
     def open_item(self, item_id: str) -> None:
-        App.get_running_app().open_guide_item(item_id)
+        self.controller.open_item(item_id)

@@ -1,12 +1,18 @@
-"""One service item in full: conditions, materials, steps, time limit, fees, basis, phones."""
+"""One service item in full: conditions, materials, steps, time limit, fees, basis, phones.
+
+Implements ``GuideDetailView``: the guide flow hands it the sections, already in the citizen's
+language; the buttons call the flow.
+"""
 from __future__ import annotations
+
+from typing import Sequence
 
 from kivy.app import App
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
-from kiosk.catalogue import LEVEL_NAMES, LEVEL_NAMES_EN, ServiceItem
+from kiosk.flows.views import DetailSection
 
 
 class MaterialRow(BoxLayout):
@@ -22,46 +28,34 @@ class MaterialRow(BoxLayout):
 
 
 class GuideDetailScreen(Screen):
-    item = ObjectProperty(None, allownone=True)
+    controller = ObjectProperty(None, allownone=True)
     title = StringProperty("")
     subtitle = StringProperty("")
     submittable = BooleanProperty(False)
 
     def on_kv_post(self, base_widget) -> None:
-        App.get_running_app().bind(lang=lambda *_: self.show(self.item), fs=lambda *_: self.show(self.item))
+        App.get_running_app().bind(lang=self._redraw, fs=self._redraw)
 
-    def show(self, item: ServiceItem | None) -> None:
+    def _redraw(self, *args) -> None:
+        if self.controller is not None:
+            self.controller.redraw()
+
+    def clear(self) -> None:
+        self.title, self.subtitle, self.submittable = "", "", False
+        self.ids.body.clear_widgets()
+
+    def show_item(self, title: str, subtitle: str, submittable: bool, sections: Sequence[DetailSection]) -> None:
         from kivy.factory import Factory
 
-        self.item = item
+        self.title, self.subtitle, self.submittable = title, subtitle, submittable
         body = self.ids.body
         body.clear_widgets()
-        if item is None:
-            return
-        app = App.get_running_app()
-        t = lambda key, **kw: app.tr(app.lang, key, **kw)  # noqa: E731
-        levels = LEVEL_NAMES_EN if app.lang == "en" else LEVEL_NAMES
-        self.title = item.name
-        self.subtitle = f"{t('department')}：{item.department}    {t('level')}：{levels[item.level]}"
-        self.submittable = item.kiosk_submittable
-        limit = t("instant") if item.time_limit_days == 0 else t("days", n=item.time_limit_days)
-
-        def section(key: str, text: str) -> None:
-            body.add_widget(Factory.DetailHeading(text=t(key)))
-            body.add_widget(Factory.DetailText(text=text or "—"))
-
-        section("conditions", item.conditions)
-        body.add_widget(Factory.DetailHeading(text=t("materials")))
-        for number, m in enumerate(item.materials, 1):
-            body.add_widget(Factory.MaterialRow(
-                number=str(number), name=m.name, note=m.note,
-                kind=t(m.kind), count=t("copies", n=m.count),
-                need=t("required") if m.required else t("optional"), required=m.required))
-        section("steps", "\n".join(f"{i}. {s}" for i, s in enumerate(item.steps, 1)))
-        section("time_limit", limit)
-        section("fees", item.fees)
-        section("fee_basis", item.fee_basis)
-        section("legal_basis", item.legal_basis)
-        section("phone", item.phone)
-        section("supervision_phone", item.supervision_phone)
+        for section in sections:
+            body.add_widget(Factory.DetailHeading(text=section.heading))
+            if section.materials:
+                for m in section.materials:
+                    body.add_widget(Factory.MaterialRow(number=m.number, name=m.name, note=m.note, kind=m.kind,
+                                                        count=m.count, need=m.need, required=m.required))
+            else:
+                body.add_widget(Factory.DetailText(text=section.text or "—"))
         self.ids.scroller.scroll_y = 1

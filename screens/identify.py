@@ -1,13 +1,12 @@
 """身份核验: ask for the ID card, show what the reader is doing, and say plainly what went wrong.
 
-The app feeds this screen the reader's events (through the bridge); the screen never talks to
-the reader itself.
+Implements ``IdentifyView``: the identify flow (kiosk.flows.identify) gets the reader's events
+and tells this screen what to show; the screen never talks to the reader itself.
 """
 from __future__ import annotations
 
 from kivy.animation import Animation
-from kivy.app import App
-from kivy.properties import NumericProperty, StringProperty
+from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
@@ -20,23 +19,18 @@ class CardPicture(Widget):
 
 
 class IdentifyScreen(Screen):
-    task = StringProperty("")        # the action that asked for identity
-    task_title = StringProperty("")
+    controller = ObjectProperty(None, allownone=True)
+    task_title = StringProperty("")  # the task that asked for the card
     state = StringProperty("waiting")  # waiting | reading | failed | expired | invalid | reader_down
     message = StringProperty("")
     phase = NumericProperty(0)         # 0..1: the card moving down onto the reader
     _animation = None
 
-    def ask(self, task: str, task_title: str) -> None:
-        self.task, self.task_title = task, task_title
-        self.set_state("waiting")
+    def ask(self, task_title: str) -> None:
+        self.task_title = task_title
 
-    def set_state(self, state: str) -> None:
-        app = App.get_running_app()
-        self.state = state
-        keys = {"waiting": "identify_hint", "reading": "identify_reading", "failed": "card_read_failed",
-                "expired": "card_expired", "invalid": "card_invalid", "reader_down": "reader_down_body"}
-        self.message = app.tr(app.lang, keys[state], hotline=app.hotline)
+    def set_state(self, state: str, message: str) -> None:
+        self.state, self.message = state, message
 
     def on_enter(self, *args) -> None:
         self.phase = 0
@@ -44,7 +38,8 @@ class IdentifyScreen(Screen):
                            + Animation(phase=0, duration=0.01))
         self._animation.repeat = True
         self._animation.start(self)
-        App.get_running_app().speak_prompt("identify_title")
+        if self.controller is not None:
+            self.controller.entered()
 
     def on_leave(self, *args) -> None:
         if self._animation is not None:

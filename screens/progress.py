@@ -1,6 +1,7 @@
 """办件查询: look up an application by its receipt number (keypad or scanned receipt) or by ID card.
 
-The screen shows what the app hands it; lookups run in workers and come back through the bridge.
+Implements ``ProgressView``: the progress flow (kiosk.flows.progress) runs the lookups in workers
+and hands this screen the applications or a message; the keypad's meaning is the flow's too.
 """
 from __future__ import annotations
 
@@ -8,10 +9,6 @@ from kivy.app import App
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
-
-RECEIPT_PREFIX = "ZW"
-DIGITS_BEFORE_DASH = 8  # ZW + date (8 digits) + '-' + sequence
-
 
 FINISHED = ("completed", "ready_for_pickup", "posted")  # platform status codes: the result exists
 
@@ -47,24 +44,22 @@ class ApplicationCard(BoxLayout):
 
 
 class ProgressScreen(Screen):
+    controller = ObjectProperty(None, allownone=True)
     digits = StringProperty("")        # what the citizen typed after the fixed prefix
-    receipt_text = StringProperty(RECEIPT_PREFIX)
+    receipt_text = StringProperty("ZW")
     busy = BooleanProperty(False)
     message = StringProperty("")
     results = ListProperty([])         # application dicts as the platform answers (masked)
 
-    @property
-    def receipt_no(self) -> str:
-        d = self.digits
-        if len(d) > DIGITS_BEFORE_DASH:
-            return f"{RECEIPT_PREFIX}{d[:DIGITS_BEFORE_DASH]}-{d[DIGITS_BEFORE_DASH:]}"
-        return RECEIPT_PREFIX + d
-
     def on_digits(self, *args) -> None:
-        self.receipt_text = self.receipt_no
+        if self.controller is not None:
+            self.receipt_text = self.controller.receipt_text(self.digits)
+
+    def on_controller(self, *args) -> None:
+        self.on_digits()
 
     def press(self, digit: str) -> None:
-        if len(self.digits) < DIGITS_BEFORE_DASH + 8:  # kiosk receipts end in 8 digits, the platform's in 6
+        if len(self.digits) < self.controller.max_digits:
             self.digits += digit
 
     def backspace(self) -> None:
@@ -72,18 +67,26 @@ class ProgressScreen(Screen):
 
     def reset(self) -> None:
         self.digits, self.message, self.results, self.busy = "", "", [], False
+        self.ids.results.clear_widgets()
 
     def search(self) -> None:
-        App.get_running_app().lookup_receipt(self.receipt_no)
+        self.controller.search(self.digits)
 
-    def show_results(self, applications: list[dict]) -> None:
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        if busy:
+            self.message = ""
+
+    def show_message(self, message: str) -> None:
+        self.message = message
+
+    def show_results(self, applications: list[dict], message: str) -> None:
         from kivy.factory import Factory
 
-        app = App.get_running_app()
         self.busy = False
         self.results = applications
         box = self.ids.results
         box.clear_widgets()
         for application in applications:
             box.add_widget(Factory.ApplicationCard(application=application))
-        self.message = "" if applications else app.tr(app.lang, "progress_none")
+        self.message = message

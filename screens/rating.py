@@ -1,12 +1,12 @@
 """好差评: five big choices, optional reasons when unhappy, sent through the outbox.
 
-Pressing 提交 hands the rating to the app, which stores it durably in the outbox (in a worker)
-and thanks the citizen; when the network is down it says so plainly: nothing is lost.
+Implements ``RatingView``. Pressing 提交 hands the rating to the rating flow, which stores it
+durably in the outbox (in a worker) and thanks the citizen; when the network is down it says so
+plainly: nothing is lost.
 """
 from __future__ import annotations
 
-from kivy.app import App
-from kivy.properties import ListProperty, NumericProperty
+from kivy.properties import ListProperty, NumericProperty, ObjectProperty
 from kivy.uix.screenmanager import Screen
 
 SCORES = ((5, "rating_5", (0.0, 0.45, 0.25, 1)), (4, "rating_4", (0.2, 0.55, 0.3, 1)),
@@ -16,6 +16,7 @@ REASONS = ("reason_wait", "reason_hard", "reason_device", "reason_unclear", "rea
 
 
 class RatingScreen(Screen):
+    controller = ObjectProperty(None, allownone=True)
     score = NumericProperty(0)
     reasons = ListProperty([])
 
@@ -32,4 +33,4 @@ class RatingScreen(Screen):
 
     def submit(self) -> None:
         if self.score:
-            App.get_running_app().submit_rating(int(self.score), list(self.reasons))
+            self.controller.submit(int(self.score), list(self.reasons))

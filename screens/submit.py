@@ -1,16 +1,20 @@
 """材料提交: choose the item, see its checklist, capture each material, give a phone number and
 how to get the result, review, confirm; then the receipt (number and QR) at once.
 
-The app owns the draft (kiosk.submission.Draft, in the session) and all saving and sending; this
-screen shows the step the app puts it in and reports the citizen's choices.
+Implements ``SubmitView``: the submission flow (kiosk.flows.submission) owns the draft (in the
+session) and all saving and sending; this screen shows the step the flow puts it in and hands the
+citizen's choices back to it.
 """
 from __future__ import annotations
 
-from kivy.app import App
+from typing import Sequence
+
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
+
+from kiosk.flows.views import MaterialLineData, Row
 
 
 class MaterialLine(BoxLayout):
@@ -28,6 +32,7 @@ class ItemChoice(ButtonBehavior, BoxLayout):
 
 
 class SubmitScreen(Screen):
+    controller = ObjectProperty(None, allownone=True)
     step = StringProperty("choose")        # choose | materials | contact | review | done
     title = StringProperty("")
     phone = StringProperty("")
@@ -41,40 +46,31 @@ class SubmitScreen(Screen):
     def on_step(self, *args) -> None:
         self.ids.steps.current = self.step
 
-    def show_choices(self, items) -> None:
+    def show_choices(self, title: str, rows: Sequence[Row]) -> None:
         from kivy.factory import Factory
 
-        app = App.get_running_app()
-        self.step, self.title = "choose", app.tr(app.lang, "submit_choose")
+        self.step, self.title = "choose", title
         box = self.ids.choices
         box.clear_widgets()
-        for item in items:
-            limit = app.tr(app.lang, "instant") if item.time_limit_days == 0 else app.tr(app.lang, "days", n=item.time_limit_days)
-            box.add_widget(Factory.ItemChoice(item_id=item.id, name=item.name,
-                                              detail=f"{item.department} · {limit}"))
+        for row in rows:
+            box.add_widget(Factory.ItemChoice(item_id=row.key, name=row.title, detail=row.detail))
 
-    def show_materials(self, draft) -> None:
+    def show_materials(self, title: str, lines: Sequence[MaterialLineData], can_continue: bool,
+                       missing_text: str) -> None:
         from kivy.factory import Factory
 
-        app = App.get_running_app()
-        self.step, self.title = "materials", draft.item.name
+        self.step, self.title = "materials", title
         box = self.ids.materials
         box.clear_widgets()
-        for index, m in enumerate(draft.item.materials):
-            count = draft.count(index)
-            need = app.tr(app.lang, "required") if m.required else app.tr(app.lang, "optional")
-            box.add_widget(Factory.MaterialLine(
-                index=index, name=m.name, done=count > 0,
-                detail=f"{app.tr(app.lang, m.kind)} · {need}" + (f" · {m.note}" if m.note else ""),
-                pages_text=app.tr(app.lang, "pages_taken", n=count) if count else app.tr(app.lang, "not_taken")))
-        missing = draft.missing_required()
-        self.can_continue = not missing
-        self.ids.missing.text = app.tr(app.lang, "still_missing", names="、".join(missing)) if missing else ""
+        for line in lines:
+            box.add_widget(Factory.MaterialLine(index=line.index, name=line.name, done=line.done,
+                                                detail=line.detail, pages_text=line.pages_text))
+        self.can_continue = can_continue
+        self.ids.missing.text = missing_text
 
-    def show_contact(self, draft) -> None:
-        app = App.get_running_app()
-        self.step, self.title = "contact", app.tr(app.lang, "contact_title")
-        self.phone, self.delivery = draft.phone, draft.delivery
+    def show_contact(self, title: str, phone: str, delivery: str) -> None:
+        self.step, self.title = "contact", title
+        self.phone, self.delivery = phone, delivery
 
     def press(self, digit: str) -> None:
         if len(self.phone) < 11:
@@ -83,11 +79,14 @@ class SubmitScreen(Screen):
     def backspace(self) -> None:
         self.phone = self.phone[:-1]
 
-    def show_review(self, text: str) -> None:
-        app = App.get_running_app()
-        self.step, self.title, self.review_text = "review", app.tr(app.lang, "review_title"), text
+    def show_review(self, title: str, text: str) -> None:
+        self.step, self.title, self.review_text = "review", title, text
 
-    def show_done(self, receipt_no: str, message: str, qr_texture) -> None:
-        app = App.get_running_app()
-        self.step, self.title = "done", app.tr(app.lang, "done_title")
-        self.receipt_no, self.done_message, self.qr_texture = receipt_no, message, qr_texture
+    def set_confirm_enabled(self, enabled: bool) -> None:
+        self.ids.confirm.disabled = not enabled
+
+    def show_done(self, title: str, receipt_no: str, message: str, qr_text: str) -> None:
+        from screens.widgets import qr_texture
+
+        self.step, self.title = "done", title
+        self.receipt_no, self.done_message, self.qr_texture = receipt_no, message, qr_texture(qr_text)

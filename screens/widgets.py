@@ -12,6 +12,27 @@ from kivy.uix.label import Label
 from kivy.uix.modalview import ModalView
 
 
+def owner_screen(widget):
+    """The screen with a controller that a widget sits on (rows in lists hand their taps to it);
+    steps inside a screen are screens too, so the first one with a ``controller`` counts."""
+    while widget is not None and not hasattr(widget, "controller"):
+        widget = widget.parent
+    return widget
+
+
+def qr_texture(text: str):
+    """A QR code as a Kivy texture, made in memory (no file)."""
+    import qrcode
+    from kivy.graphics.texture import Texture
+
+    image = qrcode.make(text, box_size=8, border=2).get_image().convert("RGB")
+    image = image.transpose(0)  # PIL's FLIP_TOP_BOTTOM: textures are bottom-up
+    texture = Texture.create(size=image.size, colorfmt="rgb")
+    texture.blit_buffer(image.tobytes(), colorfmt="rgb", bufferfmt="ubyte")
+    texture.mag_filter = "nearest"
+    return texture
+
+
 class Text(Label):
     """A label in the theme's text colour (plain Labels keep their own colour)."""
 

@@ -40,9 +40,18 @@ def test_wipe_removes_identity_data_and_files(tmp_path, caplog):
         def wipe(self):
             self.wiped = True
 
+    class Contact:
+        phone = ""
+        wiped = False
+
+        def wipe(self):
+            self.wiped = True
+
     identity = Identity()
     session.identity = identity
-    session.data["phone"] = "13800138000"
+    contact = session.flow_state(Contact)
+    contact.phone = "13800138000"
+    assert session.flow_state(Contact) is contact  # one place per piece of state
     page = session.temp_dir / "page-1.jpg"
     page.write_bytes(b"secret page 450329199001010427")
     folder = session.temp_dir
@@ -51,7 +60,7 @@ def test_wipe_removes_identity_data_and_files(tmp_path, caplog):
         record = keeper.end("finished")
     assert record == {"session": session.id, "reason": "finished", "had_identity": True, "files_wiped": 1}
     assert identity.wiped
-    assert session.identity is None and session.data == {}
+    assert session.identity is None and session.flows == {} and contact.wiped
     assert not folder.exists()
     assert keeper.current is None and keeper.idle_state() is None
     assert "韦小宝" not in caplog.text and "13800138000" not in caplog.text and "450329" not in caplog.text

@@ -104,10 +104,10 @@ def scenario_browse(app, clock, results):
     find(detail.ids.body, lambda w: texts.append(getattr(w, "text", "")) and False)
     results["detail_texts"] = texts
     tap(detail.ids.notice_button)
-    yield from wait_until(lambda: bool(app.dialogs), timeout=30)
-    results["print_dialog"] = app.dialogs[-1].title
-    results["printed_jobs"] = len(app.printer.simulator.jobs)
-    app.dialogs[-1].dismiss(animation=False)
+    yield from wait_until(lambda: bool(app.shell.dialogs), timeout=30)
+    results["print_dialog"] = app.shell.dialogs[-1].title
+    results["printed_jobs"] = len(app.devices.printer.simulator.jobs)
+    app.shell.dialogs[-1].dismiss(animation=False)
     yield 0.3
     tap(detail.ids.back_button)
     yield 0.2
@@ -176,9 +176,9 @@ def scenario_tiles(app, clock, results):
     results["tile_title_en"] = find(app.screens["home"], lambda w: getattr(w, "action", None) == "guide").title
     results["home_label"] = app.footer.ids.home_button.text
     tap(app.footer.ids.home_button)  # already on home: asks whether to end
-    yield from wait_until(lambda: bool(app.dialogs))
+    yield from wait_until(lambda: bool(app.shell.dialogs))
     yield 0.2
-    dialog = app.dialogs[-1]
+    dialog = app.shell.dialogs[-1]
     results["confirm_dialog"] = type(dialog).__name__
     tap(dialog.ids.end_button)
     yield 0.3
@@ -190,8 +190,8 @@ def scenario_tiles(app, clock, results):
 
 def scenario_identity(app, clock, results):
     yield from wait_until(lambda: app.catalogue_index is not None)
-    yield from wait_until(lambda: app.reader_ready and app.reader.status().state.value == "ready")
-    sim = app.reader.simulator
+    yield from wait_until(lambda: app.reader_ready and app.devices.reader.status().state.value == "ready")
+    sim = app.devices.reader.simulator
     sim.present("resident")
     yield from wait_until(lambda: bool(app.identity_name))
     yield 0.3  # let the home screen lay out before touching it
@@ -209,18 +209,18 @@ def scenario_identity(app, clock, results):
         yield 0.05
     results["help_address"] = help_screen.address_text
     tap(help_screen.ids.send)
-    yield from wait_until(lambda: bool(app.dialogs), timeout=30)
-    results["help_dialog"] = app.dialogs[-1].title
+    yield from wait_until(lambda: bool(app.shell.dialogs), timeout=30)
+    results["help_dialog"] = app.shell.dialogs[-1].title
     outbox = app.services.outbox
     yield from wait_until(lambda: outbox.status()["done"] >= 1, timeout=30)
     results["help_outbox"] = outbox.status()
-    tap(app.dialogs[-1].ids.ok_button)
-    yield from wait_until(lambda: not app.dialogs)
+    tap(app.shell.dialogs[-1].ids.ok_button)
+    yield from wait_until(lambda: not app.shell.dialogs)
     yield 0.2
     tap(app.footer.ids.home_button)
-    yield from wait_until(lambda: bool(app.dialogs))
+    yield from wait_until(lambda: bool(app.shell.dialogs))
     yield 0.2
-    tap(app.dialogs[-1].ids.end_button)
+    tap(app.shell.dialogs[-1].ids.end_button)
     yield 0.3
     results["alert_after_end"] = app.card_alert is not None
     results["alert_title"] = app.card_alert.ids.title.text if app.card_alert else None
@@ -252,31 +252,31 @@ def scenario_identity(app, clock, results):
     yield from wait_until(lambda: app.manager.current == "home")
     yield 0.2
     tap(app.footer.ids.home_button)  # on home: finish the visit?
-    yield from wait_until(lambda: bool(app.dialogs))
+    yield from wait_until(lambda: bool(app.shell.dialogs))
     yield 0.2
-    tap(app.dialogs[-1].ids.end_button)
+    tap(app.shell.dialogs[-1].ids.end_button)
     yield 0.3
     results["alert_when_card_taken"] = app.card_alert is not None
     results["wipes"] = [r["had_identity"] for r in app.keeper.wipe_records]
     # the devices outlive the visits (a regression: ending a visit once dropped them)
-    results["devices_after_end"] = [x is not None for x in (app.reader, app.scanner, app.printer, app.docprinter)]
+    results["devices_after_end"] = [x is not None for x in (app.devices.reader, app.devices.scanner, app.devices.printer, app.devices.docprinter)]
 
 
 def scenario_qr(app, clock, results):
     from kiosk.qr_content import receipt_qr_text
 
     yield from wait_until(lambda: app.catalogue_index is not None)
-    yield from wait_until(lambda: app.scanner is not None and app.scanner.status().state.value == "ready")
-    assert app.scanner.simulator.scan(receipt_qr_text("ZW20200101-999999", app.services.base_url), wait=True)
+    yield from wait_until(lambda: app.devices.scanner is not None and app.devices.scanner.status().state.value == "ready")
+    assert app.devices.scanner.simulator.scan(receipt_qr_text("ZW20200101-999999", app.services.base_url), wait=True)
     progress = app.screens["progress"]
     yield from wait_until(lambda: app.manager.current == "progress" and not progress.busy and progress.message)
     results["session"] = app.keeper.current is not None
     results["receipt_message"] = progress.message
     for text in ("https://evil.example.com/progress/ZW20261123-000042", "rm -rf /", "ZW2026;DROP TABLE"):
-        assert app.scanner.simulator.scan(text, wait=True)
-        yield from wait_until(lambda: bool(app.dialogs))
-        results.setdefault("other", []).append(app.dialogs[0].title)
-        app.dialogs[0].dismiss(animation=False)
+        assert app.devices.scanner.simulator.scan(text, wait=True)
+        yield from wait_until(lambda: bool(app.shell.dialogs))
+        results.setdefault("other", []).append(app.shell.dialogs[0].title)
+        app.shell.dialogs[0].dismiss(animation=False)
         yield 0.3
 
 
@@ -297,11 +297,11 @@ def scenario_rating(app, clock, results):
     yield 0.2
     results["chosen"] = [rating.score, list(rating.reasons)]
     tap(rating.ids.submit_button)
-    yield from wait_until(lambda: bool(app.dialogs))
-    results["online_message"] = app.dialogs[-1].body
+    yield from wait_until(lambda: bool(app.shell.dialogs))
+    results["online_message"] = app.shell.dialogs[-1].body
     yield from wait_until(lambda: outbox.status()["pending"] + outbox.status()["inflight"] == 0, timeout=30)
     results["online_status"] = outbox.status()
-    app.dialogs[-1].dismiss(animation=False)
+    app.shell.dialogs[-1].dismiss(animation=False)
     # offline: the platform goes away; the rating is kept and the citizen is told so plainly
     app.services.demo.stop()
     app.probe_network()
@@ -311,8 +311,8 @@ def scenario_rating(app, clock, results):
     tap(find(rating.ids.scores, lambda w: getattr(w, "score", None) == 5))
     yield 0.2
     tap(rating.ids.submit_button)
-    yield from wait_until(lambda: bool(app.dialogs))
-    results["offline_message"] = app.dialogs[-1].body
+    yield from wait_until(lambda: bool(app.shell.dialogs))
+    results["offline_message"] = app.shell.dialogs[-1].body
     results["offline_status"] = outbox.status()
     results["header_offline"] = app.status_line
     # the network returns: the kiosk notices and sends at once
@@ -329,15 +329,15 @@ def scenario_submit(app, clock, results):
     import requests
 
     yield from wait_until(lambda: app.catalogue_index is not None and app.network_known and app.network_ok)
-    yield from wait_until(lambda: app.reader.status().state.value == "ready")
-    app.reader.simulator.present("resident")
+    yield from wait_until(lambda: app.devices.reader.status().state.value == "ready")
+    app.devices.reader.simulator.present("resident")
     yield from wait_until(lambda: bool(app.identity_name))
     yield 0.3
     tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "submit"))
     yield 0.4
     submit = app.screens["submit"]
     results["first_step"] = submit.step
-    submittable = [i for i in app.catalogue_items.values() if i.kiosk_submittable]
+    submittable = [i for i in app.catalogue.items.values() if i.kiosk_submittable]
     # a three-material application, as the issue asks: the first item with at least three documents
     item = next(i for i in sorted(submittable, key=lambda i: i.id) if len(i.materials) >= 3)
     results["item"] = item.id
@@ -368,7 +368,7 @@ def scenario_submit(app, clock, results):
             yield 0.3
             tap(capture.ids.retake)
             yield from wait_until(lambda: capture.pages == 0)
-            results["after_delete"] = [capture.pages, app._draft().count(index),
+            results["after_delete"] = [capture.pages, app.flows["submit"].draft().count(index),
                                        len(capture.ids.thumbs.children)]
             tap(capture.ids.shoot)
             yield from wait_until(lambda: capture.pages >= 1, timeout=40)
@@ -400,8 +400,8 @@ def scenario_submit(app, clock, results):
     results["done_message"] = submit.done_message
     results["qr"] = submit.qr_texture is not None
     results["pending_offline"] = app.services.outbox.status()["pending"]
-    yield from wait_until(lambda: app.printer.simulator.jobs_printed >= 1, timeout=20)
-    results["printed"] = app.printer.simulator.jobs_printed
+    yield from wait_until(lambda: app.devices.printer.simulator.jobs_printed >= 1, timeout=20)
+    results["printed"] = app.devices.printer.simulator.jobs_printed
     # then online: the outbox delivers it, once
     app.services.demo.start()
     app.services.demo.wait_ready()
@@ -420,7 +420,7 @@ def scenario_submit(app, clock, results):
     # the citizen comes back and scans the receipt's QR code: progress lookup opens on it
     from kiosk.qr_content import receipt_qr_text
 
-    assert app.scanner.simulator.scan(receipt_qr_text(submit.receipt_no, app.services.base_url), wait=True)
+    assert app.devices.scanner.simulator.scan(receipt_qr_text(submit.receipt_no, app.services.base_url), wait=True)
     progress = app.screens["progress"]
     yield from wait_until(lambda: app.manager.current == "progress" and not progress.busy
                           and (progress.results or progress.message), timeout=30)
@@ -435,14 +435,14 @@ def scenario_submit(app, clock, results):
     tap(progress.ids.search_button)
     yield from wait_until(lambda: not progress.busy and (progress.results or progress.message), timeout=30)
     results["typed_lookup"] = [a.get("receipt_no") for a in progress.results]
-    app.reader.simulator.remove()
+    app.devices.reader.simulator.remove()
     yield from wait_until(lambda: not app.card_on_reader)
 
 
 def scenario_certificates(app, clock, results):
     yield from wait_until(lambda: app.catalogue_index is not None and app.network_known and app.network_ok)
-    yield from wait_until(lambda: app.reader.status().state.value == "ready")
-    app.reader.simulator.present("resident")
+    yield from wait_until(lambda: app.devices.reader.status().state.value == "ready")
+    app.devices.reader.simulator.present("resident")
     yield from wait_until(lambda: bool(app.identity_name))
     yield 0.3
     tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "certificates"))
@@ -459,23 +459,23 @@ def scenario_certificates(app, clock, results):
         yield 0.5
         from kiosk.app import save_window_png
         save_window_png(os.environ["UI_DEBUG_PNG"])
-    slips_before = app.printer.simulator.jobs_printed
+    slips_before = app.devices.printer.simulator.jobs_printed
     yield 0.4  # let the preview step lay out before touching its button
     tap(screen.ids.print_button)
-    yield from wait_until(lambda: bool(app.dialogs), timeout=60)
-    results["dialog"] = [app.dialogs[-1].title, app.dialogs[-1].body]
-    results["a4_printed"] = len(app.docprinter.simulator.printed)
-    yield from wait_until(lambda: app.printer.simulator.jobs_printed > slips_before, timeout=20)
-    results["slips"] = app.printer.simulator.jobs_printed - slips_before
-    report = app.ledger.verify()
+    yield from wait_until(lambda: bool(app.shell.dialogs), timeout=60)
+    results["dialog"] = [app.shell.dialogs[-1].title, app.shell.dialogs[-1].body]
+    results["a4_printed"] = len(app.devices.docprinter.simulator.printed)
+    yield from wait_until(lambda: app.devices.printer.simulator.jobs_printed > slips_before, timeout=20)
+    results["slips"] = app.devices.printer.simulator.jobs_printed - slips_before
+    report = app.devices.ledger.verify()
     results["ledger_ok"] = bool(getattr(report, "ok", report))
-    app.reader.simulator.remove()
+    app.devices.reader.simulator.remove()
     yield from wait_until(lambda: not app.card_on_reader)
 
 
 def scenario_progress(app, clock, results):
     yield from wait_until(lambda: app.catalogue_index is not None and app.network_known and app.network_ok)
-    yield from wait_until(lambda: app.reader.status().state.value == "ready")
+    yield from wait_until(lambda: app.devices.reader.status().state.value == "ready")
     tap(app.screens["attract"])
     yield 0.3
     tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "progress"))
@@ -484,7 +484,7 @@ def scenario_progress(app, clock, results):
     tap(progress.ids.by_card)
     yield 0.3
     results["asked_for_card"] = app.manager.current
-    app.reader.simulator.present("resident")
+    app.devices.reader.simulator.present("resident")
     yield from wait_until(lambda: app.manager.current == "progress" and not progress.busy and progress.results, timeout=30)
     results["by_card"] = [(a["receipt_no"], a["status"]) for a in progress.results]
     cards = [w for w in progress.ids.results.children if type(w).__name__ == "ApplicationCard"]
@@ -500,7 +500,7 @@ def scenario_progress(app, clock, results):
     tap(progress.ids.search_button)
     yield from wait_until(lambda: not progress.busy and (progress.results or progress.message), timeout=30)
     results["by_number"] = [a["receipt_no"] for a in progress.results]
-    app.reader.simulator.remove()
+    app.devices.reader.simulator.remove()
     yield from wait_until(lambda: not app.card_on_reader)
 
 

@@ -44,8 +44,44 @@ def screenshot(args: argparse.Namespace) -> int:
 
     if out.exists():
         out.unlink()
-    KioskApp(cfg, screenshot=ScreenshotRequest(args.screen, str(out), args.lang, args.elderly)).run()
+    KioskApp(cfg, screenshot=ScreenshotRequest(args.screen, str(out), args.lang, args.elderly, stage)).run()
     if not out.exists():
         raise DeviceFailure(f"screenshot of {args.screen!r} was not written")
     print(out)
     return 0
+
+
+def stage(app, screen: str) -> None:
+    """Put the running app (kiosk.app.KioskApp) on ``screen`` with demo content, as a citizen would get there."""
+    if screen == "attract":
+        app.show_screen("attract")
+        return
+    app.start_session("screenshot")
+    if screen == "guide":
+        app.open_task("guide")
+        app.screens["guide"].query = "shebao"
+    elif screen == "guide-detail":
+        items = list(app.catalogue.items.values())
+        richest = max(items, key=lambda i: (len(i.materials), len(i.steps))) if items else None
+        if richest is not None:
+            app.flows["guide"].open_item(richest.id)
+    elif screen == "idle":
+        app._show_idle_dialog(12)
+    elif screen == "not-ready":
+        app.open_task("not-ready", app.tr(app.lang, "tile_certificates"))
+    elif screen == "identify":
+        app.open_task("certificates", app.tr(app.lang, "tile_certificates"))
+    elif screen == "progress":
+        app.open_task("progress")
+        app.screens["progress"].digits = "20261123000042"
+    elif screen == "rating":
+        app.open_task("rating")
+        app.screens["rating"].choose(2)
+        app.screens["rating"].toggle_reason("reason_wait")
+    elif screen == "help":
+        app.screens["help"].reset(app.tr(app.lang, "help_address", address="广西壮族自治区****"))
+        app.screens["help"].kind = "home_visit"
+        app.screens["help"].phone = "138"
+        app.show_screen("help")
+    elif screen == "card-alert":
+        app._show_card_alert()

@@ -1,0 +1,39 @@
+"""The citizen's flows, one controller per task, in plain Python (no Kivy): see docs/ARCHITECTURE.md.
+
+``build_flows`` is the registry: it makes every controller with its view(s) and returns them by
+action, the word a home tile, a kv button or another flow uses to open a task
+(``KioskApp.open_task(action, title, **options)``). Adding a flow: a module here with a ``Flow``
+subclass, a view Protocol in ``views.py``, a screen implementing it, and one line below.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from kiosk.flows.base import Catalogue, Devices, Flow, FlowContext, Shell
+from kiosk.flows.certificates import CertificatesFlow
+from kiosk.flows.guide import GuideFlow, NoticeFlow
+from kiosk.flows.identify import IdentifyFlow
+from kiosk.flows.progress import CodeFlow, ProgressByCardFlow, ProgressFlow
+from kiosk.flows.rating import RatingFlow
+from kiosk.flows.service_request import ServiceRequestFlow
+from kiosk.flows.submission import SubmissionFlow
+
+__all__ = ["Catalogue", "Devices", "Flow", "FlowContext", "Shell", "build_flows"]
+
+
+def build_flows(ctx: FlowContext, views: Mapping[str, Any]) -> dict[str, Flow]:
+    """Every flow by its action. ``views`` maps screen names to the objects implementing their views."""
+    progress = ProgressFlow(ctx, views["progress"])
+    flows: list[Flow] = [
+        IdentifyFlow(ctx, views["identify"]),
+        GuideFlow(ctx, views["guide"], views["guide-detail"]),
+        NoticeFlow(ctx),
+        progress,
+        ProgressByCardFlow(ctx, views["progress"]),
+        CodeFlow(ctx, progress),
+        CertificatesFlow(ctx, views["certificates"]),
+        SubmissionFlow(ctx, views["submit"], views["capture"]),
+        RatingFlow(ctx, views["rating"]),
+        ServiceRequestFlow(ctx, views["help"]),
+    ]
+    return {flow.action: flow for flow in flows}

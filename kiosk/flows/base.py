@@ -1,0 +1,163 @@
+"""What every flow controller is given, and the small base class they share. No Kivy here.
+
+A flow controller owns one citizen task: its steps, its state (kept in the session, so that the
+end of a visit wipes it) and its calls to services and devices. Blocking work goes to ``jobs``
+(the app's ``Workers``); device callbacks come back through ``post`` (the ``UiBridge``). The
+controller tells its screen what to show through the screen's view interface (kiosk.flows.views)
+and the rest of the kiosk through the ``Shell``: navigation, the one message dialog, voice, texts.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, TypeVar
+
+from kiosk.session import Session, SessionKeeper
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S")
+
+
+class Shell(Protocol):
+    """What the app offers the flows (the app implements it; tests use a recording fake)."""
+
+    lang: str
+    hotline: str
+
+    def show(self, screen: str) -> None: ...             # switch to a screen (starts a visit if none)
+    def start_visit(self, reason: str) -> None: ...       # a new visit, on the home screen
+    def close_dialogs(self) -> None: ...
+    def current_screen(self) -> str: ...
+    def message(self, title: str, body: str) -> None: ...  # the one way to show a message dialog
+    def speak(self, key: str) -> None: ...                 # voice guidance (elderly mode)
+    def text(self, key: str, **values: Any) -> str: ...    # a UI text in the current language
+    def text_in(self, lang: str, key: str, **values: Any) -> str: ...  # ... in a given language
+    def online(self) -> bool: ...                          # the platform answered lately
+    def open_task(self, action: str, title: str = "", **options: Any) -> None: ...
+
+
+class Jobs(Protocol):
+    """Blocking work off the UI thread (``kiosk.bridge.Workers``)."""
+
+    def submit(self, job: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
+               on_error: Callable[[BaseException], None] | None = None) -> None: ...
+
+
+@dataclass
+class Devices:
+    """The device handles the app started (None: not configured or failed to start)."""
+
+    reader: Any = None
+    scanner: Any = None
+    printer: Any = None        # receipt printer
+    docprinter: Any = None     # A4 printer
+    ledger: Any = None         # the print ledger (kiosk.ledger)
+    camera_factory: Callable[[], Any] | None = None  # opens the document camera for one capture
+
+
+@dataclass
+class Catalogue:
+    """The service items as last loaded (the app refreshes it in a worker)."""
+
+    items: dict[str, Any] = field(default_factory=dict)
+    index: Any = None          # kiosk.catalogue.SearchIndex, None until the first load
+    message: str = ""          # why there is no catalogue, or that it is a cached copy
+
+
+@dataclass
+class FlowContext:
+    shell: Shell
+    keeper: SessionKeeper
+    services: Any              # kiosk.services.Services: client, outbox, sender, base_url
+    jobs: Jobs
+    post: Callable[..., None]  # UiBridge.post: from a device thread to the UI thread
+    devices: Devices
+    catalogue: Catalogue
+    cfg: Any                   # kiosk.config.Config
+
+
+class Flow:
+    """Base of the flow controllers. ``action`` names the flow in the registry (home tiles, kv)."""
+
+    action = ""
+    needs_identity = False     # the app asks for the ID card first (IdentifyFlow) when True
+
+    def __init__(self, ctx: FlowContext):
+        self.ctx = ctx
+
+    # what a flow is asked to do by the app
+    def start(self, title: str = "", **options: Any) -> None:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """The visit ended: forget what is on screen (the session's wipe took the state)."""
+
+    # helpers
+    @property
+    def session(self) -> Session | None:
+        return self.ctx.keeper.current
+
+    @property
+    def holder(self) -> Any:
+        """The visit's CardHolder, or None when no card was read."""
+        session = self.session
+        return None if session is None else session.identity
+
+    def state(self, kind: type[S]) -> S | None:
+        """This flow's state object in the current session (made on first use), or None without a visit."""
+        session = self.session
+        return None if session is None else session.flow_state(kind)
+
+    def t(self, key: str, **values: Any) -> str:
+        values.setdefault("hotline", self.ctx.shell.hotline)
+        return self.ctx.shell.text(key, **values)
+
+    def tell(self, title_key: str, body_key: str, **values: Any) -> None:
+        self.ctx.shell.message(self.t(title_key), self.t(body_key, **values))
+
+    def failure_text(self, exc: BaseException, offline_key: str = "progress_offline") -> str:
+        """The true reason for a platform failure, in the citizen's words."""
+        kind = getattr(exc, "kind", None)
+        if kind == "unreachable":
+            return self.t(offline_key)
+        if kind == "refused":
+            return self.t("platform_refused")
+        return self.t("task_failed")
+
+    # what several flows do alike
+    def print_receipt(self, receipt: Any, on_done: Callable[[Any], None] | None = None) -> bool:
+        """Print a slip (kiosk.receipts) on the receipt printer; the outcome comes back on the UI
+        thread to ``on_done`` (default: tell the citizen only when it failed). False: no printer."""
+        from kiosk.receipts import build
+
+        printer = self.ctx.devices.printer
+        if printer is None:
+            return False
+        done = on_done or self._slip_printed
+        printer.submit(build(receipt, printer.profile), on_done=lambda result: self.ctx.post(done, result))
+        return True
+
+    @staticmethod
+    def printer_detail(result: Any) -> str:
+        error = getattr(result, "error", None)
+        return getattr(error, "detail_zh", "") or ""
+
+    def _slip_printed(self, result: Any) -> None:
+        if result is None or not result.ok:
+            self.ctx.shell.message(self.t("printer_down_title"),
+                                   self.t("receipt_printer_down", detail=self.printer_detail(result)))
+
+    def upload(self, path: str, payload: dict, on_stored: Callable[[bool], None]) -> None:
+        """Store an upload durably in the outbox (in a worker: it fsyncs); ``on_stored(online)``
+        then tells the citizen; a failure to store says so plainly."""
+        outbox = self.ctx.services.outbox
+
+        def store() -> str:
+            if outbox is None:
+                raise RuntimeError("outbox unavailable")
+            return outbox.put("POST", path, json=payload)
+        self.ctx.jobs.submit(store, lambda _item_id: on_stored(self.ctx.shell.online()), self.save_failed)
+
+    def save_failed(self, exc: BaseException) -> None:
+        self.tell("not_ready_title", "save_failed")

@@ -1,0 +1,124 @@
+"""办件查询: an application's progress by its receipt number (typed on the keypad or scanned) or by
+the ID card; and what a scanned code means for the visit."""
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.flows.base import Flow, FlowContext
+from kiosk.flows.views import ProgressView
+
+RECEIPT_PREFIX = "ZW"
+DIGITS_BEFORE_DASH = 8   # ZW + date (8 digits) + '-' + sequence
+MAX_TYPED_DIGITS = DIGITS_BEFORE_DASH + 8  # kiosk receipts end in 8 digits, the platform's in 6
+
+
+def typed_receipt(digits: str) -> str:
+    """What the keypad shows for the digits typed after the fixed prefix."""
+    if len(digits) > DIGITS_BEFORE_DASH:
+        return f"{RECEIPT_PREFIX}{digits[:DIGITS_BEFORE_DASH]}-{digits[DIGITS_BEFORE_DASH:]}"
+    return RECEIPT_PREFIX + digits
+
+
+class ProgressFlow(Flow):
+    action = "progress"
+    screen = "progress"
+
+    def __init__(self, ctx: FlowContext, view: ProgressView):
+        super().__init__(ctx)
+        self.view = view
+
+    def start(self, title: str = "", **options: Any) -> None:
+        self.view.reset()
+        self.ctx.shell.show("progress")
+
+    def reset(self) -> None:
+        self.view.reset()
+
+    # the keypad
+    max_digits = MAX_TYPED_DIGITS
+
+    @staticmethod
+    def receipt_text(digits: str) -> str:
+        return typed_receipt(digits)
+
+    def search(self, digits: str) -> None:
+        self.lookup(typed_receipt(digits))
+
+    def lookup(self, receipt_no: str) -> None:
+        from kiosk.qr_content import parse_receipt_no
+
+        canonical = parse_receipt_no(receipt_no)
+        if canonical is None:
+            self.view.show_message(self.t("progress_not_found", receipt=receipt_no))
+            return
+        self.view.set_busy(True)
+        client = self.ctx.services.client
+
+        def done(application: dict | None) -> None:
+            if application is None:
+                self.view.show_results([], self.t("progress_not_found", receipt=canonical))
+            else:
+                self.view.show_results([application], "")
+        self.ctx.jobs.submit(lambda: client.get_application(canonical), done, self.failed)
+
+    def open_receipt(self, receipt_no: str) -> None:
+        """A scanned receipt: progress opens on it."""
+        self.view.reset()
+        self.ctx.shell.show("progress")
+        self.lookup(receipt_no)
+
+    def by_card(self) -> None:
+        self.ctx.shell.open_task("progress_card", self.t("tile_progress"))
+
+    def failed(self, exc: BaseException) -> None:
+        self.view.set_busy(False)
+        self.view.show_message(self.failure_text(exc))
+
+
+class ProgressByCardFlow(ProgressFlow):
+    """The card holder's own applications."""
+
+    action = "progress_card"
+    needs_identity = True
+
+    def start(self, title: str = "", **options: Any) -> None:
+        self.view.reset()
+        self.ctx.shell.show("progress")
+        holder = self.holder
+        if holder is None:
+            return
+        self.view.set_busy(True)
+        client = self.ctx.services.client
+        self.ctx.jobs.submit(lambda: client.find_applications(holder),
+                             lambda found: self.view.show_results(found, "" if found else self.t("progress_none")),
+                             self.failed)
+
+
+class CodeFlow(Flow):
+    """A scanned code is data, never a command: our receipts open progress; anything else is
+    answered politely and forgotten."""
+
+    action = "code"
+
+    def __init__(self, ctx: FlowContext, progress: ProgressFlow):
+        super().__init__(ctx)
+        self.progress = progress
+
+    def start(self, title: str = "", **options: Any) -> None:
+        self.scanned(options.get("text", ""))
+
+    def scanned(self, text: str) -> None:
+        from kiosk.qr_content import interpret
+
+        meaning = interpret(text, self.ctx.services.base_url)
+        shell = self.ctx.shell
+        if self.session is None:
+            shell.start_visit("code")
+        self.ctx.keeper.touch()
+        shell.speak("code_scanned")
+        if meaning.kind == "receipt":
+            shell.close_dialogs()
+            self.progress.open_receipt(meaning.receipt_no)
+            return
+        shell.message(self.t("code_unrecognised_title"),
+                      meaning.message_en if shell.lang == "en" else meaning.message_zh)

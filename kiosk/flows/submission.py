@@ -1,0 +1,247 @@
+"""材料提交: choose the item, capture each material with the document camera, give a phone number and
+how to get the result, review, confirm; the receipt (number and QR) at once, even offline.
+
+The draft (kiosk.submission.Draft) lives in the session; its pages in the session's private
+folder. The submission goes into the encrypted outbox, which delivers it when the network allows.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kiosk.flows.base import Flow, FlowContext
+from kiosk.flows.views import CaptureView, MaterialLineData, Row, SubmitView
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SubmissionState:
+    draft: Any = None          # kiosk.submission.Draft
+    capturing: int = -1        # the material being captured, -1 when the camera is closed
+    last_receipt_no: str = ""
+
+
+class SubmissionFlow(Flow):
+    action = "submit"
+    screen = "submit"
+    needs_identity = True
+
+    def __init__(self, ctx: FlowContext, view: SubmitView, capture_view: CaptureView):
+        super().__init__(ctx)
+        self.view = view
+        self.capture = CaptureFlow(ctx, capture_view, self)
+        self.last_receipt_no: str | None = None   # the demo's F4 scans it (a number, nothing personal)
+
+    def draft(self) -> Any:
+        state = self.state(SubmissionState)
+        return None if state is None else state.draft
+
+    def start(self, title: str = "", **options: Any) -> None:
+        item = self.ctx.catalogue.items.get(options.get("item_id") or "")
+        if item is not None and item.kiosk_submittable:
+            self.choose(item.id)
+            return
+        rows = [Row(key=i.id, title=i.name, detail=f"{i.department} · {self._limit(i)}")
+                for i in self.ctx.catalogue.items.values() if i.kiosk_submittable]
+        self.view.show_choices(self.t("submit_choose"), rows)
+        self.ctx.shell.show("submit")
+
+    def reset(self) -> None:
+        self.capture.stop()
+
+    def _limit(self, item: Any) -> str:
+        return self.t("instant") if item.time_limit_days == 0 else self.t("days", n=item.time_limit_days)
+
+    def choose(self, item_id: str) -> None:
+        from kiosk.submission import Draft
+
+        session, item = self.session, self.ctx.catalogue.items.get(item_id)
+        if session is None or item is None:
+            return
+        session.flow_state(SubmissionState).draft = Draft(item=item, folder=session.temp_dir)
+        self.show_materials()
+        self.ctx.shell.show("submit")
+
+    def show_materials(self) -> None:
+        draft = self.draft()
+        if draft is None:
+            return
+        lines = []
+        for index, m in enumerate(draft.item.materials):
+            count = draft.count(index)
+            need = self.t("required") if m.required else self.t("optional")
+            lines.append(MaterialLineData(
+                index=index, name=m.name, done=count > 0,
+                detail=f"{self.t(m.kind)} · {need}" + (f" · {m.note}" if m.note else ""),
+                pages_text=self.t("pages_taken", n=count) if count else self.t("not_taken")))
+        missing = draft.missing_required()
+        self.view.show_materials(draft.item.name, lines, not missing,
+                                 self.t("still_missing", names="、".join(missing)) if missing else "")
+
+    def contact(self) -> None:
+        draft = self.draft()
+        if draft is not None:
+            self.view.show_contact(self.t("contact_title"), draft.phone, draft.delivery)
+
+    def review(self, phone: str, delivery: str) -> None:
+        from kiosk.masking import mask_id_number, mask_name
+
+        draft, holder = self.draft(), self.holder
+        if draft is None or holder is None:
+            return
+        draft.phone, draft.delivery = phone, delivery
+        lang = self.ctx.shell.lang
+        name = mask_name(holder.display_name)
+        lines = [f"{self.t('tile_submit')}：{draft.item.name}",
+                 f"申请人：{name}  {mask_id_number(holder.subject_id_number())}" if lang == "zh" else f"Applicant: {name}",
+                 f"{self.t('materials')}："]
+        for index, material in enumerate(draft.item.materials):
+            if draft.count(index):
+                lines.append(f"  · {material.name}  {self.t('pages_taken', n=draft.count(index))}")
+        lines.append(f"{self.t('contact_phone')}：{draft.phone[:3]}****{draft.phone[-4:]}")
+        lines.append(f"{self.t('delivery')}：{draft.delivery_text(holder, lang)}")
+        self.view.show_review(self.t("review_title"), "\n".join(lines))
+
+    def confirm(self) -> None:
+        from kiosk.submission import new_receipt_no
+
+        draft, holder = self.draft(), self.holder
+        if draft is None or holder is None or not draft.ready():
+            return
+        self.view.set_confirm_enabled(False)
+        receipt_no = new_receipt_no(datetime.now())
+        outbox = self.ctx.services.outbox
+
+        def store() -> str:
+            if outbox is None:
+                raise RuntimeError("outbox unavailable")
+            payload, files = draft.request(holder, receipt_no)
+            return outbox.put("POST", "/api/v1/submissions", json=payload, files=files)
+
+        def stored(_item_id: str) -> None:
+            self.view.set_confirm_enabled(True)
+            self._show_receipt(draft, holder, receipt_no)
+
+        def failed(exc: BaseException) -> None:
+            self.view.set_confirm_enabled(True)
+            self.save_failed(exc)
+        self.ctx.jobs.submit(store, stored, failed)
+
+    def _show_receipt(self, draft: Any, holder: Any, receipt_no: str) -> None:
+        from kiosk.qr_content import receipt_qr_text
+        from kiosk.receipts import Material, SubmissionReceipt
+
+        lookup = receipt_qr_text(receipt_no, self.ctx.services.base_url)
+        self.last_receipt_no = receipt_no
+        message = self.t("submitted_online" if self.ctx.shell.online() else "saved_offline")
+        self.view.show_done(self.t("done_title"), receipt_no, message, lookup)
+        self.ctx.shell.speak("done_title")
+        receipt = SubmissionReceipt(
+            receipt_no=receipt_no, item_name=draft.item.name, submitted_at=datetime.now(), lookup_url=lookup,
+            materials=tuple(Material(m.name, "原件" if m.kind == "original" else "复印件", max(1, draft.count(i)),
+                                     m.required, "") for i, m in enumerate(draft.item.materials) if draft.count(i)),
+            delivery="post" if draft.delivery == "post" else "window",
+            applicant=holder.name or "", centre_name=self.ctx.cfg.kiosk.centre_name,
+            department=draft.item.department, time_limit_days=draft.item.time_limit_days,
+            kiosk_id=self.ctx.cfg.kiosk.id)
+        self.print_receipt(receipt)
+
+
+class CaptureFlow(Flow):
+    """拍摄材料: the document camera for one material; pages are taken when the page lies still or
+    when the citizen presses the big button."""
+
+    action = "capture"
+    screen = "capture"
+
+    def __init__(self, ctx: FlowContext, view: CaptureView, submission: SubmissionFlow):
+        super().__init__(ctx)
+        self.view = view
+        self.submission = submission
+        self.camera: Any = None
+        self.live: Any = None
+
+    def start(self, title: str = "", **options: Any) -> None:
+        self.open(int(options.get("index", 0)))
+
+    def open(self, index: int) -> None:
+        from kiosk.live_preview import LivePreview
+
+        draft, state = self.submission.draft(), self.state(SubmissionState)
+        if draft is None or state is None:
+            return
+        state.capturing = index
+        self.view.reset(draft.item.materials[index].name, draft.count(index))
+        self.stop()
+        factory = self.ctx.devices.camera_factory
+        try:
+            if factory is None:
+                raise RuntimeError("no document camera configured")
+            self.camera = factory()
+            self.camera.start()
+        except Exception as exc:
+            log.error("document camera unavailable", exc_info=exc)
+            self.camera = None
+            self.tell("not_ready_title", "camera_down")
+            return
+        post = self.ctx.post
+        self.live = LivePreview(self.camera, on_frame=lambda f: post(self._frame, f),
+                                on_page=lambda p: post(self._page, p))
+        self.live.start()
+        self.ctx.shell.show("capture")
+        self.ctx.shell.speak("guide_place")
+
+    def _frame(self, frame: Any) -> None:
+        if self.ctx.shell.current_screen() == "capture":
+            self.view.show_frame(frame)
+
+    def _page(self, page: Any) -> None:
+        draft, state = self.submission.draft(), self.state(SubmissionState)
+        if draft is None or state is None or state.capturing < 0 or self.ctx.shell.current_screen() != "capture":
+            return
+        index = state.capturing
+        self.ctx.keeper.touch()  # a citizen busy at the camera is not idle
+
+        def saved(_path: Any) -> None:
+            self.view.set_pages(draft.count(index))
+            self.view.add_thumbnail(page.thumbnail_rgb, page.thumbnail_size)
+            self.ctx.shell.speak("guide_taken")
+        self.ctx.jobs.submit(lambda: draft.add_page(index, page.jpeg), saved)
+
+    def capture_now(self) -> None:
+        if self.live is not None:
+            self.live.capture_now()
+
+    def delete_last(self) -> None:
+        draft, state = self.submission.draft(), self.state(SubmissionState)
+        if draft is None or state is None or state.capturing < 0:
+            return
+        index = state.capturing
+
+        def removed(_: Any) -> None:
+            self.view.set_pages(draft.count(index))
+            self.view.remove_last_thumbnail()
+        self.ctx.jobs.submit(lambda: draft.remove_last_page(index), removed)  # file I/O off the UI thread
+
+    def close(self) -> None:
+        self.stop()
+        state = self.state(SubmissionState)
+        if state is not None:
+            state.capturing = -1
+        if self.submission.draft() is not None:
+            self.submission.show_materials()
+            self.ctx.shell.show("submit")
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+        if self.camera is not None:
+            self.camera.stop()
+            self.camera = None
+
+    def reset(self) -> None:
+        self.stop()

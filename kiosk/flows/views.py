@@ -1,0 +1,119 @@
+"""The view interfaces: what each flow controller may tell its screen, and nothing else.
+
+A screen (screens/NAME.py) implements its view with Kivy; tests implement it with a recorder. This
+module is the only part of ``kiosk`` that screens import (enforced by tests/test_layering.py), so
+it holds what a screen needs to draw besides texts: the row types below, plain data.
+Texts arrive translated: the controllers speak the citizen's language through the Shell.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, Sequence
+
+
+# ---- rows: plain data a screen draws -----------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    """One tappable line: an id the controller gets back, a title, a detail line, a badge."""
+
+    key: str
+    title: str
+    detail: str = ""
+    badge: str = ""
+    flag: bool = False       # a screen-specific mark: expired certificate, item submittable here
+
+
+@dataclass(frozen=True)
+class MaterialLineData:
+    index: int
+    name: str
+    detail: str
+    pages_text: str
+    done: bool
+
+
+@dataclass(frozen=True)
+class DetailSection:
+    heading: str
+    text: str = ""
+    materials: tuple["MaterialLineInfo", ...] = ()
+
+
+@dataclass(frozen=True)
+class MaterialLineInfo:
+    number: str
+    name: str
+    note: str
+    kind: str
+    count: str
+    need: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class GuideResults:
+    rows: tuple[Row, ...]
+    categories: tuple[tuple[str, str], ...]   # (value, label); value "" means all
+    levels: tuple[tuple[str, str], ...]
+    count_text: str
+    empty_text: str
+
+
+# ---- the views ---------------------------------------------------------------------------------
+class IdentifyView(Protocol):
+    def ask(self, task_title: str) -> None: ...
+    def set_state(self, state: str, message: str) -> None: ...   # waiting | failed | expired | invalid | reader_down
+    @property
+    def state(self) -> str: ...
+
+
+class GuideView(Protocol):
+    def reset(self) -> None: ...
+    def show_results(self, results: GuideResults) -> None: ...
+
+
+class GuideDetailView(Protocol):
+    def show_item(self, title: str, subtitle: str, submittable: bool, sections: Sequence[DetailSection]) -> None: ...
+    def clear(self) -> None: ...
+
+
+class ProgressView(Protocol):
+    def reset(self) -> None: ...
+    def set_busy(self, busy: bool) -> None: ...
+    def show_message(self, message: str) -> None: ...
+    def show_results(self, applications: list[dict], message: str) -> None: ...
+
+
+class CertificatesView(Protocol):
+    def reset(self) -> None: ...
+    def set_busy(self, busy: bool, message: str = "") -> None: ...
+    def show_message(self, message: str) -> None: ...
+    def show_list(self, rows: Sequence[Row], message: str) -> None: ...
+    def show_preview(self, title: str, picture: Any) -> None: ...   # picture: kiosk.pdf_preview.PagePicture
+
+
+class SubmitView(Protocol):
+    def show_choices(self, title: str, rows: Sequence[Row]) -> None: ...
+    def show_materials(self, title: str, lines: Sequence[MaterialLineData], can_continue: bool,
+                       missing_text: str) -> None: ...
+    def show_contact(self, title: str, phone: str, delivery: str) -> None: ...
+    def show_review(self, title: str, text: str) -> None: ...
+    def show_done(self, title: str, receipt_no: str, message: str, qr_text: str) -> None: ...
+    def set_confirm_enabled(self, enabled: bool) -> None: ...
+
+
+class CaptureView(Protocol):
+    def reset(self, material: str, pages: int) -> None: ...
+    def show_frame(self, frame: Any) -> None: ...     # kiosk.live_preview.PreviewFrame
+    def set_pages(self, pages: int) -> None: ...
+    def add_thumbnail(self, rgb: bytes, size: tuple[int, int]) -> None: ...
+    def remove_last_thumbnail(self) -> None: ...
+
+
+class RatingView(Protocol):
+    def reset(self) -> None: ...
+
+
+class HelpView(Protocol):
+    def reset(self, address_text: str) -> None: ...
+    def mark_sent(self) -> None: ...

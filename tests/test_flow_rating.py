@@ -1,0 +1,69 @@
+"""Rating and service requests without Kivy: stored in the real outbox, thanked for online and
+offline, refused when incomplete; storing that fails is said plainly."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flow_fakes import Services, make_kiosk
+
+
+@pytest.fixture
+def outbox(tmp_path):
+    from offline_queue import Outbox
+
+    box = Outbox(tmp_path / "outbox", key_file=tmp_path / "keys" / "outbox.key")
+    yield box
+    box.close()
+
+
+def stored(outbox):
+    (leased,) = outbox.lease()
+    request = outbox.load(leased)
+    return request.path, json.loads(request.json_text)
+
+
+def test_a_rating_is_stored_and_thanked_for(tmp_path, outbox):
+    k = make_kiosk(tmp_path, services=Services(outbox=outbox))
+    k.shell.open_task("rating")
+    assert k.shell.screen == "rating" and k.views["rating"].names() == ["reset"]
+    k.flows["rating"].submit(2, ["reason_wait", "not_a_reason"])
+    assert k.shell.messages[-1] == ("感谢您的评价", "您的评价已提交。") or k.shell.messages[-1][1] == "您的评价已提交。"
+    assert k.shell.screen == "home"
+    path, payload = stored(outbox)
+    assert path == "/api/v1/ratings" and payload["score"] == 2 and payload["tags"] == ["等待时间长"]
+
+
+def test_offline_the_rating_is_kept_and_the_citizen_told(tmp_path, outbox):
+    k = make_kiosk(tmp_path, services=Services(outbox=outbox))
+    k.shell.is_online = False
+    k.shell.open_task("rating")
+    k.flows["rating"].submit(5, [])
+    assert k.shell.messages[-1][1] == "网络暂时中断，材料已安全保存，恢复后自动提交"
+    assert outbox.status()["pending"] == 1
+
+
+def test_no_outbox_is_said_plainly(tmp_path):
+    k = make_kiosk(tmp_path, services=Services(outbox=None))
+    k.flows["rating"].submit(4, [])
+    assert "暂时无法保存" in k.shell.messages[-1][1]
+    k.flows["rating"].submit(0, [])               # no score: nothing happens
+    assert len(k.shell.messages) == 1
+
+
+def test_a_service_request_carries_the_card_holder_and_the_typed_phone(tmp_path, outbox):
+    k = make_kiosk(tmp_path, services=Services(outbox=outbox))
+    k.shell.open_task("help", "上门办/帮代办")
+    k.present()
+    assert k.shell.screen == "help"
+    help_flow = k.flows["help"]
+    help_flow.send("proxy", "1391234", "time_any")          # incomplete: nothing sent
+    assert outbox.status()["pending"] == 0
+    help_flow.send("proxy", "13912345678", "time_weekend")
+    assert k.views["help"].names()[-1] == "mark_sent"
+    assert k.shell.messages[-1][0] == "申请已登记" and k.shell.screen == "home"
+    path, payload = stored(outbox)
+    assert path == "/api/v1/service-requests"
+    assert payload == {"kind": "proxy", "name": "韦岚", "phone": "13912345678",
+                       "address": "广西壮族自治区桂林市示例路1号", "preferred_time": "周末"}

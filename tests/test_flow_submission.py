@@ -1,0 +1,128 @@
+"""The submission flow without Kivy: choose an item, capture pages, contact, review (masked),
+confirm into the real encrypted outbox, the receipt at once; the camera down; storing failing."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from flow_fakes import WEI, FakeReceiptPrinter, Services, make_kiosk, start_platform
+from kiosk.flows import Devices
+from kiosk.live_preview import CapturedPage
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    server, client, catalogue = start_platform(tmp_path_factory.mktemp("platform"))
+    yield server, client, catalogue
+    server.stop()
+
+
+@pytest.fixture
+def outbox(tmp_path):
+    from offline_queue import Outbox
+
+    box = Outbox(tmp_path / "outbox", key_file=tmp_path / "keys" / "outbox.key")
+    yield box
+    box.close()
+
+
+class StillCamera:
+    """A camera that never delivers a frame: the test hands the flow its pages itself."""
+
+    def __init__(self):
+        self.started = self.stopped = False
+
+    def start(self):
+        self.started = True
+
+    def stop(self):
+        self.stopped = True
+
+    def wait_for_frame(self, seq, timeout=0.5):
+        time.sleep(0.01)
+        return None
+
+
+def page() -> CapturedPage:
+    return CapturedPage(jpeg=b"\xff\xd8 page of " + WEI.encode(), found=True, thumbnail_rgb=b"\0" * 12,
+                        thumbnail_size=(2, 2))
+
+
+def test_a_three_material_submission_from_choice_to_receipt(tmp_path, platform, outbox):
+    server, client, catalogue = platform
+    camera = StillCamera()
+    printer = FakeReceiptPrinter()
+    k = make_kiosk(tmp_path, services=Services(client, outbox, base_url=server.url), catalogue=catalogue,
+                   devices=Devices(printer=printer, camera_factory=lambda: camera))
+    k.present()
+    k.shell.open_task("submit", "材料提交")
+    title, rows = k.views["submit"].last("show_choices")
+    item = next(catalogue.items[r.key] for r in sorted(rows, key=lambda r: r.key)
+                if len(catalogue.items[r.key].materials) >= 3)
+    submission = k.flows["submit"]
+    submission.choose(item.id)
+    _title, lines, can_continue, missing = k.views["submit"].last("show_materials")
+    assert len(lines) == len(item.materials) and not can_continue and missing
+    capture = submission.capture
+    for index, material in enumerate(item.materials):
+        if not material.required and index >= 3:
+            continue
+        capture.open(index)
+        assert k.shell.screen == "capture" and camera.started
+        capture._page(page())
+        assert k.views["capture"].last("set_pages") == (1,)
+        capture.close()
+        assert camera.stopped and k.shell.screen == "submit"
+    _title, lines, can_continue, missing = k.views["submit"].last("show_materials")
+    assert can_continue and missing == ""
+    submission.contact()
+    submission.review("13800138000", "post")
+    _title, review = k.views["submit"].last("show_review")
+    assert "138****8000" in review and "韦*" in review and "450329********0427" in review
+    assert "13800138000" not in review and WEI not in review
+    k.shell.is_online = False
+    submission.confirm()
+    _title, receipt_no, message, qr_text = k.views["submit"].last("show_done")
+    assert receipt_no.startswith("ZW") and receipt_no in qr_text
+    assert message == "网络暂时中断，材料已安全保存，恢复后自动提交"
+    assert len(printer.jobs) == 1 and submission.last_receipt_no == receipt_no
+    (leased,) = outbox.lease()
+    request = outbox.load(leased)
+    payload = json.loads(request.json_text)
+    assert request.path == "/api/v1/submissions" and payload["receipt_no"] == receipt_no
+    assert payload["applicant"]["id_number"] == WEI and payload["delivery"]["method"] == "post"
+    assert len(request.files) >= 3
+    folder = k.keeper.current.temp_dir
+    k.keeper.end("done")
+    assert not folder.exists()
+
+
+def test_the_camera_down_is_said_plainly(tmp_path, platform):
+    _server, client, catalogue = platform
+
+    def broken():
+        raise OSError("no such device")
+    k = make_kiosk(tmp_path, services=Services(client), catalogue=catalogue, devices=Devices(camera_factory=broken))
+    k.present()
+    item = next(i for i in catalogue.items.values() if i.kiosk_submittable)
+    k.shell.open_task("submit", item_id=item.id)
+    k.flows["submit"].capture.open(0)
+    assert k.shell.screen == "submit"
+    assert k.shell.messages[-1][0] == "该功能暂未开通" and "高拍仪" in k.shell.messages[-1][1]
+
+
+def test_storing_that_fails_says_so_and_lets_the_citizen_try_again(tmp_path, platform):
+    _server, client, catalogue = platform
+    k = make_kiosk(tmp_path, services=Services(client, outbox=None), catalogue=catalogue)
+    k.present()
+    item = next(i for i in catalogue.items.values() if i.kiosk_submittable and not
+                any(m.required for m in i.materials[1:]))
+    k.shell.open_task("submit", item_id=item.id)
+    draft = k.flows["submit"].draft()
+    draft.add_page(0, b"\xff\xd8")
+    k.flows["submit"].review("13800138000", "pickup")
+    k.flows["submit"].confirm()
+    assert k.views["submit"].calls[-2:] == [("set_confirm_enabled", (False,)), ("set_confirm_enabled", (True,))]
+    assert "无法保存" in k.shell.messages[-1][1] or "暂时无法保存" in k.shell.messages[-1][1]
