@@ -1,5 +1,7 @@
-"""DESIGN.md §2: devices/ and offline_queue/ import neither kivy nor kiosk; in kiosk/ only app.py imports kivy;
-no module does work at import (importing every module leaves no new threads and no kivy loaded)."""
+"""The layers of docs/ARCHITECTURE.md: devices/ and offline_queue/ import neither kivy nor kiosk; in kiosk/
+only app.py imports kivy (and screens); screens/ import nothing of the kiosk but the view interfaces
+(kiosk.flows.views); no import cycle anywhere, counting imports inside functions too; no module does
+work at import (importing every module leaves no new threads and no kivy loaded)."""
 from __future__ import annotations
 
 import ast
@@ -36,7 +38,121 @@ def test_devices_and_outbox_are_free_of_kivy_and_kiosk():
 
 
 def test_only_the_app_module_of_kiosk_imports_kivy():
-    assert violations("kiosk", {"kivy"}, allowed_files=("app.py",)) == []
+    assert violations("kiosk", {"kivy", "screens"}, allowed_files=("app.py",)) == []
+
+
+PACKAGES = ("kiosk", "devices", "offline_queue", "backend", "screens")
+SCREENS_MAY_IMPORT = {"kiosk.flows.views"}   # the view interfaces; kivy, the standard library and screens.*
+
+
+def module_name(path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def project_modules() -> dict[str, object]:
+    return {module_name(path): path for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))}
+
+
+def project_imports(name: str, path, known: set[str]) -> set[str]:
+    """The project modules a module imports, anywhere in it (inside functions too).
+
+    ``from package import submodule`` depends on the submodule, not on what the package imports;
+    a name that is not a module (a class, a function) depends on the module that defines it.
+    """
+    def owner(dotted: str) -> str | None:
+        while dotted and dotted not in known:
+            dotted = dotted.rpartition(".")[0]
+        return dotted or None
+
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(filter(None, (owner(alias.name) for alias in node.names)))
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package
+                for _ in range(node.level - 1):
+                    parent = parent.rpartition(".")[0]
+                base = f"{parent}.{base}" if base else parent
+            submodules = {f"{base}.{alias.name}" for alias in node.names} & known
+            found.update(submodules)
+            if len(submodules) < len(node.names) and owner(base):
+                found.add(owner(base))
+    found.discard(name)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = project_modules()
+    known = set(modules)
+    return {name: project_imports(name, path, known) for name, path in modules.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                group = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.append(member)
+                    if member == node:
+                        break
+                if len(group) > 1:
+                    found.append(sorted(group))
+    return found
+
+
+def test_no_import_cycle_in_any_package():
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_check_finds_a_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert cycles(graph) == [["a", "b", "c"]]
+
+
+def test_screens_import_only_the_view_interfaces_of_the_kiosk():
+    graph = import_graph()
+    wrong = [f"{name} imports {target}" for name, targets in sorted(graph.items()) if name.startswith("screens")
+             for target in sorted(targets) if not target.startswith("screens") and target not in SCREENS_MAY_IMPORT]
+    assert wrong == []
+
+
+def test_flows_know_neither_kivy_nor_screens():
+    assert violations("kiosk/flows", {"kivy", "screens"}) == []
 
 
 def test_backend_does_not_import_the_kiosk_ui():
