@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from flow_fakes import Services, make_kiosk, start_platform
-from kiosk.flows.progress import typed_receipt
 from kiosk.qr_content import receipt_qr_text
 
 
@@ -32,7 +31,7 @@ def test_by_card_then_the_same_by_the_typed_number(tmp_path, platform):
     assert applications and message == ""
     receipt = applications[0]["receipt_no"]
     digits = receipt.replace("ZW", "").replace("-", "")
-    assert typed_receipt(digits) == receipt
+    assert k.flows["progress"].receipt_text(digits) == receipt
     k.flows["progress"].search(digits)
     found, message = k.views["progress"].last("show_results")
     assert [a["receipt_no"] for a in found] == [receipt] and message == ""
@@ -67,3 +66,18 @@ def test_scanned_codes_open_progress_or_are_refused_politely(tmp_path, platform)
     for text in ("https://evil.example.com/progress/ZW20261123-000042", "rm -rf /"):
         k.flows["code"].scanned(text)
         assert k.shell.messages[-1][0] == "无法识别此二维码"
+
+
+def test_the_keypad_takes_the_eight_digits_of_todays_receipt_from_this_kiosk(tmp_path, platform):
+    from datetime import date
+
+    from kiosk.qr_content import format_receipt_no
+
+    k = kiosk(tmp_path, platform)
+    k.shell.open_task("progress")
+    k.flows["progress"].search("73920155")
+    expected = format_receipt_no(k.ctx.cfg.kiosk.number, date.today(), 73920155)
+    found, message = k.views["progress"].last("show_results")
+    assert found == [] and expected in message
+    k.flows["progress"].search("123")                 # not a number yet: said, not sent
+    assert "ZW123" in k.views["progress"].last("show_message")[0]

@@ -19,6 +19,17 @@ def platform(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def receipt_book(tmp_path):
+    from kiosk.submission import ReceiptBook, use_receipt_book
+
+    book = ReceiptBook(tmp_path / "receipts.db", 42)
+    use_receipt_book(book)
+    yield book
+    use_receipt_book(None)
+    book.close()
+
+
 @pytest.fixture
 def outbox(tmp_path):
     from offline_queue import Outbox
@@ -85,7 +96,7 @@ def test_a_three_material_submission_from_choice_to_receipt(tmp_path, platform, 
     k.shell.is_online = False
     submission.confirm()
     _title, receipt_no, message, qr_text = k.views["submit"].last("show_done")
-    assert receipt_no.startswith("ZW") and receipt_no in qr_text
+    assert receipt_no.startswith("ZW0042") and receipt_no in qr_text
     assert message == "网络暂时中断，材料已安全保存，恢复后自动提交"
     assert len(printer.jobs) == 1 and submission.last_receipt_no == receipt_no
     (leased,) = outbox.lease()

@@ -56,6 +56,18 @@ def project_modules() -> dict[str, object]:
     return {module_name(path): path for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))}
 
 
+def runtime_nodes(tree):
+    """Every node but those under ``if TYPE_CHECKING:`` (imports for type hints only never run)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
 def project_imports(name: str, path, known: set[str]) -> set[str]:
     """The project modules a module imports, anywhere in it (inside functions too).
 
@@ -69,7 +81,7 @@ def project_imports(name: str, path, known: set[str]) -> set[str]:
 
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in runtime_nodes(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
             found.update(filter(None, (owner(alias.name) for alias in node.names)))
         elif isinstance(node, ast.ImportFrom):

@@ -151,7 +151,7 @@ def scenario_tiles(app, clock, results):
     results["status_idle"] = app.status_line
     seen = []
     app.bind(pending_uploads=lambda *_: seen.append(int(app.pending_uploads)))
-    app.services.outbox.put("POST", "/api/v1/echo", json={"hello": "kiosk"})
+    app.services.outbox.put("POST", "/api/v1/ratings", json={"subject": "service", "score": 5, "tags": [], "comment": ""})
     yield from wait_until(lambda: seen and seen[-1] == 0 and max(seen) >= 1)
     results["pending_seen"] = seen
     results["outbox_status"] = app.services.outbox.status()

@@ -2,21 +2,12 @@
 the ID card; and what a scanned code means for the visit."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from kiosk.flows.base import Flow, FlowContext
 from kiosk.flows.views import ProgressView
-
-RECEIPT_PREFIX = "ZW"
-DIGITS_BEFORE_DASH = 8   # ZW + date (8 digits) + '-' + sequence
-MAX_TYPED_DIGITS = DIGITS_BEFORE_DASH + 8  # kiosk receipts end in 8 digits, the platform's in 6
-
-
-def typed_receipt(digits: str) -> str:
-    """What the keypad shows for the digits typed after the fixed prefix."""
-    if len(digits) > DIGITS_BEFORE_DASH:
-        return f"{RECEIPT_PREFIX}{digits[:DIGITS_BEFORE_DASH]}-{digits[DIGITS_BEFORE_DASH:]}"
-    return RECEIPT_PREFIX + digits
+from kiosk.qr_content import KEYPAD_MAX_DIGITS, SUFFIX_DIGITS, keypad_display, keypad_receipt_no
 
 
 class ProgressFlow(Flow):
@@ -34,15 +25,20 @@ class ProgressFlow(Flow):
     def reset(self) -> None:
         self.view.reset()
 
-    # the keypad
-    max_digits = MAX_TYPED_DIGITS
+    # the keypad: what the digits typed after the printed "ZW" mean is kiosk.qr_content's to say
+    max_digits = KEYPAD_MAX_DIGITS
+    min_digits = SUFFIX_DIGITS     # the 8 random digits alone: a receipt this kiosk printed today
 
     @staticmethod
     def receipt_text(digits: str) -> str:
-        return typed_receipt(digits)
+        return keypad_display(digits)
 
     def search(self, digits: str) -> None:
-        self.lookup(typed_receipt(digits))
+        receipt_no = keypad_receipt_no(digits, self.ctx.cfg.kiosk.number, date.today())
+        if receipt_no is None:
+            self.view.show_message(self.t("progress_not_found", receipt=keypad_display(digits)))
+            return
+        self.lookup(receipt_no)
 
     def lookup(self, receipt_no: str) -> None:
         from kiosk.qr_content import parse_receipt_no

@@ -112,16 +112,17 @@ class SubmissionFlow(Flow):
         if draft is None or holder is None or not draft.ready():
             return
         self.view.set_confirm_enabled(False)
-        receipt_no = new_receipt_no(datetime.now())
-        outbox = self.ctx.services.outbox
+        outbox, book = self.ctx.services.outbox, getattr(self.ctx.services, "receipts", None)
 
         def store() -> str:
             if outbox is None:
                 raise RuntimeError("outbox unavailable")
+            receipt_no = new_receipt_no(datetime.now(), book)   # recorded durably: blocking, so here
             payload, files = draft.request(holder, receipt_no)
-            return outbox.put("POST", "/api/v1/submissions", json=payload, files=files)
+            outbox.put("POST", "/api/v1/submissions", json=payload, files=files)
+            return receipt_no
 
-        def stored(_item_id: str) -> None:
+        def stored(receipt_no: str) -> None:
             self.view.set_confirm_enabled(True)
             self._show_receipt(draft, holder, receipt_no)
 
