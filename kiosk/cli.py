@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "kiosk.commands.docprinter",
     "kiosk.commands.ledger",
     "kiosk.commands.doctor",
+    "kiosk.commands.service",
     "kiosk.commands.fleet",
 )
 

@@ -128,6 +128,18 @@ class FleetSection:
 
 
 @dataclass(frozen=True)
+class ServiceSection:
+    """Service mode for technicians and the consumables it watches (see kiosk/operate/access.py)."""
+    technicians: tuple[str, ...] = ()  # "name=scrypt$…" from `kiosk service hash-pin`; empty: no PIN entry
+    max_tries: int = 5  # wrong PINs before the pad waits; each further one doubles the wait
+    lockout_s: int = 30
+    idle_exit_s: int = 180  # service mode leaves by itself after this long untouched
+    receipt_roll_m: float = 50.0  # length of a full receipt roll
+    a4_tray_sheets: int = 250
+    paper_warn_days: float = 3.0  # warn the platform when paper lasts fewer days than this
+
+
+@dataclass(frozen=True)
 class Config:
     kiosk: KioskSection = field(default_factory=KioskSection)
     platform: PlatformSection = field(default_factory=PlatformSection)
@@ -138,6 +150,7 @@ class Config:
     outbox: OutboxSection = field(default_factory=OutboxSection)
     policy: PolicySection = field(default_factory=PolicySection)
     fleet: FleetSection = field(default_factory=FleetSection)
+    service: ServiceSection = field(default_factory=ServiceSection)
     sources: tuple[str, ...] = (BUILT_IN,)
 
     @property
@@ -310,7 +323,23 @@ def validate(cfg: Config, file: str) -> Config:
     if not 1 <= cfg.outbox.concurrency <= 32:
         raise _fail(file, "outbox.concurrency", f"must be between 1 and 32, got {cfg.outbox.concurrency}")
     _validate_policy_and_fleet(cfg, file)
+    _validate_service(cfg, file)
     return cfg
+
+
+def _validate_service(cfg: Config, file: str) -> None:
+    sv = cfg.service
+    for entry in sv.technicians:
+        name, sep, hashed = entry.partition("=")
+        if not sep or not name.strip() or not re.fullmatch(r"(scrypt|pbkdf2_sha256)\$[^$]+(\$[^$]+){3,4}", hashed):
+            raise _fail(file, "service.technicians", "entries must be NAME=HASH from `kiosk service hash-pin`")
+    for key, value, low, high in (("max_tries", sv.max_tries, 1, 20), ("lockout_s", sv.lockout_s, 1, 3600),
+                                  ("idle_exit_s", sv.idle_exit_s, 30, 3600),
+                                  ("receipt_roll_m", sv.receipt_roll_m, 1, 500),
+                                  ("a4_tray_sheets", sv.a4_tray_sheets, 1, 10000),
+                                  ("paper_warn_days", sv.paper_warn_days, 0, 60)):
+        if not low <= value <= high:
+            raise _fail(file, f"service.{key}", f"must be between {low} and {high}, got {value}")
 
 
 _QUIET_HOURS = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$")

@@ -10,9 +10,12 @@ from typing import Any
 
 from kiosk.logging_setup import mask_id_numbers
 
+# an 18-character ID number even when glued to letters ("ID450329…", "sfz=…"): over-masking a long
+# order number in a technician's view costs nothing, a leaked ID number does
+_ID_LOOSE = re.compile(r"(?<!\d)([1-9]\d{5})(\d{8})(\d{3}[0-9Xx])(?![0-9Xx])")
 _OLD_ID = re.compile(r"(?<![0-9A-Za-z])([1-9]\d{5})(\d{6})(\d{3})(?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_SECRET_KEYS = re.compile(r"(token|secret|password|passwd|pin|hash|salt|key)", re.IGNORECASE)
+_SECRET_KEYS = re.compile(r"(token|secret|password|passwd|pin|hash|salt|key|technicians)", re.IGNORECASE)
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 REMOVED = "<removed>"
 
@@ -20,6 +23,7 @@ REMOVED = "<removed>"
 def redact_text(text: str) -> str:
     """Mask ID numbers, 15-digit old ID numbers, mobile numbers and bearer tokens in free text."""
     text = mask_id_numbers(text)
+    text = _ID_LOOSE.sub(lambda m: m.group(1) + "*" * 8 + m.group(3), text)
     text = _OLD_ID.sub(lambda m: m.group(1) + "*" * 6 + m.group(3), text)
     text = _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
     return _BEARER.sub(lambda m: m.group(1) + REMOVED, text)
