@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
+from backend.access import AccessPolicy, KioskCardRead, SubjectVerifier
 from backend.auth import AuthThrottle
 from backend.db import Database
 from backend.idempotency import error_body
@@ -54,11 +55,15 @@ def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": "internal error"}, status_code=500)
 
 
-def build_app(db: Database, *, public_url: str, test_endpoints: bool = False) -> FastAPI:
+def build_app(db: Database, *, public_url: str, test_endpoints: bool = False,
+              verifier: SubjectVerifier | None = None, access_policy: AccessPolicy | None = None,
+              auth_throttle: AuthThrottle | None = None) -> FastAPI:
     """The FastAPI app over an initialised :class:`Database` (which it disposes at shutdown).
 
     ``public_url`` is where citizens' phones reach the platform (printed in certificates' QR
-    codes); ``test_endpoints`` mounts the endpoints that only tests use.
+    codes); ``test_endpoints`` mounts the endpoints that only tests use; ``verifier`` checks the
+    person at the kiosk before their records are read (``backend.access``; the reference platform
+    takes the kiosk's word that it read the card).
     """
 
     @contextlib.asynccontextmanager
@@ -70,7 +75,9 @@ def build_app(db: Database, *, public_url: str, test_endpoints: bool = False) ->
                   docs_url=None, redoc_url=None, openapi_url=f"{API_PREFIX}/openapi.json")
     app.state.db = db
     app.state.public_url = public_url.rstrip("/")
-    app.state.auth_throttle = AuthThrottle()
+    app.state.auth_throttle = auth_throttle or AuthThrottle()
+    app.state.subject_verifier = verifier or KioskCardRead()
+    app.state.access_policy = access_policy or AccessPolicy()
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(BodyLimit, upload_paths=tuple(API_PREFIX + path for path in UPLOAD_PATHS))
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from backend import numbers
-from backend.access import id_number_param, require_subject
+from backend.access import LIST_APPLICATIONS, id_number_param, record_access, require_subject, verify_subject
 from backend.applications import load_applications
 from backend.auth import KioskIdentity, require_kiosk
 from backend.db import applications
@@ -22,7 +22,8 @@ from backend.idempotency import json_response, render_json
 router = APIRouter(dependencies=[Depends(require_kiosk)])
 
 @router.get("/applications/{receipt_no}")
-async def get_application(receipt_no: str, request: Request) -> Response:
+async def get_application(receipt_no: str, request: Request,
+                          kiosk: KioskIdentity = Depends(require_kiosk)) -> Response:
     canonical = numbers.canonical(receipt_no)
     if canonical is None:
         raise HTTPException(400, "malformed receipt number: expected letters, then digits, "
@@ -34,6 +35,7 @@ async def get_application(receipt_no: str, request: Request) -> Response:
 
     found = await run_in_threadpool(load)
     if not found:
+        await run_in_threadpool(request.app.state.access_policy.receipt_miss, request.app.state.db, kiosk.id)
         raise HTTPException(404, f"no application with receipt number {canonical}")
     return json_response(200, render_json(found[0]))
 
@@ -44,9 +46,12 @@ async def list_applications(request: Request, id_number: str | None = None,
     """A person's applications, newest first (an empty list when there are none)."""
     number = id_number_param(id_number)
     require_subject(request, number)
+    verify_subject(request, kiosk.id, number, LIST_APPLICATIONS)
+    db = request.app.state.db
 
     def load() -> list[dict]:
-        with request.app.state.db.read() as conn:
+        record_access(db, request.app.state.access_policy, kiosk.id, LIST_APPLICATIONS, number)
+        with db.read() as conn:
             return load_applications(conn, applications.c.applicant_id_number == number)
 
     items = await run_in_threadpool(load)

@@ -1,7 +1,8 @@
 """Certificates a person may print (证明打印), their PDF, and public verification of a printed one.
 
-The list and the document answer only the kiosk acting for the holder (``backend.access``): a
-kiosk, or anyone holding a kiosk token, cannot print a stranger's certificate by typing a number.
+The list and the document answer only the kiosk acting for the holder, on the record and within
+an hourly limit, and the document only after that kiosk listed the holder's certificates
+(``backend.access``).
 
 The printed QR code opens ``{public URL}/verify/{code}`` (public, no token), which says whether the
 code belongs to a certificate we issued with exactly that content (``backend.certificates``). The
@@ -17,8 +18,9 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from backend.access import SOMEONE_ELSE, id_number_param, require_subject
-from backend.auth import require_kiosk
+from backend.access import (CERTIFICATE_DOCUMENT, LIST_CERTIFICATES, SOMEONE_ELSE, id_number_param,
+                            record_access, require_recent_listing, require_subject, verify_subject)
+from backend.auth import KioskIdentity, require_kiosk
 from backend.certificates import canonical_code, check_code, listed
 from backend.clock import local_time
 from backend.db import certificates
@@ -31,12 +33,15 @@ public_router = APIRouter()  # mounted at the root, without /api/v1 and without 
 
 
 @router.get("/certificates")
-async def list_certificates(request: Request, id_number: str | None = None) -> Response:
+async def list_certificates(request: Request, id_number: str | None = None,
+                            kiosk: KioskIdentity = Depends(require_kiosk)) -> Response:
     number = id_number_param(id_number)
     require_subject(request, number)
+    verify_subject(request, kiosk.id, number, LIST_CERTIFICATES)
     db = request.app.state.db
 
     def load() -> list[dict]:
+        record_access(db, request.app.state.access_policy, kiosk.id, LIST_CERTIFICATES, number)
         today = local_time(db.clock()).date()
         with db.read() as conn:
             rows = conn.execute(sa.select(certificates).where(certificates.c.holder_id_number == number)
@@ -47,20 +52,25 @@ async def list_certificates(request: Request, id_number: str | None = None) -> R
 
 
 @router.get("/certificates/{certificate_id}/document")
-async def get_document(certificate_id: str, request: Request) -> Response:
+async def get_document(certificate_id: str, request: Request,
+                       kiosk: KioskIdentity = Depends(require_kiosk)) -> Response:
     subject = require_subject(request)
+    verify_subject(request, kiosk.id, subject, CERTIFICATE_DOCUMENT)
     db = request.app.state.db
+    policy = request.app.state.access_policy
     base = request.app.state.public_url
 
     def render() -> tuple[bytes, str] | None:
         from backend.certificate_pdf import CertificatePage, render_certificate  # reportlab: on demand
 
+        require_recent_listing(db, policy, kiosk.id, subject)
         with db.read() as conn:
             row = conn.execute(sa.select(certificates).where(certificates.c.id == certificate_id)).mappings().first()
         if row is None:
             return None
         if row["holder_id_number"] != subject:
             raise HTTPException(403, SOMEONE_ELSE)
+        record_access(db, policy, kiosk.id, CERTIFICATE_DOCUMENT, subject, target=row["id"])
         page = CertificatePage(
             number=row["id"], title=row["title"], holder_name=row["holder_name"],
             holder_id_number=row["holder_id_number"], paragraphs=tuple(row["paragraphs"]),
