@@ -29,8 +29,10 @@ def tokens_file(folder: Path, lines: list[tuple[str, int | str, str]]) -> Path:
 class PlatformProcess:
     """Start with ``with PlatformProcess([...]) as platform:``; ``platform.url`` is where it serves."""
 
-    def __init__(self, args: list[str], env: dict[str, str] | None = None, timeout: float = 60) -> None:
+    def __init__(self, args: list[str], env: dict[str, str] | None = None, timeout: float = 60,
+                 global_args: tuple[str, ...] = ()) -> None:
         self.args = args
+        self.global_args = global_args
         self.env = {**os.environ, **(env or {})}
         self.timeout = timeout
         self.url: str | None = None
@@ -38,7 +40,8 @@ class PlatformProcess:
         self.stderr = ""
 
     def __enter__(self) -> "PlatformProcess":
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "backend", "--port", "0", *self.args],
+        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", *self.global_args, "backend", "--port", "0",
+                                      *self.args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                                      env=self.env)
         lines: queue.Queue = queue.Queue()
@@ -51,6 +54,7 @@ class PlatformProcess:
             self.__exit__()
             raise AssertionError(f"kiosk backend did not start: {self.stderr[-2000:]}")
         self.url = line.split()[3]
+        self.pid = self.proc.pid
         return self
 
     def __exit__(self, *_exc: object) -> None:
