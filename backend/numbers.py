@@ -12,7 +12,7 @@ The number is the citizen's bearer secret for progress lookup from any kiosk, so
 must not follow from any other number: 10⁸ possibilities per kiosk and day.
 
 Numbers of the earlier shape, ``ZWyyyymmdd-`` + 6 (platform) or 8 (kiosk) digits, may still be
-looked up.
+looked up; a kiosk can no longer propose one.
 """
 from __future__ import annotations
 
@@ -86,23 +86,6 @@ def platform_number(prefix: str, moment: datetime) -> str:
                              f"{secrets.randbelow(10**8):08d}"))
 
 
-# Kiosks of the previous release number receipts ZWyyyymmdd-nnnnnnnn, without a kiosk part; their
-# outboxes may still hold such submissions after the platform is upgraded. Accepted (unique or 409)
-# until every kiosk numbers in its own space.
-ACCEPT_LEGACY_KIOSK_NUMBERS = True
-
-
-def _legacy_kiosk_number(text: str, now: datetime) -> bool:
-    match = LEGACY_NUMBER.match(text)
-    if match is None or match.group(1) != RECEIPT_PREFIX or len(match.group(3)) != 8:
-        return False
-    try:
-        day = datetime.strptime(match.group(2), "%Y%m%d").date()
-    except ValueError:
-        return False
-    return day <= local_time(now).date() + timedelta(days=FUTURE_DAYS_ALLOWED)
-
-
 def check_kiosk_number(value: Any, kiosk_number: int | None, now: datetime) -> str:
     """The receipt number a kiosk proposes, if it may use it; else :class:`ReceiptNumberError`.
 
@@ -110,8 +93,6 @@ def check_kiosk_number(value: Any, kiosk_number: int | None, now: datetime) -> s
     tomorrow in China time.
     """
     text = canonical(value)
-    if text is not None and ACCEPT_LEGACY_KIOSK_NUMBERS and _legacy_kiosk_number(text, now):
-        return text
     parsed = parse(text) if text is not None else None
     if parsed is None or parsed.prefix != RECEIPT_PREFIX:
         raise ReceiptNumberError("receipt_no must look like ZW0042261201-73920155 "

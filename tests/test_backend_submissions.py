@@ -182,17 +182,18 @@ def test_concurrent_repeats_of_one_key_store_once(backend, db_path):
     before = count(db_path, "applications")
     barrier = threading.Barrier(6)
     answers = []
+    files = standard_files()  # once: a PDF made a second later carries another creation date
 
     def post():
         barrier.wait()
-        answers.append(submit(backend, payload(), standard_files(), key=key))
+        answers.append(submit(backend, payload(), files, key=key))
 
     threads = [threading.Thread(target=post) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert [a.status_code for a in answers] == [201] * 6
+    assert [a.status_code for a in answers] == [201] * 6, [a.text[:200] for a in answers]
     assert len({a.content for a in answers}) == 1
     assert count(db_path, "applications") == before + 1
 
@@ -442,10 +443,11 @@ def test_on_postgresql_concurrent_submissions_get_distinct_numbers(pg_url):  # n
         barrier = threading.Barrier(8)
         answers = []
         repeat_key = str(uuid.uuid4())
+        files = standard_files()  # once: a PDF made a second later carries another creation date
 
         def post(key):
             barrier.wait()
-            answers.append(submit(server, payload(), standard_files(), key=key))
+            answers.append(submit(server, payload(), files, key=key))
 
         keys = [str(uuid.uuid4()) for _ in range(5)] + [repeat_key] * 3
         threads = [threading.Thread(target=post, args=(key,)) for key in keys]

@@ -68,6 +68,7 @@ def test_the_platforms_own_numbers_are_in_its_space_and_not_sequential(platform)
 @pytest.mark.parametrize("receipt_no", [
     "ZW0000261123-00000001",   # the platform's own space
     "ZW20261123-000001",       # what the platform numbered next in the earlier shape
+    "ZW20261123-12345678",     # the earlier kiosk shape, without a kiosk part
     "ZW0042261123-12345678",   # another kiosk's space
     "ZW0001261125-12345678",   # two days ahead of the platform's China date
     "ZW0001261323-12345678",   # no such date
