@@ -23,6 +23,8 @@ class MaskingFilter(logging.Filter):
         masked = mask_id_numbers(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:  # a traceback's exception text is masked too
+            record.exc_text = mask_id_numbers(logging.Formatter().formatException(record.exc_info))
         return True
 
 

@@ -54,3 +54,24 @@ def test_a_flow_job_failing_unexpectedly_reaches_the_citizen(tmp_path):
     k.flows["progress"].lookup("ZW20200101-999999")
     message = k.views["progress"].last("show_message")[0]
     assert "网络" not in message and "12345" in message      # not blamed on the network
+
+
+def test_tracebacks_in_the_log_are_masked_too(tmp_path):
+    from kiosk.logging_setup import install
+
+    root = logging.getLogger()
+    before = list(root.handlers)
+    path = install(tmp_path / "log")
+    try:
+        workers = Workers(UiBridge(lambda fn: fn()), max_workers=0, on_unhandled=lambda exc: None)
+
+        def careless_job():
+            raise ValueError("no record for 450329198802140427")
+        workers.submit(careless_job)
+    finally:
+        for handler in root.handlers[len(before):]:
+            handler.close()
+            root.removeHandler(handler)
+    text = path.read_text(encoding="utf-8")
+    assert "Traceback" in text and "careless_job" in text
+    assert "450329198802140427" not in text and "450329********0427" in text
