@@ -1,4 +1,4 @@
-"""Reference service-platform server: the HTTP API of DESIGN.md §5 that the kiosk talks to.
+"""Reference service-platform server: the HTTP API the kiosk talks to (docs/ARCHITECTURE.md, "The platform API").
 
 A separate process in production (``kiosk backend``) and an embedded thread in the demo profile
 and in tests (``backend.server.BackendThread``). The kiosk reaches it only over HTTP, as it would

@@ -1,4 +1,4 @@
-"""Configuration: built-in defaults → site file → fleet document (DESIGN.md §7).
+"""Configuration: built-in defaults → site file → fleet document (docs/ARCHITECTURE.md, "Configuration and the command line").
 
 Every value is checked on load. An error names the key and the file in one line and the kiosk
 refuses to start; nothing runs half-configured. The result is a tree of frozen dataclasses.

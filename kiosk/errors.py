@@ -1,4 +1,4 @@
-"""Errors that the command line turns into one line on stderr and an exit code (DESIGN.md §8)."""
+"""Errors that the command line turns into one line on stderr and an exit code (2 usage or input, 3 nothing found, 4 device or network)."""
 
 
 class KioskError(Exception):

@@ -1,4 +1,4 @@
-"""Masking of personal data for logs, screens and the technician's CLI (DESIGN.md §4).
+"""Masking of personal data for logs, screens and the technician's CLI (docs/ARCHITECTURE.md, "Personal data").
 
 Pure functions on strings; ``None`` and empty strings pass through unchanged.
 """

@@ -1,4 +1,4 @@
-"""HTTP client for the service platform (the API is listed in docs/ARCHITECTURE.md, "Platform API").
+"""HTTP client for the service platform (the API is listed in docs/ARCHITECTURE.md, "The platform API").
 Blocking: call it from workers only.
 
 Another platform gets another client with the same methods; screens never see HTTP. Requests about

@@ -2,7 +2,7 @@
 
 ``Outbox`` is the store (SQLite in WAL mode, sealed files beside it); ``Sender`` drains it over
 HTTP with idempotency keys, leases and backoff. Free of Kivy and of ``kiosk``: the app, the CLI
-and the tests use it alike. See DESIGN.md §6.
+and the tests use it alike. See docs/ARCHITECTURE.md.
 """
 from offline_queue.errors import (InvalidItem, ItemNotFound, KeyFileError, OutboxError, OutboxFull,
                                   UndeliverableItem)

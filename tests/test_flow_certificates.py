@@ -15,6 +15,7 @@ from kiosk.ledger import PrintLedger
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
     server, client, catalogue = start_platform(tmp_path_factory.mktemp("platform"))
+    client.server_url = server.url
     yield client, catalogue
     server.stop()
 
@@ -78,6 +79,10 @@ def test_a_ledger_that_cannot_record_is_told_to_the_citizen_and_the_platform(tmp
     sent = json.loads(request.json_text)
     assert sent["alert"] == "print_ledger_append_failed" and sent["certificate_id"] == row.key
     assert WEI not in request.json_text and "韦" not in request.json_text
+    client = platform[0]                               # and the platform takes it as this kiosk's report
+    answer = client.http.post(client.server_url + request.path, data=request.json_text.encode(),
+                              headers={"Content-Type": "application/json"}, timeout=10)
+    assert answer.status_code == 200, answer.text
 
 
 def test_without_a_ledger_certificates_are_not_printed(tmp_path, platform, outbox):

@@ -187,3 +187,23 @@ print("ok")
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_references_to_documents_point_into_the_repository():
+    """A docstring that sends the reader to a document names one in the repository (and a heading of it)."""
+    import re
+
+    cited = re.compile(r"(docs/[A-Za-z_]+\.md)(?:,\s*\"([^\"]+)\")?")
+    wrong = []
+    for package in PACKAGES + ("tests", "bench"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            if "DESIGN" + ".md" in text:
+                wrong.append(f"{path.relative_to(ROOT)} cites a document that is not in the repository")
+            for document, heading in cited.findall(text):
+                target = ROOT / document
+                if not target.is_file():
+                    wrong.append(f"{path.relative_to(ROOT)} cites missing {document}")
+                elif heading and not re.search(rf"^#+ {re.escape(heading)}\s*$", target.read_text(encoding="utf-8"), re.M):
+                    wrong.append(f"{path.relative_to(ROOT)} cites {document} \"{heading}\", not a heading there")
+    assert wrong == []

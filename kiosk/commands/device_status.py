@@ -1,5 +1,5 @@
 """What every ``kiosk device X status`` prints: one JSON object or one line, and exit 4 when the
-device is not usable (DESIGN.md §8)."""
+device is not usable (exit 4: docs/ARCHITECTURE.md, "Configuration and the command line")."""
 from __future__ import annotations
 
 import json
