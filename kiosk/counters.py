@@ -318,3 +318,33 @@ def paper_check(cfg):
     warn = any(f.warn for f in found)
     return CheckResult("paper", WARN if warn else OK, "; ".join(parts_en), "；".join(parts_zh),
                        {"forecasts": [f.as_dict() for f in found]}, "consumables")
+
+
+def paper_left_m(cfg, store: Counters | None = None) -> float | None:
+    """Receipt paper left on the roll in metres (the fleet heartbeat's ``paper_left_m``)."""
+    s = store or _store
+    if s is None:
+        return None
+    return round(max(0.0, cfg.service.receipt_roll_m * 1000 - s.get("receipt_printer.paper_mm")) / 1000, 2)
+
+
+HEARTBEAT_PATH = "/api/v1/kiosks/{kiosk_id}/heartbeat"
+
+
+def warn_platform_if_low(cfg, store: Counters, outbox: Any) -> str | None:
+    """When a forecast falls under ``service.paper_warn_days``, queue one heartbeat that says so (at
+    most once a day per paper kind, remembered in the counters database); returns the item id."""
+    svc = cfg.service
+    found = paper_forecasts(store, svc.receipt_roll_m * 1000, svc.a4_tray_sheets, svc.paper_warn_days)
+    today_ = datetime.fromtimestamp(store.clock()).date().isoformat()
+    due = [f for f in found if f.warn and store.meta(f"paper_warned.{f.kind}") != today_]
+    if not due:
+        return None
+    body = {"paper_left_m": paper_left_m(cfg, store),
+            "consumables": {f.kind: f.as_dict() for f in found},
+            "warnings": [f"{f.kind}_paper_low" for f in due]}
+    item = outbox.put("POST", HEARTBEAT_PATH.format(kiosk_id=cfg.kiosk.id), json=body)
+    for f in due:
+        store.meta(f"paper_warned.{f.kind}", today_)
+    log.warning("paper low (%s): the platform is told", ", ".join(f.kind for f in due))
+    return item
