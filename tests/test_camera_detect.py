@@ -88,3 +88,15 @@ def test_a_clear_page_is_not_doubtful():
     result = process(cap.image, "gray")
     assert not result.doubtful and result.confidence >= DOUBTFUL
     assert np.allclose(result.corners, result.outline)
+
+
+@pytest.mark.parametrize("seed, deg, rotation", [(1, 90, 270), (2, 180, 180), (4, -90, 90)])
+def test_an_id_card_lying_sideways_or_upside_down_is_turned_upright(seed, deg, rotation):
+    from devices.camera.scenes import render_card
+
+    card = render_card(640, 404, np.random.default_rng(seed), "tune")
+    cap = single(card, _quad(540, 400, 380, 240, deg + 6), size=SIZE, background="wood", seed=seed, card=True)
+    result = process(cap.image, "color")
+    assert result.found and result.rotation == rotation
+    assert result.width > result.height              # a card comes out lengthwise
+    assert score(cap, result.corners) > 0.97

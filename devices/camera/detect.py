@@ -377,8 +377,13 @@ def _evaluate(small: np.ndarray, quad: np.ndarray, lo: float, hi: float) -> tupl
     free = np.array([f is None for f in frame])
     if not free.any() or not _plausible_frame(frame):
         return None, corners
-    if support[free].mean() < ACCEPT_MEAN or support[free].min() < ACCEPT_SIDE:
-        return None, corners
+    sup = support[free]
+    weak = sup < ACCEPT_SIDE
+    if sup.mean() < ACCEPT_MEAN or weak.any():
+        # one side mostly hidden (a hand on it, a glare spot) passes if the others are clean
+        if not (weak.sum() == 1 and len(sup) >= 3 and sup[~weak].min() >= 0.9 and sup.min() >= 0.2
+                and sup.mean() >= 0.7):
+            return None, corners
     area = _area(corners)
     if not (lo <= area <= hi):
         return None, corners
@@ -390,6 +395,8 @@ def _evaluate(small: np.ndarray, quad: np.ndarray, lo: float, hi: float) -> tupl
     contrast[~free] = 1.0
     if contrast[free].mean() < CONTRAST_MEAN or contrast[free].min() < CONTRAST_SIDE:
         return None, corners
+    if weak.any() and contrast[free][weak].min() < 0.5:
+        return None, corners  # the hidden side must still part paper from desk where it shows
     if not free.all() and (contrast[free].min() < 0.75 or support[free].min() < 0.8):
         return None, corners  # with part of it out of sight, what is seen must be clear
     return _Found(corners, support, contrast, frame, area), corners
@@ -405,7 +412,8 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
     """The outermost plausible document on an already small frame and its confidence, or None."""
     h, w = small.shape[:2]
     lo, hi = min_area * w * h, MAX_AREA * w * h
-    quads = _dedupe([q for m in _edge_maps(small) for q in _candidates(m, lo, hi)], 3.0)
+    maps = _edge_maps(small)
+    quads = _dedupe([q for m in maps for q in _candidates(m, lo, hi)], 3.0)
     quads = _dedupe(quads + _merged_pairs(quads, lo), 3.0)
     quads = sorted((q for q in quads if is_sane(q)), key=_area, reverse=True)
     found: list[_Found] = []
@@ -534,23 +542,29 @@ def _sharpness(profile: np.ndarray) -> float:
     return float((p ** 2).sum() / max(p.sum(), 1.0) ** 2 * len(p))
 
 
-def _upside_down_text(ink: np.ndarray) -> float:
-    """Evidence (-1..1, positive: upside down) from the text lines of a page whose lines run across:
-    the heading (the tallest line) sits at the top of a form, and in Latin print ascenders (b, d, h,
-    l, t) outnumber descenders (g, p, y), so more ink lies above a line's core than below it."""
+def _text_cues(ink: np.ndarray) -> tuple[float, float]:
+    """Evidence (-1..1 each, positive: upside down) from the text lines of a page whose lines run
+    across: (heading, letters). The heading (a line clearly taller than the rest, centred) sits at
+    the top of a form; in Latin print ascenders (b, d, h, l, t) outnumber descenders (g, p, y), so
+    more ink lies just above a line's core than just below it."""
     rows = ink.sum(axis=1).astype(np.float64)
     lines = _lines(rows)
     if len(lines) < 3:
-        return 0.0
+        return 0.0, 0.0
     heights = np.array([b - a + 1 for a, b in lines], np.float64)
-    evidence = 0.0
-    tallest = int(np.argmax(heights))
-    if heights[tallest] >= 1.5 * np.median(heights):
-        centre = (lines[tallest][0] + lines[tallest][1]) / 2 / len(rows)
-        if centre < 0.3:
-            evidence -= 0.5
-        elif centre > 0.7:
-            evidence += 0.5
+    heading = 0.0
+    med = float(np.median(heights))
+    w = ink.shape[1]
+    for i in np.argsort(-heights)[:2]:
+        a, b = lines[i]
+        if heights[i] < 1.5 * med:
+            break
+        cols = np.flatnonzero(ink[a:b + 1].sum(axis=0))
+        if len(cols) == 0 or abs((cols[0] + cols[-1]) / 2 / w - 0.5) > 0.08:
+            continue  # not centred: a signature or a stamp, not a heading
+        centre = (a + b) / 2 / len(rows)
+        heading = -1.0 if centre < 0.3 else 1.0 if centre > 0.7 else 0.0
+        break
     above = below = 0.0
     cores = []
     for a, b in lines:
@@ -563,9 +577,19 @@ def _upside_down_text(ink: np.ndarray) -> float:
         bottom = min(c1 + ext, cores[i + 1][0] - 1 if i + 1 < len(cores) else len(rows) - 1)
         above += rows[top:c0].sum()
         below += rows[c1 + 1:bottom + 1].sum()
-    if above + below > 0:
-        evidence += 0.5 * float(np.clip((below - above) / (above + below) * 3, -1, 1))
-    return float(np.clip(evidence, -1, 1))
+    letters = float(np.clip((below - above) / (above + below) * 3, -1, 1)) if above + below > 0 else 0.0
+    return heading, letters
+
+
+def _seal_cue(bgr: np.ndarray) -> float:
+    """Evidence (-1..1, positive: upside down): an official seal is stamped near a form's foot."""
+    h, w = bgr.shape[:2]
+    b, g, r = [c.astype(np.int16) for c in cv2.split(bgr)]
+    red = (r - np.maximum(g, b)) > 60
+    if red.sum() < 0.002 * h * w:
+        return 0.0
+    cy = np.nonzero(red)[0].mean() / h
+    return float(np.clip((0.5 - cy) * 4, -1, 1))
 
 
 def _card_upside_down(bgr: np.ndarray) -> float:
@@ -613,10 +637,12 @@ def orientation(page: np.ndarray) -> tuple[int, float]:
     turns = 0
     if down > 1.15 * across:        # the lines run down the page: it lies on its side
         ink = cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE)
+        bgr = cv2.rotate(bgr, cv2.ROTATE_90_CLOCKWISE)
         turns = 1
     elif not across > 1.15 * down:
         return 0, 0.0
-    ev = _upside_down_text(ink)
+    heading, letters = _text_cues(ink)
+    ev = 0.4 * heading + 0.4 * letters + 0.3 * _seal_cue(bgr)
     if ev > 0.15:
         turns += 2
     elif ev > -0.15 and turns == 1:

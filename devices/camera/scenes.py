@@ -34,7 +34,7 @@ from devices.camera.documents import _seal, _text_line, document_mask, render_do
 from devices.camera.quality import jaccard
 from devices.camera.synth import _gauss, _lighting, _project, _smooth_noise, compose, render_background
 
-VERSION = 1  # bump when the drawing changes, so cached captures are redrawn
+VERSION = 2  # bump when the drawing changes, so cached captures are redrawn
 SIZE = (3264, 2448)
 CLASSES = ("form", "id_card", "booklet", "receipt", "two_pages", "edge", "empty")
 SPLITS = {
@@ -53,7 +53,7 @@ GROUND_KIND = {"dark_pad": "dark", "felt": "dark", "wood": "wood", "dark_wood": 
 # sizes of the other documents.
 LAYOUT = {
     "tune": {
-        "margin": (0.07, 0.12), "forms": ("grid", "boxes", "grid_boxes", "letter"),
+        "margin": (0.07, 0.12), "forms": ("grid", "boxes", "grid_boxes", "letter", "full_grid"),
         "receipt_mm": (80.0, (120.0, 220.0)), "px_per_mm": (5.5, 9.0), "turned": 0.25,
         "second": ("a5", "receipt"), "edge_over": (-6.0, 25.0), "two_edges": 0.35,
         "shadow": (0.45, 0.72), "band": (0.06, 0.2), "glare": (0.02, 0.05), "fingers": (2, 4),
@@ -129,6 +129,8 @@ def _background(name: str, h: int, w: int, rng: np.random.Generator) -> np.ndarr
     hh, hw = h // 2, w // 2
     if name in ("dark_pad", "wood", "light_grey", "patterned"):
         small = render_background(name, hh, hw, rng)
+        if name == "light_grey" and rng.random() < 0.5:  # a paler desk, closer to the paper
+            small = small * np.float32(rng.uniform(1.05, 1.12))
     elif name == "felt":
         tint = np.array(rng.choice([(0.9, 1.15, 0.9), (1.2, 1.0, 0.85), (1.0, 0.95, 1.2), (1.0, 1.0, 1.0)]), np.float32)
         fibre = cv2.GaussianBlur(_gauss(rng, (hh, hw), 12), (0, 0), 1.2)
@@ -249,7 +251,9 @@ def render_form(w: int, h: int, rng: np.random.Generator, layout: str, margin: f
         _text_line(img, m, y + box * 0.7, box * 3.5, line_h * 0.4, rng)
         _boxes(img, m + box * 4, y, 18, box, rng, t)
         y += int(box * 1.6)
-    if layout in ("grid", "grid_boxes", "double", "framed", "two_tables"):
+    if layout == "full_grid":  # a table filling the page nearly to the paper's edge
+        m = int(w * rng.uniform(0.035, 0.06))
+    if layout in ("grid", "grid_boxes", "double", "framed", "two_tables", "full_grid"):
         rows = int(rng.integers(6, 14))
         row_h = line_h * rng.uniform(1.4, 2.0)
         rows = max(3, min(rows, int((h - m - y - line_h * 6) / row_h)))
@@ -589,7 +593,10 @@ def make_capture(split: str, index: int, size: tuple[int, int] = SIZE) -> Captur
         doc = render_form(int(dw * ppm * 1.1), int(dh * ppm * 1.1), rng, str(rng.choice(lay["forms"])),
                           rng.uniform(*lay["margin"]))
         if cls == "edge":
-            placed = _touching(rng, w, h, doc.shape[1], doc.shape[0], lay["edge_over"], lay["two_edges"])
+            placed = None
+            for shrink in (1.0, 0.85, 0.7):  # no pose fits: one edge, then a smaller page
+                for two in (lay["two_edges"], 0.0):
+                    placed = placed or _touching(rng, w, h, dw * ppm * shrink, dh * ppm * shrink, lay["edge_over"], two)
             page, corners = placed
             conditions.append("touching")
         elif cls == "form":
