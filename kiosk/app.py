@@ -32,6 +32,7 @@ from kiosk.services import CatalogueResult, Services
 from kiosk.session import IdleState, SessionKeeper
 from kiosk.ui_env import find_cjk_font
 from kiosk.voice import Speaker
+from kiosk.watchdog import install_on_kivy_clock
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,7 @@ class KioskApp(App):
         Clock.schedule_interval(lambda dt: self.refresh_catalogue(), self.cfg.platform.catalogue_refresh_s)
         Clock.schedule_once(lambda dt: self.probe_network(), 1)
         Clock.schedule_once(self._first_frame, 0)
+        install_on_kivy_clock(self, Clock)  # systemd: READY at the attract screen, pings from the UI thread
         if self.screenshot_request is not None:
             self._prepare_screenshot()
         if self.on_started is not None:
