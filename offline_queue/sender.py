@@ -37,7 +37,6 @@ import logging
 import re
 import socket
 import ssl
-import statistics
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -134,8 +133,8 @@ class Sender:
     def patience(self) -> float:
         """How long a request may wait for its answer, its body sent, before it stops counting as
         using the link: ``PATIENCE_FACTOR`` times the recent median wait, at least ``MIN_PATIENCE_S``."""
-        waits = self._answer_waits.copy()  # appended to by the workers
-        return max(MIN_PATIENCE_S, PATIENCE_FACTOR * statistics.median(waits)) if waits else MIN_PATIENCE_S
+        waits = sorted(self._answer_waits.copy())  # appended to by the workers
+        return max(MIN_PATIENCE_S, PATIENCE_FACTOR * waits[len(waits) // 2]) if waits else MIN_PATIENCE_S
 
     def _room(self, running: dict[Future, "_Flight"]) -> bool:
         """May one more request start? Counted: requests still sending, and those whose answer is not
