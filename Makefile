@@ -17,7 +17,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # mosquitto: the fleet's notice broker; tests start their own on a free loopback port.
 APT_PACKAGES := xvfb xauth libzbar0 fonts-wqy-microhei libgl1 libegl1 libgles2 libgl1-mesa-dri libmtdev1 libsdl2-2.0-0 fontconfig postgresql \
 	cups-daemon cups-client printer-driver-cups-pdf ghostscript libcups2-dev espeak-ng \
-	mosquitto cage systemd
+	mosquitto cage systemd chromium
 XVFB_RUN := xvfb-run -a -s "-screen 0 1920x1920x24 -nolisten tcp"
 
 .PHONY: setup system-packages run test bench screenshots clean dist

@@ -95,6 +95,8 @@ def build_app(db: Database, *, public_url: str, test_endpoints: bool = False,
             app.include_router(module.public_router)
     from backend.fleet import install as install_fleet  # fleet configuration: backend/fleet/
     install_fleet(app, db)
+    from backend.fleet import dashboard  # the administrator's fleet dashboard under /admin/
+    dashboard.install(app, db)
     return app
 
 

@@ -84,6 +84,9 @@ def register(parsers) -> None:
     tick = sub.add_parser("tick", help="one pass of the rollout controller (the platform also runs it)")
     tick.set_defaults(func=cmd_tick)
 
+    from kiosk.commands import fleet_admin  # ``kiosk fleet admin``: dashboard accounts
+    fleet_admin.register(sub, _fleet)
+
 
 def _data_dir(args: argparse.Namespace) -> Path:
     from kiosk.config import load_config
