@@ -24,10 +24,12 @@ def register(sub: argparse._SubParsersAction, open_fleet: Callable) -> None:
     actions.required = True
     for name, text in (("add", "create an account (password from --password-file or stdin)"),
                        ("passwd", "set a new password (ends the account's sessions)")):
-        p = actions.add_parser(name, help=text)
+        p = actions.add_parser(name, help=text, allow_abbrev=False)
         p.add_argument("name", help="account name: letters, digits, _ . @ -")
         p.add_argument("--password-file", default=None, metavar="PATH",
                        help="read the password from the first line of this file (default: stdin)")
+        # Only to refuse it: a password on the command line is seen by others and kept in history.
+        p.add_argument("--password", dest="password_in_argv", default=None, help=argparse.SUPPRESS)
         p.set_defaults(func=cmd_admin, open_fleet=open_fleet)
     remove = actions.add_parser("remove", help="delete an account and its sessions")
     remove.add_argument("name")
@@ -73,6 +75,9 @@ def cmd_admin(args: argparse.Namespace) -> int:
 
     try:
         if args.admin_command in ("add", "passwd"):
+            if args.password_in_argv is not None:
+                raise UsageError("--password: never give a password on the command line; "
+                                 "pipe it on stdin or use --password-file")
             check_name(args.name)
             password = read_password(args.password_file)
             admins = Admins(args.open_fleet(args).db)
