@@ -9,12 +9,14 @@ Security: accounts and sessions are in ``backend.fleet.admins``. The session coo
 SameSite=Strict, scoped to ``/admin`` and Secure over HTTPS; every POST carries the session's form
 token (the sign-in form a cookie-bound one) and a cross-site ``Origin``/``Sec-Fetch-Site`` is
 refused. Everything a kiosk sends (ids, versions, device names, reasons) is escaped by the
-templates' autoescaping and by :mod:`markupsafe` in the charts; the Content-Security-Policy allows
+templates' autoescaping and by :func:`escape` in the charts; the Content-Security-Policy allows
 no script at all.
 """
 from __future__ import annotations
 
+import functools
 import hmac
+import html
 import logging
 import secrets
 from datetime import datetime, timedelta, timezone
@@ -25,8 +27,6 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup, escape
 
 from backend.db import Database, as_utc, kiosks
 from backend.fleet import tables as t
@@ -106,12 +106,29 @@ def path_segment(value: Any) -> str:
     return quote(str(value), safe="")
 
 
-_env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
-                   trim_blocks=True, lstrip_blocks=True)
-_env.filters.update(local_time=local_time, versions=versions, device_name=device_name, device_state=device_state,
-                    seg=path_segment)
-_env.globals.update(ROLLOUT_STATES=ROLLOUT_STATES, WAVE_STATES=WAVE_STATES, REPORT_KINDS=REPORT_KINDS,
-                    ACTIONS=ACTIONS, ACTION_ALLOWED=ACTION_ALLOWED, CATEGORIES=CATEGORIES)
+@functools.lru_cache(maxsize=1)
+def _environment() -> Any:
+    """The templates (Jinja2, autoescaping every value), loaded on the first page served."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(local_time=local_time, versions=versions, device_name=device_name,
+                       device_state=device_state, seg=path_segment)
+    env.globals.update(ROLLOUT_STATES=ROLLOUT_STATES, WAVE_STATES=WAVE_STATES, REPORT_KINDS=REPORT_KINDS,
+                       ACTIONS=ACTIONS, ACTION_ALLOWED=ACTION_ALLOWED, CATEGORIES=CATEGORIES)
+    return env
+
+
+class Markup(str):
+    """Finished HTML (a chart): the templates insert it as it is (the ``__html__`` protocol)."""
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+def escape(value: Any) -> str:
+    return html.escape(str(value), quote=True)
 
 
 # -- charts (inline SVG, drawn here) ---------------------------------------------------------------
@@ -387,7 +404,7 @@ def _headers(response: Response) -> Response:
 
 
 def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return _headers(HTMLResponse(_env.get_template(template).render(**context), status_code=status))
+    return _headers(HTMLResponse(_environment().get_template(template).render(**context), status_code=status))
 
 
 def redirect(url: str) -> Response:
