@@ -22,7 +22,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Form, Request
@@ -40,6 +40,7 @@ SESSION_COOKIE = "kiosk_admin_session"
 LOGIN_COOKIE = "kiosk_admin_login"
 COOKIE_PATH = "/admin"
 HEARTBEAT_POINTS = 288  # a day of heartbeats at one every five minutes
+REFRESH_S = 30  # pages that show the fleet reload themselves (no script: a meta refresh)
 BEIJING = timezone(timedelta(hours=8), "北京时间")
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -428,7 +429,8 @@ def _cross_site(request: Request) -> bool:
     if site is not None:
         return site != "same-origin"
     origin = request.headers.get("origin")
-    return origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}"
+    # Host only: behind a TLS proxy the page is https while this server sees http.
+    return origin is not None and urlsplit(origin).netloc != request.headers.get("host", "")
 
 
 def _current(request: Request) -> Session | None:
@@ -529,7 +531,7 @@ def kiosk_table(request: Request, town: str = "") -> Response:
     db = _db(request)
     town = town[:64]
     rows = kiosk_rows(db, town or None)
-    return render("kiosks.html", session=session, rows=rows, towns=towns(db), town=town,
+    return render("kiosks.html", session=session, refresh=REFRESH_S, rows=rows, towns=towns(db), town=town,
                   online=sum(r["is_online"] for r in rows),
                   unhealthy=sum(r["healthy"] is False for r in rows), now=db.clock())
 
@@ -550,7 +552,7 @@ def kiosk_page(request: Request, kiosk_id: str) -> Response:
         line_chart([(b.received_at, b.disk_free_mb) for b in beats], "磁盘剩余", "MB", "chart-disk"),
         line_chart([(b.received_at, b.clock_offset_ms) for b in beats], "时钟偏差", "毫秒", "chart-clock"),
     ]
-    return render("kiosk.html", session=session, k=detail, charts=charts)
+    return render("kiosk.html", session=session, refresh=REFRESH_S, k=detail, charts=charts)
 
 
 @router.get("/rollouts")
@@ -561,7 +563,7 @@ def rollouts_page(request: Request) -> Response:
     items = rollout_list(_db(request))
     for item in items:
         item["chart"] = waves_chart(item["waves"], f"chart-rollout-{item['r'].id}")
-    return render("rollouts.html", session=session, items=items)
+    return render("rollouts.html", session=session, refresh=REFRESH_S, items=items)
 
 
 @router.get("/rollouts/{rollout_id}")
@@ -573,7 +575,7 @@ def rollout_page(request: Request, rollout_id: int) -> Response:
     if detail is None:
         return _refused(session, "没有这个发布批次。", 404)
     detail["chart"] = waves_chart(detail["waves"], "chart-waves")
-    return render("rollout.html", session=session, d=detail)
+    return render("rollout.html", session=session, refresh=REFRESH_S, d=detail)
 
 
 @router.post("/rollouts/{rollout_id}/{action}")
