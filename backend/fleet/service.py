@@ -45,6 +45,7 @@ class Plan:
     soak_s: int = 600
     halt_threshold: float = 0.2  # share of a rollout's opened kiosks unhealthy or rolled back
     min_applied: float = 0.9  # share of a wave that must have applied healthy before the next
+    canary_wave: bool = True  # False: no canary wave, the first wave opens at once
 
     def check(self) -> "Plan":
         if not self.percents or any(not 1 <= p <= 100 for p in self.percents) \
@@ -60,7 +61,8 @@ class Plan:
 
     def as_json(self) -> dict:
         return {"canary": self.canary, "percents": self.percents, "soak_s": self.soak_s,
-                "halt_threshold": self.halt_threshold, "min_applied": self.min_applied}
+                "halt_threshold": self.halt_threshold, "min_applied": self.min_applied,
+                "canary_wave": self.canary_wave}
 
 
 HEARTBEAT_FIELDS: dict[str, tuple[type, ...]] = {
@@ -233,12 +235,15 @@ class Fleet:
     def _make_waves(self, conn: sa.Connection, rollout_id: int, members: list[str], plan: Plan,
                     now: datetime) -> None:
         order = sorted(members, key=lambda k: hashlib.sha256(f"{rollout_id}:{k}".encode()).hexdigest())
-        canary = plan.canary or order[0]
-        order.remove(canary)
-        order.insert(0, canary)
+        waves: list[tuple[int, list[str]]] = []
+        done = 0
+        if plan.canary_wave:
+            canary = plan.canary or order[0]
+            order.remove(canary)
+            order.insert(0, canary)
+            waves.append((0, [canary]))
+            done = 1
         total = len(order)
-        waves: list[tuple[int, list[str]]] = [(0, [canary])]
-        done = 1
         for percent in plan.percents:
             upto = max(done, math.ceil(total * percent / 100))
             if upto > done:

@@ -57,6 +57,7 @@ def register(parsers) -> None:
     publish.add_argument("document", help="TOML document with a [document] header (scope, version)")
     publish.add_argument("--keys", required=True, help="folder holding targets.pem")
     publish.add_argument("--canary", default=None, help="kiosk id that gets it first")
+    publish.add_argument("--no-canary", action="store_true", help="no canary wave: the first wave opens at once")
     publish.add_argument("--waves", type=_percents, default=[10, 50, 100],
                          help="cumulative shares after the canary (default 10,50,100)")
     publish.add_argument("--soak", type=_duration, default=600, help="time each wave runs before the next (default 10m)")
@@ -153,7 +154,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
     fleet = _fleet(args)
     plan = Plan(canary=args.canary, percents=args.waves, soak_s=args.soak, halt_threshold=args.halt_at,
-                min_applied=args.min_applied)
+                min_applied=args.min_applied, canary_wave=not args.no_canary)
     result = _run(lambda: fleet.publish(raw, str(path), Path(args.keys), plan))
     print(f"published {result['target']} as rollout {result['rollout']} to {result['kiosks']} kiosk(s)")
     return 0
