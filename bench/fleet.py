@@ -7,9 +7,10 @@ What runs for real: PostgreSQL (a throwaway server on loopback), the platform as
 on loopback, and per kiosk one MQTT connection (aiomqtt over paho-mqtt) with a retained presence and a
 last will. What is simulated: a kiosk is a coroutine, not a machine. It heartbeats with the real
 fleet fields, polls, and on a notice or a poll runs the real TUF refresh of ``kiosk.fleet.trust``
-(ngclient, signatures and hashes checked, its own metadata folder) in a pool of 8 threads; "apply"
+(ngclient, signatures and hashes checked, its own metadata folder) in a pool of 4 threads; "apply"
 is instantaneous (no UI, no devices, the health gate passes) and is followed by a heartbeat saying
-so. HTTP goes through one pooled client (50 connections) rather than 1,000 sockets.
+so. The kiosks are spread over ``--workers`` simulator processes (asyncio in each); HTTP goes
+through one pooled client per process (20 connections) rather than 1,000 sockets.
 
 Time is compressed: kiosks heartbeat every ``--heartbeat-s`` (10 s: 6× the real 60 s, so the
 platform sees 6× the real heartbeat rate).
@@ -86,7 +87,7 @@ class SimKiosk:
         except httpx.HTTPError:
             ok = False
         if record and ok:
-            self.bench.heartbeat_ms.append((time.perf_counter() - started) * 1000)
+            self.bench.heartbeat_ms.append((time.time(), (time.perf_counter() - started) * 1000))
         if not ok:
             self.bench.errors += 1
 
@@ -116,7 +117,7 @@ class SimKiosk:
         while not self.bench.stopping:
             now = time.monotonic()
             if now >= next_heartbeat:
-                await self.heartbeat(record=self.bench.recording)
+                await self.heartbeat(record=True)
                 next_heartbeat = now + self.bench.heartbeat_s
             if now >= next_poll or self.refresh_wanted.is_set():
                 self.refresh_wanted.clear()
@@ -132,7 +133,7 @@ class SimKiosk:
         will = aiomqtt.Will(presence_topic(self.id), b"offline", qos=1, retain=True)
         while not self.bench.stopping:
             try:
-                async with aiomqtt.Client("127.0.0.1", self.bench.broker.port, identifier=self.id, will=will,
+                async with aiomqtt.Client("127.0.0.1", self.bench.broker_port, identifier=self.id, will=will,
                                           keepalive=60) as client:
                     self.bench.mqtt_connected += 1
                     try:
@@ -151,18 +152,53 @@ class SimKiosk:
                 await asyncio.sleep(random.uniform(1, 3))
 
 
+class Worker:
+    """A slice of the simulated kiosks in one process (so the simulator is not the bottleneck)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.tmp = Path(args.tmp)
+        self.heartbeat_s = args.heartbeat_s
+        self.poll_s = args.poll_s
+        self.broker_port = args.broker_port
+        self.repository_url = args.url + "/fleet/repository"
+        self.root_path = Path(args.root)
+        self.heartbeat_ms: list[tuple[float, float]] = []
+        self.errors = 0
+        self.stopping = False
+        self.mqtt_connected = 0
+        self.pool = concurrent.futures.ThreadPoolExecutor(4)
+
+    async def main(self) -> None:
+        import signal
+
+        limits = httpx.Limits(max_connections=20, max_keepalive_connections=20)
+        self.http = httpx.AsyncClient(base_url=self.args.url, timeout=60, limits=limits)
+        kiosks = [SimKiosk(self, i) for i in range(self.args.first, self.args.first + self.args.count)]
+        tasks = [asyncio.create_task(k.run_http()) for k in kiosks]
+        tasks += [asyncio.create_task(k.run_mqtt()) for k in kiosks]
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        status = Path(self.args.out + ".connected")
+        while not stop.is_set():
+            status.write_text(str(self.mqtt_connected))
+            try:
+                await asyncio.wait_for(stop.wait(), 1.0)
+            except asyncio.TimeoutError:
+                pass
+        self.stopping = True
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        Path(self.args.out).write_text(json.dumps({"heartbeats": self.heartbeat_ms, "errors": self.errors}))
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
         self.args = args
         self.tmp = tmp
         self.heartbeat_s = args.heartbeat_s
         self.poll_s = args.poll_s
-        self.heartbeat_ms: list[float] = []
-        self.errors = 0
-        self.recording = False
-        self.stopping = False
-        self.mqtt_connected = 0
-        self.pool = concurrent.futures.ThreadPoolExecutor(8)
 
     def start_services(self) -> None:
         self.pg = PostgresServer().start(max_connections=100)
@@ -198,7 +234,6 @@ class Bench:
         self.broker.stop()
         self.fleet.db.dispose()
         self.pg.stop()
-        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def applied_count(self, version: int) -> int:
         with self.fleet.db.read() as conn:
@@ -219,40 +254,60 @@ class Bench:
             await asyncio.sleep(0.5)
         return None
 
-    async def healthz_probe(self, samples: list[float]) -> None:
+    async def healthz_probe(self, samples: list[float], stop: asyncio.Event) -> None:
         async with httpx.AsyncClient(base_url=self.url, timeout=30) as client:
-            while self.recording:
+            while not stop.is_set():
                 started = time.perf_counter()
                 response = await client.get("/healthz")
                 if response.status_code == 200:
                     samples.append((time.perf_counter() - started) * 1000)
                 await asyncio.sleep(0.1)
 
+    def start_workers(self) -> list[tuple[subprocess.Popen, Path]]:
+        workers = []
+        per = -(-self.args.kiosks // self.args.workers)
+        for w in range(self.args.workers):
+            first = w * per
+            count = min(per, self.args.kiosks - first)
+            if count <= 0:
+                break
+            out = self.tmp / f"worker-{w}.json"
+            cmd = [sys.executable, __file__, "--worker", "--first", str(first), "--count", str(count),
+                   "--url", self.url, "--broker-port", str(self.broker.port), "--root", str(self.root_path),
+                   "--tmp", str(self.tmp), "--heartbeat-s", str(self.heartbeat_s), "--poll-s", str(self.poll_s),
+                   "--out", str(out)]
+            workers.append((subprocess.Popen(cmd, cwd=REPO), out))
+        return workers
+
+    def connected(self, workers) -> int:
+        total = 0
+        for _proc, out in workers:
+            try:
+                total += int(Path(str(out) + ".connected").read_text() or 0)
+            except (OSError, ValueError):
+                pass
+        return total
+
     async def main(self) -> dict:
-        limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
-        self.http = httpx.AsyncClient(base_url=self.url, timeout=60, limits=limits)
-        kiosks = [SimKiosk(self, i) for i in range(self.args.kiosks)]
-        tasks = [asyncio.create_task(k.run_http()) for k in kiosks]
-        tasks += [asyncio.create_task(k.run_mqtt()) for k in kiosks]
-        deadline = time.monotonic() + 120
-        while self.mqtt_connected < len(kiosks) and time.monotonic() < deadline:
-            await asyncio.sleep(0.5)
-        results: dict = {"kiosks": len(kiosks), "mqtt_connected": self.mqtt_connected,
-                         "heartbeat_rate_per_s": len(kiosks) / self.heartbeat_s}
-        await asyncio.sleep(self.heartbeat_s)  # every kiosk has heartbeated and polled once
+        workers = self.start_workers()
+        deadline = time.monotonic() + 180
+        while self.connected(workers) < self.args.kiosks and time.monotonic() < deadline:
+            await asyncio.sleep(1)
+        results: dict = {"kiosks": self.args.kiosks, "mqtt_connected": self.connected(workers),
+                         "heartbeat_rate_per_s": self.args.kiosks / self.heartbeat_s}
+        await asyncio.sleep(self.heartbeat_s)  # every kiosk has heartbeated once
 
         # Steady state: heartbeats and the /healthz baseline in the same window.
         self.proc.cpu_percent(None)
-        self.recording = True
         healthz: list[float] = []
-        probe = asyncio.create_task(self.healthz_probe(healthz))
+        stop = asyncio.Event()
+        probe = asyncio.create_task(self.healthz_probe(healthz, stop))
+        steady = (time.time(), time.time() + self.args.steady_s)
         await asyncio.sleep(self.args.steady_s)
-        self.recording = False
+        stop.set()
         await probe
-        results.update(
-            steady_cpu_percent=self.proc.cpu_percent(None), rss_mb=self.proc.memory_info().rss / 2**20,
-            heartbeat_p50_ms=pct(self.heartbeat_ms, 50), heartbeat_p99_ms=pct(self.heartbeat_ms, 99),
-            heartbeats=len(self.heartbeat_ms), healthz_p50_ms=pct(healthz, 50), healthz_p99_ms=pct(healthz, 99))
+        results.update(steady_cpu_percent=self.proc.cpu_percent(None), rss_mb=self.proc.memory_info().rss / 2**20,
+                       healthz_p50_ms=pct(healthz, 50), healthz_p99_ms=pct(healthz, 99))
 
         # Publish with the broker up.
         self.proc.cpu_percent(None)
@@ -264,12 +319,21 @@ class Bench:
         await asyncio.get_running_loop().run_in_executor(None, self.broker.stop)
         await asyncio.sleep(2)
         results["converge_poll_s"] = await self.publish_and_wait(2, self.poll_s * 2 + 60)
-        results["errors"] = self.errors
-        self.stopping = True
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await self.http.aclose()
+
+        samples, errors = [], 0
+        for proc, out in workers:
+            proc.terminate()
+        for proc, out in workers:
+            try:
+                proc.wait(60)
+                data = json.loads(out.read_text())
+            except (subprocess.TimeoutExpired, OSError, ValueError):
+                proc.kill()
+                continue
+            samples += [ms for at, ms in data["heartbeats"] if steady[0] <= at <= steady[1]]
+            errors += data["errors"]
+        results.update(heartbeat_p50_ms=pct(samples, 50), heartbeat_p99_ms=pct(samples, 99),
+                       heartbeats=len(samples), errors=errors)
         return results
 
 
@@ -279,7 +343,16 @@ def main() -> int:
     parser.add_argument("--heartbeat-s", type=float, default=10.0)
     parser.add_argument("--poll-s", type=float, default=60.0)
     parser.add_argument("--steady-s", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=4, help="simulator processes")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    for name in ("--first", "--count", "--broker-port"):
+        parser.add_argument(name, type=int, default=0, help=argparse.SUPPRESS)
+    for name in ("--url", "--root", "--tmp", "--out"):
+        parser.add_argument(name, default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        asyncio.run(Worker(args).main())
+        return 0
     with tempfile.TemporaryDirectory(prefix="kiosk-fleet-bench-") as tmp:
         bench = Bench(args, Path(tmp))
         bench.start_services()

@@ -191,3 +191,27 @@ def test_a_staged_rollout_advances_when_healthy_and_halts_by_itself(platform, tm
     assert all(a.status()["active"] == {"county": 1} for a in agents.values())  # nobody else got it
     platform.fleet.control(rollout["id"], "abort")
     assert platform.fleet.admission() == {"default": {"county": 1}, "kiosks": {}}
+
+
+def test_kiosk_fleet_agent_once_applies_and_reports(platform, tmp_path):
+    import contextlib
+    import io
+    import json
+
+    from fleet_helpers import site_file
+    from kiosk.cli import main
+
+    site = site_file(tmp_path / "cli", "k-002", platform.url, platform.repository_url,
+                     platform.fleet.repository().dir / "root.json", town="pingan", number=2)
+    platform.publish("town/pingan", 1, '[kiosk]\nhotline = "12399"\n', canary="k-002")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["--config", str(site), "fleet", "agent", "--once"])
+    assert code == 0
+    # The first run stages and applies; the health gate's window here is the site file's 5 s.
+    assert json.loads(out.getvalue())["active"] == {"town/pingan": 1}
+    assert reports(platform, "k-002") == [("applied", "town/pingan", 1, "health gate passed")]
+    assert {k["id"]: k for k in platform.fleet.status()["kiosks"]}["k-002"]["config_applied"] == {"town/pingan": 1}
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        assert main(["--config", str(site), "fleet", "agent", "--once", "--root", str(tmp_path / "none.json")]) == 2
+    assert "root.json is needed" in err.getvalue()

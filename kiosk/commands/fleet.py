@@ -88,6 +88,15 @@ def register(parsers) -> None:
     from kiosk.commands import fleet_admin  # ``kiosk fleet admin``: dashboard accounts
     fleet_admin.register(sub, _fleet)
 
+    agent = sub.add_parser("agent", help="run this kiosk's fleet agent without the touch UI")
+    agent.add_argument("--once", action="store_true", help="fetch, apply, report once, then exit")
+    agent.add_argument("--platform", default=None, metavar="URL", help="platform URL (default: platform.base_url)")
+    agent.add_argument("--token", default=None, help="this kiosk's token (default: platform.token)")
+    agent.add_argument("--repository", default=None, metavar="URL",
+                       help="TUF repository (default: fleet.repository_url, else PLATFORM/fleet/repository)")
+    agent.add_argument("--root", default=None, metavar="FILE", help="trusted root.json (default: fleet.trusted_root)")
+    agent.set_defaults(func=cmd_agent)
+
 
 def _data_dir(args: argparse.Namespace) -> Path:
     from kiosk.config import load_config
@@ -207,4 +216,50 @@ def cmd_tick(args: argparse.Namespace) -> int:
     fleet = _fleet(args)
     for line in _run(fleet.tick):
         print(line)
+    return 0
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    """The agent in the foreground: what a kiosk runs beside the app, or a technician runs once."""
+    import signal
+    import threading
+    from urllib.parse import urlsplit
+
+    from kiosk.config import load_config
+    from kiosk.fleet.agent import AgentSettings, FleetAgent
+
+    cfg = load_config(args.config_path)
+    platform = args.platform or cfg.platform.base_url
+    repository = args.repository or cfg.fleet.repository_url or (platform.rstrip("/") + "/fleet/repository" if platform else "")
+    root = args.root or cfg.fleet.trusted_root
+    for name, url in (("--platform", platform), ("--repository", repository)):
+        if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc):
+            raise UsageError(f"{name}: must be an http(s) URL, got {url!r}")
+    if not repository:
+        raise UsageError("no fleet repository: set fleet.repository_url in the site file or give --platform/--repository")
+    if not root or not Path(root).is_file():
+        raise UsageError(f"--root: the fleet's root.json is needed (got {root or 'nothing'})")
+    settings = AgentSettings.from_config(cfg, args.config_path, repository_url=repository, trusted_root=Path(root),
+                                         platform_url=platform or "", token=args.token or cfg.platform.token)
+    agent = FleetAgent(settings)
+    if args.once:
+        agent.refresh()
+        agent.try_apply()
+        agent.heartbeat()
+        agent.flush_reports()
+        status = agent.status()
+        print(json.dumps({k: status[k] for k in ("active", "staged", "refused", "revision", "last_error")},
+                         ensure_ascii=False))
+        return 4 if status["last_error"] else 0
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    agent.start()
+    print(f"fleet agent for {settings.kiosk_id}: {repository} (Ctrl-C to stop)", flush=True)
+    try:
+        while not stop.wait(1):
+            pass
+    finally:
+        agent.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
