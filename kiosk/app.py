@@ -33,6 +33,7 @@ from kiosk.session import IdleState, SessionKeeper
 from kiosk.ui_env import find_cjk_font
 from kiosk.voice import Speaker
 from kiosk.watchdog import install_on_kivy_clock
+from kiosk import counters
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +247,7 @@ class KioskApp(App):
         Clock.schedule_once(lambda dt: self.probe_network(), 1)
         Clock.schedule_once(self._first_frame, 0)
         install_on_kivy_clock(self, Clock)  # systemd: READY at the attract screen, pings from the UI thread
+        counters.configure(self.cfg.paths.data_dir)  # device counters and paper use (kiosk/counters.py)
         if self.screenshot_request is not None:
             self._prepare_screenshot()
         if self.on_started is not None:
@@ -266,6 +268,7 @@ class KioskApp(App):
         if self.workers is not None:
             self.workers.shutdown()
         self.services.stop()
+        counters.flush(2.0)  # the last counts of the visit reach the disk
 
     def _job_failed(self, exc: BaseException) -> None:
         """A background job failed and nobody handled it (the traceback is in the log): say so plainly."""
@@ -330,6 +333,7 @@ class KioskApp(App):
 
     def start_session(self, reason: str) -> None:
         self.keeper.start()
+        counters.add_soon("kiosk.sessions")
         self.in_session = True
         log.info("session start (%s)", reason)
         self.show_screen("home")
@@ -358,6 +362,7 @@ class KioskApp(App):
         for flow in self.flows.values():
             flow.reset()
         self.keeper.end(reason)
+        counters.add_soon("kiosk.wipes")
         self.in_session = False
         self.identity_name = ""
         if self.elderly:
@@ -466,9 +471,11 @@ class KioskApp(App):
             self.card_on_reader = False
             self._close_card_alert()
         elif isinstance(event, CardReadFailed):
+            counters.add_soon("idcard.cards_failed")
             self.card_on_reader = True
             identify.read_failed()
         elif isinstance(event, CardPresent):
+            counters.add_soon("idcard.cards_read")
             self.card_on_reader = True
             if self.card_alert is not None:
                 return  # the card of a visit that has ended: it must be taken away, not read again
@@ -479,6 +486,8 @@ class KioskApp(App):
     def _scanner_event(self, event: Any) -> None:
         from devices.qr.events import CodeScanned
 
+        if isinstance(event, CodeScanned):
+            counters.add_soon("qr.codes_scanned")
         if isinstance(event, CodeScanned) and self.card_alert is None:
             self.flows["code"].scanned(event.text)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import queue
 import sqlite3
 import threading
 import time
@@ -277,6 +278,56 @@ def add(name: str, by: int | float = 1) -> None:
         raise
     except Exception as exc:
         log.warning("counter %s not updated: %s", name, exc)
+
+
+_queue: "queue.Queue[tuple[str, Any, Any]]" = queue.Queue()
+_writer: threading.Thread | None = None
+
+
+def _write_queued() -> None:
+    while True:
+        kind, a, b = _queue.get()
+        try:
+            if kind == "add":
+                add(a, b)
+            elif kind == "receipt":
+                add("receipt_printer.receipts")
+                add("receipt_printer.paper_mm", receipt_paper_mm(a, b))
+        except Exception as exc:
+            log.warning("counting failed: %s", exc)
+        finally:
+            _queue.task_done()
+
+
+def _enqueue(item: tuple[str, Any, Any]) -> None:
+    global _writer
+    if _store is None:
+        return
+    with _store_lock:
+        if _writer is None or not _writer.is_alive():
+            _writer = threading.Thread(target=_write_queued, name="counters", daemon=True)
+            _writer.start()
+    _queue.put(item)
+
+
+def add_soon(name: str, by: int | float = 1) -> None:
+    """``add`` for the UI thread and device threads: returns at once, written within milliseconds
+    by the counters thread (a power cut in those milliseconds loses that one count)."""
+    check_name(name)
+    _enqueue(("add", name, by))
+
+
+def count_receipt(job: bytes, profile: Any) -> None:
+    """A receipt came out: one more receipt and its length in paper (measured on the counters thread)."""
+    _enqueue(("receipt", job, profile))
+
+
+def flush(timeout: float = 10.0) -> bool:
+    """Wait until everything queued is written (tests, and the app on its way out)."""
+    deadline = time.monotonic() + timeout
+    while _queue.unfinished_tasks and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not _queue.unfinished_tasks
 
 
 def read_device_counters(cfg, device: str) -> dict[str, int]:

@@ -142,3 +142,25 @@ def test_cli_counters_and_an_audited_reset(tmp_path):
     assert ok.returncode == 0 and "was 3000" in ok.stdout
     audit = run_kiosk("--config", str(config), "service", "audit", "--json")
     assert json.loads(audit.stdout)[-1]["action"] == "counter_reset"
+
+
+def test_add_soon_and_count_receipt_write_in_the_background(tmp_path):
+    import kiosk.counters as counters
+    from devices.receipt_printer.profiles import get_profile
+    from kiosk.receipts import TestPage, build
+
+    counters.add_soon("kiosk.sessions")  # no store configured yet: quietly nothing
+    store = counters.configure(tmp_path)
+    try:
+        counters.add_soon("kiosk.sessions")
+        counters.add_soon("kiosk.wipes", 2)
+        profile = get_profile("58mm")
+        counters.count_receipt(build(TestPage(kiosk_id="k", printed_at="2026-03-02 09:00"), profile), profile)
+        with pytest.raises(UnknownCounter):
+            counters.add_soon("kiosk.session")
+        assert counters.flush(30)
+        assert store.get("kiosk.sessions") == 1 and store.get("kiosk.wipes") == 2
+        assert store.get("receipt_printer.receipts") == 1 and store.get("receipt_printer.paper_mm") > 40
+    finally:
+        counters._store = None
+        store.close()

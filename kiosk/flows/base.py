@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, TypeVar
 
+from kiosk import counters
 from kiosk.session import Session, SessionKeeper
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,13 @@ class Flow:
         if printer is None:
             return False
         done = on_done or self._slip_printed
-        printer.submit(build(receipt, printer.profile), on_done=lambda result: self.ctx.post(done, result))
+        job = build(receipt, printer.profile)
+
+        def printed(result: Any) -> None:  # on the printer's thread
+            if result is not None and result.ok:
+                counters.count_receipt(job, printer.profile)
+            self.ctx.post(done, result)
+        printer.submit(job, on_done=printed)
         return True
 
     @staticmethod

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from kiosk import counters
 from kiosk.flows.base import Flow, FlowContext
 from kiosk.flows.views import CertificatesView, Row
 
@@ -133,6 +134,8 @@ class CertificatesFlow(Flow):
             except Exception as exc:
                 log.error("print ledger append failed for certificate %s", certificate.id, exc_info=exc)
                 error = type(exc).__name__
+            if result.completed:
+                counters.add_soon("document_printer.pages", int(result.pages or 0))
             self.ctx.post(self._printed, PrintOutcome(result, certificate, holder_name, error))
         devices.docprinter.submit(certificate.pdf, title="certificate", on_done=record)
 

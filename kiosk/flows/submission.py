@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from kiosk import counters
 from kiosk.flows.base import Flow, FlowContext
 from kiosk.flows.views import CaptureView, MaterialLineData, Row, SubmitView
 
@@ -205,6 +206,7 @@ class CaptureFlow(Flow):
             return
         index = state.capturing
         self.ctx.keeper.touch()  # a citizen busy at the camera is not idle
+        counters.add_soon("camera.pages_captured")
 
         def saved(_path: Any) -> None:
             self.view.set_pages(draft.count(index))
