@@ -191,3 +191,42 @@ def test_failed_sign_ins_lock_the_name_and_are_logged_without_the_password(platf
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert text.count("failed sign-in for 'alice'") == len(guesses)
     assert PASSWORD not in text and not any(g in text for g in guesses)
+
+
+def test_accounts_and_the_dashboards_queries_on_postgresql(tmp_path):
+    from backend.fleet import dashboard
+    from backend.fleet.service import Fleet, Plan, record_heartbeat
+    from fleet_helpers import PostgresServer, document, token_for
+
+    server = PostgresServer().start()
+    if server.url is None:
+        pytest.skip(server.skip_reason)
+    try:
+        db = Database(server.url)
+        db.initialise()
+        db.register_kiosks({f"k-{n}": token_for(f"k-{n}") for n in range(1, 5)}, group="pingan")
+        db.register_kiosks({"k-9": token_for("k-9")}, group="heping")
+        admins = a.Admins(db)
+        admins.add("alice", PASSWORD)
+        for guess in range(a.MAX_FAILURES_PER_NAME):
+            assert not admins.authenticate("alice", f"wrong-{guess}", "10.0.0.1")
+        assert admins.throttled("alice", "10.0.0.2") is not None and admins.throttled("bob", "10.0.0.2") is None
+        token, _ = admins.open_session("alice")
+        assert admins.session(token).admin == "alice"
+        fleet = Fleet(db)
+        fleet.init(tmp_path / "fleet", tmp_path / "keys")
+        fleet.publish(document("town/pingan", 1, ""), "doc.toml", tmp_path / "keys", Plan(canary="k-1", soak_s=0))
+        with db.write() as conn:
+            for beat in range(3):
+                record_heartbeat(conn, "k-1", {"config_applied": {"town/pingan": 1}, "healthy": True,
+                                               "outbox_backlog": beat}, db.clock())
+        fleet.record_report("k-2", "refused", "town/pingan", 1, None, "not meant for this kiosk")
+        rows = dashboard.kiosk_rows(db, "pingan")
+        assert [r["kiosk_id"] for r in rows] == ["k-1", "k-2", "k-3", "k-4"] and rows[0]["is_online"]
+        assert rows[1]["last_report"].kind == "refused" and dashboard.towns(db) == ["heping", "pingan"]
+        assert [b.outbox_backlog for b in dashboard.kiosk_detail(db, "k-1")["heartbeats"]] == [0, 1, 2]
+        waves = dashboard.rollout_detail(db, 1)["waves"]
+        assert waves[0]["counts"] == {"healthy": 1} and sum(w["size"] for w in waves) == 4
+        db.dispose()
+    finally:
+        server.stop()

@@ -164,6 +164,21 @@ def test_pause_resume_and_abort_a_rollout_from_its_page(page, platform):
     assert "abort by the administrator" in page.inner_text("#events")
 
 
+def test_the_wave_chart_follows_what_kiosks_report(page, platform):
+    heartbeat(platform.url, "k-003", config_applied={"county": 1, "town/heping": 1})  # the canary applied
+    page.goto(platform.url + "/admin/rollouts/2")
+    assert "已应用且健康 1" in page.inner_html("#chart-waves rect.seg-healthy")
+    assert page.query_selector("#chart-waves rect.seg-not_open") is not None  # wave 1 not opened yet
+    assert "1/1 健康" in page.text_content("#chart-waves")
+    requests.post(platform.url + "/api/v1/fleet/reports", json={
+        "kind": "rolled_back", "scope": "town/heping", "version": 1, "from_version": 0,
+        "reason": "device not healthy after the change: receipt_printer"},
+        headers={"Authorization": f"Bearer {token_for('k-003')}"}, timeout=10).raise_for_status()
+    page.reload()
+    assert page.query_selector("#chart-waves rect.seg-healthy") is None
+    assert "已回滚 1" in page.inner_html("#chart-waves rect.seg-rolled_back")
+
+
 def test_a_post_without_the_session_form_token_is_refused(browser, platform):
     cookie = session_cookie(browser)
     jar = {"kiosk_admin_session": cookie["value"]}
