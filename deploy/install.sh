@@ -61,7 +61,8 @@ if [ -z "$WHEEL" ]; then
 fi
 [ -f "$WHEEL" ] || die "wheel not found: $WHEEL"
 [ -z "$WHEELHOUSE" ] || [ -d "$WHEELHOUSE" ] || die "--wheelhouse $WHEELHOUSE is not a directory"
-for f in kiosk.toml.example systemd/kiosk.service systemd/kiosk-sender.service udev/70-kiosk-devices.rules \
+for f in kiosk.toml.example systemd/kiosk.service systemd/kiosk-sender.service systemd/kiosk-fleet.service \
+         udev/70-kiosk-devices.rules \
          system/logind-kiosk.conf system/sysctl-kiosk.conf system/journald-kiosk.conf; do
   [ -f "$HERE/$f" ] || die "missing $HERE/$f (run from an unpacked release or a checkout)"
 done
@@ -226,8 +227,10 @@ if [ -f "$SOURCE/README.md" ]; then put "$SOURCE/README.md" "$R$APP/README.md" 0
 UNITS="$R/etc/systemd/system"
 put "$HERE/systemd/kiosk.service" "$UNITS/kiosk.service" 0644 "$ROOTS"
 put "$HERE/systemd/kiosk-sender.service" "$UNITS/kiosk-sender.service" 0644 "$ROOTS"
+put "$HERE/systemd/kiosk-fleet.service" "$UNITS/kiosk-fleet.service" 0644 "$ROOTS"
 link /etc/systemd/system/kiosk.service "$UNITS/graphical.target.wants/kiosk.service"
 link /etc/systemd/system/kiosk-sender.service "$UNITS/multi-user.target.wants/kiosk-sender.service"
+link /etc/systemd/system/kiosk-fleet.service "$UNITS/multi-user.target.wants/kiosk-fleet.service"
 link /lib/systemd/system/graphical.target "$UNITS/default.target"
 link /dev/null "$UNITS/ctrl-alt-del.target"            # Ctrl+Alt+Del does not reboot the kiosk
 link /dev/null "$UNITS/getty@tty1.service"             # tty1 belongs to the kiosk UI
@@ -244,7 +247,7 @@ if [ $LIVE = 1 ] && [ -d /run/systemd/system ]; then
     --subsystem-match=usbmisc --subsystem-match=video4linux --subsystem-match=hidraw --subsystem-match=usb; }
   sysctl -q --load /etc/sysctl.d/90-kiosk.conf || true
   if [ "$UPGRADED" = 1 ]; then
-    systemctl try-restart kiosk.service kiosk-sender.service
+    systemctl try-restart kiosk.service kiosk-sender.service kiosk-fleet.service
   fi
 fi
 say "done"

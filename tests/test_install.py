@@ -154,6 +154,7 @@ def test_fresh_root_becomes_a_kiosk(installed):
     units = root / "etc" / "systemd" / "system"
     assert os.readlink(units / "graphical.target.wants" / "kiosk.service") == "/etc/systemd/system/kiosk.service"
     assert os.readlink(units / "multi-user.target.wants" / "kiosk-sender.service").endswith("kiosk-sender.service")
+    assert os.readlink(units / "multi-user.target.wants" / "kiosk-fleet.service").endswith("kiosk-fleet.service")
     assert os.readlink(units / "ctrl-alt-del.target") == "/dev/null"
     assert "NAutoVTs=0" in (root / "etc/systemd/logind.conf.d/kiosk.conf").read_text()
     rules = (root / "etc" / "udev" / "rules.d" / "70-kiosk-devices.rules").read_text()
