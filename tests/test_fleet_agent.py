@@ -215,3 +215,21 @@ def test_kiosk_fleet_agent_once_applies_and_reports(platform, tmp_path):
     with contextlib.redirect_stderr(io.StringIO()) as err:
         assert main(["--config", str(site), "fleet", "agent", "--once", "--root", str(tmp_path / "none.json")]) == 2
     assert "root.json is needed" in err.getvalue()
+
+
+def test_abort_returns_the_kiosks_to_their_last_good_version(platform, tmp_path):
+    agent = make_agent(platform, tmp_path, "k-001", town="pingan")
+    agent.probes = AppProbes(agent.s.site_path)
+    platform.publish("kiosk/k-001", 1, '[kiosk]\nhotline = "12345"\n')
+    cycle(agent)
+    platform.fleet.tick()
+    assert platform.fleet.status()["rollouts"][0]["state"] == "completed"
+    second = platform.publish("kiosk/k-001", 2, '[kiosk]\nhotline = "12399"\n')
+    cycle(agent)
+    assert agent.status()["active"] == {"kiosk/k-001": 2}
+    platform.fleet.control(second["rollout"], "abort")
+    cycle(agent)
+    assert agent.status()["active"] == {"kiosk/k-001": 1}
+    assert agent.probes.cfg.kiosk.hotline == "12345"
+    assert agent.status()["history"][-1] == {**agent.status()["history"][-1], "before": {"kiosk/k-001": 2},
+                                             "after": {"kiosk/k-001": 1}, "result": "applied"}

@@ -117,3 +117,18 @@ def test_fleet_records_and_a_rollout_on_postgresql(pg, tmp_path):
     assert fleet.status()["rollouts"][0]["state"] == "completed"
     assert fleet.admission() == {"default": {"town/pingan": 1}, "kiosks": {}}
     db.dispose()
+
+
+def test_old_heartbeat_history_is_pruned(platform):
+    from datetime import timedelta
+
+    from backend.fleet.service import record_heartbeat
+
+    now = platform.fleet.db.clock()
+    with platform.fleet.db.write() as conn:
+        record_heartbeat(conn, "k-001", {"outbox_backlog": 1}, now - timedelta(days=31))
+        record_heartbeat(conn, "k-001", {"outbox_backlog": 2}, now - timedelta(days=1))
+    assert platform.fleet.prune_history(now) == 1
+    assert platform.fleet.prune_history(now) == 0  # at most hourly
+    with platform.fleet.db.read() as conn:
+        assert conn.execute(sa.select(t.fleet_heartbeats.c.outbox_backlog)).scalars().all() == [2]

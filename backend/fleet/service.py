@@ -131,6 +131,7 @@ class Fleet:
         self.db = db
         ensure_tables(db)
         self._notifier = notifier
+        self._pruned_at: datetime | None = None
 
     # -- settings ---------------------------------------------------------------------------
 
@@ -375,11 +376,22 @@ class Fleet:
                     self._event(conn, rollout.id, message, now)
                     done.append(f"rollout {rollout.id}: {message}")
         self.reconcile()
+        self.prune_history(now)
         try:
             self.repository().renew_online()
         except (FleetError, RepositoryError) as exc:
             log.warning("fleet: cannot renew online signatures: %s", exc)
         return done
+
+    def prune_history(self, now: datetime) -> int:
+        """Drop heartbeat history older than the ``heartbeat_days`` setting (30), at most hourly."""
+        if self._pruned_at is not None and now - self._pruned_at < timedelta(hours=1):
+            return 0
+        self._pruned_at = now
+        days = int(self.settings().get("heartbeat_days", "30"))
+        with self.db.write() as conn:
+            return conn.execute(sa.delete(t.fleet_heartbeats)
+                                .where(t.fleet_heartbeats.c.received_at < now - timedelta(days=days))).rowcount
 
     def admission(self) -> dict:
         """The admission file the records call for (without its revision)."""

@@ -4,7 +4,8 @@ A dashboard reads these tables; only ``backend.fleet`` writes them. All times ar
 
 ``fleet_settings`` (key → value)
     ``fleet_dir``: the fleet directory (TUF repository + online key); ``mqtt_url``: the notice broker
-    (``mqtt://host:port``, empty: none); ``halt_threshold``/``tick_s`` defaults for the controller.
+    (``mqtt://host:port``, empty: none); ``tick_s``: the controller's period (5);
+    ``heartbeat_days``: how long heartbeat history is kept (30).
 
 ``kiosks`` (the platform's existing table) gives each kiosk its id and its town: ``fleet_group``.
 A kiosk's scopes are ``county`` (every kiosk), ``town/<fleet_group>`` and ``kiosk/<id>``.
@@ -17,7 +18,8 @@ A kiosk's scopes are ``county`` (every kiosk), ``town/<fleet_group>`` and ``kios
     clock_offset_ms.
 
 ``fleet_heartbeats`` — history, one row per heartbeat (same fields as above, plus id and
-    received_at); indexed by (kiosk_id, received_at) for a kiosk's chart.
+    received_at); indexed by (kiosk_id, received_at) for a kiosk's chart; rows older than
+    ``heartbeat_days`` are deleted by the controller.
 
 ``fleet_documents`` — every published document: id, scope, version (unique together), sha256,
     size, note, target_path, published_at.
