@@ -10,7 +10,6 @@ import os
 import platform as pyplatform
 import shutil
 import socket
-
 import time
 from collections import deque
 from pathlib import Path
@@ -75,8 +74,11 @@ def check_platform_http(base_url: str, token: str, timeout: float = 5.0) -> Chec
         reason = exc.args[0] if exc.args else exc
         return CheckResult("network.https", FAIL, f"TLS failed: {_short(reason)}", "证书或加密连接有误",
                            {"url": base_url}, "network")
+    except requests.exceptions.Timeout:
+        return CheckResult("network.https", FAIL, f"the platform did not answer within {timeout:g} s", "平台无应答",
+                           {"url": base_url}, "network")
     except requests.RequestException as exc:
-        return CheckResult("network.https", FAIL, f"no answer from the platform: {_short(exc)}", "平台无应答",
+        return CheckResult("network.https", FAIL, f"cannot reach the platform: {_root_cause(exc)}", "无法连接平台",
                            {"url": base_url}, "network")
     ms = (time.monotonic() - started) * 1000
     data = {"url": base_url, "status": response.status_code, "ms": round(ms, 1)}
@@ -89,6 +91,19 @@ def check_platform_http(base_url: str, token: str, timeout: float = 5.0) -> Chec
     status = WARN if ms > 2000 else OK
     return CheckResult("network.https", status, f"platform answered HTTP {response.status_code} in {ms:.0f} ms",
                        f"平台连接正常（{ms:.0f} 毫秒）", data, "network")
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost reason of a requests/urllib3 error, in one short line (not the whole chain)."""
+    seen = exc
+    while True:
+        reason = getattr(seen, "reason", None)
+        nxt = reason if isinstance(reason, BaseException) else (seen.__cause__ or seen.__context__)
+        if nxt is None or nxt is seen:
+            break
+        seen = nxt
+    text = str(seen).split(": ", 1)[-1] if ": " in str(seen) else str(seen)
+    return _short(text or type(seen).__name__)
 
 
 def _short(exc: Any) -> str:
