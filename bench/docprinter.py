@@ -63,10 +63,10 @@ def bench_cups() -> None:
         path.write_bytes(pdf)
         driver_times, baseline_times = [], []
         with DocumentPrinter(server.url("a4", poll=POLL)) as printer:
-            printer.print_pdf(pdf, timeout=60)  # warm-up: connection, filters in the page cache
+            printer.print_job(pdf, timeout=60)  # warm-up: connection, filters in the page cache
             lp_and_lpstat(server.server, "a4", path)
             for _ in range(JOBS):  # interleaved, so both see the same machine load
-                result = printer.print_pdf(pdf, timeout=60)
+                result = printer.print_job(pdf, timeout=60)
                 if not result.completed:
                     raise SystemExit(f"driver job failed: {result}")
                 driver_times.append(result.elapsed)

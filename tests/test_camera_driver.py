@@ -15,7 +15,8 @@ import pytest
 from devices.base import Backoff, DeviceState
 from devices.camera.driver import CameraStatusChanged, DocumentCamera
 from devices.camera.sources import FrameSource, SourceLost
-from devices.camera.urls import CameraUrlError, parse_camera_url
+from devices.camera.urls import parse_camera_url
+from devices.urls import DeviceUrlError
 
 FAST = dict(backoff=Backoff(base=0.01, cap=0.05))
 
@@ -68,7 +69,7 @@ def test_good_urls(url, scheme, path):
     ("sim://?seed=1&seed=2", "twice"),
 ])
 def test_bad_urls_say_why(url, words):
-    with pytest.raises(CameraUrlError, match=words):
+    with pytest.raises(DeviceUrlError, match=words):
         parse_camera_url(url)
     with pytest.raises(ValueError):
         DocumentCamera(url)

@@ -32,7 +32,7 @@ def pdf_pages(path) -> int:
 
 def test_job_completes_and_the_pdf_comes_out(private_cups, queues):
     with driver(private_cups, "a4") as p:
-        result = p.print_pdf(PDF2, timeout=60)
+        result = p.print_job(PDF2, timeout=60)
         assert result.completed, result
         assert result.sent and result.pages == 2 and result.job_id
         out = [f for f in private_cups.outputs(queues["a4"]) if f.name.endswith(f"job_{result.job_id}.pdf")]
@@ -48,7 +48,7 @@ def test_finished_jobs_are_purged_from_cups(private_cups, queues):
     import cups
 
     with driver(private_cups, "a4") as p:
-        result = p.print_pdf(PDF2, timeout=60)
+        result = p.print_job(PDF2, timeout=60)
     assert result.completed
     cups.setServer(private_cups.server)
     try:
@@ -63,7 +63,7 @@ def test_stopped_queue_refuses_before_sending(private_cups, queues):
     private_cups.disable("a4", "paper tray 2 removed")
     try:
         with driver(private_cups, "a4") as p:
-            result = p.print_pdf(PDF2, timeout=60)
+            result = p.print_job(PDF2, timeout=60)
             assert (result.completed, result.sent, result.reason) == (False, False, "paused")
             assert result.reason_zh == "打印队列已暂停" and "paper tray 2 removed" in result.detail
             assert p.status().state is DeviceState.ERROR
@@ -78,7 +78,7 @@ def test_rejecting_queue_refuses(private_cups, queues):
     private_cups.reject("a4")
     try:
         with driver(private_cups, "a4") as p:
-            result = p.print_pdf(PDF2, timeout=60)
+            result = p.print_job(PDF2, timeout=60)
             assert (result.completed, result.sent, result.reason) == (False, False, "not-accepting")
     finally:
         private_cups.accept("a4")
@@ -86,7 +86,7 @@ def test_rejecting_queue_refuses(private_cups, queues):
 
 def test_failing_printer_is_a_failed_job(private_cups, queues):
     with driver(private_cups, "broken") as p:
-        result = p.print_pdf(PDF2, timeout=60)
+        result = p.print_job(PDF2, timeout=60)
         assert not result.completed and result.sent and result.job_id
         assert result.reason in ("canceled", "aborted", "stopped")
         assert result.reason_zh and result.reason_en
@@ -95,7 +95,7 @@ def test_failing_printer_is_a_failed_job(private_cups, queues):
 
 def test_missing_queue(private_cups, queues):
     with driver(private_cups, "no-such-queue") as p:
-        result = p.print_pdf(PDF2, timeout=60)
+        result = p.print_job(PDF2, timeout=60)
         assert (result.completed, result.sent, result.reason) == (False, False, "missing")
         report = p.self_test()
         assert [c.name for c in report.checks if not c.ok] == ["queue"]
@@ -106,13 +106,13 @@ def test_server_goes_away_and_comes_back():
     with PrivateCups() as server:
         out = server.add_pdf_queue("a4")
         with driver(server, "a4") as p:
-            assert p.print_pdf(PDF2, timeout=60).completed
+            assert p.print_job(PDF2, timeout=60).completed
             server.halt()
-            result = p.print_pdf(PDF2, timeout=60)
+            result = p.print_job(PDF2, timeout=60)
             assert (result.completed, result.reason) == (False, "unreachable")
             assert p.status().state is DeviceState.OFFLINE
             server.start()
-            again = p.print_pdf(PDF2, timeout=60)
+            again = p.print_job(PDF2, timeout=60)
             assert again.completed, again
             assert p.status().counters.get("reconnects", 0) >= 1
         assert len(server.outputs(out)) == 2

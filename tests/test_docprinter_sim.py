@@ -9,7 +9,8 @@ from cups_fixture import sample_pdf
 from devices.base import Backoff, DeviceState
 from devices.document_printer.conditions import JobState, QueueCondition, QueueState
 from devices.document_printer.driver import ConditionChanged, DocumentPrinter, JobFinished
-from devices.document_printer.urls import DocPrinterUrlError, parse_docprinter_url
+from devices.document_printer.urls import parse_docprinter_url
+from devices.urls import DeviceUrlError
 
 PDF3 = sample_pdf(3)
 
@@ -21,7 +22,7 @@ def printer(url: str = "sim://?poll=0.001", **kw) -> DocumentPrinter:
 
 def test_prints_and_keeps_the_pdf(tmp_path):
     with printer(f"sim://?poll=0.001&out={tmp_path}") as p:
-        result = p.print_pdf(PDF3, timeout=10)
+        result = p.print_job(PDF3, timeout=10)
         assert result.completed and result.outcome == "completed"
         assert result.sent and result.pages == 3 and result.job_id == 1
         assert (tmp_path / "job-0001.pdf").read_bytes() == PDF3
@@ -33,7 +34,7 @@ def test_prints_and_keeps_the_pdf(tmp_path):
 
 def test_paper_out_before_the_job_sends_nothing():
     with printer("sim://?poll=0.001&paper=0") as p:
-        result = p.print_pdf(PDF3, timeout=10)
+        result = p.print_job(PDF3, timeout=10)
         assert not result.completed and not result.sent
         assert (result.reason, result.reason_zh, result.reason_en) == ("media-empty", "打印机缺纸", "out of paper")
         assert result.outcome == "failed:media-empty"
@@ -43,12 +44,12 @@ def test_paper_out_before_the_job_sends_nothing():
 
 def test_paper_runs_out_mid_job_then_refilled():
     with printer("sim://?poll=0.001&paper=2") as p:
-        result = p.print_pdf(PDF3, timeout=10)
+        result = p.print_job(PDF3, timeout=10)
         assert not result.completed and result.sent and result.reason == "media-empty"
         assert result.pages == 2
         assert p.simulator._jobs[result.job_id].state is JobState.CANCELED  # never prints later on its own
         p.simulator.load_paper(10)
-        again = p.print_pdf(PDF3, timeout=10)
+        again = p.print_job(PDF3, timeout=10)
         assert again.completed and again.pages == 3
         assert p.simulator.paper == 7
 
@@ -58,7 +59,7 @@ def test_jam_mid_job():
     with printer() as p:
         p.subscribe(events.append)
         p.simulator.jam(after_pages=1)
-        result = p.print_pdf(PDF3, timeout=10)
+        result = p.print_job(PDF3, timeout=10)
         assert (result.completed, result.reason, result.reason_zh) == (False, "media-jam", "打印机卡纸")
         assert result.sent and result.pages == 1
         assert p.status().state is DeviceState.ERROR
@@ -77,7 +78,7 @@ def test_jam_mid_job():
 def test_refusals_send_nothing(setup, reason):
     with printer() as p:
         setup(p.simulator)
-        result = p.print_pdf(PDF3, timeout=10)
+        result = p.print_job(PDF3, timeout=10)
         assert (result.completed, result.sent, result.reason) == (False, False, reason)
         assert result.reason_zh and result.reason_en
         assert p.simulator._jobs == {}
@@ -85,7 +86,7 @@ def test_refusals_send_nothing(setup, reason):
 
 def test_not_a_pdf_is_refused():
     with printer() as p:
-        result = p.print_pdf(b"<html>error page</html>", timeout=10)
+        result = p.print_job(b"<html>error page</html>", timeout=10)
         assert (result.completed, result.sent, result.reason) == (False, False, "not-pdf")
         assert result.reason_zh == "文件不是 PDF"
         assert p.simulator._jobs == {}
@@ -93,13 +94,13 @@ def test_not_a_pdf_is_refused():
 
 def test_unplugged_service_then_reconnect():
     with printer() as p:
-        assert p.print_pdf(PDF3, timeout=10).completed
+        assert p.print_job(PDF3, timeout=10).completed
         p.simulator.unplug()
-        result = p.print_pdf(PDF3, timeout=10)
+        result = p.print_job(PDF3, timeout=10)
         assert (result.completed, result.sent, result.reason) == (False, False, "unreachable")
         assert p.status().state is DeviceState.OFFLINE
         p.simulator.plug_in()
-        assert p.print_pdf(PDF3, timeout=10).completed
+        assert p.print_job(PDF3, timeout=10).completed
         assert p.status().state is DeviceState.READY
         assert p.status().counters["reconnects"] >= 1
 
@@ -119,7 +120,7 @@ def test_a_job_past_its_time_limit_is_cancelled():
     fake = FakeTime()
     long_pdf = b"%PDF-1.4\n" + b"1 0 obj <</Type /Page>> endobj\n" * 500 + b"%%EOF\n"
     with printer("sim://?poll=0.25", clock=fake.clock, sleep=fake.sleep) as p:
-        result = p.print_pdf(long_pdf, timeout=2.0)
+        result = p.print_job(long_pdf, timeout=2.0)
         assert (result.completed, result.sent, result.reason) == (False, True, "timeout")
         assert result.reason_zh.startswith("打印超时")
         assert 0 < result.pages < 500
@@ -141,7 +142,7 @@ def test_submit_calls_back_on_the_driver_thread_and_never_raises():
     assert done.wait(10)
     assert seen["thread"] == "document-printer" and seen["result"].completed
     p.stop()
-    late = p.print_pdf(PDF3, timeout=1)
+    late = p.print_job(PDF3, timeout=1)
     assert (late.completed, late.reason) == (False, "driver-stopped")
 
 
@@ -152,7 +153,7 @@ def test_self_test_names_the_failing_check():
         p.simulator.jam()
         report = p.self_test()
         assert not report.ok and [c.name for c in report.checks if not c.ok] == ["state"]
-        assert "media-jam-error" in report.checks[-1].detail
+        assert "media-jam-error" in report.checks[-1].detail_en
 
 
 # -- URLs and IPP words -------------------------------------------------------------------------
@@ -160,7 +161,7 @@ def test_self_test_names_the_failing_check():
 
 def test_urls():
     url = parse_docprinter_url("cups://A4-Certs?server=127.0.0.1:8631&timeout=30&poll=0.5")
-    assert (url.kind, url.queue, url.server, url.job_timeout, url.poll_interval) == (
+    assert (url.kind, url.queue, url.server, url.job_timeout, url.job_poll_interval) == (
         "cups", "A4-Certs", "127.0.0.1:8631", 30.0, 0.5)
     assert url.display == "cups://A4-Certs"
     assert parse_docprinter_url("cups://a4?server=/run/cups/cups.sock").server == "/run/cups/cups.sock"
@@ -170,7 +171,7 @@ def test_urls():
                        ("cups://a4?server=nohost", "HOST:PORT"), ("cups://a4?timeout=-1", "positive"),
                        ("cups://a4?paper=3", "unknown setting"), ("sim://?paper=x", "whole number"),
                        ("cups://a%20b", "not a CUPS queue")]:
-        with pytest.raises(DocPrinterUrlError, match=words):
+        with pytest.raises(DeviceUrlError, match=words):
             parse_docprinter_url(bad)
 
 

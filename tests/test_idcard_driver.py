@@ -18,7 +18,7 @@ from devices.idcard.reader import (CardPresent, CardReadFailed, CardRemoved, IdC
                                    ReaderStatusChanged)
 from devices.idcard.sim_links import PtySimulator, TcpSimulatorServer
 from devices.idcard.simulator import SamSimulator
-from devices.idcard.transport import BadReaderUrl
+from devices.urls import DeviceUrlError
 
 TODAY = dt.date(2026, 6, 1)
 
@@ -328,7 +328,7 @@ def test_self_test_without_a_worker_reports_failures():
 def test_bad_urls_fail_before_touching_a_device():
     for url in ("", "ftp://x", "serial://?baud=115200", "serial:///dev/ttyUSB0?baud=1234",
                 "sim://?mode=wobbly", "sim://?colour=red"):
-        with pytest.raises(BadReaderUrl):
+        with pytest.raises(DeviceUrlError):
             IdCardReader(url)
 
 

@@ -137,7 +137,7 @@ def test_pyserial_socket_url_reaches_the_same_printer(served):
     sim, server = served
     host, port = server.address
     with printer(f"socket://{host}:{port}") as p:
-        assert p.url.kind == "serial"
+        assert p.spec.kind == "serial"
         assert p.refresh().state is PrinterState.READY
         assert p.print_job(JOB).ok
     assert sim.wait_for_jobs(1)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from devices.receipt_printer.profiles import ProfileError, all_profiles, get_profile
-from devices.receipt_printer.urls import PrinterUrlError, parse_printer_url, with_settings
+from devices.receipt_printer.urls import parse_printer_url, with_settings
+from devices.urls import DeviceUrlError
 
 
 def test_serial_url_becomes_path_and_baud():
@@ -60,7 +61,7 @@ def test_settings_override_the_profile():
     ("sim://?colour=red", "unknown sim option"),
 ])
 def test_bad_urls_say_why(url, message):
-    with pytest.raises(PrinterUrlError, match=message):
+    with pytest.raises(DeviceUrlError, match=message):
         parse_printer_url(url)
 
 

@@ -10,8 +10,9 @@ import time
 import pytest
 
 from devices.base import Backoff, DeviceState
-from devices.qr import CodeScanned, QrScanner, ScannerStatusChanged, ScannerUrlError, parse_scanner_url
+from devices.qr import CodeScanned, QrScanner, ScannerStatusChanged, parse_scanner_url
 from devices.qr.scanner import RepeatFilter
+from devices.urls import DeviceUrlError
 from devices.qr.simulator import ScannerSimulator
 from devices.qr.synthetic import noisy_frame_720, qr_image
 
@@ -303,7 +304,7 @@ def test_serial_urls_become_pyserial_targets(url, target, baud):
     ("serial:///dev/ttyACM0?gap=99", "out of range"),
 ])
 def test_bad_urls_are_one_line_errors(url, message):
-    with pytest.raises(ScannerUrlError, match=message):
+    with pytest.raises(DeviceUrlError, match=message):
         QrScanner(url)
 
 

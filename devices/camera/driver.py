@@ -54,7 +54,7 @@ class DocumentCamera:
     def __init__(self, url: str, *, clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time, backoff: Backoff | None = None,
                  source_factory: Callable[[CameraUrl], FrameSource] | None = None) -> None:
-        """Raises CameraUrlError (a ValueError) for a URL that cannot name a camera."""
+        """Raises DeviceUrlError (a ValueError) for a URL that cannot name a camera."""
         self.spec = parse_camera_url(url)
         self.url = url
         self._clock = clock

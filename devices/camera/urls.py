@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote
+
+from devices.urls import DeviceUrlError, query_options, split
 
 SCHEMES = ("v4l2", "file", "sim")
 _ALLOWED = {
@@ -17,10 +19,6 @@ _ALLOWED = {
     "file": {"fps", "loop"},
     "sim": {"seed", "width", "height", "fps"},
 }
-
-
-class CameraUrlError(ValueError):
-    """The URL cannot name a document camera; the message says why in one line."""
 
 
 @dataclass(frozen=True)
@@ -36,9 +34,9 @@ class CameraUrl:
         try:
             value = int(self.params[name])
         except ValueError:
-            raise CameraUrlError(f"{name} must be a whole number in {self.raw!r}") from None
+            raise DeviceUrlError(f"{name} must be a whole number in {self.raw!r}") from None
         if not lo <= value <= hi:
-            raise CameraUrlError(f"{name}={value} is out of range {lo}..{hi} in {self.raw!r}")
+            raise DeviceUrlError(f"{name}={value} is out of range {lo}..{hi} in {self.raw!r}")
         return value
 
     def float_param(self, name: str, default: float, lo: float, hi: float) -> float:
@@ -47,9 +45,9 @@ class CameraUrl:
         try:
             value = float(self.params[name])
         except ValueError:
-            raise CameraUrlError(f"{name} must be a number in {self.raw!r}") from None
+            raise DeviceUrlError(f"{name} must be a number in {self.raw!r}") from None
         if not lo <= value <= hi:
-            raise CameraUrlError(f"{name}={value:g} is out of range {lo:g}..{hi:g} in {self.raw!r}")
+            raise DeviceUrlError(f"{name}={value:g} is out of range {lo:g}..{hi:g} in {self.raw!r}")
         return value
 
     @property
@@ -58,45 +56,33 @@ class CameraUrl:
 
 
 def parse_camera_url(url: str) -> CameraUrl:
-    """Split and check ``url``; raises CameraUrlError naming the problem."""
-    if not isinstance(url, str) or not url.strip():
-        raise CameraUrlError("empty camera URL")
-    parts = urlsplit(url.strip())
+    """Split and check ``url``; raises DeviceUrlError naming the problem."""
+    url, parts = split(url, "camera")
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
-        raise CameraUrlError(f"unknown camera URL scheme {parts.scheme!r} in {url!r} "
+        raise DeviceUrlError(f"unknown camera URL scheme {parts.scheme!r} in {url!r} "
                              f"(expected {', '.join(s + '://' for s in SCHEMES)})")
-    try:
-        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-    except ValueError:
-        raise CameraUrlError(f"malformed query in {url!r}") from None
-    params: dict[str, str] = {}
-    for key, value in pairs:
-        if key not in _ALLOWED[scheme]:
-            raise CameraUrlError(f"unknown option {key!r} for {scheme}:// (known: {', '.join(sorted(_ALLOWED[scheme]))})")
-        if key in params:
-            raise CameraUrlError(f"option {key!r} given twice in {url!r}")
-        params[key] = value
+    params = query_options(parts, url, _ALLOWED[scheme], twice="error")
     path = unquote(parts.netloc + parts.path) if scheme != "sim" else ""
     cam = CameraUrl(scheme, path, params, url)
     if scheme in ("v4l2", "file") and not path:
-        raise CameraUrlError(f"{scheme}:// needs a path, e.g. {scheme}:///dev/video0" if scheme == "v4l2"
+        raise DeviceUrlError(f"{scheme}:// needs a path, e.g. {scheme}:///dev/video0" if scheme == "v4l2"
                              else "file:// needs a path, e.g. file:///srv/pages/")
     if scheme in ("v4l2", "file") and parts.netloc:
-        raise CameraUrlError(f"{scheme}:// takes an absolute path with three slashes, e.g. {scheme}:///{parts.netloc}{parts.path}")
+        raise DeviceUrlError(f"{scheme}:// takes an absolute path with three slashes, e.g. {scheme}:///{parts.netloc}{parts.path}")
     if scheme == "v4l2":
         cam.int_param("width", None, 16, 20000)
         cam.int_param("height", None, 16, 20000)
         cam.int_param("fps", None, 1, 240)
         fourcc = params.get("fourcc")
         if fourcc is not None and (len(fourcc) != 4 or not fourcc.isascii() or not fourcc.isprintable()):
-            raise CameraUrlError(f"fourcc must be four characters (e.g. MJPG, YUYV), not {fourcc!r}")
+            raise DeviceUrlError(f"fourcc must be four characters (e.g. MJPG, YUYV), not {fourcc!r}")
         if ("width" in params) != ("height" in params):
-            raise CameraUrlError("give width and height together")
+            raise DeviceUrlError("give width and height together")
     elif scheme == "file":
         cam.float_param("fps", 5.0, 0.1, 120.0)
         if params.get("loop", "1") not in ("0", "1"):
-            raise CameraUrlError("loop must be 0 or 1")
+            raise DeviceUrlError("loop must be 0 or 1")
     else:
         cam.int_param("seed", 1, 0, 2 ** 31 - 1)
         cam.int_param("width", 1280, 160, 4096)

@@ -9,7 +9,7 @@ and a Chinese and English sentence; it does no I/O, so every mapping is tested w
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class QueueState(str, enum.Enum):
@@ -232,21 +232,3 @@ def failed(code: str, *, job_id: int | None = None, sent: bool = False, pages: i
            elapsed: float = 0.0, detail: str = "") -> PrintResult:
     zh, en = reason_text(code)
     return PrintResult(False, code, zh, en, job_id, sent, pages, elapsed, detail)
-
-
-@dataclass(frozen=True)
-class SelfTestCheck:
-    name: str
-    ok: bool
-    detail: str
-
-
-@dataclass(frozen=True)
-class SelfTestReport:
-    ok: bool
-    checks: list[SelfTestCheck] = field(default_factory=list)
-    condition: QueueCondition | None = None
-
-    def as_dict(self) -> dict:
-        return {"ok": self.ok, "condition": self.condition.as_dict() if self.condition else None,
-                "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks]}

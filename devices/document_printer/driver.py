@@ -9,15 +9,13 @@ cancelled so a certificate never comes out later into an unattended tray. The ca
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Callable
 
-from devices.base import Backoff, DeviceState, DeviceStatus, EventHub, StatusTracker
-from devices.document_printer.conditions import (JobState, PrintResult, QueueCondition, QueueState,
-                                                 SelfTestCheck, SelfTestReport, failed, unreachable)
+from devices.base import (Backoff, ConditionChanged, DeviceState, Driver, JobFinished, Pending, SelfTestCheck,
+                          SelfTestReport)
+from devices.document_printer.conditions import (JobState, PrintResult, QueueCondition, QueueState, failed,
+                                                 unreachable)
 from devices.document_printer.cups_queue import CupsQueue, JobRefused, QueueUnreachable
 from devices.document_printer.pdf import looks_like_pdf
 from devices.document_printer.simulator import SimulatedQueue
@@ -28,71 +26,27 @@ log = logging.getLogger(__name__)
 DEFAULT_TITLE = "kiosk-certificate"  # job titles are kept by CUPS: never put a name or id number in one
 
 
-# -- events (delivered on the driver thread) ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ConditionChanged:
-    condition: QueueCondition
-    previous: QueueCondition | None
-
-
-@dataclass(frozen=True)
-class JobFinished:
-    result: PrintResult
-
-
-class Pending:
-    """A request waiting for the driver thread; ``wait`` gives its answer or None on timeout."""
-
-    def __init__(self, kind: str, payload: Any = None, on_done: Callable[[Any], None] | None = None) -> None:
-        self.kind = kind
-        self.payload = payload
-        self.on_done = on_done
-        self._event = threading.Event()
-        self.answer: Any = None
-
-    def resolve(self, answer: Any) -> None:
-        self.answer = answer
-        self._event.set()
-        if self.on_done is not None:
-            try:
-                self.on_done(answer)
-            except Exception:  # a caller's bug must not stop the driver thread
-                log.exception("document print callback failed")
-
-    def wait(self, timeout: float | None = None) -> Any:
-        return self.answer if self._event.wait(timeout) else None
-
-
 def make_queue(url: DocPrinterUrl):
     if url.kind == "sim":
         return SimulatedQueue(paper=url.options.get("paper"), out_dir=url.options.get("out"))
     return CupsQueue(url.queue, url.server)
 
 
-class DocumentPrinter:
+class DocumentPrinter(Driver):
     """An A4 printer behind a CUPS queue (``cups://QUEUE``) or the simulator (``sim://``)."""
 
-    def __init__(self, url: str | DocPrinterUrl, *, status_interval: float = 10.0,
+    thread_name = "document-printer"
+
+    def __init__(self, url: str | DocPrinterUrl, *, poll_interval: float = 10.0,
                  clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Any] | None = None, backoff: Backoff | None = None,
                  print_queue=None) -> None:
-        self.url = url if isinstance(url, DocPrinterUrl) else parse_docprinter_url(url)
-        self.status_interval = status_interval
-        self._clock = clock
-        self._stop = threading.Event()
+        self.spec = url if isinstance(url, DocPrinterUrl) else parse_docprinter_url(url)
+        super().__init__(self.spec.text, poll_interval=poll_interval, clock=clock, wall_clock=wall_clock,
+                         backoff=backoff or Backoff(base=0.5, cap=30.0))
         self._sleep = sleep or self._stop.wait
-        self._backoff = backoff or Backoff(base=0.5, cap=30.0)
-        self._queue = print_queue if print_queue is not None else make_queue(self.url)
-        self._requests: queue.Queue[Pending | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self._tracker = StatusTracker(wall_clock)
-        self._events = EventHub()
+        self._queue = print_queue if print_queue is not None else make_queue(self.spec)
         self._condition: QueueCondition | None = None
-        self._next_connect = 0.0
-        self._next_poll = 0.0
         self._ever_connected = False
 
     # -- public API -----------------------------------------------------------------------------
@@ -101,31 +55,6 @@ class DocumentPrinter:
     def simulator(self) -> SimulatedQueue | None:
         """The in-process simulator behind ``sim://`` (None for CUPS)."""
         return self._queue if isinstance(self._queue, SimulatedQueue) else None
-
-    def start(self) -> "DocumentPrinter":
-        with self._start_lock:
-            if self._thread is None and not self._stop.is_set():
-                self._thread = threading.Thread(target=self._run, name="document-printer", daemon=True)
-                self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._requests.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def __enter__(self) -> "DocumentPrinter":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
-        return self._events.subscribe(callback)
-
-    def status(self) -> DeviceStatus:
-        return self._tracker.get()
 
     def condition(self) -> QueueCondition | None:
         """The last queue condition seen (None before the first poll)."""
@@ -139,73 +68,37 @@ class DocumentPrinter:
     def submit(self, pdf: bytes, title: str = DEFAULT_TITLE, *, timeout: float | None = None,
                on_done: Callable[[PrintResult], None] | None = None) -> Pending:
         """Queue a PDF; ``on_done(result)`` is called on the driver thread. Never raises."""
-        job_timeout = timeout if timeout is not None else self.url.job_timeout
+        job_timeout = timeout if timeout is not None else self.spec.job_timeout
         pending = Pending("job", (bytes(pdf), title or DEFAULT_TITLE, job_timeout), on_done)
-        if self._stop.is_set():
-            pending.resolve(failed("driver-stopped"))
-            return pending
-        self.start()
-        self._requests.put(pending)
+        if not self._queue_request(pending):
+            pending.resolve(self._refuse(pending))
         return pending
 
-    def print_pdf(self, pdf: bytes, title: str = DEFAULT_TITLE, *, timeout: float | None = None) -> PrintResult:
+    def print_job(self, pdf: bytes, title: str = DEFAULT_TITLE, *, timeout: float | None = None) -> PrintResult:
         """Print and wait until the job completed or failed (not on the UI thread)."""
-        job_timeout = timeout if timeout is not None else self.url.job_timeout
+        job_timeout = timeout if timeout is not None else self.spec.job_timeout
         result = self.submit(pdf, title, timeout=job_timeout).wait(job_timeout + 30.0)
         return result if result is not None else failed("no-answer")
 
     def self_test(self, timeout: float = 20.0) -> SelfTestReport:
         answer = self._ask("self_test", timeout)
         if answer is None:
-            return SelfTestReport(False, [SelfTestCheck("driver", False, "no answer in time")], None)
+            return SelfTestReport.of([SelfTestCheck("driver", False, "no answer in time", "打印驱动无响应")],
+                                     condition=None)
         return answer
-
-    def _ask(self, kind: str, timeout: float):
-        if self._stop.is_set():
-            return None
-        self.start()
-        pending = Pending(kind)
-        self._requests.put(pending)
-        return pending.wait(timeout)
 
     # -- driver thread ---------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                now = self._clock()
-                if not self._queue.is_open and now >= self._next_connect:
-                    self._connect()
-                    now = self._clock()
-                wake = self._next_poll if self._queue.is_open else self._next_connect
-                try:
-                    request = self._requests.get(timeout=max(0.01, min(wake - now, self.status_interval)))
-                except queue.Empty:
-                    request = None
-                if request is None:
-                    if not self._stop.is_set() and self._queue.is_open and self._clock() >= self._next_poll:
-                        self._poll()
-                    continue
-                self._handle(request)
-        except Exception:  # a bug here must leave a state behind, not a silent dead thread
-            log.exception("document printer driver thread failed")
-            self._tracker.set(DeviceState.ERROR, "打印驱动故障", "driver thread failed")
-        finally:
-            self._drain()
-            self._queue.close()
+    def _refuse(self, request: Pending):
+        return failed("driver-stopped") if request.kind == "job" else None
 
-    def _drain(self) -> None:
-        while True:
-            try:
-                request = self._requests.get_nowait()
-            except queue.Empty:
-                return
-            if request is not None:
-                request.resolve(failed("driver-stopped") if request.kind == "job" else None)
+    def _connected(self) -> bool:
+        return self._queue.is_open
+
+    def _disconnect(self) -> None:
+        self._queue.close()
 
     def _handle(self, request: Pending) -> None:
-        if not self._queue.is_open:
-            self._connect()  # a waiting request deserves an attempt now, backoff or not
         if request.kind == "refresh":
             request.resolve(self._poll())
         elif request.kind == "self_test":
@@ -213,19 +106,16 @@ class DocumentPrinter:
         elif request.kind == "job":
             result = self._print(*request.payload)
             request.resolve(result)
-            self._events.emit(JobFinished(result))
+            self._emit(JobFinished(result))
 
     def _connect(self) -> bool:
         try:
             self._queue.open()
         except QueueUnreachable as exc:
-            self._next_connect = self._clock() + self._backoff.next_delay()
             self._set_condition(unreachable(str(exc)))
             return False
-        self._tracker.bump("reconnects" if self._ever_connected else "connects")
+        self._bump("reconnects" if self._ever_connected else "connects")
         self._ever_connected = True
-        self._backoff.reset()
-        self._next_poll = self._clock()
         return True
 
     def _lost(self, exc: Exception) -> QueueCondition:
@@ -245,10 +135,10 @@ class DocumentPrinter:
             return self._lost(exc)
 
     def _poll(self) -> QueueCondition:
-        self._tracker.bump("polls")
+        self._bump("polls")
         cond = self._query()
         self._set_condition(cond)
-        self._next_poll = self._clock() + self.status_interval
+        self._next_poll = self._clock() + self.poll_interval
         return cond
 
     def _set_condition(self, cond: QueueCondition, *, republish: bool = False) -> None:
@@ -265,28 +155,28 @@ class DocumentPrinter:
                 state = DeviceState.DEGRADED
             else:
                 state = DeviceState.READY
-            self._tracker.set(state, zh, en)
+            self._set(state, zh, en)
         if not same:
-            self._events.emit(ConditionChanged(cond, previous))
+            self._emit(ConditionChanged(cond, previous))
 
     def _print(self, pdf: bytes, title: str, job_timeout: float) -> PrintResult:
         started = self._clock()
         if not looks_like_pdf(pdf):
-            self._tracker.bump("jobs_refused")
+            self._bump("jobs_refused")
             return failed("not-pdf", detail=f"{len(pdf)} bytes that do not start with %PDF-")
         before = self._poll()
         if not before.can_print:
-            self._tracker.bump("jobs_refused")
+            self._bump("jobs_refused")
             log.info("document printer: job refused, %s", before.detail[1])
             return failed(before.failure_code or "stopped", detail=before.message)
-        self._tracker.set(DeviceState.BUSY, "正在打印", "printing")
+        self._set(DeviceState.BUSY, "正在打印", "printing")
         try:
             result = self._follow(pdf, title, job_timeout, started)
         finally:
             self._set_condition(self._query(), republish=True)  # replaces BUSY
-            self._next_poll = self._clock() + self.status_interval
-        self._tracker.bump("jobs_completed" if result.completed else "jobs_failed")
-        self._tracker.bump("pages", result.pages)
+            self._next_poll = self._clock() + self.poll_interval
+        self._bump("jobs_completed" if result.completed else "jobs_failed")
+        self._bump("pages", result.pages)
         return result
 
     def _follow(self, pdf: bytes, title: str, job_timeout: float, started: float) -> PrintResult:
@@ -298,7 +188,7 @@ class DocumentPrinter:
         except QueueUnreachable as exc:
             self._lost(exc)
             return failed("unreachable", elapsed=self._clock() - started, detail=str(exc))
-        self._tracker.bump("jobs")
+        self._bump("jobs")
         deadline = started + job_timeout
         pages = 0
 
@@ -341,20 +231,25 @@ class DocumentPrinter:
                 return end("driver-stopped", cancel=True)
             if self._clock() >= deadline:
                 return end("timeout", f"not completed after {job_timeout:g} s", cancel=True)
-            self._sleep(self.url.poll_interval)
+            self._sleep(self.spec.job_poll_interval)
 
     def _self_test(self) -> SelfTestReport:
-        checks = [SelfTestCheck("connection", self._queue.is_open,
-                                self.url.display if self._queue.is_open
-                                else (self._condition.message if self._condition else "not connected"))]
+        if self._queue.is_open:
+            checks = [SelfTestCheck("connection", True, self.spec.display, "已连接打印服务")]
+        else:
+            checks = [SelfTestCheck("connection", False, self._condition.message if self._condition else "not connected",
+                                    "无法连接打印服务")]
         cond = self._poll()
         if cond.answered:
             found = cond.state is not QueueState.MISSING
             checks.append(SelfTestCheck("queue", found, self._queue.description if found
-                                        else f"no queue {self.url.queue!r} on the server"))
+                                        else f"no queue {self.spec.queue!r} on the server",
+                                        "打印队列存在" if found else "打印队列不存在"))
             if found:
                 checks.append(SelfTestCheck("accepting", cond.accepting,
-                                            "accepting jobs" if cond.accepting else "not accepting jobs"))
+                                            "accepting jobs" if cond.accepting else "not accepting jobs",
+                                            "队列接收任务" if cond.accepting else "队列暂停接收任务"))
                 checks.append(SelfTestCheck("state", cond.can_print,
-                                            f"{cond.state.value}, reasons: {', '.join(cond.reasons) or 'none'}"))
-        return SelfTestReport(all(c.ok for c in checks), checks, cond)
+                                            f"{cond.state.value}, reasons: {', '.join(cond.reasons) or 'none'}",
+                                            cond.detail[0]))
+        return SelfTestReport.of(checks, condition=cond.as_dict())

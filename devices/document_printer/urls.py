@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote
+
+from devices.urls import DeviceUrlError, query_options, split
 
 COMMON_KEYS = ("timeout", "poll")
 SIM_KEYS = ("paper", "out")
-
-
-class DocPrinterUrlError(ValueError):
-    """The document printer URL cannot be used; the message says why in one line."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ class DocPrinterUrl:
     queue: str  # the CUPS queue name ("" for sim)
     server: str | None = None  # "HOST:PORT" or a socket path; None: libcups' default
     job_timeout: float = 120.0
-    poll_interval: float = 0.25
+    job_poll_interval: float = 0.25  # how often a running job is asked about
     options: dict = field(default_factory=dict)  # simulator settings
     text: str = ""
 
@@ -48,46 +46,39 @@ def _positive(name: str, value: str, url: str) -> float:
     except ValueError:
         number = math.nan
     if not math.isfinite(number) or number <= 0:
-        raise DocPrinterUrlError(f"{name} must be a positive number of seconds in {url!r}")
+        raise DeviceUrlError(f"{name} must be a positive number of seconds in {url!r}")
     return number
 
 
 def parse_docprinter_url(url: str) -> DocPrinterUrl:
-    if not url or not url.strip():
-        raise DocPrinterUrlError("empty document printer URL")
-    url = url.strip()
-    parts = urlsplit(url)
+    url, parts = split(url, "document printer")
     scheme = parts.scheme.lower()
     if scheme not in ("cups", "sim"):
-        raise DocPrinterUrlError(f"unsupported document printer URL {url!r} (use cups://QUEUE or sim://)")
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    allowed = COMMON_KEYS + (("server",) if scheme == "cups" else SIM_KEYS)
-    unknown = sorted(set(query) - set(allowed))
-    if unknown:
-        raise DocPrinterUrlError(f"unknown setting {unknown[0]!r} in {url!r} (known: {', '.join(allowed)})")
+        raise DeviceUrlError(f"unsupported document printer URL {url!r} (use cups://QUEUE or sim://)")
+    query = query_options(parts, url, COMMON_KEYS + (("server",) if scheme == "cups" else SIM_KEYS), word="setting")
     timing = {}
     if "timeout" in query:
         timing["job_timeout"] = _positive("timeout", query["timeout"], url)
     if "poll" in query:
-        timing["poll_interval"] = _positive("poll", query["poll"], url)
+        timing["job_poll_interval"] = _positive("poll", query["poll"], url)
     if scheme == "sim":
         options: dict = {}
         if "paper" in query:
             if not query["paper"].isdigit():
-                raise DocPrinterUrlError(f"paper must be a whole number of sheets in {url!r}")
+                raise DeviceUrlError(f"paper must be a whole number of sheets in {url!r}")
             options["paper"] = int(query["paper"])
         if query.get("out"):
             options["out"] = query["out"]
         return DocPrinterUrl("sim", "", options=options, text=url, **timing)
     queue = unquote(parts.netloc + parts.path).strip("/")
     if not queue:
-        raise DocPrinterUrlError(f"no queue name in {url!r} (cups://QUEUE_NAME)")
+        raise DeviceUrlError(f"no queue name in {url!r} (cups://QUEUE_NAME)")
     # CUPS queue names: printable, no space, slash or '#' (lpadmin refuses them too)
     if len(queue) > 127 or any(c in queue for c in " /#\t\\") or not queue.isprintable():
-        raise DocPrinterUrlError(f"{queue!r} is not a CUPS queue name")
+        raise DeviceUrlError(f"{queue!r} is not a CUPS queue name")
     server = query.get("server") or None
     if server is not None and not server.startswith("/"):
         host, sep, port = server.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise DocPrinterUrlError(f"server must be HOST:PORT or a socket path, not {server!r}")
+            raise DeviceUrlError(f"server must be HOST:PORT or a socket path, not {server!r}")
     return DocPrinterUrl("cups", queue, server=server, text=url, **timing)

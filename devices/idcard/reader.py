@@ -98,7 +98,7 @@ class IdCardReader:
                  read_attempts: int = 3, silence_limit: int = 3,
                  timeouts: dict[str, float] | None = None) -> None:
         self.url = url
-        self._where: ReaderUrl = parse_reader_url(url)  # BadReaderUrl before any device is touched
+        self._where: ReaderUrl = parse_reader_url(url)  # DeviceUrlError before any device is touched
         self._sim_card = load_card(self._where.target) if self._where.scheme == "sim" and self._where.target else None
         self._clock = clock
         self._today = today

@@ -8,19 +8,14 @@ simulator behind a pty), so the same serial code runs against it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, urlsplit
 
 import serial
 
 from devices.idcard.commands import BAUD_CODES
+from devices.urls import PYSERIAL_SCHEMES, DeviceUrlError, query_options, split
 
 DEFAULT_BAUD = 115200
-PYSERIAL_SCHEMES = {"socket", "loop", "spy", "rfc2217", "hwgrep", "alt", "cp2110"}
 SIM_MODES = {"slow", "chunked", "noisy", "corrupt", "silent", "nosam"}
-
-
-class BadReaderUrl(ValueError):
-    """The URL cannot name a reader (bad usage, not a device failure)."""
 
 
 @dataclass(frozen=True)
@@ -32,32 +27,29 @@ class ReaderUrl:
 
 
 def parse_reader_url(url: str) -> ReaderUrl:
-    """Check a URL without touching any device; raises BadReaderUrl with one clear line."""
-    if not url or not url.strip():
-        raise BadReaderUrl("the reader URL is empty")
+    """Check a URL without touching any device; raises DeviceUrlError with one clear line."""
+    url, parts = split(url, "reader")
     if "://" not in url:
         return ReaderUrl("serial", url)
     scheme = url.split("://", 1)[0].lower()
     if scheme == "serial":
-        parts = urlsplit(url)
-        query = _query(parts.query, {"baud"}, url)
+        query = query_options(parts, url, {"baud"})
         path = parts.netloc + parts.path
         if not path:
-            raise BadReaderUrl(f"{url}: no device path (use serial:///dev/ttyUSB0?baud=115200)")
+            raise DeviceUrlError(f"{url}: no device path (use serial:///dev/ttyUSB0?baud=115200)")
         return ReaderUrl("serial", path, _baud(query.get("baud", str(DEFAULT_BAUD)), url))
     if scheme == "sim":
-        parts = urlsplit(url)
-        query = _query(parts.query, {"card", "mode", "baud"}, url)
+        query = query_options(parts, url, {"card", "mode", "baud"})
         modes = frozenset(m for m in query.get("mode", "").split(",") if m)
         unknown = modes - SIM_MODES
         if unknown:
-            raise BadReaderUrl(f"{url}: unknown simulator mode {sorted(unknown)[0]!r} "
+            raise DeviceUrlError(f"{url}: unknown simulator mode {sorted(unknown)[0]!r} "
                                f"(known: {', '.join(sorted(SIM_MODES))})")
         baud = _baud(query["baud"], url) if "baud" in query else DEFAULT_BAUD
         return ReaderUrl("sim", query.get("card", "") or parts.netloc, baud, modes)
     if scheme in PYSERIAL_SCHEMES:
         return ReaderUrl(scheme, url)
-    raise BadReaderUrl(f"{url}: unknown URL scheme {scheme!r} for an ID-card reader")
+    raise DeviceUrlError(f"{url}: unknown URL scheme {scheme!r} for an ID-card reader")
 
 
 def open_port(target: str, baud: int = DEFAULT_BAUD) -> serial.SerialBase:
@@ -68,18 +60,7 @@ def open_port(target: str, baud: int = DEFAULT_BAUD) -> serial.SerialBase:
         raise serial.SerialException(str(exc)) from exc
 
 
-def _query(text: str, allowed: set[str], url: str) -> dict[str, str]:
-    try:
-        query = {key: values[-1] for key, values in parse_qs(text, keep_blank_values=True, strict_parsing=bool(text)).items()}
-    except ValueError:
-        raise BadReaderUrl(f"{url}: malformed query") from None
-    unknown = set(query) - allowed
-    if unknown:
-        raise BadReaderUrl(f"{url}: unknown option {sorted(unknown)[0]!r}")
-    return query
-
-
 def _baud(text: str, url: str) -> int:
     if not text.isdigit() or int(text) not in BAUD_CODES:
-        raise BadReaderUrl(f"{url}: baud must be one of {', '.join(map(str, sorted(BAUD_CODES)))}")
+        raise DeviceUrlError(f"{url}: baud must be one of {', '.join(map(str, sorted(BAUD_CODES)))}")
     return int(text)

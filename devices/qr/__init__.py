@@ -9,7 +9,7 @@ What a scanned text means is decided by kiosk.qr_content, not here.
 """
 from devices.qr.events import CodeScanned, ScannerStatusChanged
 from devices.qr.scanner import QrScanner, SelfTestReport
-from devices.qr.urls import ScannerUrlError, parse_scanner_url
+from devices.qr.urls import parse_scanner_url
 
-__all__ = ["CodeScanned", "QrScanner", "ScannerStatusChanged", "ScannerUrlError", "SelfTestReport",
+__all__ = ["CodeScanned", "QrScanner", "ScannerStatusChanged", "SelfTestReport",
            "parse_scanner_url"]

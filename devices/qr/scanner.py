@@ -49,7 +49,7 @@ class QrScanner:
                  dedupe_window: float = 1.5, clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time, backoff: Backoff | None = None,
                  simulator_seed: int | None = None):
-        """Raises ScannerUrlError (a ValueError) for a URL that cannot name a scanner."""
+        """Raises DeviceUrlError (a ValueError) for a URL that cannot name a scanner."""
         self.spec: ScannerUrl = parse_scanner_url(url)
         self.url = url
         self._frame_source = frame_source

@@ -13,13 +13,12 @@ them to the UI thread), and failures become states.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
-from devices.base import Backoff, DeviceState, DeviceStatus, EventHub, StatusTracker
+from devices.base import (Backoff, ConditionChanged, DeviceState, Driver, JobFinished, Pending, SelfTestCheck,
+                          SelfTestReport)
 from devices.receipt_printer import status as st
 from devices.receipt_printer.escpos_writer import status_writer
 from devices.receipt_printer.status import PrinterCondition, PrinterState
@@ -74,86 +73,27 @@ class PrintResult:
 
 
 @dataclass(frozen=True)
-class SelfTestCheck:
-    name: str
-    ok: bool
-    detail: str
-
-
-@dataclass(frozen=True)
-class SelfTestReport:
-    ok: bool
-    checks: list[SelfTestCheck]
-    condition: PrinterCondition
-
-
-# -- events (delivered on the driver thread) --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ConditionChanged:
-    condition: PrinterCondition
-    previous: PrinterCondition | None
-
-
-@dataclass(frozen=True)
 class PaperNearEnd:
+    """The near-end sensor tripped: paper for a few receipts is left (delivered on the driver thread)."""
+
     condition: PrinterCondition
 
 
-@dataclass(frozen=True)
-class JobFinished:
-    result: PrintResult
-
-
-class Pending:
-    """A request waiting for the driver thread; ``wait`` gives its answer or None on timeout."""
-
-    def __init__(self, kind: str, payload: Any = None, on_done: Callable[[Any], None] | None = None) -> None:
-        self.kind = kind
-        self.payload = payload
-        self.on_done = on_done
-        self._event = threading.Event()
-        self.answer: Any = None
-
-    def resolve(self, answer: Any) -> None:
-        self.answer = answer
-        self._event.set()
-        if self.on_done is not None:
-            try:
-                self.on_done(answer)
-            except Exception:  # a caller's bug must not stop the driver thread
-                log.exception("print callback failed")
-
-    def wait(self, timeout: float | None = None) -> Any:
-        return self.answer if self._event.wait(timeout) else None
-
-    def done(self) -> bool:
-        return self._event.is_set()
-
-
-class ReceiptPrinter:
+class ReceiptPrinter(Driver):
     """An ESC/POS receipt printer opened from a URL (see :mod:`devices.receipt_printer.urls`)."""
+
+    thread_name = "receipt-printer"
 
     def __init__(self, url: str | PrinterUrl, *, poll_interval: float = 5.0, reply_timeout: float = 0.5,
                  clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time,
                  backoff: Backoff | None = None, transport: Transport | None = None) -> None:
-        self.url = url if isinstance(url, PrinterUrl) else parse_printer_url(url)
-        self.profile = self.url.profile
-        self.poll_interval = poll_interval
+        self.spec = url if isinstance(url, PrinterUrl) else parse_printer_url(url)
+        super().__init__(self.spec.text, poll_interval=poll_interval, clock=clock, wall_clock=wall_clock,
+                         backoff=backoff or Backoff(base=0.5, cap=30.0))
+        self.profile = self.spec.profile
         self.reply_timeout = reply_timeout
-        self._clock = clock
-        self._backoff = backoff or Backoff(base=0.5, cap=30.0)
-        self._transport = transport or make_transport(self.url)
-        self._connected = False
-        self._next_connect = 0.0
-        self._next_poll = 0.0
-        self._requests: queue.Queue[Pending | None] = queue.Queue()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self._tracker = StatusTracker(wall_clock)
-        self._events = EventHub()
+        self._transport = transport or make_transport(self.spec)
+        self._is_open = False
         self._condition: PrinterCondition | None = None
 
     # -- public API -----------------------------------------------------------------------------
@@ -163,48 +103,20 @@ class ReceiptPrinter:
         """The in-process simulator behind a ``sim://`` URL (None for real printers)."""
         return getattr(self._transport, "simulator", None)
 
-    def start(self) -> "ReceiptPrinter":
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="receipt-printer", daemon=True)
-                self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._requests.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def __enter__(self) -> "ReceiptPrinter":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
-        return self._events.subscribe(callback)
-
-    def status(self) -> DeviceStatus:
-        return self._tracker.get()
-
     def condition(self) -> PrinterCondition | None:
         """The last condition seen (None before the first poll)."""
         return self._condition
 
     def refresh(self, timeout: float = 10.0) -> PrinterCondition:
         """Ask the printer now (on the driver thread) and return what it said."""
-        answer = self._ask("refresh", timeout=timeout)
+        answer = self._ask("refresh", timeout)
         return answer if answer is not None else st.condition(PrinterState.UNKNOWN, why="driver did not answer in time")
 
     def submit(self, job: bytes, on_done: Callable[[PrintResult], None] | None = None) -> Pending:
         """Queue a job; ``on_done(result)`` is called on the driver thread. Never raises."""
         pending = Pending("job", bytes(job), on_done)
-        if self._stop.is_set():
-            pending.resolve(self._refused(st.condition(PrinterState.OFFLINE, why="driver stopped")))
-            return pending
-        self.start()
-        self._requests.put(pending)
+        if not self._queue_request(pending):
+            pending.resolve(self._refuse(pending))
         return pending
 
     def print_job(self, job: bytes, timeout: float = 60.0) -> PrintResult:
@@ -215,62 +127,28 @@ class ReceiptPrinter:
         return result
 
     def self_test(self, timeout: float = 15.0) -> SelfTestReport:
-        answer = self._ask("self_test", timeout=timeout)
+        answer = self._ask("self_test", timeout)
         if answer is None:
             cond = st.condition(PrinterState.UNKNOWN, why="driver did not answer in time")
-            return SelfTestReport(False, [SelfTestCheck("driver", False, "no answer in time")], cond)
+            return SelfTestReport.of([SelfTestCheck("driver", False, "no answer in time", "打印机驱动无响应")],
+                                     condition=cond.as_dict())
         return answer
-
-    def _ask(self, kind: str, timeout: float):
-        if self._stop.is_set():
-            return None
-        self.start()
-        pending = Pending(kind)
-        self._requests.put(pending)
-        return pending.wait(timeout)
 
     # -- driver thread ---------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                now = self._clock()
-                if not self._connected and now >= self._next_connect:
-                    self._connect()
-                    now = self._clock()
-                wake = self._next_poll if self._connected else self._next_connect
-                try:
-                    request = self._requests.get(timeout=max(0.0, min(wake - now, self.poll_interval)))
-                except queue.Empty:
-                    request = None
-                if request is None:
-                    if not self._stop.is_set() and self._connected and self._clock() >= self._next_poll:
-                        self._poll()
-                    continue
-                self._handle(request)
-        finally:
-            self._drain()
-            self._disconnect()
+    def _refuse(self, request: Pending):
+        return self._refused(st.condition(PrinterState.OFFLINE, why="driver stopped")) if request.kind == "job" else None
 
-    def _drain(self) -> None:
-        stopped = st.condition(PrinterState.OFFLINE, why="driver stopped")
-        while True:
-            try:
-                request = self._requests.get_nowait()
-            except queue.Empty:
-                return
-            if request is not None:
-                request.resolve(self._refused(stopped) if request.kind == "job" else None)
+    def _connected(self) -> bool:
+        return self._is_open
 
     def _handle(self, request: Pending) -> None:
-        if not self._connected:
-            self._connect()  # a waiting request deserves an attempt now, backoff or not
         if request.kind == "refresh":
             request.resolve(self._poll())
         elif request.kind == "job":
             result = self._print(request.payload)
             request.resolve(result)
-            self._events.emit(JobFinished(result))
+            self._emit(JobFinished(result))
         elif request.kind == "self_test":
             request.resolve(self._self_test())
 
@@ -281,17 +159,14 @@ class ReceiptPrinter:
                 self._transport.write(b"\x1d\x61\x00")  # GS a 0: only DLE EOT replies from now on
         except TransportError as exc:
             self._disconnect()
-            self._next_connect = self._clock() + self._backoff.next_delay()
             self._set_condition(st.silent_condition(str(exc)))
             return False
-        self._connected = True
-        self._tracker.bump("connects")
-        self._backoff.reset()
-        self._next_poll = self._clock()
+        self._is_open = True
+        self._bump("connects")
         return True
 
     def _disconnect(self) -> None:
-        self._connected = False
+        self._is_open = False
         try:
             self._transport.close()
         except OSError:
@@ -300,7 +175,7 @@ class ReceiptPrinter:
     def _lost(self, exc: Exception) -> PrinterCondition:
         log.info("receipt printer connection lost: %s", exc)
         self._disconnect()
-        self._tracker.bump("reconnects")
+        self._bump("reconnects")
         self._next_connect = self._clock() + self._backoff.next_delay()
         cond = st.silent_condition(str(exc))
         self._set_condition(cond)
@@ -308,7 +183,7 @@ class ReceiptPrinter:
 
     def _query(self) -> PrinterCondition:
         """Ask DLE EOT 1, 2, 4 (and 3 after an error); the bytes are judged here, not by python-escpos."""
-        if not self._connected:
+        if not self._is_open:
             return self._condition or st.silent_condition("not connected")
         if not self._transport.can_read:
             return st.write_only_condition()
@@ -327,13 +202,13 @@ class ReceiptPrinter:
             return self._lost(exc)
         cond = st.decode(replies)
         if not cond.answered:
-            self._tracker.bump("silent_polls")
+            self._bump("silent_polls")
         elif cond.state is PrinterState.UNKNOWN:
-            self._tracker.bump("invalid_replies")
+            self._bump("invalid_replies")
         return cond
 
     def _poll(self) -> PrinterCondition:
-        self._tracker.bump("polls")
+        self._bump("polls")
         cond = self._query()
         self._set_condition(cond)
         self._next_poll = self._clock() + self.poll_interval
@@ -345,12 +220,12 @@ class ReceiptPrinter:
         same = previous is not None and previous.state == cond.state and previous.detail_en == cond.detail_en
         if not same or republish:
             state = DeviceState.DEGRADED if cond.write_only else _DEVICE_STATE[cond.state]
-            self._tracker.set(state, cond.detail_zh, cond.detail_en)
+            self._set(state, cond.detail_zh, cond.detail_en)
         if same:
             return
-        self._events.emit(ConditionChanged(cond, previous))
+        self._emit(ConditionChanged(cond, previous))
         if cond.state is PrinterState.PAPER_NEAR_END and (previous is None or previous.state is not cond.state):
-            self._events.emit(PaperNearEnd(cond))
+            self._emit(PaperNearEnd(cond))
 
     @staticmethod
     def _refused(before: PrinterCondition, *, sent: bool = False, after: PrinterCondition | None = None,
@@ -358,26 +233,26 @@ class ReceiptPrinter:
         return PrintResult(False, before, after, bytes_sent, PrinterUnavailable(after or before, sent=sent))
 
     def _print(self, job: bytes) -> PrintResult:
-        before = self._query() if self._connected else (self._condition or st.silent_condition("not connected"))
+        before = self._query() if self._is_open else (self._condition or st.silent_condition("not connected"))
         self._set_condition(before)
         if not before.can_print:
-            self._tracker.bump("jobs_refused")
+            self._bump("jobs_refused")
             log.info("receipt printer: job refused, %s", before.detail_en)
             return self._refused(before)
-        self._tracker.set(DeviceState.BUSY, "正在打印", "printing")
+        self._set(DeviceState.BUSY, "正在打印", "printing")
         try:
             self._transport.write(job)
         except TransportError as exc:
             after = self._lost(exc)
-            self._tracker.bump("jobs_failed")
+            self._bump("jobs_failed")
             return self._refused(before, sent=True, after=after)
-        self._tracker.bump("jobs")
-        self._tracker.bump("bytes_sent", len(job))
+        self._bump("jobs")
+        self._bump("bytes_sent", len(job))
         after = self._query() if self._transport.can_read else before
         self._set_condition(after, republish=True)  # replaces BUSY
         self._next_poll = self._clock() + self.poll_interval
         if not after.can_print and not after.write_only:
-            self._tracker.bump("jobs_incomplete")
+            self._bump("jobs_incomplete")
             return self._refused(before, sent=True, after=after, bytes_sent=len(job))
         return PrintResult(True, before, after, len(job))
 
@@ -385,23 +260,27 @@ class ReceiptPrinter:
         checks: list[SelfTestCheck] = []
         p = self.profile
         checks.append(SelfTestCheck("profile", True, f"{p.name}: {p.dots} dots, {p.columns} columns, "
-                                                     f"{p.encoding}, QR {p.qr}"))
+                                                     f"{p.encoding}, QR {p.qr}", f"打印机型号 {p.name}"))
         sample = "自助打印测试 ¥1"
         try:
             encode(printable(sample, p.font_charset), p.encoding)
-            checks.append(SelfTestCheck("encoding", True, f"Chinese text encodes as {p.encoding}"))
+            checks.append(SelfTestCheck("encoding", True, f"Chinese text encodes as {p.encoding}", "中文编码正常"))
         except (UnicodeEncodeError, ValueError) as exc:
-            checks.append(SelfTestCheck("encoding", False, str(exc)))
-        checks.append(SelfTestCheck("connection", self._connected,
-                                    self.url.text if self._connected else (self._condition.detail_en
-                                                                           if self._condition else "not connected")))
-        cond = self._poll() if self._connected else (self._condition or st.silent_condition("not connected"))
+            checks.append(SelfTestCheck("encoding", False, str(exc), "中文编码异常"))
+        if self._is_open:
+            checks.append(SelfTestCheck("connection", True, self.spec.text, "打印机已连接"))
+        else:
+            cond = self._condition
+            checks.append(SelfTestCheck("connection", False, cond.detail_en if cond else "not connected",
+                                        cond.detail_zh if cond else "打印机未连接"))
+        cond = self._poll() if self._is_open else (self._condition or st.silent_condition("not connected"))
         if cond.write_only:
-            checks.append(SelfTestCheck("status", True, "write-only transport: status cannot be read"))
+            checks.append(SelfTestCheck("status", True, "write-only transport: status cannot be read",
+                                        "只写连接，无法读取状态"))
         else:
             replies = ", ".join(f"DLE EOT {n} -> {'none' if b is None else f'0x{b:02x}'}"
                                 for n, b in sorted(cond.replies.items())) or "no replies"
             valid = cond.answered and cond.state is not PrinterState.UNKNOWN
-            checks.append(SelfTestCheck("status", valid, replies))
-        checks.append(SelfTestCheck("can print", cond.can_print, cond.detail_en))
-        return SelfTestReport(all(c.ok for c in checks), checks, cond)
+            checks.append(SelfTestCheck("status", valid, replies, "状态应答正常" if valid else "状态应答异常"))
+        checks.append(SelfTestCheck("can print", cond.can_print, cond.detail_en, cond.detail_zh))
+        return SelfTestReport.of(checks, condition=cond.as_dict())

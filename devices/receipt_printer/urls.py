@@ -22,14 +22,10 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from devices.receipt_printer.profiles import PrinterProfile, ProfileError, get_profile
+from devices.urls import PYSERIAL_SCHEMES, DeviceUrlError, flag, pyserial_url, split
 
 SETTING_KEYS = ("encoding", "font", "qr", "qr_module", "cutter")
-PYSERIAL_SCHEMES = ("socket", "loop", "spy", "rfc2217", "alt", "hwgrep", "cp2110")
 SIM_KEYS = ("paper", "out", "paper_cm", "near_end_cm", "chinese_default")
-
-
-class PrinterUrlError(ValueError):
-    """The printer URL cannot be used; the message says why in one line."""
 
 
 @dataclass(frozen=True)
@@ -47,12 +43,9 @@ class PrinterUrl:
 
 
 def parse_printer_url(url: str) -> PrinterUrl:
-    if not url or not url.strip():
-        raise PrinterUrlError("empty printer URL")
-    url = url.strip()
+    url, parts = split(url, "printer")
     if url.startswith("/"):  # a bare device path is a serial port
         return PrinterUrl("serial", url, get_profile(None), options={"baudrate": 9600}, text=url)
-    parts = urlsplit(url)
     scheme = parts.scheme.lower()
     query = parse_qsl(parts.query, keep_blank_values=True)
     settings = {k: v for k, v in query if k in SETTING_KEYS}
@@ -67,22 +60,19 @@ def parse_printer_url(url: str) -> PrinterUrl:
     if scheme == "serial":
         path = unquote(parts.path) or unquote(parts.netloc)
         if not path:
-            raise PrinterUrlError(f"{url}: serial URL needs a device path (serial:///dev/ttyS0)")
+            raise DeviceUrlError(f"{url}: serial URL needs a device path (serial:///dev/ttyS0)")
         return PrinterUrl("serial", path, profile, options=_serial_options(url, rest), text=url)
     if scheme in PYSERIAL_SCHEMES:
-        base = url.partition("?")[0]  # not urlunsplit: it turns "loop://" into "loop:"
-        own = set(SETTING_KEYS) | {"profile"}
-        kept = [item for item in parts.query.split("&") if item and item.partition("=")[0] not in own]
-        passthrough = base + ("?" + "&".join(kept) if kept else "")
+        passthrough = pyserial_url(url, parts, set(SETTING_KEYS) | {"profile"})
         return PrinterUrl("serial", passthrough, profile, options={"baudrate": 9600}, text=url)
     if scheme == "tcp":
         _no_options(url, rest)
         if not parts.hostname:
-            raise PrinterUrlError(f"{url}: tcp URL needs a host (tcp://host:9100)")
+            raise DeviceUrlError(f"{url}: tcp URL needs a host (tcp://host:9100)")
         try:
             port = parts.port or 9100
         except ValueError:
-            raise PrinterUrlError(f"{url}: bad port") from None
+            raise DeviceUrlError(f"{url}: bad port") from None
         return PrinterUrl("tcp", parts.hostname, profile, port=port, text=url)
     if scheme == "usb":
         return PrinterUrl("usb", parts.netloc, profile, options=_usb_options(url, parts.netloc, rest), text=url)
@@ -90,11 +80,11 @@ def parse_printer_url(url: str) -> PrinterUrl:
         _no_options(url, rest)
         path = unquote(parts.path)
         if not path.startswith("/"):
-            raise PrinterUrlError(f"{url}: file URL needs an absolute path (file:///path/job.bin)")
+            raise DeviceUrlError(f"{url}: file URL needs an absolute path (file:///path/job.bin)")
         return PrinterUrl("file", path, profile, text=url)
     if scheme == "sim":
         return PrinterUrl("sim", "", profile, options=_sim_options(url, rest, profile), text=url)
-    raise PrinterUrlError(f"{url}: unknown printer URL scheme {scheme!r} "
+    raise DeviceUrlError(f"{url}: unknown printer URL scheme {scheme!r} "
                           "(use serial://, tcp://, usb://, file://, sim:// or a pyserial URL)")
 
 
@@ -102,20 +92,19 @@ def _profile(name: str | None, settings: dict[str, str]) -> PrinterProfile:
     try:
         return get_profile(name).with_overrides(**settings)
     except ProfileError as exc:
-        raise PrinterUrlError(str(exc)) from None
+        raise DeviceUrlError(str(exc)) from None
 
 
 def _no_options(url: str, rest: list[tuple[str, str]]) -> None:
     if rest:
-        raise PrinterUrlError(f"{url}: unknown option {rest[0][0]!r}")
+        raise DeviceUrlError(f"{url}: unknown option {rest[0][0]!r}")
 
 
 def _flag(url: str, key: str, value: str) -> bool:
-    if value.lower() in ("", "1", "true", "yes", "on"):
-        return True
-    if value.lower() in ("0", "false", "no", "off"):
-        return False
-    raise PrinterUrlError(f"{url}: option {key}={value!r}: use true or false")
+    try:
+        return flag({key: value}, key)
+    except DeviceUrlError:
+        raise DeviceUrlError(f"{url}: option {key}={value!r}: use true or false") from None
 
 
 def _serial_options(url: str, rest: list[tuple[str, str]]) -> dict:
@@ -123,12 +112,12 @@ def _serial_options(url: str, rest: list[tuple[str, str]]) -> dict:
     for key, value in rest:
         if key in ("baud", "baudrate"):
             if not value.isdigit() or not 300 <= int(value) <= 921600:
-                raise PrinterUrlError(f"{url}: baud={value!r} is not a baud rate")
+                raise DeviceUrlError(f"{url}: baud={value!r} is not a baud rate")
             options["baudrate"] = int(value)
         elif key in ("rtscts", "dsrdtr", "xonxoff"):
             options[key] = _flag(url, key, value)
         else:
-            raise PrinterUrlError(f"{url}: unknown serial option {key!r} (baud, rtscts, dsrdtr, xonxoff)")
+            raise DeviceUrlError(f"{url}: unknown serial option {key!r} (baud, rtscts, dsrdtr, xonxoff)")
     return options
 
 
@@ -136,15 +125,15 @@ def _usb_options(url: str, ids: str, rest: list[tuple[str, str]]) -> dict:
     try:
         vid, pid = (int(x, 16) for x in ids.split(":"))
     except ValueError:
-        raise PrinterUrlError(f"{url}: usb URL needs VID:PID in hex (usb://0x0416:0x5011)") from None
+        raise DeviceUrlError(f"{url}: usb URL needs VID:PID in hex (usb://0x0416:0x5011)") from None
     options = {"idVendor": vid, "idProduct": pid}
     for key, value in rest:
         if key not in ("in_ep", "out_ep", "timeout"):
-            raise PrinterUrlError(f"{url}: unknown usb option {key!r} (in_ep, out_ep, timeout)")
+            raise DeviceUrlError(f"{url}: unknown usb option {key!r} (in_ep, out_ep, timeout)")
         try:
             options[key] = int(value, 0)
         except ValueError:
-            raise PrinterUrlError(f"{url}: usb option {key}={value!r} is not a number") from None
+            raise DeviceUrlError(f"{url}: usb option {key}={value!r} is not a number") from None
     return options
 
 
@@ -154,7 +143,7 @@ def _sim_options(url: str, rest: list[tuple[str, str]], profile: PrinterProfile)
     for key, value in rest:
         if key == "paper":
             if value not in ("58", "80"):
-                raise PrinterUrlError(f"{url}: paper={value!r}: use 58 or 80")
+                raise DeviceUrlError(f"{url}: paper={value!r}: use 58 or 80")
             options["paper_mm"] = int(value)
         elif key == "out":
             options["out_dir"] = value
@@ -162,11 +151,11 @@ def _sim_options(url: str, rest: list[tuple[str, str]], profile: PrinterProfile)
             try:
                 options[key] = float(value)
             except ValueError:
-                raise PrinterUrlError(f"{url}: {key}={value!r} is not a number") from None
+                raise DeviceUrlError(f"{url}: {key}={value!r} is not a number") from None
         elif key == "chinese_default":
             options[key] = _flag(url, key, value)
         else:
-            raise PrinterUrlError(f"{url}: unknown sim option {key!r} ({', '.join(SIM_KEYS)})")
+            raise DeviceUrlError(f"{url}: unknown sim option {key!r} ({', '.join(SIM_KEYS)})")
     return options
 
 

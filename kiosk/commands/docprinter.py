@@ -7,9 +7,9 @@ queue does not exist, the self-test failed, or the job did not complete.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
+from kiosk.commands.device_cli import add_options, check_timeout, device_url, open_driver, report_self_test
 from kiosk.errors import DeviceFailure, UsageError
 
 URL_HELP = ("printer URL: cups://QUEUE, cups://QUEUE?server=HOST:PORT (or ?server=/path/cups.sock; "
@@ -22,42 +22,28 @@ def register(parsers) -> None:
     sub.required = True
 
     status = sub.add_parser("status", help="ask the queue for its state and reasons")
-    status.add_argument("--url", help=URL_HELP)
-    status.add_argument("--json", action="store_true", help="print one JSON object")
-    status.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS", help="give up after (default 15)")
+    add_options(status, URL_HELP, timeout=15.0)
     status.set_defaults(func=cmd_status)
 
     print_ = sub.add_parser("print", help="print a PDF and wait until the job completed")
     print_.add_argument("file", metavar="FILE.pdf", help="the PDF to print")
-    print_.add_argument("--url", help=URL_HELP)
+    add_options(print_, URL_HELP, timeout=120.0, timeout_help="cancel the job if it has not completed by then",
+                json_help="print the job result as one JSON object")
     print_.add_argument("--title", default="kiosk-test-print",
                         help="job title kept by CUPS (never a name or an ID number)")
-    print_.add_argument("--json", action="store_true", help="print the job result as one JSON object")
-    print_.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
-                        help="cancel the job if it has not completed by then (default 120)")
     print_.set_defaults(func=cmd_print)
 
     self_test = sub.add_parser("self-test", help="check the print service, the queue and its state (prints nothing)")
-    self_test.add_argument("--url", help=URL_HELP)
-    self_test.add_argument("--json", action="store_true", help="print one JSON object")
-    self_test.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS", help="give up after (default 20)")
+    add_options(self_test, URL_HELP, timeout=20.0)
     self_test.set_defaults(func=cmd_self_test)
 
 
 def _printer(args):
     from devices.document_printer.driver import DocumentPrinter
-    from devices.document_printer.urls import DocPrinterUrlError
 
-    if not math.isfinite(args.timeout) or args.timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds")
-    if not args.url:
-        from kiosk.config import load_config
-
-        args.url = load_config(args.config_path).devices.document_printer
-    try:
-        return DocumentPrinter(args.url, status_interval=3600.0)
-    except DocPrinterUrlError as exc:
-        raise UsageError(str(exc)) from None
+    check_timeout(args)
+    url = device_url(args, "document_printer", "document printer")
+    return open_driver(lambda: DocumentPrinter(url, poll_interval=3600.0))
 
 
 def cmd_status(args) -> int:
@@ -74,9 +60,9 @@ def cmd_status(args) -> int:
         print(f"{cond.state.value}: {en} ({zh}); reasons: {reasons}; "
               f"{'accepting' if cond.accepting else 'not accepting'} jobs")
     if not cond.answered:
-        raise DeviceFailure(f"print service did not answer ({printer.url.display}): {cond.message}")
+        raise DeviceFailure(f"print service did not answer ({printer.spec.display}): {cond.message}")
     if cond.failure_code == "missing":
-        raise DeviceFailure(f"no queue {printer.url.queue!r} on the print service")
+        raise DeviceFailure(f"no queue {printer.spec.queue!r} on the print service")
     return 0
 
 
@@ -92,7 +78,7 @@ def cmd_print(args) -> int:
         raise UsageError(f"{args.file} is not a PDF")
     printer = _printer(args)
     try:
-        result = printer.print_pdf(data, args.title, timeout=args.timeout)
+        result = printer.print_job(data, args.title, timeout=args.timeout)
     finally:
         printer.stop()
     if args.json:
@@ -102,7 +88,7 @@ def cmd_print(args) -> int:
         detail = f" [{result.detail}]" if result.detail else ""
         raise DeviceFailure(f"{path.name} {sent}: {result.reason_en} ({result.reason_zh}){detail}")
     if not args.json:
-        print(f"printed {path.name} on {printer.url.display}: job {result.job_id} completed, "
+        print(f"printed {path.name} on {printer.spec.display}: job {result.job_id} completed, "
               f"{result.pages} page(s), {result.elapsed:.2f} s")
     return 0
 
@@ -113,12 +99,4 @@ def cmd_self_test(args) -> int:
         report = printer.self_test(timeout=args.timeout)
     finally:
         printer.stop()
-    if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False))
-    else:
-        for check in report.checks:
-            print(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
-    if not report.ok:
-        failed = next(c for c in report.checks if not c.ok)
-        raise DeviceFailure(f"self-test failed at {failed.name}: {failed.detail} ({printer.url.display})")
-    return 0
+    return report_self_test(report, printer.spec.display, args.json)

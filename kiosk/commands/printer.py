@@ -8,6 +8,7 @@ import socket
 import threading
 from datetime import datetime
 
+from kiosk.commands.device_cli import add_options, check_timeout, device_url, open_driver, report_self_test
 from kiosk.errors import DeviceFailure, UsageError
 
 URL_HELP = ("printer URL: serial:///dev/ttyS0?baud=9600, tcp://HOST:9100, usb://VID:PID, file:///PATH, "
@@ -21,20 +22,15 @@ def register(parsers) -> None:
     sub.required = True
 
     status = sub.add_parser("status", help="ask the printer for its status (DLE EOT)")
-    status.add_argument("--url", help=URL_HELP)
-    status.add_argument("--json", action="store_true", help='print {"state", "online", "paper", "detail"}')
-    status.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="give up after (default 10)")
+    add_options(status, URL_HELP, timeout=10.0, json_help='print {"state", "online", "paper", "detail"}')
     status.set_defaults(func=cmd_status)
 
     test = sub.add_parser("test", help="print the test page (打印测试)")
-    test.add_argument("--url", help=URL_HELP)
-    test.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="give up after (default 60)")
+    add_options(test, URL_HELP, timeout=60.0, json_help=None)
     test.set_defaults(func=cmd_test)
 
     self_test = sub.add_parser("self-test", help="check connection, status replies and encoding (prints nothing)")
-    self_test.add_argument("--url", help=URL_HELP)
-    self_test.add_argument("--json", action="store_true", help="print one JSON object")
-    self_test.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS", help="give up after (default 15)")
+    add_options(self_test, URL_HELP, timeout=15.0)
     self_test.set_defaults(func=cmd_self_test)
 
     sim = parsers.sim.add_parser("printer", help="simulate an ESC/POS receipt printer on TCP (tcp:// clients)")
@@ -62,30 +58,12 @@ def register(parsers) -> None:
 
 def _printer(args):
     from devices.receipt_printer.driver import ReceiptPrinter
-    from devices.receipt_printer.urls import PrinterUrlError
-
-    if not math.isfinite(args.timeout) or args.timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds")
-    if not args.url:
-        args.url = _configured_url(args)
-    try:
-        return ReceiptPrinter(args.url, poll_interval=3600.0)
-    except PrinterUrlError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _configured_url(args) -> str:
     from devices.receipt_printer.urls import with_settings
 
-    try:
-        from kiosk.config import load_config
-    except ImportError:
-        raise UsageError("give the printer with --url") from None
-    devices = load_config(args.config_path).devices
-    if not devices.receipt_printer:
-        raise UsageError("no receipt printer configured (devices.receipt_printer); give one with --url")
-    return with_settings(devices.receipt_printer, encoding=devices.receipt_printer_encoding,
-                         paper_mm=devices.receipt_printer_paper_mm)
+    check_timeout(args)
+    url = device_url(args, "receipt_printer", "receipt printer", settings=lambda devices, url: with_settings(
+        url, encoding=devices.receipt_printer_encoding, paper_mm=devices.receipt_printer_paper_mm))
+    return open_driver(lambda: ReceiptPrinter(url, poll_interval=3600.0))
 
 
 def cmd_status(args) -> int:
@@ -133,17 +111,7 @@ def cmd_self_test(args) -> int:
         report = printer.self_test(timeout=args.timeout)
     finally:
         printer.stop()
-    if args.json:
-        print(json.dumps({"ok": report.ok, "condition": report.condition.as_dict(),
-                          "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in report.checks]},
-                         ensure_ascii=False))
-    else:
-        for check in report.checks:
-            print(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
-    if not report.ok:
-        failed = next(c for c in report.checks if not c.ok)
-        raise DeviceFailure(f"self-test failed at {failed.name}: {failed.detail} ({args.url})")
-    return 0
+    return report_self_test(report, args.url, args.json)
 
 
 def _kiosk_id(args) -> str:

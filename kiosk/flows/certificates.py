@@ -122,7 +122,7 @@ class CertificatesFlow(Flow):
         id_number = holder.subject_id_number()
         holder_name = holder.display_name
         ledger = devices.ledger
-        printer_name = getattr(getattr(devices.docprinter, "url", None), "display", self.ctx.cfg.devices.document_printer)
+        printer_name = getattr(getattr(devices.docprinter, "spec", None), "display", self.ctx.cfg.devices.document_printer)
 
         def record(result: Any) -> None:
             # on the printer's thread: write the ledger entry before telling anyone it is done
