@@ -460,11 +460,11 @@ class KioskApp(App):
         return DocumentCamera(self.cfg.devices.camera)
 
     def _reader_event(self, event: Any) -> None:
-        from devices.base import DeviceState
-        from devices.idcard.reader import CardPresent, CardReadFailed, CardRemoved, ReaderStatusChanged
+        from devices.base import DeviceState, StatusChanged
+        from devices.idcard.reader import CardPresent, CardReadFailed, CardRemoved
 
         identify = self.flows["identify"]
-        if isinstance(event, ReaderStatusChanged):
+        if isinstance(event, StatusChanged):
             self.reader_ready = event.status.state in (DeviceState.READY, DeviceState.BUSY)
             identify.reader_status(self.reader_ready)
         elif isinstance(event, CardRemoved):

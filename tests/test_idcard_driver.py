@@ -11,11 +11,10 @@ import time
 
 import pytest
 
-from devices.base import Backoff, DeviceState
+from devices.base import Backoff, DeviceState, StatusChanged
 from devices.idcard.card import parse_card
 from devices.idcard.fixtures import fixture_names, load_card
-from devices.idcard.reader import (CardPresent, CardReadFailed, CardRemoved, IdCardReader, NoCard, ReaderFailure,
-                                   ReaderStatusChanged)
+from devices.idcard.reader import CardPresent, CardReadFailed, CardRemoved, IdCardReader, NoCard, ReaderFailure
 from devices.idcard.sim_links import PtySimulator, TcpSimulatorServer
 from devices.idcard.simulator import SamSimulator
 from devices.urls import DeviceUrlError
@@ -44,7 +43,7 @@ class Events:
         raise AssertionError(f"no {kind.__name__} within {timeout}s; saw {[self._name(e) for e in self.seen]}")
 
     def wait_state(self, state, timeout=8.0):
-        return self.wait(ReaderStatusChanged, timeout, lambda e: e.status.state == state).status
+        return self.wait(StatusChanged, timeout, lambda e: e.status.state == state).status
 
     def drain(self):
         """Events that arrived and were not waited for yet."""
@@ -58,7 +57,7 @@ class Events:
 
     @staticmethod
     def _name(event):
-        if isinstance(event, ReaderStatusChanged):
+        if isinstance(event, StatusChanged):
             return f"status:{event.status.state.value}:{event.status.detail_en}"
         return type(event).__name__
 
@@ -317,12 +316,16 @@ def test_self_test_through_the_running_worker(tcp):
     with make_reader(server.url) as reader:
         Events(reader).wait_state(DeviceState.READY)
         result = reader.self_test()
-    assert result["ok"] and result["state"] == "ready" and result["sam_id"].startswith("05.01-")
+        assert reader.status().state is DeviceState.READY
+    assert result.ok and result.properties["sam_id"].startswith("05.01-")
+    assert [c.name for c in result.checks] == ["connection", "sam"]
 
 
 def test_self_test_without_a_worker_reports_failures():
-    result = make_reader("socket://127.0.0.1:9").self_test()
-    assert result["ok"] is False and result["state"] == "offline"
+    reader = make_reader("socket://127.0.0.1:9")
+    result = reader.self_test()
+    assert result.ok is False and reader.status().state is DeviceState.OFFLINE
+    assert result.failed().name == "connection"
 
 
 def test_bad_urls_fail_before_touching_a_device():

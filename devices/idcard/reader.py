@@ -14,14 +14,13 @@ import datetime as dt
 import enum
 import logging
 import queue
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import serial
 
-from devices.base import Backoff, DeviceState, DeviceStatus, EventHub, StatusTracker
+from devices.base import Backoff, DeviceState, Driver, Pending, SelfTestCheck, SelfTestReport, StatusChanged
 from devices.idcard import commands as c
 from devices.idcard.card import IdCard, parse_card
 from devices.idcard.commands import Reply, Request, Sw3
@@ -55,11 +54,6 @@ class CardReadFailed:
     reason_zh: str
 
 
-@dataclass(frozen=True)
-class ReaderStatusChanged:
-    status: DeviceStatus
-
-
 class ReaderFailure(Exception):
     """The reader is absent, silent, without a working SAM, or the card is unreadable."""
 
@@ -88,8 +82,10 @@ class _Field(enum.Enum):
     REFUSED = "refused"  # the card could not be read and is still there
 
 
-class IdCardReader:
+class IdCardReader(Driver):
     """Driver for one reader at a URL (see transport.py); ``sim://`` runs a simulator in-process."""
+
+    thread_name = "idcard-reader"
 
     def __init__(self, url: str, *, clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time,
@@ -97,22 +93,15 @@ class IdCardReader:
                  backoff: Backoff | None = None, photo_decoder: PhotoDecoder | None = None,
                  read_attempts: int = 3, silence_limit: int = 3,
                  timeouts: dict[str, float] | None = None) -> None:
-        self.url = url
-        self._where: ReaderUrl = parse_reader_url(url)  # DeviceUrlError before any device is touched
-        self._sim_card = load_card(self._where.target) if self._where.scheme == "sim" and self._where.target else None
-        self._clock = clock
+        self.spec: ReaderUrl = parse_reader_url(url)  # DeviceUrlError before any device is touched
+        super().__init__(url, poll_interval=poll_interval, clock=clock, wall_clock=wall_clock,
+                         backoff=backoff or Backoff(base=0.5, cap=10.0))
+        self._sim_card = load_card(self.spec.target) if self.spec.scheme == "sim" and self.spec.target else None
         self._today = today
-        self.poll_interval = poll_interval
-        self._backoff = backoff or Backoff(base=0.5, cap=10.0)
         self._photo_decoder = photo_decoder
         self._read_attempts = read_attempts
         self._silence_limit = silence_limit
         self._timeouts = {**TIMEOUTS, **(timeouts or {})}
-        self._events = EventHub()
-        self._tracker = StatusTracker(clock=wall_clock)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._jobs: queue.Queue[tuple[Callable[[], Any], queue.Queue[Any]]] = queue.Queue()
         self._port: serial.SerialBase | None = None
         self._decoder = FrameDecoder()
         self._field = _Field.EMPTY
@@ -124,45 +113,21 @@ class IdCardReader:
 
     # -- public API --
 
-    def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
-        return self._events.subscribe(callback)
-
-    def status(self) -> DeviceStatus:
-        return self._tracker.get()
-
     @property
     def simulator(self):
         """The in-process SamSimulator for ``sim://`` (present()/remove() for the demo hotkey), else None."""
-        if self._where.scheme != "sim":
+        if self.spec.scheme != "sim":
             return None
         if self._simulator is None:
             from devices.idcard.simulator import SamSimulator
-            self._simulator = SamSimulator(self._sim_card, self._where.sim_modes, self._where.baud)
+            self._simulator = SamSimulator(self._sim_card, self.spec.sim_modes, self.spec.baud)
         return self._simulator
 
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="idcard-reader", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
+    def _stopped(self) -> None:
         self._close()
         if self._sim_link is not None:
             self._sim_link.stop()
             self._sim_link = None
-
-    def __enter__(self) -> "IdCardReader":
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def read_once(self, timeout: float) -> CardPresent:
         """Block until a card is read (the CLI's way in). Raises NoCard or ReaderFailure."""
@@ -184,7 +149,7 @@ class IdCardReader:
                     return event
                 if isinstance(event, CardReadFailed):
                     raise ReaderFailure(event.reason_en)
-                if isinstance(event, ReaderStatusChanged) and event.status.state in (DeviceState.OFFLINE, DeviceState.ERROR):
+                if isinstance(event, StatusChanged) and event.status.state in (DeviceState.OFFLINE, DeviceState.ERROR):
                     raise ReaderFailure(event.status.detail_en)
         finally:
             unsubscribe()
@@ -195,41 +160,53 @@ class IdCardReader:
             raise NoCard(f"no card within {timeout:g} s")
         raise ReaderFailure(state.detail_en)
 
-    def self_test(self, timeout: float = 5.0) -> dict[str, Any]:
+    def self_test(self, timeout: float = 5.0) -> SelfTestReport:
         """Check the port, the SAM and its id; through the worker thread when it runs."""
         if self._thread is None:
             try:
                 return self._self_test()
             finally:
                 self._close()
-        answer: queue.Queue[Any] = queue.Queue()
-        self._jobs.put((self._self_test, answer))
+        report = self._ask("self_test", timeout)
+        if report is None:
+            return SelfTestReport.of([SelfTestCheck("connection", False, "the reader driver did not answer in time",
+                                                    "读卡器驱动无响应")], sam_id=None)
+        return report
+
+    # -- the worker (Driver._serve: connect, poll, answer requests) --
+
+    def _connected(self) -> bool:
+        return self._port is not None
+
+    def _connect(self) -> bool:
         try:
-            return answer.get(timeout=timeout)
-        except queue.Empty:
-            return {"ok": False, "sam_id": None, **self._status_texts()}
+            self._open()
+            self._check_sam()
+        except Exception as exc:
+            self._set(*self._failure(exc))
+            self._lost()
+            return False
+        if self._ever_connected:
+            self._bump("reconnects")
+        self._ever_connected = True
+        self._silent_polls = 0
+        self._set_ready()
+        return True
 
-    # -- the worker --
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            failure = None
-            try:
-                if self._port is None:
-                    self._connect()
-                self._run_jobs()
-                self._poll()
-            except Exception as exc:
-                failure = self._failure(exc)
-            if self._stop.is_set():
-                break
-            if failure is None:
-                delay = self.poll_interval
-            else:
-                self._set(*failure)
-                delay = self._lost()
-            self._stop.wait(delay)
+    def _disconnect(self) -> None:
         self._close()
+
+    def _poll(self) -> None:
+        try:
+            self._poll_card()
+        except Exception as exc:
+            self._set(*self._failure(exc))
+            self._lost()
+            self._next_connect = self._clock() + self._backoff.next_delay()
+
+    def _handle(self, request: Pending) -> None:
+        if request.kind == "self_test":
+            request.resolve(self._self_test())
 
     @staticmethod
     def _failure(exc: Exception) -> tuple[DeviceState, str, str]:
@@ -244,23 +221,12 @@ class IdCardReader:
         log.error("ID-card reader worker failed; reconnecting", exc_info=exc)
         return DeviceState.ERROR, "读卡器故障", "reader driver error"
 
-    def _lost(self) -> float:
+    def _lost(self) -> None:
         self._close()
-        self._tracker.bump("failures")
-        return self._backoff.next_delay()
-
-    def _connect(self) -> None:
-        self._open()
-        self._check_sam()
-        if self._ever_connected:
-            self._tracker.bump("reconnects")
-        self._ever_connected = True
-        self._backoff.reset()
-        self._silent_polls = 0
-        self._set_ready()
+        self._bump("failures")
 
     def _open(self) -> None:
-        where = self._where
+        where = self.spec
         target = where.target
         if where.scheme == "sim":
             if self._sim_link is None:
@@ -292,27 +258,24 @@ class IdCardReader:
         except ProtocolError:
             self.sam_id = None  # an odd id does not stop the reader working
 
-    def _self_test(self) -> dict[str, Any]:
+    def _self_test(self) -> SelfTestReport:
+        checks: list[SelfTestCheck] = []
         try:
             if self._port is None:
-                self._connect()
-            else:
-                self._check_sam()
-            ok = True
+                self._open()
+            checks.append(SelfTestCheck("connection", True, f"opened {self.url}", "读卡器已连接"))
+            self._check_sam()
+            checks.append(SelfTestCheck("sam", True, f"SAM ready, id {self.sam_id or 'unknown'}", "安全模块正常"))
+            if self.status().state in (DeviceState.OFFLINE, DeviceState.ERROR):
+                self._set_ready()
         except (_PortLost, _NoReply, ProtocolError, _SamFault) as exc:
-            self._set(*self._failure(exc))
-            ok = False
-        return {"ok": ok, "sam_id": self.sam_id if ok else None, **self._status_texts()}
+            state, zh, en = self._failure(exc)
+            self._set(state, zh, en)
+            checks.append(SelfTestCheck("sam" if checks else "connection", False, en, zh))
+        ok = all(c.ok for c in checks)
+        return SelfTestReport(ok, tuple(checks), {"sam_id": self.sam_id if ok else None})
 
-    def _run_jobs(self) -> None:
-        while True:
-            try:
-                job, answer = self._jobs.get_nowait()
-            except queue.Empty:
-                return
-            answer.put(job())
-
-    def _poll(self) -> None:
+    def _poll_card(self) -> None:
         try:
             found = self._transact(c.FIND_CARD, "find")
         except _NoReply:
@@ -346,14 +309,14 @@ class IdCardReader:
     def _card_gone(self) -> None:
         self._field = _Field.EMPTY
         log.info("card removed")
-        self._events.emit(CardRemoved())
+        self._emit(CardRemoved())
 
     def _read_card(self) -> None:
         self._set(DeviceState.BUSY, "正在读卡", "reading a card")
         reason = ("card could not be read", "无法读取身份证，请重新放置")
         for attempt in range(1, self._read_attempts + 1):
             if attempt > 1:
-                self._tracker.bump("read_retries")
+                self._bump("read_retries")
             try:
                 selected = self._transact(c.SELECT_CARD, "select")
                 if selected.sw3 in SAM_FAULTS:
@@ -370,21 +333,21 @@ class IdCardReader:
                 blocks = c.parse_read_data(reply.data)
                 card = parse_card(blocks.text, blocks.photo, self._today())
             except (ChecksumError, LengthError, ProtocolError, _NoReply) as exc:
-                self._tracker.bump("damaged_replies")
+                self._bump("damaged_replies")
                 log.info("read attempt %d failed: %s", attempt, type(exc).__name__)
                 continue
             self._field = _Field.READ
-            self._tracker.bump("reads")
+            self._bump("reads")
             log.info("card read: %s, attempt %d", card.card_type, attempt)
             image = self._photo_decoder.decode(card.photo) if self._photo_decoder else None
             self._set_ready()
-            self._events.emit(CardPresent(card, image))
+            self._emit(CardPresent(card, image))
             return
         self._field = _Field.REFUSED
-        self._tracker.bump("read_failures")
+        self._bump("read_failures")
         log.warning("card not read: %s", reason[0])
         self._set_ready()
-        self._events.emit(CardReadFailed(*reason))
+        self._emit(CardReadFailed(*reason))
 
     def _transact(self, request: Request, timeout_name: str) -> Reply:
         """Send one request and wait for its reply frame; the only place that touches the port."""
@@ -401,10 +364,10 @@ class IdCardReader:
                 try:
                     body = decoder.next_body()
                 except LengthError:  # noise that looked like a preamble: the real reply may follow
-                    self._tracker.bump("line_errors")
+                    self._bump("line_errors")
                     continue
                 except ChecksumError:
-                    self._tracker.bump("line_errors")
+                    self._bump("line_errors")
                     raise
                 if body is not None:
                     reply = Reply.from_body(body)
@@ -412,7 +375,7 @@ class IdCardReader:
                     return reply
                 if time.monotonic() >= deadline:
                     log.debug("%s → no reply", request.name)
-                    self._tracker.bump("timeouts")
+                    self._bump("timeouts")
                     raise _NoReply(request.name)
                 chunk = port.read(max(1, min(port.in_waiting, 4096)))
                 if chunk:
@@ -424,12 +387,3 @@ class IdCardReader:
 
     def _set_ready(self) -> None:
         self._set(DeviceState.READY, "请放置身份证", "waiting for a card")
-
-    def _set(self, state: DeviceState, detail_zh: str, detail_en: str) -> None:
-        if self._tracker.set(state, detail_zh, detail_en):
-            log.info("reader %s: %s", state.value, detail_en)
-            self._events.emit(ReaderStatusChanged(self._tracker.get()))
-
-    def _status_texts(self) -> dict[str, str]:
-        status = self._tracker.get()
-        return {"state": status.state.value, "detail_zh": status.detail_zh, "detail_en": status.detail_en}

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import math
 import signal
 import sys
 import threading
 from typing import Any
 
+from kiosk.commands.device_cli import add_options, check_timeout, device_url, open_driver
 from kiosk.errors import DeviceFailure, NothingFound, UsageError
 from kiosk.masking import mask_address, mask_id_number, mask_name
 
@@ -27,23 +27,22 @@ LABELS = {
 }
 
 
+URL_HELP = ("reader URL, e.g. /dev/ttyUSB0, socket://127.0.0.1:7001, sim://?card=resident "
+            "(default: devices.idcard from the configuration)")
+
+
 def register(parsers) -> None:
     device = parsers.device.add_parser("idcard", help="second-generation ID-card reader (SAM serial protocol)")
     sub = device.add_subparsers(dest="idcard_command", metavar="ACTION", parser_class=type(device))
     sub.required = True
 
     read = sub.add_parser("read", help="wait for a card and print it (personal fields masked)")
-    read.add_argument("--url", help="reader URL, e.g. /dev/ttyUSB0, socket://127.0.0.1:7001, sim://?card=resident "
-                                    "(default: devices.idcard from the configuration)")
-    read.add_argument("--json", action="store_true", help="print one JSON object")
-    read.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                      help="how long to wait for a card (default 10)")
+    add_options(read, URL_HELP, timeout=10.0, timeout_help="how long to wait for a card")
     read.add_argument("--reveal", action="store_true", help="print personal fields in clear")
     read.set_defaults(func=cmd_read)
 
     status = sub.add_parser("status", help="check the reader and its SAM")
-    status.add_argument("--url", help="reader URL (default: devices.idcard from the configuration)")
-    status.add_argument("--json", action="store_true", help="print one JSON object")
+    add_options(status, URL_HELP)
     status.set_defaults(func=cmd_status)
 
     sim = parsers.sim.add_parser("idcard", help="simulate an ID-card reader for socket:// clients")
@@ -59,8 +58,7 @@ def register(parsers) -> None:
 def cmd_read(args) -> int:
     from devices.idcard.reader import NoCard, ReaderFailure
 
-    if not math.isfinite(args.timeout) or args.timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds")
+    check_timeout(args)
     reader = _reader(args)
     try:
         event = reader.read_once(args.timeout)
@@ -92,14 +90,15 @@ def cmd_status(args) -> int:
         status = reader.status()
     finally:
         reader.stop()
-    report = {"url": args.url, **status.as_dict(), "sam_id": result["sam_id"]}
+    sam_id = result.properties.get("sam_id")
+    report = {"url": args.url, **status.as_dict(), "sam_id": sam_id}
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:
         print(f"{status.state.value}: {status.detail_en} ({status.detail_zh})")
-        if result["sam_id"]:
-            print(f"SAM id: {result['sam_id']}")
-    if not result["ok"]:
+        if sam_id:
+            print(f"SAM id: {sam_id}")
+    if not result.ok:
         raise DeviceFailure(f"{status.detail_en} ({args.url})")
     return 0
 
@@ -154,25 +153,12 @@ def mask_card_fields(fields: dict[str, Any]) -> dict[str, Any]:
 def _reader(args):
     from devices.idcard.fixtures import FixtureError
     from devices.idcard.reader import IdCardReader
-    from devices.idcard.transport import BadReaderUrl
 
-    if not args.url:
-        args.url = _configured_url(args)
+    url = device_url(args, "idcard", "ID-card reader")
     try:
-        return IdCardReader(args.url)
-    except (BadReaderUrl, FixtureError) as exc:
+        return open_driver(lambda: IdCardReader(url))
+    except FixtureError as exc:
         raise UsageError(str(exc)) from None
-
-
-def _configured_url(args) -> str:
-    try:
-        from kiosk.config import load_config
-    except ImportError:
-        raise UsageError("give the reader with --url") from None
-    url = load_config(args.config_path).devices.idcard
-    if not url:
-        raise UsageError("no ID-card reader configured (devices.idcard); give one with --url")
-    return url
 
 
 def _host_port(text: str) -> tuple[str, int]:
