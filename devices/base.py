@@ -403,3 +403,56 @@ class Driver:
     def _refuse(self, request: Pending) -> Any:
         """The answer for a request the stopped driver will not run."""
         return None
+
+    # -- the streaming loop --------------------------------------------------------------------
+    def _stream(self) -> None:
+        """For a device that streams (frames, scanned bytes): open a source, pump it until it fails
+        or the driver stops, close it, and reopen with capped backoff. Hooks: ``_open_source``
+        (raises when it cannot), ``_opened``, ``_pump``, ``_close_source``, ``_open_failed`` and
+        ``_source_failed`` (each sets the status the failure leaves)."""
+        lost = False
+        while not self._stop.is_set():
+            try:
+                source = self._open_source()
+            except Exception as exc:
+                self._bump("open_failures")
+                self._open_failed(exc)
+                self._settled.set()
+                self._stop.wait(self._backoff.next_delay())
+                continue
+            if lost:
+                self._bump("reconnects")
+                lost = False
+            self._backoff.reset()
+            self._opened(source)
+            self._settled.set()
+            try:
+                self._pump(source)
+            except Exception as exc:
+                lost = True
+                self._source_failed(exc)
+            finally:
+                try:
+                    self._close_source(source)
+                except Exception:  # closing what vanished may fail; it is closed either way
+                    log.debug("closing the %s source failed", self.thread_name, exc_info=True)
+            if not self._stop.is_set():
+                self._stop.wait(self._backoff.next_delay())
+
+    def _open_source(self) -> Any:
+        raise NotImplementedError
+
+    def _opened(self, source: Any) -> None:
+        raise NotImplementedError
+
+    def _pump(self, source: Any) -> None:
+        raise NotImplementedError
+
+    def _close_source(self, source: Any) -> None:
+        source.close()
+
+    def _open_failed(self, exc: Exception) -> None:
+        raise NotImplementedError
+
+    def _source_failed(self, exc: Exception) -> None:
+        raise NotImplementedError

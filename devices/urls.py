@@ -30,7 +30,7 @@ def split(url: object, what: str) -> tuple[str, SplitResult]:
     ``what`` names the device in the message ("reader", "scanner", ...).
     """
     if not isinstance(url, str) or not url.strip():
-        raise DeviceUrlError(f"empty {what} URL")
+        raise DeviceUrlError(f"no {what} URL given (the URL is empty)")
     url = url.strip()
     if len(url) > MAX_URL_LENGTH:
         raise DeviceUrlError(f"the {what} URL is longer than {MAX_URL_LENGTH} characters")

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from devices.base import DeviceStatus
-
 
 @dataclass(frozen=True)
 class CodeScanned:
@@ -17,8 +15,3 @@ class CodeScanned:
 
     def __repr__(self) -> str:  # codes may carry personal data: keep them out of casual logs
         return f"CodeScanned(<{len(self.text)} chars>, source={self.source!r}, symbology={self.symbology!r})"
-
-
-@dataclass(frozen=True)
-class ScannerStatusChanged:
-    status: DeviceStatus

@@ -15,9 +15,8 @@ import time
 from dataclasses import replace
 from typing import Any, Callable
 
-from devices.base import (Backoff, DeviceState, DeviceStatus, EventHub, SelfTestCheck, SelfTestReport,
-                          StatusTracker)
-from devices.qr.events import CodeScanned, ScannerStatusChanged
+from devices.base import Backoff, DeviceState, Driver, SelfTestCheck, SelfTestReport
+from devices.qr.events import CodeScanned
 from devices.qr.sources import CameraSource, HidSource, Reading, Rejected, SerialSource, SourceError
 from devices.qr.urls import ScannerUrl, parse_scanner_url
 
@@ -44,24 +43,20 @@ class RepeatFilter:
 Check = SelfTestCheck  # the shared self-test records (devices/base.py)
 
 
-class QrScanner:
+class QrScanner(Driver):
+    thread_name = "qr-scanner"
+
     def __init__(self, url: str, *, frame_source: Callable[[], Any] | None = None,
                  dedupe_window: float = 1.5, clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time, backoff: Backoff | None = None,
                  simulator_seed: int | None = None):
         """Raises DeviceUrlError (a ValueError) for a URL that cannot name a scanner."""
         self.spec: ScannerUrl = parse_scanner_url(url)
-        self.url = url
+        super().__init__(url, poll_interval=0.0, clock=clock, wall_clock=wall_clock,
+                         backoff=backoff or Backoff(base=0.5, cap=15.0))
         self._frame_source = frame_source
-        self._clock = clock
         self._wall_clock = wall_clock
-        self._backoff = backoff or Backoff(base=0.5, cap=15.0)
-        self._hub = EventHub()
-        self._status = StatusTracker(wall_clock)
         self._repeats = RepeatFilter(dedupe_window)
-        self._stop = threading.Event()
-        self._settled = threading.Event()
-        self._thread: threading.Thread | None = None
         self._bad_in_a_row = 0
         self._source: Any = None
         self._simulator_seed = simulator_seed
@@ -69,7 +64,7 @@ class QrScanner:
         # codes kept for wait_for_code(), so a code that arrives before the caller starts waiting
         # is not lost (the CLI and tests scan, then wait)
         self._recent: queue.Queue = queue.Queue(maxsize=64)
-        self._hub.subscribe(self._keep_for_waiters)
+        self._events.subscribe(self._keep_for_waiters)
 
     def _keep_for_waiters(self, event: Any) -> None:
         if isinstance(event, CodeScanned):
@@ -81,36 +76,15 @@ class QrScanner:
             self._recent.put_nowait(event)
 
     # -- public --------------------------------------------------------------------------------
-    def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
-        return self._hub.subscribe(callback)
-
-    def status(self) -> DeviceStatus:
-        return self._status.get()
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
+    def _starting(self) -> None:
         if self.spec.kind == "sim":
             self._start_simulator()
-        self._stop.clear()
-        self._settled.clear()
         self._set(DeviceState.OFFLINE, "正在连接扫码器", f"connecting to {self.url}")
-        self._thread = threading.Thread(target=self._run, name="qr-scanner", daemon=True)
-        self._thread.start()
 
-    def stop(self, timeout: float = 3.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    def _stopped(self) -> None:
         if self.simulator is not None:
             self.simulator.close()
             self.simulator = None
-
-    def wait_settled(self, timeout: float) -> DeviceStatus:
-        """Wait for the first open attempt to finish (success or failure); return the status."""
-        self._settled.wait(timeout)
-        return self.status()
 
     def wait_for_code(self, timeout: float) -> CodeScanned | None:
         """The next code not yet taken by a waiter, waiting up to ``timeout`` (None: none came).
@@ -120,7 +94,9 @@ class QrScanner:
         except queue.Empty:
             return None
 
-    def self_test(self) -> SelfTestReport:
+    def self_test(self, timeout: float = 5.0) -> SelfTestReport:
+        """Can the scanner be opened (or is it running); for cameras and files, can the decoder read
+        a test code, and do frames arrive. ``timeout`` is not needed: nothing here waits."""
         checks = [self._check_connection()]
         if self.spec.kind in ("camera", "file"):
             checks.append(_check_decoder(self.spec.engine))
@@ -128,7 +104,7 @@ class QrScanner:
                 frames = self._source.frames
                 checks.append(Check("frames", frames > 0, f"{frames} frames, last {self._source.last_shape}",
                                     f"已取得 {frames} 帧画面" if frames else "没有取得画面"))
-        return SelfTestReport(all(c.ok for c in checks), tuple(checks))
+        return SelfTestReport.of(checks)
 
     # -- the worker ----------------------------------------------------------------------------
     def _start_simulator(self) -> None:
@@ -164,55 +140,48 @@ class QrScanner:
         return CameraSource(spec, self._clock, frame_source=self._frame_source)
 
     def _run(self) -> None:
-        lost = False
-        while not self._stop.is_set():
-            try:
-                source = self._make_source()
-                source.open()
-            except SourceError as exc:
-                self._status.bump("open_failures")
-                if exc.permanent:
-                    self._set(DeviceState.ERROR, "扫码器无法使用，请联系维护人员", f"scanner unusable: {exc}")
-                else:
-                    self._set(DeviceState.OFFLINE, "扫码器未连接", f"scanner not connected: {exc}")
-                self._settled.set()
-                self._stop.wait(self._backoff.next_delay())
-                continue
-            except Exception as exc:  # a bug or a library surprise must not kill the thread
-                log.exception("opening the scanner failed")
-                self._set(DeviceState.ERROR, "扫码器故障", f"scanner error: {type(exc).__name__}: {exc}")
-                self._settled.set()
-                self._stop.wait(self._backoff.next_delay())
-                continue
-            if lost:
-                self._status.bump("reconnects")
-                lost = False
-            self._source = source
-            self._backoff.reset()
-            self._bad_in_a_row = 0
-            self._set(DeviceState.READY, "扫码器就绪", f"scanner ready ({source.description})")
-            self._settled.set()
-            try:
-                while not self._stop.is_set():
-                    for item in source.poll():
-                        self._handle(item)
-            except SourceError as exc:
-                lost = True
-                self._set(DeviceState.OFFLINE, "扫码器连接中断", f"scanner connection lost: {exc}")
-            except Exception as exc:
-                lost = True
-                log.exception("scanner source failed")
-                self._set(DeviceState.ERROR, "扫码器故障", f"scanner error: {type(exc).__name__}: {exc}")
-            finally:
-                source.close()
-                self._source = None
-            if not self._stop.is_set():
-                self._stop.wait(self._backoff.next_delay())
+        self._stream()
         self._set(DeviceState.OFFLINE, "扫码器已停止", "scanner stopped")
+
+    def _open_source(self):
+        source = self._make_source()
+        source.open()
+        return source
+
+    def _open_failed(self, exc: Exception) -> None:
+        if isinstance(exc, SourceError):
+            if exc.permanent:
+                self._set(DeviceState.ERROR, "扫码器无法使用，请联系维护人员", f"scanner unusable: {exc}")
+            else:
+                self._set(DeviceState.OFFLINE, "扫码器未连接", f"scanner not connected: {exc}")
+            return
+        log.error("opening the scanner failed", exc_info=exc)  # a bug or a library surprise
+        self._set(DeviceState.ERROR, "扫码器故障", f"scanner error: {type(exc).__name__}: {exc}")
+
+    def _opened(self, source) -> None:
+        self._source = source
+        self._bad_in_a_row = 0
+        self._set(DeviceState.READY, "扫码器就绪", f"scanner ready ({source.description})")
+
+    def _pump(self, source) -> None:
+        while not self._stop.is_set():
+            for item in source.poll():
+                self._handle(item)
+
+    def _close_source(self, source) -> None:
+        self._source = None
+        source.close()
+
+    def _source_failed(self, exc: Exception) -> None:
+        if isinstance(exc, SourceError):
+            self._set(DeviceState.OFFLINE, "扫码器连接中断", f"scanner connection lost: {exc}")
+            return
+        log.error("scanner source failed", exc_info=exc)
+        self._set(DeviceState.ERROR, "扫码器故障", f"scanner error: {type(exc).__name__}: {exc}")
 
     def _handle(self, item: Reading | Rejected) -> None:
         if isinstance(item, Rejected):
-            self._status.bump("bad_frames")
+            self._bump("bad_frames")
             self._bad_in_a_row += 1
             log.debug("rejected scanner data: %s", item.reason)
             if self._bad_in_a_row >= DEGRADED_AFTER:
@@ -222,17 +191,11 @@ class QrScanner:
         if self.status().state == DeviceState.DEGRADED:
             self._set(DeviceState.READY, "扫码器就绪", f"scanner ready ({self._source.description})")
         if not self._repeats.admit(item.text, self._clock()):
-            self._status.bump("duplicates")
+            self._bump("duplicates")
             return
-        self._status.bump("scans")
+        self._bump("scans")
         log.debug("code scanned: %d chars, %s", len(item.text), item.symbology)
-        self._hub.emit(CodeScanned(item.text, self.url, item.symbology, self._wall_clock()))
-
-    def _set(self, state: DeviceState, zh: str, en: str) -> None:
-        if self._status.set(state, zh, en):
-            if state != DeviceState.READY:
-                log.info("scanner %s: %s", state.value, en)
-            self._hub.emit(ScannerStatusChanged(self._status.get()))
+        self._emit(CodeScanned(item.text, self.url, item.symbology, self._wall_clock()))
 
     def _check_connection(self) -> Check:
         status = self.status()

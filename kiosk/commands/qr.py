@@ -11,7 +11,13 @@ import time
 import unicodedata
 from typing import Any
 
+from kiosk.commands.device_cli import (add_options, check_timeout, device_url, open_driver, report_self_test,
+                                       report_status)
 from kiosk.errors import DeviceFailure, NothingFound, UsageError
+
+URL_HELP = ("scanner URL, e.g. serial:///dev/ttyACM0?baud=115200, socket://127.0.0.1:7002, "
+            "hid:///dev/hidraw0, file:///path/images/, sim://?code=TEXT "
+            "(default: devices.qr from the configuration)")
 
 
 def register(parsers) -> None:
@@ -28,21 +34,17 @@ def register(parsers) -> None:
     decode.set_defaults(func=cmd_decode)
 
     read = sub.add_parser("read", help="wait for a code from a scanner and print it")
-    _url_argument(read)
-    read.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                      help="how long to wait for a code (default 30)")
+    add_options(read, URL_HELP, timeout=30.0, timeout_help="how long to wait for a code",
+                json_help="one JSON object per code, one per line")
     read.add_argument("--count", type=int, default=1, metavar="N", help="codes to read before exiting (default 1)")
-    read.add_argument("--json", action="store_true", help="one JSON object per code, one per line")
     read.set_defaults(func=cmd_read)
 
     status = sub.add_parser("status", help="open the scanner and report its state")
-    _url_argument(status)
-    status.add_argument("--json", action="store_true", help="print one JSON object")
+    add_options(status, URL_HELP)
     status.set_defaults(func=cmd_status)
 
     test = sub.add_parser("self-test", help="open the scanner and check it (and the decoder for cameras)")
-    _url_argument(test)
-    test.add_argument("--json", action="store_true", help="print one JSON object")
+    add_options(test, URL_HELP)
     test.set_defaults(func=cmd_self_test)
 
     sim = parsers.sim.add_parser("qr", help="simulate a serial QR scanner on a TCP socket or a pty")
@@ -59,12 +61,6 @@ def register(parsers) -> None:
                      help="a code to scan once a host is connected (repeatable); lines on stdin are scanned too")
     sim.add_argument("--every", type=float, default=None, metavar="SECONDS", help="rescan the --code list this often")
     sim.set_defaults(func=cmd_sim)
-
-
-def _url_argument(parser) -> None:
-    parser.add_argument("--url", help="scanner URL, e.g. serial:///dev/ttyACM0?baud=115200, socket://127.0.0.1:7002, "
-                                      "hid:///dev/hidraw0, file:///path/images/, sim://?code=TEXT "
-                                      "(default: devices.qr from the configuration)")
 
 
 # -- decode ------------------------------------------------------------------------------------
@@ -116,11 +112,10 @@ def printable(text: str) -> str:
 
 # -- read / status / self-test -----------------------------------------------------------------
 def cmd_read(args) -> int:
-    from devices.base import DeviceState
-    from devices.qr.events import CodeScanned, ScannerStatusChanged
+    from devices.base import DeviceState, StatusChanged
+    from devices.qr.events import CodeScanned
 
-    if not math.isfinite(args.timeout) or args.timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds")
+    check_timeout(args)
     if args.count < 1:
         raise UsageError("--count must be at least 1")
     scanner = _scanner(args)
@@ -143,7 +138,7 @@ def cmd_read(args) -> int:
                 event = events.get(timeout=left)
             except queue.Empty:
                 break
-            if isinstance(event, ScannerStatusChanged):
+            if isinstance(event, StatusChanged):
                 if event.status.state == DeviceState.READY:
                     ready_seen = True
                 elif ready_seen and event.status.state in (DeviceState.OFFLINE, DeviceState.ERROR):
@@ -182,10 +177,7 @@ def cmd_status(args) -> int:
         status = scanner.wait_settled(10.0)
     finally:
         scanner.stop()
-    record = {"url": args.url, **status.as_dict()}
-    from kiosk.commands.device_status import report_status
-
-    return report_status(record, status, args.json)
+    return report_status({"url": args.url, **status.as_dict()}, status, args.json)
 
 
 def cmd_self_test(args) -> int:
@@ -198,38 +190,17 @@ def cmd_self_test(args) -> int:
         report = scanner.self_test()
     finally:
         scanner.stop()
-    if args.json:
-        print(json.dumps({"url": args.url, **report.as_dict()}, ensure_ascii=False))
-    else:
-        for check in report.checks:
-            print(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail_en} ({check.detail_zh})")
-    if not report.ok:
-        failed = next(c for c in report.checks if not c.ok)
-        raise DeviceFailure(f"self-test failed: {failed.name}: {failed.detail_en}")
-    return 0
+    return report_self_test(report, args.url, args.json)
 
 
 def _scanner(args):
-    from devices.qr import QrScanner, ScannerUrlError
+    from devices.qr import QrScanner
 
-    if not args.url:
-        args.url = _configured_url(args)
-    try:
-        scanner = QrScanner(args.url)
-    except ScannerUrlError as exc:
-        raise UsageError(str(exc)) from None
+    url = device_url(args, "qr", "QR scanner")
+    scanner = open_driver(lambda: QrScanner(url))
     if scanner.spec.kind == "camera" and not scanner.spec.target:
         raise UsageError("camera:// needs a device here, e.g. camera:///dev/video0 or camera://0")
     return scanner
-
-
-def _configured_url(args) -> str:
-    from kiosk.config import load_config
-
-    url = load_config(args.config_path).devices.qr
-    if not url:
-        raise UsageError("no QR scanner configured (devices.qr); give one with --url")
-    return url
 
 
 def _platform_base_url(args) -> str | None:
