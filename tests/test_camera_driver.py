@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from devices.base import Backoff, DeviceState
-from devices.camera.driver import CameraStatusChanged, DocumentCamera
+from devices.base import Backoff, DeviceState, StatusChanged
+from devices.camera.driver import DocumentCamera
 from devices.camera.sources import FrameSource, SourceLost
 from devices.camera.urls import parse_camera_url
 from devices.urls import DeviceUrlError
@@ -132,7 +132,7 @@ def test_the_camera_vanishing_is_reported_and_it_reconnects(folder):
     states = []
     while not events.empty():
         event = events.get()
-        assert isinstance(event, CameraStatusChanged)
+        assert isinstance(event, StatusChanged)
         states.append(event.status.state)
     assert states[:2] == [DeviceState.OFFLINE, DeviceState.READY]  # connecting, connected
     assert DeviceState.OFFLINE in states[2:] and DeviceState.READY in states[3:]

@@ -4,7 +4,7 @@ Readers never queue behind the camera: ``latest()`` returns the newest frame at 
 worker waits for the next one with ``wait_for_frame()``, and a capture takes a frame that arrived
 after it was asked for (with a one-frame V4L2 buffer, that frame is of now). When the camera
 vanishes the thread reports OFFLINE, closes it, and reopens it with capped backoff; nothing raises
-into the caller. Status changes are also emitted as CameraStatusChanged events (on this thread).
+into the caller. Status changes are also emitted as StatusChanged events (on this thread).
 """
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from devices.base import (Backoff, DeviceState, DeviceStatus, EventHub, SelfTestCheck, SelfTestReport,
-                          StatusTracker)
+from devices.base import Backoff, DeviceState, Driver, SelfTestCheck, SelfTestReport
 from devices.camera.sources import EndOfFrames, FrameSource, SourceLost, make_source
 from devices.camera.urls import CameraUrl, parse_camera_url
 
@@ -29,11 +28,6 @@ class Frame:
     image: np.ndarray
     seq: int          # 1, 2, 3… since the driver started (across reconnects)
     at: float         # the driver clock's time of arrival
-
-
-@dataclass(frozen=True)
-class CameraStatusChanged:
-    status: DeviceStatus
 
 
 Check = SelfTestCheck  # the shared self-test records (devices/base.py)
@@ -50,66 +44,34 @@ def describe(props: dict[str, Any]) -> str:
     return f"{size} at {props.get('fps', 0):g} fps"
 
 
-class DocumentCamera:
+class DocumentCamera(Driver):
+    thread_name = "document-camera"
+
     def __init__(self, url: str, *, clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time, backoff: Backoff | None = None,
                  source_factory: Callable[[CameraUrl], FrameSource] | None = None) -> None:
         """Raises DeviceUrlError (a ValueError) for a URL that cannot name a camera."""
         self.spec = parse_camera_url(url)
-        self.url = url
-        self._clock = clock
-        self._backoff = backoff or Backoff(base=0.5, cap=10.0)
+        super().__init__(url, poll_interval=0.0, clock=clock, wall_clock=wall_clock,
+                         backoff=backoff or Backoff(base=0.5, cap=10.0))
         self._factory = source_factory or (lambda spec: make_source(spec, clock))
-        self._hub = EventHub()
-        self._status = StatusTracker(wall_clock)
-        self._stop = threading.Event()
-        self._settled = threading.Event()
-        self._thread: threading.Thread | None = None
         self._cond = threading.Condition()
         self._latest: Frame | None = None
         self._seq = 0
         self._properties: dict[str, Any] = {}
 
     # -- public --------------------------------------------------------------------------------
-    def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
-        return self._hub.subscribe(callback)
-
-    def status(self) -> DeviceStatus:
-        return self._status.get()
-
     def properties(self) -> dict[str, Any]:
         """What the source delivers: for V4L2, what was asked, what the camera gave, what differs."""
         with self._cond:
             return dict(self._properties)
 
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._settled.clear()
+    def _starting(self) -> None:
         self._set(DeviceState.OFFLINE, "正在连接高拍仪", f"connecting to {self.url}")
-        self._thread = threading.Thread(target=self._run, name="document-camera", daemon=True)
-        self._thread.start()
 
-    def stop(self, timeout: float = 3.0) -> None:
-        self._stop.set()
+    def _stopping(self) -> None:
         with self._cond:
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def __enter__(self) -> "DocumentCamera":
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def wait_settled(self, timeout: float) -> DeviceStatus:
-        """Wait for the first open attempt to finish (either way); return the status."""
-        self._settled.wait(timeout)
-        return self.status()
 
     def latest(self) -> Frame | None:
         with self._cond:
@@ -172,69 +134,63 @@ class DocumentCamera:
                 checks.append(Check("format", not bad, "as requested" if not bad else
                                     f"camera differs from request in {', '.join(bad)}: asked {props['asked']}, got {props['got']}",
                                     "格式符合设定" if not bad else "摄像头格式与设定不符"))
-            return SelfTestReport(all(c.ok for c in checks), tuple(checks), props)
+            return SelfTestReport.of(checks, **props)
         finally:
             if started_here:
                 self.stop()
 
-    # -- the worker ----------------------------------------------------------------------------
+    # -- the worker (Driver._stream: open, pump frames, reopen with backoff) ----------------------
     def _run(self) -> None:
-        lost = False
-        while not self._stop.is_set():
-            source = None
-            try:
-                source = self._factory(self.spec)
-                props = source.open()
-            except SourceLost as exc:
-                self._status.bump("open_failures")
-                self._set(DeviceState.OFFLINE, "高拍仪未连接", f"camera not available: {exc}")
-                self._close(source)
-                self._settled.set()
-                self._stop.wait(self._backoff.next_delay())
-                continue
-            except Exception as exc:  # a library surprise must not kill the thread
-                log.exception("opening the camera failed")
-                self._status.bump("open_failures")
-                self._set(DeviceState.ERROR, "高拍仪故障", f"camera error: {type(exc).__name__}: {exc}")
-                self._close(source)
-                self._settled.set()
-                self._stop.wait(self._backoff.next_delay())
-                continue
-            if lost:
-                self._status.bump("reconnects")
-                lost = False
-            self._backoff.reset()
-            with self._cond:
-                self._properties = props
-            if props.get("mismatch"):
-                got, asked = props["got"], props["asked"]
-                wanted = " ".join(str(v) for v in (
-                    f"{asked['width']}x{asked['height']}" if "width" in asked else None,
-                    asked.get("fourcc"), f"{asked['fps']} fps" if "fps" in asked else None,
-                    "buffer 1" if "buffersize" in props["mismatch"] else None) if v)
-                self._set(DeviceState.DEGRADED, "高拍仪格式与设定不符",
-                          f"camera gave {describe(props)} (buffer {got['buffersize']}); asked {wanted}")
-                log.warning("camera %s: asked %s, got %s", self.url, asked, got)
-            else:
-                self._set(DeviceState.READY, "高拍仪就绪", f"camera ready ({describe(props)})")
-            try:
-                self._stream(source)
-            except SourceLost as exc:
-                lost = True
-                self._status.bump("failures")
-                self._set(DeviceState.OFFLINE, "高拍仪连接中断", f"camera lost: {exc}")
-            except Exception as exc:
-                lost = True
-                self._status.bump("failures")
-                log.exception("camera source failed")
-                self._set(DeviceState.ERROR, "高拍仪故障", f"camera error: {type(exc).__name__}: {exc}")
-            finally:
-                self._close(source)
-            if not self._stop.is_set():
-                self._stop.wait(self._backoff.next_delay())
+        self._stream()
         self._set(DeviceState.OFFLINE, "高拍仪已停止", "camera stopped")
 
-    def _stream(self, source: FrameSource) -> None:
+    def _open_source(self) -> tuple[FrameSource, dict[str, Any]]:
+        source = self._factory(self.spec)
+        try:
+            return source, source.open()
+        except BaseException:
+            self._close_source((source, {}))
+            raise
+
+    def _open_failed(self, exc: Exception) -> None:
+        if isinstance(exc, SourceLost):
+            self._set(DeviceState.OFFLINE, "高拍仪未连接", f"camera not available: {exc}")
+            return
+        log.error("opening the camera failed", exc_info=exc)  # a library surprise must not kill the thread
+        self._set(DeviceState.ERROR, "高拍仪故障", f"camera error: {type(exc).__name__}: {exc}")
+
+    def _opened(self, opened: tuple[FrameSource, dict[str, Any]]) -> None:
+        props = opened[1]
+        with self._cond:
+            self._properties = props
+        if props.get("mismatch"):
+            got, asked = props["got"], props["asked"]
+            wanted = " ".join(str(v) for v in (
+                f"{asked['width']}x{asked['height']}" if "width" in asked else None,
+                asked.get("fourcc"), f"{asked['fps']} fps" if "fps" in asked else None,
+                "buffer 1" if "buffersize" in props["mismatch"] else None) if v)
+            self._set(DeviceState.DEGRADED, "高拍仪格式与设定不符",
+                      f"camera gave {describe(props)} (buffer {got['buffersize']}); asked {wanted}")
+            log.warning("camera %s: asked %s, got %s", self.url, asked, got)
+        else:
+            self._set(DeviceState.READY, "高拍仪就绪", f"camera ready ({describe(props)})")
+
+    def _source_failed(self, exc: Exception) -> None:
+        self._bump("failures")
+        if isinstance(exc, SourceLost):
+            self._set(DeviceState.OFFLINE, "高拍仪连接中断", f"camera lost: {exc}")
+            return
+        log.error("camera source failed", exc_info=exc)
+        self._set(DeviceState.ERROR, "高拍仪故障", f"camera error: {type(exc).__name__}: {exc}")
+
+    def _close_source(self, opened: tuple[FrameSource, dict[str, Any]]) -> None:
+        try:
+            opened[0].close()
+        except Exception:
+            log.debug("closing the camera source failed", exc_info=True)
+
+    def _pump(self, opened: tuple[FrameSource, dict[str, Any]]) -> None:
+        source = opened[0]
         while not self._stop.is_set():
             started = self._clock()
             try:
@@ -246,22 +202,7 @@ class DocumentCamera:
                 self._seq += 1
                 self._latest = Frame(image, self._seq, self._clock())
                 self._cond.notify_all()
-            self._status.bump("frames")
+            self._bump("frames")
             self._settled.set()
             if source.period > 0:
                 self._stop.wait(max(0.0, source.period - (self._clock() - started)))
-
-    @staticmethod
-    def _close(source: FrameSource | None) -> None:
-        if source is None:
-            return
-        try:
-            source.close()
-        except Exception:
-            log.debug("closing the camera source failed", exc_info=True)
-
-    def _set(self, state: DeviceState, zh: str, en: str) -> None:
-        if self._status.set(state, zh, en):
-            if state != DeviceState.READY:
-                log.info("camera %s: %s", state.value, en)
-            self._hub.emit(CameraStatusChanged(self._status.get()))

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kiosk.commands.device_cli import (add_options, check_timeout, device_url, open_driver, report_self_test,
+                                       report_status)
 from kiosk.errors import DeviceFailure, NothingFound, UsageError
 
 URL_HELP = ("camera URL: v4l2:///dev/video0?width=3264&height=2448&fourcc=MJPG&fps=15, "
@@ -55,15 +57,11 @@ def register(parsers) -> None:
     capture.set_defaults(func=cmd_capture)
 
     status = sub.add_parser("status", help="open the camera and report what it delivers")
-    status.add_argument("--url", help=URL_HELP)
-    status.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="how long to wait (default 10)")
-    status.add_argument("--json", action="store_true", help="print one JSON object")
+    add_options(status, URL_HELP, timeout=10.0, timeout_help="how long to wait")
     status.set_defaults(func=cmd_status)
 
     test = sub.add_parser("self-test", help="check connection, frame rate, picture and format")
-    test.add_argument("--url", help=URL_HELP)
-    test.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS", help="how long to wait (default 10)")
-    test.add_argument("--json", action="store_true", help="print one JSON object")
+    add_options(test, URL_HELP, timeout=10.0, timeout_help="how long to wait")
     test.set_defaults(func=cmd_self_test)
 
 
@@ -76,42 +74,25 @@ def _mode_arguments(parser) -> None:
 
 # -- helpers -----------------------------------------------------------------------------------
 def _url(args) -> str:
-    if args.url:
-        return args.url
-    from kiosk.config import load_config
-
-    url = load_config(args.config_path).devices.camera
-    if not url:
-        raise UsageError("no document camera configured (devices.camera); give one with --url")
-    args.url = url
-    return url
+    return device_url(args, "camera", "document camera")
 
 
 def _check_common(args) -> None:
     if not (30 <= getattr(args, "quality", 85) <= 100):
         raise UsageError("--quality must be between 30 and 100")
-    timeout = getattr(args, "timeout", 1.0)
-    if not math.isfinite(timeout) or timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds")
+    check_timeout(args)
 
 
 def _spec(url: str):
-    from devices.camera.urls import CameraUrlError, parse_camera_url
+    from devices.camera.urls import parse_camera_url
 
-    try:
-        return parse_camera_url(url)
-    except CameraUrlError as exc:
-        raise UsageError(str(exc)) from None
+    return open_driver(lambda: parse_camera_url(url))
 
 
 def _camera(url: str):
     from devices.camera.driver import DocumentCamera
-    from devices.camera.urls import CameraUrlError
 
-    try:
-        return DocumentCamera(url)
-    except CameraUrlError as exc:
-        raise UsageError(str(exc)) from None
+    return open_driver(lambda: DocumentCamera(url))
 
 
 def _live_frame(url: str, timeout: float):
@@ -356,23 +337,11 @@ def cmd_status(args) -> int:
         props = camera.properties()
     finally:
         camera.stop()
-    record = {"url": url, **status.as_dict(), "properties": props}
-    from kiosk.commands.device_status import report_status
-
-    return report_status(record, status, args.json)
+    return report_status({"url": url, **status.as_dict(), "properties": props}, status, args.json)
 
 
 def cmd_self_test(args) -> int:
     _check_common(args)
     url = _url(args)
     camera = _camera(url)
-    report = camera.self_test(args.timeout)
-    if args.json:
-        print(json.dumps({"url": url, **report.as_dict()}, ensure_ascii=False))
-    else:
-        for check in report.checks:
-            print(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail_en}")
-    if not report.ok:
-        failed = next(c for c in report.checks if not c.ok)
-        raise DeviceFailure(f"self-test failed: {failed.name}: {failed.detail_en}")
-    return 0
+    return report_self_test(camera.self_test(args.timeout), url, args.json)

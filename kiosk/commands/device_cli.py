@@ -1,6 +1,7 @@
 """What every ``kiosk device X`` command shares: the ``--url``/``--json``/``--timeout`` options,
 the configured URL when ``--url`` is not given, opening a driver (a bad URL is bad usage, exit 2),
-and printing a status or a self-test (exit 4 when the device is not usable)."""
+and printing a status or a self-test (exit 4 when the device is not usable; the exit codes:
+docs/ARCHITECTURE.md, "Configuration and the command line")."""
 from __future__ import annotations
 
 import json
