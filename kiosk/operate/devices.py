@@ -41,12 +41,8 @@ def open_device(name: str, url: str) -> Any:
     """A driver for ``url``, not started. Raises ValueError (the drivers' URL errors) for a bad URL."""
     if name == "idcard":
         from devices.idcard.reader import IdCardReader
-        from devices.idcard.transport import BadReaderUrl
 
-        try:
-            return IdCardReader(url)
-        except BadReaderUrl as exc:
-            raise ValueError(str(exc)) from None
+        return IdCardReader(url)  # DeviceUrlError is a ValueError
     if name == "qr":
         from devices.qr.scanner import QrScanner
 
@@ -96,8 +92,9 @@ def probe(name: str, driver: Any, timeout: float, counters: dict | None = None) 
     url = _url_text(driver)
     if name == "idcard":
         report = driver.self_test(timeout)
-        return _result(name, url, bool(report["ok"]), report["state"], report["detail_en"], report["detail_zh"],
-                       counters or driver.status().counters, sam_id=report.get("sam_id"))
+        status = driver.status()
+        return _result(name, url, report.ok, status.state.value, status.detail_en, status.detail_zh,
+                       counters or status.counters, sam_id=report.properties.get("sam_id"))
     if name == "qr":
         started_here = getattr(driver, "_thread", None) is None
         if started_here:
@@ -281,7 +278,7 @@ def a4_test_page_pdf(kiosk_id: str, now: datetime | None = None) -> bytes:
 def print_a4_test_page(docprinter: Any, kiosk_id: str, timeout: float = 60.0) -> dict[str, Any]:
     """Print the A4 test page through the document printer's queue."""
     pdf = a4_test_page_pdf(kiosk_id)
-    result = docprinter.print_pdf(pdf, "kiosk test page", timeout=timeout)
+    result = docprinter.print_job(pdf, "kiosk test page", timeout=timeout)
     out: dict[str, Any] = {"ok": result.completed, "bytes": len(pdf), "pages": result.pages,
                            "seconds": round(result.elapsed, 3)}
     if not result.completed:
