@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from devices.camera.urls import CameraUrl
+from devices.images import ImageError, load
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 
@@ -35,16 +36,9 @@ def list_images(path: Path) -> list[Path]:
     return [path]
 
 
-def read_image(path: Path) -> np.ndarray | None:
-    """A BGR image from disk, or None when the file is missing or not an image."""
-    try:
-        data = np.fromfile(str(path), dtype=np.uint8)
-    except OSError:
-        return None
-    if data.size == 0:
-        return None
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    return img
+def read_image(path: Path) -> np.ndarray:
+    """A BGR image from disk within the limits of devices.images (ImageError says why not)."""
+    return load(path)
 
 
 class FrameSource:
@@ -154,9 +148,10 @@ class FileSource(FrameSource):
         files = list_images(self.path)
         if not files:
             raise SourceLost(f"no images in {self.path}")
-        first = read_image(files[0])
-        if first is None:
-            raise SourceLost(f"{files[0]} is not a readable image")
+        try:
+            first = read_image(files[0])
+        except ImageError as exc:
+            raise SourceLost(f"{files[0]}: {exc}") from None
         self._files, self._next = files, 0
         return {"source": str(self.path), "images": len(files), "width": first.shape[1], "height": first.shape[0],
                 "fps": round(1.0 / self.period, 2), "loop": self.loop}
@@ -167,9 +162,10 @@ class FileSource(FrameSource):
                 raise EndOfFrames(str(self.path))
             self._next = 0
         path = self._files[self._next]
-        img = read_image(path)
-        if img is None:
-            raise SourceLost(f"{path} could not be read")
+        try:
+            img = read_image(path)
+        except ImageError as exc:
+            raise SourceLost(f"{path}: {exc}") from None
         self._next += 1
         return img
 

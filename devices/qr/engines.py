@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from devices.images import MAX_PIXELS as MAX_IMAGE_PIXELS
+from devices.images import ImageError  # noqa: F401 - callers catch it from here
+
 FAST_MAX_SIDE = 960
 MAX_IMAGE_PIXELS = 60_000_000
 ZBAR_NAMES = {  # ZBar symbol type → the zxing-cpp format name we report everywhere
@@ -37,10 +40,6 @@ class DecodedCode:
 
     def as_dict(self) -> dict[str, Any]:
         return {"text": self.text, "format": self.format, "position": [list(p) for p in self.position]}
-
-
-class ImageError(ValueError):
-    """An image file that cannot be read; the message is one line for the CLI."""
 
 
 def _cv2():
@@ -69,35 +68,10 @@ def to_gray(image: Any):
 
 
 def load_image(path: str | Path):
-    """Read an image file as gray; ImageError with a one-line reason when it is not one."""
-    import numpy as np
+    """Read an image file as gray within the limits of devices.images; ImageError with a one-line reason."""
+    from devices.images import load
 
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ImageError("no such file") from None
-    except IsADirectoryError:
-        raise ImageError("is a directory") from None
-    except OSError as exc:
-        raise ImageError(exc.strerror or str(exc)) from None
-    cv2 = _cv2()
-    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_GRAYSCALE) if raw else None
-    if image is None:  # formats OpenCV lacks (GIF...) through Pillow
-        try:
-            from PIL import Image
-
-            with Image.open(path) as pil:
-                if pil.width * pil.height > MAX_IMAGE_PIXELS:
-                    raise ImageError(f"image too large ({pil.width}x{pil.height})")
-                image = np.asarray(pil.convert("L"))
-        except ImageError:
-            raise
-        except Exception:
-            raise ImageError("not an image that can be read") from None
-    if image.size > MAX_IMAGE_PIXELS:
-        raise ImageError(f"image too large ({image.shape[1]}x{image.shape[0]})")
-    return np.ascontiguousarray(image)
+    return load(path, gray=True, max_pixels=MAX_IMAGE_PIXELS)
 
 
 @dataclass(frozen=True)

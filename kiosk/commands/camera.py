@@ -179,6 +179,7 @@ def cmd_scan(args) -> int:
     out = Path(args.out)
     from devices.camera.pipeline import process
     from devices.camera.sources import list_images, read_image
+    from devices.images import ImageError
 
     if spec.scheme == "file":
         folder = Path(spec.path)
@@ -210,9 +211,10 @@ def cmd_scan(args) -> int:
             if path is None:
                 image = _live_frame(url, args.timeout)
             else:
-                image = read_image(path)
-                if image is None:
-                    raise UsageError(f"cannot read {path} as an image")
+                try:
+                    image = read_image(path)
+                except ImageError as exc:
+                    raise UsageError(f"cannot read {path} as an image: {exc}") from None
             result = process(image, args.mode, quality=args.quality, deskew=args.deskew)
             found += result.found
             if as_pdf or single_file:
