@@ -225,6 +225,7 @@ class Driver:
     """
 
     thread_name = "device"
+    settle_on_open = True  # False: the driver says when it has settled (a camera, at its first frame)
 
     def __init__(self, url: str, *, poll_interval: float, clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time, backoff: Backoff | None = None) -> None:
@@ -425,7 +426,8 @@ class Driver:
                 lost = False
             self._backoff.reset()
             self._opened(source)
-            self._settled.set()
+            if self.settle_on_open:
+                self._settled.set()
             try:
                 self._pump(source)
             except Exception as exc:

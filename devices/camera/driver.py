@@ -46,6 +46,7 @@ def describe(props: dict[str, Any]) -> str:
 
 class DocumentCamera(Driver):
     thread_name = "document-camera"
+    settle_on_open = False  # settled at the first frame: wait_settled() then latest() gives a frame
 
     def __init__(self, url: str, *, clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time, backoff: Backoff | None = None,
