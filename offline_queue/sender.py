@@ -21,7 +21,7 @@ Up to ``concurrency`` requests use the link at once (small by default: rural upl
 request that has handed over its whole body and then waits on the platform much longer than
 answers usually take (``patience``) stops counting, so that a slow answer does not hold the link
 idle; never more than twice ``concurrency`` are in flight. An item is sent by one worker at a time: workers only send items this sender holds a lease on, and
-a lease is held until the attempt's outcome is recorded. Outcomes are recorded in small groups, one
+a lease is held until the attempt's outcome is recorded, and renewed while the attempt runs. Outcomes are recorded in small groups, one
 transaction each; a delivered item not yet recorded when the process dies is sent again under the
 same key, and the platform answers "already have it".
 
@@ -183,6 +183,7 @@ class Sender:
                     tried += 1
                 if not running:
                     break
+                self._renew(running)
                 # look again soon if a request waiting on the platform may become overdue and free a place
                 waiting_for_room = not halted and (backlog or may_lease) and len(running) < 2 * self.concurrency
                 finished, _ = wait(running, timeout=0.1 if waiting_for_room else SETTLE_AFTER_S,
@@ -210,6 +211,20 @@ class Sender:
                     log.exception("outbox sender: could not release leased items")
         self._settle(unsettled)
         return tried
+
+    def _renew(self, running: dict[Future, "_Flight"]) -> None:
+        """Renew the leases of attempts that have used half of theirs (a large upload on a thin link),
+        so that no other sender claims an item while it is being sent."""
+        now = self.clock()
+        due = [f for f in running.values() if f.lease_expires_at - now < self.lease_s / 2]
+        if due:
+            until, held = self.outbox.extend([f.item for f in due], self.lease_s)
+            for flight in due:
+                if flight.item.seq in held:
+                    flight.lease_expires_at = until
+                else:  # reclaimed by another sender; this attempt's outcome will not be recorded
+                    flight.lease_expires_at = float("inf")
+                    log.warning("outbox: lease on %s was lost while it was being sent", flight.item.id)
 
     def _salvage(self, running: dict[Future, "_Flight"], unsettled: list[Outcome]) -> None:
         try:
@@ -474,13 +489,15 @@ def _causes(exc: BaseException):
 
 
 class _Flight:
-    """One attempt in flight: its item, and when its body was wholly handed to the connection."""
+    """One attempt in flight: its item, when its body was wholly handed to the connection, and
+    until when its lease holds."""
 
-    __slots__ = ("item", "sent_at")
+    __slots__ = ("item", "sent_at", "lease_expires_at")
 
     def __init__(self, item: LeasedItem) -> None:
         self.item = item
         self.sent_at: float | None = None  # time.monotonic(); None while sending
+        self.lease_expires_at = item.lease_expires_at  # wall clock, moved on as the lease is renewed
 
 
 class _Body:

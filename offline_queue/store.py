@@ -337,6 +337,16 @@ class Outbox:
         self._notify()
         return recorded
 
+    def extend(self, items: Iterable[LeasedItem], lease_s: float = DEFAULT_LEASE_S) -> tuple[float, set[int]]:
+        """Hold leased items ``lease_s`` seconds from now (their attempt is still running, e.g. a large
+        upload on a thin link); returns the new expiry and the ``seq`` of those still held."""
+        until = self.clock() + lease_s
+        with self._write() as db:
+            held = {item.seq for item in items if db.execute(
+                "UPDATE items SET lease_expires_at = ? WHERE seq = ? AND state = 'inflight' AND lease_token = ?",
+                (until, item.seq, item.lease_token)).rowcount}
+        return until, held
+
     def release(self, items: Iterable[LeasedItem]) -> int:
         """Give leased items back untried (the network went down before their turn)."""
         items = list(items)

@@ -179,3 +179,49 @@ def test_a_bad_concurrency_is_refused_with_one_line(tmp_path):
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.strip().splitlines() == [f"kiosk: {config}: outbox.concurrency: must be between 1 and 32, got 0"]
     assert not (tmp_path / "d").exists()
+
+
+def test_a_long_attempt_keeps_its_lease_so_no_one_else_sends_the_item(tmp_path):
+    """A large upload on a thin link can take longer than a lease: the sender renews it while the
+    attempt runs, so another sender (another process) does not claim the item and send it too."""
+    from test_outbox_store import FakeClock
+
+    clock = FakeClock()
+    server = CountingServer()
+    try:
+        with Outbox(tmp_path / "d", key_file=tmp_path / "k", clock=clock) as box, \
+                Outbox(tmp_path / "d", key_file=tmp_path / "k", clock=clock) as other:
+            item_id = box.put("POST", "/x", json={"n": 1})
+            server.hold = {item_id}
+            sender = Sender(box, server.url, "t", lease_s=30, connect_timeout_s=2, read_timeout_s=20)
+            attempt = threading.Thread(target=sender.run_once, daemon=True)
+            attempt.start()
+            assert wait_until(lambda: server.now_in_flight == 1)
+            first_expiry = clock.now + 30
+            clock.advance(20)  # two thirds of the lease used up, the upload still going
+            assert wait_until(lambda: lease_expiry(box, item_id) > first_expiry)
+            clock.advance(20)  # past the first expiry
+            assert other.lease(limit=10, lease_s=30) == []  # still held: not claimed, not sent twice
+            server.release.set()
+            attempt.join(30)
+            sender.stop()
+            assert box.status()["done"] == 1
+    finally:
+        server.stop()
+    assert server.deliveries == collections.Counter({item_id: 1}) and server.overlaps == []
+
+
+def wait_until(predicate, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def lease_expiry(box: Outbox, item_id: str) -> float:
+    import sqlite3
+
+    with sqlite3.connect(box.data_dir / "outbox.db") as db:
+        return db.execute("SELECT lease_expires_at FROM items WHERE id = ?", (item_id,)).fetchone()[0]
