@@ -85,8 +85,8 @@ def client_address(request: Request) -> str:
 def _refuse(request: Request, throttle: AuthThrottle, address: str, status: int, reason: str,
             headers: dict | None = None) -> HTTPException:
     throttle.failed(address)
-    log.warning("authentication failed from %s for %s %s: %s", address, request.method,
-                request.url.path, reason)
+    log.warning("authentication failed from %s for %s %r: %s", address, request.method,
+                request.url.path[:200], reason)
     return HTTPException(status, reason, headers=headers)
 
 

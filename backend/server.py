@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
+from backend import api_docs
 from backend.access import AccessPolicy, KioskCardRead, SubjectVerifier
 from backend.auth import AuthThrottle
 from backend.db import Database
@@ -88,6 +89,7 @@ def build_app(db: Database, *, public_url: str, test_endpoints: bool = False,
     def healthz() -> dict:
         return {"status": "ok"}
 
+    api_docs.install(app)
     for name in ROUTER_MODULES + (TEST_ROUTER_MODULES if test_endpoints else ()):
         module = importlib.import_module(name)
         app.include_router(module.router, prefix=API_PREFIX)

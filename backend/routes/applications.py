@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from backend import api_docs as docs
 from backend import numbers
 from backend.access import LIST_APPLICATIONS, id_number_param, record_access, require_subject, verify_subject
 from backend.applications import load_applications
@@ -21,7 +22,11 @@ from backend.idempotency import json_response, render_json
 
 router = APIRouter(dependencies=[Depends(require_kiosk)])
 
-@router.get("/applications/{receipt_no}")
+@router.get("/applications/{receipt_no}", **docs.kiosk_route({
+    200: docs._json(docs.Application, "the application, applicant masked"),
+    404: docs._json(docs.Error, "no application has this number"),
+}, description="Progress by receipt number, from any kiosk: the number is the citizen's bearer secret. "
+               "Too many unknown numbers from one kiosk within an hour are refused (429) and alerted."))
 async def get_application(receipt_no: str, request: Request,
                           kiosk: KioskIdentity = Depends(require_kiosk)) -> Response:
     canonical = numbers.canonical(receipt_no)
@@ -40,7 +45,10 @@ async def get_application(receipt_no: str, request: Request,
     return json_response(200, render_json(found[0]))
 
 
-@router.get("/applications")
+@router.get("/applications", **docs.kiosk_route({
+    200: docs._json(docs.ApplicationList, "the person's applications, newest first, masked"),
+}, parameters=(docs.SUBJECT_HEADER,), description="A person's applications, for the kiosk that has just read "
+    "their card. On the record, and within the kiosk's hourly limit of distinct people. " + docs.EVIDENCE_NOTE))
 async def list_applications(request: Request, id_number: str | None = None,
                             kiosk: KioskIdentity = Depends(require_kiosk)) -> Response:
     """A person's applications, newest first (an empty list when there are none)."""

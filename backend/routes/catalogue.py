@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from backend import api_docs as docs
 from backend.auth import require_kiosk
 from backend.catalogue import content_hash
 from backend.idempotency import render_json
@@ -30,7 +31,16 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
-@router.get("/catalogue")
+CATALOGUE_HEADERS = {
+    "ETag": {"description": "sha256 of the items' content", "schema": {"type": "string"}},
+    "Cache-Control": {"description": "no-cache: keep it, but ask before using it", "schema": {"type": "string"}},
+}
+
+
+@router.get("/catalogue", **docs.kiosk_route({
+    200: {**docs._json(docs.Catalogue, "every item, in catalogue order"), "headers": CATALOGUE_HEADERS},
+    304: {"description": "the kiosk's copy (If-None-Match) is current", "headers": CATALOGUE_HEADERS},
+}, parameters=(docs.header("If-None-Match", "the ETag of the kiosk's copy"),)))
 async def get_catalogue(request: Request) -> Response:
     items = await run_in_threadpool(request.app.state.db.catalogue)
     digest = content_hash(items)
@@ -42,7 +52,10 @@ async def get_catalogue(request: Request) -> Response:
     return Response(body.encode("utf-8"), media_type="application/json", headers=headers)
 
 
-@router.get("/catalogue/{item_id}")
+@router.get("/catalogue/{item_id}", **docs.kiosk_route({
+    200: docs._json(docs.CatalogueItem, "the item"),
+    404: docs._json(docs.Error, "no such item"),
+}))
 async def get_catalogue_item(item_id: str, request: Request) -> Response:
     item = await run_in_threadpool(request.app.state.db.catalogue_item, item_id)
     if item is None:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from backend import api_docs as docs
 from backend.access import (CERTIFICATE_DOCUMENT, LIST_CERTIFICATES, SOMEONE_ELSE, id_number_param,
                             record_access, require_recent_listing, require_subject, verify_subject)
 from backend.auth import KioskIdentity, require_kiosk
@@ -32,7 +33,10 @@ router = APIRouter(dependencies=[Depends(require_kiosk)])
 public_router = APIRouter()  # mounted at the root, without /api/v1 and without a token
 
 
-@router.get("/certificates")
+@router.get("/certificates", **docs.kiosk_route({
+    200: docs._json(docs.CertificateList, "the person's certificates"),
+}, parameters=(docs.SUBJECT_HEADER,), description="A person's certificates, for the kiosk that has just read "
+    "their card. On the record, and within the kiosk's hourly limit of distinct people. " + docs.EVIDENCE_NOTE))
 async def list_certificates(request: Request, id_number: str | None = None,
                             kiosk: KioskIdentity = Depends(require_kiosk)) -> Response:
     number = id_number_param(id_number)
@@ -51,7 +55,14 @@ async def list_certificates(request: Request, id_number: str | None = None,
     return json_response(200, render_json({"items": await run_in_threadpool(load)}))
 
 
-@router.get("/certificates/{certificate_id}/document")
+@router.get("/certificates/{certificate_id}/document", **docs.kiosk_route({
+    200: {"description": "the certificate as a PDF",
+          "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+          "headers": {"X-Verification-Code": {"description": "the code printed on it",
+                                              "schema": {"type": "string"}}}},
+    404: docs._json(docs.Error, "no such certificate"),
+}, parameters=(docs.SUBJECT_HEADER,), description="Only for the holder, and only after the same kiosk listed the "
+    "holder's certificates shortly before. On the record. " + docs.EVIDENCE_NOTE))
 async def get_document(certificate_id: str, request: Request,
                        kiosk: KioskIdentity = Depends(require_kiosk)) -> Response:
     subject = require_subject(request)
@@ -108,7 +119,15 @@ def _verify_page(code: str, facts: dict | None) -> str:
             f"<table>{rows}</table></body></html>")
 
 
-@public_router.get("/verify/{code}")
+VERIFY_ANSWER = {"application/json": {"schema": docs.ref(docs.Verification)},
+                 "text/html": {"schema": {"type": "string"}}}
+
+
+@public_router.get("/verify/{code}", responses={
+    200: {"description": "genuine", "content": VERIFY_ANSWER},
+    400: {"description": "not a verification code", "content": VERIFY_ANSWER},
+    404: {"description": "no certificate has this code", "content": VERIFY_ANSWER},
+})
 async def verify(code: str, request: Request) -> Response:
     """Genuine or not, as JSON, or as a small page for a phone's browser (``Accept: text/html``)."""
     wants_html = "text/html" in request.headers.get("accept", "")

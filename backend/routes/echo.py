@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from backend import api_docs as docs
 from backend.auth import KioskIdentity, require_kiosk
 from backend.bodies import read_body
 from backend.db import as_utc, echoes
@@ -22,7 +23,12 @@ from backend.limits import INT64
 router = APIRouter(dependencies=[Depends(require_kiosk)])
 
 
-@router.post("/echo", status_code=201)
+@router.post("/echo", status_code=201, **docs.kiosk_route({
+    201: {"description": "stored", "content": {"application/json": {"schema": {"type": "object"}}},
+          "headers": docs.REPLAY_HEADER},
+}, parameters=(docs.IDEMPOTENCY_KEY,), write=True, body={"required": True, "content": {
+    "application/json": {"schema": {}},
+    "multipart/form-data": {"schema": docs.ref(docs.SubmissionMultipart)}}}))
 async def post_echo(request: Request, write: IdempotentWrite = Depends(idempotent_write)) -> Response:
     body = await read_body(request)
     files = [f.as_json() for f in body.files]
@@ -38,7 +44,9 @@ async def post_echo(request: Request, write: IdempotentWrite = Depends(idempoten
     return await run_in_threadpool(write.run, body.fingerprint(), work)
 
 
-@router.get("/echo")
+@router.get("/echo", **docs.kiosk_route({
+    200: {"description": "the calling kiosk's echoes", "content": {"application/json": {"schema": {"type": "object"}}}},
+}))
 async def list_echoes(request: Request, kiosk: KioskIdentity = Depends(require_kiosk),
                       after: int = Query(0, ge=0, le=INT64), limit: int = Query(500, ge=1, le=5000)) -> Response:
     """The calling kiosk's stored echoes with ``id > after``, oldest first, at most ``limit``."""

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from backend import api_docs as docs
 from backend.auth import KioskIdentity, require_kiosk
 from backend.bodies import read_body
 from backend.db import kiosks
@@ -19,7 +20,9 @@ from backend.idempotency import IdempotentWrite, json_response, optional_idempot
 router = APIRouter(dependencies=[Depends(require_kiosk)])
 
 
-@router.post("/kiosks/{kiosk_id}/heartbeat")
+@router.post("/kiosks/{kiosk_id}/heartbeat", **docs.kiosk_route({
+    200: {**docs._json(docs.HeartbeatAnswer, "stored"), "headers": docs.REPLAY_HEADER},
+}, parameters=({**docs.IDEMPOTENCY_KEY, "required": False},), write=True, body=docs.json_body(docs.Heartbeat)))
 async def post_heartbeat(
     kiosk_id: str,
     request: Request,

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from backend import api_docs as docs
 from backend import numbers
 from backend.auth import require_kiosk
 from backend.bodies import read_body
@@ -78,7 +79,9 @@ def check_rating(conn: sa.Connection, body: Any) -> dict:
             "comment": comment.strip(), "receipt_no": receipt_no}
 
 
-@router.post("/ratings", status_code=201)
+@router.post("/ratings", status_code=201, **docs.kiosk_route({
+    201: {**docs._json(docs.RatingAnswer, "stored"), "headers": docs.REPLAY_HEADER},
+}, parameters=(docs.IDEMPOTENCY_KEY,), write=True, body=docs.json_body(docs.Rating)))
 async def post_rating(request: Request, write: IdempotentWrite = Depends(idempotent_write)) -> Response:
     body = await read_body(request, allow_files=False)
     db = request.app.state.db

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from sqlalchemy import exc as sa_exc
 from starlette.concurrency import run_in_threadpool
 
+from backend import api_docs as docs
 from backend import numbers
 from backend.auth import require_kiosk
 from backend.bodies import read_body
@@ -81,7 +82,9 @@ def insert_request(conn: sa.Connection, fields: dict, kiosk_id: str, now: Any) -
     raise RuntimeError("could not draw a free request number")
 
 
-@router.post("/service-requests", status_code=201)
+@router.post("/service-requests", status_code=201, **docs.kiosk_route({
+    201: {**docs._json(docs.ServiceRequestAnswer, "registered, with its number"), "headers": docs.REPLAY_HEADER},
+}, parameters=(docs.IDEMPOTENCY_KEY,), write=True, body=docs.json_body(docs.ServiceRequest)))
 async def post_service_request(request: Request,
                                write: IdempotentWrite = Depends(idempotent_write)) -> Response:
     body = await read_body(request, allow_files=False)

@@ -45,6 +45,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from backend import api_docs as docs
 from backend import numbers
 from backend.applications import ReceiptNumberTaken, record_application
 from backend.auth import require_kiosk
@@ -215,7 +216,16 @@ def load_item(conn: sa.Connection, item_id: Any) -> dict:
 
 # -- the endpoint --------------------------------------------------------------------------------
 
-@router.post("/submissions", status_code=201)
+@router.post("/submissions", status_code=201, **docs.kiosk_route({
+    201: {**docs._json(docs.SubmissionAnswer, "received: the receipt number and the deadline"),
+          "headers": docs.REPLAY_HEADER},
+    400: docs._json(docs.Error, "unreadable body, or a receipt_no outside this kiosk's number space or dated "
+                                "after tomorrow"),
+    409: docs._json(docs.ReceiptNumberTaken, "the receipt number is used by another submission"),
+}, parameters=(docs.IDEMPOTENCY_KEY,), write=True, body={"required": True, "content": {
+    "application/json": {"schema": docs.ref(docs.Submission)},
+    "multipart/form-data": {"schema": docs.ref(docs.SubmissionMultipart)},
+}}))
 async def post_submission(request: Request, write: IdempotentWrite = Depends(idempotent_write)) -> Response:
     body, uploads = await read_submission(request)
     db = request.app.state.db
