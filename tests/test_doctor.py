@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from conftest import run_kiosk
+from kiosk.operate.devices import holder_of
 
 DEVICES = ("idcard", "qr", "camera", "receipt_printer", "document_printer")
 
@@ -168,3 +173,32 @@ def test_outbox_with_a_dead_item_is_not_well(tmp_path):
     outbox = checks["outbox"]
     assert outbox["status"] == "warn" and outbox["data"]["dead"] == 1
     assert "13812345678" not in proc.stdout and "138****5678" in proc.stdout
+
+
+def test_a_device_the_running_kiosk_holds_is_not_opened(tmp_path):
+    """A serial line another process has open (here a pty held by a child) is reported, never touched."""
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    link = tmp_path / "idcard"
+    link.symlink_to(path)
+    holder = subprocess.Popen([sys.executable, "-c", f"import time; f = open({path!r}, 'rb'); time.sleep(60)"])
+    try:
+        os.close(slave)
+        for _ in range(100):  # until the child has opened it
+            if holder_of(str(link)) == holder.pid:
+                break
+            time.sleep(0.1)
+        config = write_config(tmp_path, {"idcard": f"serial://{link}?baud=115200"})
+        proc, checks = doctor(config, "--only", "device", "--timeout", "20")
+        idcard = checks["idcard"]
+        assert idcard["status"] == "skip" and idcard["data"]["holder_pid"] == holder.pid, idcard
+        os.set_blocking(master, False)
+        try:
+            written = os.read(master, 4096)
+        except BlockingIOError:
+            written = b""
+        assert written == b"", "doctor wrote to a line the kiosk holds"
+    finally:
+        holder.kill()
+        holder.wait()
+        os.close(master)

@@ -168,9 +168,59 @@ def _url_text(driver: Any) -> str:
     return url if isinstance(url, str) else (getattr(url, "text", "") or str(url))
 
 
+def device_path(url: str) -> str | None:
+    """The device node (or file) a URL opens: ``serial:///dev/kiosk/idcard?…`` → ``/dev/kiosk/idcard``."""
+    from urllib.parse import unquote, urlsplit
+
+    if url.startswith("/"):
+        return url.split("?", 1)[0]
+    parts = urlsplit(url)
+    if parts.scheme in ("serial", "v4l2", "hid", "file", "camera"):
+        path = unquote(parts.netloc + parts.path)
+        return path if path.startswith("/") else None
+    return None
+
+
+def holder_of(path: str, proc: str = "/proc") -> int | None:
+    """The pid of another process that has ``path`` (after symlinks) open, or None."""
+    import os
+
+    try:
+        target = os.path.realpath(path)
+        if not os.path.exists(target):
+            return None
+        pids = [p for p in os.listdir(proc) if p.isdigit() and int(p) != os.getpid()]
+    except OSError:
+        return None
+    for pid in pids:
+        fd_dir = f"{proc}/{pid}/fd"
+        try:
+            for fd in os.listdir(fd_dir):
+                try:
+                    if os.readlink(f"{fd_dir}/{fd}") == target:
+                        return int(pid)
+                except OSError:
+                    continue
+        except OSError:
+            continue
+    return None
+
+
 def probe_from_config(cfg, name: str, timeout: float, counters: dict | None = None) -> CheckResult:
-    """Open the configured device, check it within ``timeout`` and close it."""
+    """Open the configured device, check it within ``timeout`` and close it; a device another
+    process (the running kiosk UI) holds open is not touched: two programs on one serial line would
+    garble a citizen's card read."""
+    from kiosk.operate.checks import SKIP
+
     url = device_url(cfg, name)
+    path = device_path(url)
+    pid = holder_of(path) if path else None
+    if pid is not None:
+        label_en, label_zh = LABELS[name]
+        return CheckResult(name, SKIP, f"in use by process {pid} (the kiosk UI?): not opened; test it in service mode",
+                           "设备正被自助终端使用，请在维护模式中检测",
+                           {"device": name, "label_en": label_en, "label_zh": label_zh, "url": redact_url(url),
+                            "state": "in_use", "holder_pid": pid, "counters": dict(counters or {})}, group="device")
     try:
         driver = open_device(name, url)
     except ValueError as exc:
