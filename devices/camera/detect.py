@@ -133,6 +133,15 @@ def _edge_maps(small: np.ndarray) -> list[np.ndarray]:
     return maps
 
 
+def _flat_field(small: np.ndarray, sigma: float = 8.0) -> np.ndarray:
+    """The small copy with smooth light divided out: soft shadows and uneven light flatten, edges stay."""
+    h, w = small.shape[:2]
+    f = small.astype(np.float32)
+    light = cv2.resize(cv2.GaussianBlur(cv2.resize(f, (max(2, w // 4), max(2, h // 4)), interpolation=cv2.INTER_AREA),
+                                        (0, 0), sigma / 4), (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(f / (light + 1.0) * 160.0, 0, 255).astype(np.uint8)
+
+
 def _simplify_to_quad(points: np.ndarray) -> np.ndarray | None:
     """Drop the vertex that spans the least area until four are left (Visvalingam)."""
     pts = [p for p in points.reshape(-1, 2).astype(np.float64)]
@@ -296,7 +305,9 @@ def side_contrast(image: np.ndarray, quad: np.ndarray, offsets=(1.5, 2.5, 3.5), 
     col = cv2.remap(image, p[..., 0], p[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     col = col.reshape(4, samples, len(offs), -1).astype(np.float32)
     m = len(offsets)
-    inside, outside = np.median(col[:, :, :m], axis=2), np.median(col[:, :, m:], axis=2)
+    mid = [m // 2] if m % 2 else [m // 2 - 1, m // 2]        # the median over the offsets (a
+    inside = np.sort(col[:, :, :m], axis=2)[:, :, mid].mean(axis=2)   # stray line at one of them
+    outside = np.sort(col[:, :, m:], axis=2)[:, :, mid].mean(axis=2)  # does not count)
     diff = np.linalg.norm(inside - outside, axis=2)
     # a shadow's edge: the darker side is the brighter one scaled down, channel by channel
     dark, light = np.minimum(inside, outside), np.maximum(inside, outside)
@@ -444,6 +455,13 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
             if any(_nested(quad, f.corners) for f in clear):
                 continue  # inside the document found (a table, a field, a photo): it cannot win
         consider(quad, True)
+    if not any(f.confidence() >= DOUBTFUL for f in found):
+        # nothing clear: a shadow falling across the page may have broken its outline. Divide the
+        # light out (a soft shadow is smooth, a page's edge is sharp) and look again.
+        more = _dedupe([q for m in _edge_maps(_flat_field(small)) for q in _candidates(m, lo, hi)], 3.0)
+        more = sorted((q for q in _dedupe(more + _merged_pairs(more, lo), 3.0) if is_sane(q)), key=_area, reverse=True)
+        for quad in more[:12]:
+            consider(quad, True)
     if not found:
         return None
     found.sort(key=lambda f: f.area, reverse=True)

@@ -594,7 +594,8 @@ def make_capture(split: str, index: int, size: tuple[int, int] = SIZE) -> Captur
                           rng.uniform(*lay["margin"]))
         if cls == "edge":
             placed = None
-            for shrink in (1.0, 0.85, 0.7):  # no pose fits: one edge, then a smaller page
+            grow = math.sqrt(0.42 * w * h / (dw * ppm * dh * ppm))
+            for shrink in (1.0, 0.85, 0.7, grow, grow * 1.1):  # no pose fits: one edge, another size
                 for two in (lay["two_edges"], 0.0):
                     placed = placed or _touching(rng, w, h, dw * ppm * shrink, dh * ppm * shrink, lay["edge_over"], two)
             page, corners = placed
