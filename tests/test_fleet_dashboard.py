@@ -230,3 +230,15 @@ def test_accounts_and_the_dashboards_queries_on_postgresql(tmp_path):
         db.dispose()
     finally:
         server.stop()
+
+
+def test_controller_lines_are_shown_in_chinese_and_unknown_ones_as_they_are():
+    from backend.fleet.dashboard import explain
+
+    assert explain("published") == "已发布"
+    assert explain("paused: pause by the administrator") == "已暂停：管理员暂停"
+    assert explain("halted: 3 of 10 kiosks unhealthy or rolled back (more than 20%)") == \
+        "已自动停止：10 台中有 3 台异常或已回滚（超过 20%）"
+    assert explain("wave 0 passed (1/1 applied healthy); wave 1 opened") == "第 0 波通过（1/1 台健康应用）；第 1 波开始"
+    assert explain("published config/town/pingan/3.toml; wave 0 opened") == "已发布 config/town/pingan/3.toml；金丝雀波次开始"
+    assert explain("something new: <b>") == "something new: <b>"

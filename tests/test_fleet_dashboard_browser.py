@@ -161,7 +161,7 @@ def test_pause_resume_and_abort_a_rollout_from_its_page(page, platform):
     page.check("#confirm-abort")
     page.click("#abort-button")
     assert rollout_state(platform, 1) == "aborted" and page.inner_text("#rollout-state") == "已中止"
-    assert "abort by the administrator" in page.inner_text("#events")
+    assert "已中止：管理员中止" in page.inner_text("#events")
 
 
 def test_the_wave_chart_follows_what_kiosks_report(page, platform):

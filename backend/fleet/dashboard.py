@@ -18,6 +18,7 @@ import functools
 import hmac
 import html
 import logging
+import re
 import secrets
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -91,6 +92,34 @@ def versions(value: Any) -> str:
     return ", ".join(f"{scope}={version}" for scope, version in sorted(value.items(), key=lambda kv: str(kv[0])))
 
 
+# The controller's reasons and log lines (English, as ``kiosk fleet status`` prints them) in Chinese;
+# a line that matches none is shown as it is.
+_EXPLAINED = (
+    (re.compile(r"^published$"), lambda m: "已发布"),
+    (re.compile(r"^published (\S+); wave 0 opened$"), lambda m: f"已发布 {m[1]}；金丝雀波次开始"),
+    (re.compile(r"^(pause|resume|abort) by the administrator$"),
+     lambda m: f"管理员{ACTIONS[m[1]]}"),
+    (re.compile(r"^superseded by version (\d+)$"), lambda m: f"被版本 {m[1]} 取代"),
+    (re.compile(r"^every wave applied healthy$"), lambda m: "所有波次均已健康应用"),
+    (re.compile(r"^(\d+) of (\d+) kiosks unhealthy or rolled back \(more than (\d+)%\)$"),
+     lambda m: f"{m[2]} 台中有 {m[1]} 台异常或已回滚（超过 {m[3]}%）"),
+    (re.compile(r"^wave (\d+) passed \((\d+)/(\d+) applied healthy\); wave (\d+) opened$"),
+     lambda m: f"第 {m[1]} 波通过（{m[2]}/{m[3]} 台健康应用）；第 {m[4]} 波开始"),
+)
+
+
+def explain(text: str) -> str:
+    """A controller reason or log line in Chinese (``state: reason`` lines too)."""
+    head, sep, rest = text.partition(": ")
+    if sep and head in ROLLOUT_STATES:
+        return f"{ROLLOUT_STATES[head]}：{explain(rest)}"
+    for pattern, words in _EXPLAINED:
+        match = pattern.match(text)
+        if match:
+            return words(match)
+    return text
+
+
 def device_name(name: str) -> str:
     return DEVICE_NAMES.get(name, name)
 
@@ -115,7 +144,7 @@ def _environment() -> Any:
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(local_time=local_time, versions=versions, device_name=device_name,
-                       device_state=device_state, seg=path_segment)
+                       device_state=device_state, seg=path_segment, explain=explain)
     env.globals.update(ROLLOUT_STATES=ROLLOUT_STATES, WAVE_STATES=WAVE_STATES, REPORT_KINDS=REPORT_KINDS,
                        ACTIONS=ACTIONS, ACTION_ALLOWED=ACTION_ALLOWED, CATEGORIES=CATEGORIES)
     return env
@@ -151,7 +180,7 @@ def _num(value: float) -> str:
 def line_chart(series: list[tuple[datetime, float | None]], title: str, unit: str, chart_id: str,
                width: int = 720, height: int = 170) -> Markup:
     """A time series as an SVG line with its points; gaps (None) break the line."""
-    left, right, top, bottom = 56, 12, 26, 26
+    left, right, top, bottom = 64, 12, 26, 26
     w, h = width - left - right, height - top - bottom
     known = [(at, v) for at, v in series if v is not None]
     parts = [f'<svg class="chart" id="{escape(chart_id)}" role="img" viewBox="0 0 {width} {height}" '
@@ -206,7 +235,7 @@ def line_chart(series: list[tuple[datetime, float | None]], title: str, unit: st
 
 def health_strip(series: list[tuple[datetime, bool | None]], chart_id: str, width: int = 720) -> Markup:
     """One mark per heartbeat: green healthy, red not, grey unknown."""
-    left, right, height = 56, 12, 46
+    left, right, height = 64, 12, 46
     w = width - left - right
     parts = [f'<svg class="chart" id="{escape(chart_id)}" role="img" viewBox="0 0 {width} {height}" width="{width}" '
              f'height="{height}" data-points="{len(series)}" xmlns="http://www.w3.org/2000/svg">',
