@@ -95,3 +95,32 @@ def test_paper_warning_reaches_the_outbox_once_a_day(kiosk):
     assert body["warnings"] == ["receipt_paper_low"] and body["paper_left_m"] == 1.0
     assert paper_left_m(cfg, store) == 1.0
     assert store.meta("paper_warned.receipt") == datetime.now().date().isoformat()
+
+
+RESTART = r"""
+import signal, sys
+from kiosk.config import load_config
+from kiosk.operate.access import hash_pin
+from kiosk.operate.service_mode import ServiceMode
+cfg = load_config(sys.argv[1])
+signal.signal(signal.SIGTERM, lambda *_: (print("stopping cleanly", flush=True), sys.exit(0)))
+service = ServiceMode(cfg)
+assert service.enter("482915").ok
+assert service.live_test("camera")["error_zh"] == "设备未连接"  # no driver handed over
+service.restart_ui()
+signal.pause()
+"""
+
+
+def test_restart_ui_stops_the_app_like_systemd_does_and_is_audited(kiosk):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    cfg, _, tmp_path = kiosk
+    proc = subprocess.run([sys.executable, "-c", RESTART, cfg.sources[-1]], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+    assert proc.returncode == 0 and "stopping cleanly" in proc.stdout, proc.stderr
+    actions = [(e["action"], e["detail"].get("reason")) for e in AuditLog(cfg.paths.data_dir).entries()]
+    assert ("restart_ui", None) in actions and actions[-1] == ("exit", "restart")
