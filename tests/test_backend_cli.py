@@ -38,6 +38,8 @@ def assert_one_line_error(proc, code=2):
     (["--port", "eighty"], "port"),
     (["--kiosk-token", "no-equals-sign"], "ID=TOKEN"),
     (["--kiosk-token", "k1="], "token"),
+    (["--people-per-hour", "0"], "whole number"),
+    (["--people-per-hour", "9" * 5000], "whole number"),
 ])
 def test_bad_options_exit_2_with_one_line(tmp_path, args, words):
     if "--db" not in args:

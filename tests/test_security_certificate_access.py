@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from backend.access import AccessPolicy, SubjectCheck
+from platform_process import PlatformProcess
 from security_platform import DEMO, Clock, id_number, platform, second_kiosk
 
 WEI = "450329198802140427"  # a demo person with certificates
@@ -83,6 +84,12 @@ def test_too_many_people_in_an_hour_stops_the_kiosk_and_alerts(tmp_path, caplog)
     with sqlite3.connect(db_path) as conn:
         stored = conn.execute("SELECT kind, kiosk_id FROM alerts").fetchall()
     assert stored == [("subject_limit", "demo-kiosk-001")]
+
+
+def test_the_operator_sets_the_hourly_limit(tmp_path):
+    with PlatformProcess(["--db", f"sqlite:///{tmp_path / 'p.sqlite3'}", "--demo", "--people-per-hour", "1"]) as real:
+        assert listing(real, DEMO, id_number(1)).status_code == 200
+        assert listing(real, DEMO, id_number(2)).status_code == 429
 
 
 class FaceCheck:

@@ -38,6 +38,12 @@ def _port(text: str) -> int:
     return port
 
 
+def _people_per_hour(text: str) -> int:
+    if len(text) > 6 or not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 100000:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 100000, not {text[:20]!r}")
+    return int(text)
+
+
 def _kiosk_token(text: str) -> tuple[str, str]:
     kiosk_id, sep, token = text.partition("=")
     if not sep or not KIOSK_ID.match(kiosk_id):
@@ -73,6 +79,9 @@ def register(parsers) -> None:
     p.add_argument("--public-url", default=None, metavar="URL",
                    help="where phones reach this platform, printed in certificates' QR codes "
                         f"(default: ${PUBLIC_URL_ENV}, else the address served)")
+    p.add_argument("--people-per-hour", type=_people_per_hour, default=30, metavar="N",
+                   help="distinct people whose records one kiosk may read per hour before it is stopped "
+                        "and an alert is raised (default 30)")
     p.add_argument("--demo", action="store_true",
                    help="add the demo kiosk (token demo-token) and fictitious people; loopback only")
     p.set_defaults(func=run_backend)
@@ -165,6 +174,7 @@ def _prepare(db, args: argparse.Namespace, entries: list) -> None:
 
 
 def run_backend(args: argparse.Namespace) -> int:
+    from backend.access import AccessPolicy
     from backend.server import bind_socket, build_app, serve_until_signalled, url_for
 
     if args.demo and not _is_loopback(args.host):
@@ -193,7 +203,8 @@ def run_backend(args: argparse.Namespace) -> int:
         def announce(url: str) -> None:
             print(f"kiosk backend: serving {url} (database {db.display_url()})", flush=True)
 
-        app = build_app(db, public_url=public_url or served)
+        app = build_app(db, public_url=public_url or served,
+                        access_policy=AccessPolicy(subjects_per_hour=args.people_per_hour))
         serve_until_signalled(app, sock, announce)
     finally:
         sock.close()
