@@ -27,11 +27,13 @@ def test_ping_interval_is_half_the_watchdog_period_and_only_for_this_process():
 def test_under_systemd_stderr_log_lines_are_redacted_with_priorities(tmp_path):
     """What reaches journald from `kiosk …` under systemd: masked, traceback included."""
     code = (
-        "import logging, sys\n"
-        "from kiosk.cli import main\n"
+        "import logging, os, sys\n"
         "logging.basicConfig(level=logging.INFO)\n"
         "from kiosk.operate.journal import install_journal_logging\n"
-        "install_journal_logging()\n"
+        "assert not install_journal_logging()  # JOURNAL_STREAM names another stream\n"
+        "st = os.fstat(2)\n"
+        "os.environ['JOURNAL_STREAM'] = f'{st.st_dev}:{st.st_ino}'  # as systemd sets it\n"
+        "assert install_journal_logging()\n"
         "log = logging.getLogger('kiosk.test')\n"
         "log.info('card 11010519491231002X read for 13812345678')\n"
         "try:\n"

@@ -27,8 +27,15 @@ class JournalFormatter(logging.Formatter):
         return "\n".join(f"<{level}>{line}" for line in text.splitlines() or [""])
 
 
-def under_journal(env=os.environ) -> bool:
-    return bool(env.get("JOURNAL_STREAM"))
+def under_journal(env=os.environ, stream=None) -> bool:
+    """stderr is the journal: JOURNAL_STREAM names its device and inode (a child that inherited the
+    variable but writes elsewhere, a pipe in a test, is not)."""
+    value = env.get("JOURNAL_STREAM", "")
+    try:
+        st = os.fstat((stream or sys.stderr).fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return value == f"{st.st_dev}:{st.st_ino}"
 
 
 def install_journal_logging(env=os.environ) -> bool:
