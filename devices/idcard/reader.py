@@ -20,11 +20,11 @@ from typing import Any, Callable
 
 import serial
 
+from devices import simports
 from devices.base import Backoff, DeviceState, Driver, Pending, SelfTestCheck, SelfTestReport, StatusChanged
 from devices.idcard import commands as c
 from devices.idcard.card import IdCard, parse_card
 from devices.idcard.commands import Reply, Request, Sw3
-from devices.idcard.fixtures import load_card
 from devices.idcard.frames import ChecksumError, FrameDecoder, LengthError, ProtocolError
 from devices.idcard.photo import PhotoDecoder
 from devices.idcard.transport import ReaderUrl, open_port, parse_reader_url
@@ -83,7 +83,7 @@ class _Field(enum.Enum):
 
 
 class IdCardReader(Driver):
-    """Driver for one reader at a URL (see transport.py); ``sim://`` runs a simulator in-process."""
+    """Driver for one reader at a URL (see transport.py); ``sim://`` is a simulator behind a pty."""
 
     thread_name = "idcard-reader"
 
@@ -96,7 +96,6 @@ class IdCardReader(Driver):
         self.spec: ReaderUrl = parse_reader_url(url)  # DeviceUrlError before any device is touched
         super().__init__(url, poll_interval=poll_interval, clock=clock, wall_clock=wall_clock,
                          backoff=backoff or Backoff(base=0.5, cap=10.0))
-        self._sim_card = load_card(self.spec.target) if self.spec.scheme == "sim" and self.spec.target else None
         self._today = today
         self._photo_decoder = photo_decoder
         self._read_attempts = read_attempts
@@ -108,26 +107,17 @@ class IdCardReader(Driver):
         self._silent_polls = 0
         self._ever_connected = False
         self.sam_id: str | None = None
-        self._simulator = None
-        self._sim_link = None
+        self._simulator = simports.simulator(self.spec.target)  # held: it lives as long as the reader
 
     # -- public API --
 
     @property
     def simulator(self):
-        """The in-process SamSimulator for ``sim://`` (present()/remove() for the demo hotkey), else None."""
-        if self.spec.scheme != "sim":
-            return None
-        if self._simulator is None:
-            from devices.idcard.simulator import SamSimulator
-            self._simulator = SamSimulator(self._sim_card, self.spec.sim_modes, self.spec.baud)
+        """The SamSimulator behind a ``sim://`` URL (present()/remove() for the demo hotkey), else None."""
         return self._simulator
 
     def _stopped(self) -> None:
         self._close()
-        if self._sim_link is not None:
-            self._sim_link.stop()
-            self._sim_link = None
 
     def read_once(self, timeout: float) -> CardPresent:
         """Block until a card is read (the CLI's way in). Raises NoCard or ReaderFailure."""
@@ -226,15 +216,9 @@ class IdCardReader(Driver):
         self._bump("failures")
 
     def _open(self) -> None:
-        where = self.spec
-        target = where.target
-        if where.scheme == "sim":
-            if self._sim_link is None:
-                from devices.idcard.sim_links import PtySimulator
-                self._sim_link = PtySimulator(self.simulator).start()
-            target = self._sim_link.path
+        target = self.spec.target  # a device path or a pyserial URL, sim:// included (devices.simports)
         try:
-            self._port = open_port(target, where.baud)
+            self._port = open_port(target, self.spec.baud)
         except (serial.SerialException, OSError) as exc:
             raise _PortLost(str(exc)) from None
         self._decoder.clear()

@@ -1,8 +1,9 @@
 """Carry a SamSimulator over a real link, so the production driver runs unchanged against it.
 
 ``TcpSimulatorServer`` serves pyserial ``socket://`` clients (``kiosk sim idcard``);
-``PtySimulator`` serves a pseudo-terminal whose tty path the driver opens like any serial port
-(this is what ``sim://`` uses). Stopping either is what an unplugged reader looks like.
+``PtySimulator`` serves a pseudo-terminal whose tty path the driver opens like any serial port;
+``SimulatedPort`` is pyserial's ``sim://`` port on such a pty (devices.simports). Stopping either
+is what an unplugged reader looks like.
 """
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ import threading
 import time
 import tty
 from typing import Callable
+from urllib.parse import parse_qsl, urlsplit
 
-from devices.idcard.simulator import SamSimulator
+import serial
+
+from devices.idcard.simulator import DEFAULT_BAUD, SamSimulator
 
 log = logging.getLogger(__name__)
 
@@ -199,3 +203,34 @@ class PtySimulator:
             self.simulator.serve(read, write, self._stop)
         except OSError:
             pass
+
+
+class SimulatedPort(serial.Serial):
+    """pyserial's port for ``sim://idcard-N?card=NAME&mode=M1,M2&baud=B`` (see devices.simports):
+    a real serial port on the tty of a :class:`PtySimulator` serving that URL's simulator, so the
+    driver's serial code runs unchanged. Closing the port stops the pty."""
+
+    @staticmethod
+    def make_simulator(url: str) -> SamSimulator:
+        query = {key: value for key, value in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+        modes = [mode for mode in query.get("mode", "").split(",") if mode]
+        return SamSimulator(query.get("card") or None, modes, int(query.get("baud") or DEFAULT_BAUD))
+
+    def open(self) -> None:
+        from devices.simports import simulator
+
+        self._sim_url = self.portstr
+        self._link = PtySimulator(simulator(self._sim_url)).start()
+        self.port = self._link.path
+        try:
+            super().open()
+        except BaseException:
+            self._link.stop()
+            raise
+
+    def close(self) -> None:
+        super().close()
+        link = getattr(self, "_link", None)
+        if link is not None:
+            self._link = None
+            link.stop()

@@ -2,15 +2,18 @@
 
 Every pyserial URL works (a device path, ``socket://``, ``loop://``, ``spy://``, ``rfc2217://``,
 ``hwgrep://``, ``alt://``). pyserial has no ``serial://`` handler, so ``serial:///dev/ttyUSB0?baud=N``
-is mapped here to the device path at that rate. ``sim://`` is handled by the reader (an in-process
-simulator behind a pty), so the same serial code runs against it.
+is mapped here to the device path at that rate. ``sim://?card=NAME&mode=...`` becomes
+``sim://idcard-N?...``, which pyserial opens through the handler in devices.simports (a simulator
+behind a pty), so the same serial code runs against it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import serial
 
+from devices import simports
 from devices.idcard.commands import BAUD_CODES
 from devices.urls import PYSERIAL_SCHEMES, DeviceUrlError, query_options, split
 
@@ -46,7 +49,10 @@ def parse_reader_url(url: str) -> ReaderUrl:
             raise DeviceUrlError(f"{url}: unknown simulator mode {sorted(unknown)[0]!r} "
                                f"(known: {', '.join(sorted(SIM_MODES))})")
         baud = _baud(query["baud"], url) if "baud" in query else DEFAULT_BAUD
-        return ReaderUrl("sim", query.get("card", "") or parts.netloc, baud, modes)
+        card = query.get("card", "") or parts.netloc
+        options = urlencode([(k, v) for k, v in (("card", card), ("mode", ",".join(sorted(modes))),
+                                                  ("baud", str(baud))) if v])
+        return ReaderUrl("sim", simports.sim_url("idcard", options), baud, modes)
     if scheme in PYSERIAL_SCHEMES:
         return ReaderUrl(scheme, url)
     raise DeviceUrlError(f"{url}: unknown URL scheme {scheme!r} for an ID-card reader")
@@ -54,6 +60,7 @@ def parse_reader_url(url: str) -> ReaderUrl:
 
 def open_port(target: str, baud: int = DEFAULT_BAUD) -> serial.SerialBase:
     """Open a pyserial port (raises serial.SerialException when it cannot be opened)."""
+    simports.install()
     try:
         return serial.serial_for_url(target, baudrate=baud, timeout=0.02, write_timeout=1.0)
     except ValueError as exc:  # pyserial reports bad settings and unknown schemes this way
