@@ -242,3 +242,25 @@ def test_controller_lines_are_shown_in_chinese_and_unknown_ones_as_they_are():
     assert explain("wave 0 passed (1/1 applied healthy); wave 1 opened") == "第 0 波通过（1/1 台健康应用）；第 1 波开始"
     assert explain("published config/town/pingan/3.toml; wave 0 opened") == "已发布 config/town/pingan/3.toml；金丝雀波次开始"
     assert explain("something new: <b>") == "something new: <b>"
+
+
+def test_a_rollout_halted_by_the_controller_is_announced_on_the_kiosk_table(tmp_path):
+    from backend.fleet.service import record_heartbeat
+    from fleet_helpers import Platform
+
+    platform = Platform(tmp_path, {"k-1": "pingan", "k-2": "pingan"}).start()
+    try:
+        a.Admins(platform.fleet.db).add("alice", PASSWORD)
+        platform.publish("town/pingan", 1, "", canary="k-1")
+        db = platform.fleet.db
+        with db.write() as conn:  # the canary applied it and is not healthy since
+            record_heartbeat(conn, "k-1", {"config_applied": {"town/pingan": 1}, "healthy": False}, db.clock())
+        assert any("halted" in line for line in platform.fleet.tick())
+        signed_in = sign_in(platform.url, "alice", PASSWORD)
+        jar = {"kiosk_admin_session": signed_in.cookies["kiosk_admin_session"]}
+        table = requests.get(platform.url + "/admin/kiosks", cookies=jar, timeout=10).text
+        assert "发布批次 <a href=\"/admin/rollouts/1\">1</a>（town/pingan v1）已自动停止" in table
+        rollout = requests.get(platform.url + "/admin/rollouts/1", cookies=jar, timeout=10).text
+        assert 'id="resume-button"' in rollout and 'id="pause-button"' not in rollout
+    finally:
+        platform.stop()

@@ -124,6 +124,11 @@ def test_sign_in_shows_the_kiosk_table_and_filters_by_town(page, browser, platfo
     page.click("#filter-button")
     assert "town=heping" in page.url
     assert [r.get_attribute("data-kiosk") for r in page.query_selector_all("#kiosks tbody tr")] == ["k-003", "k-004"]
+    page.select_option("#town", "")
+    page.check("#problems")  # offline, unhealthy, or a report that is not "applied"
+    page.click("#filter-button")
+    assert [r.get_attribute("data-kiosk") for r in page.query_selector_all("#kiosks tbody tr")] == \
+        ["k-001", "k-002", "k-004"]
 
 
 def test_the_kiosk_page_draws_its_heartbeats_and_shows_reasons_as_text(page, platform):
@@ -193,6 +198,21 @@ def test_a_post_without_the_session_form_token_is_refused(browser, platform):
         assert rollout_state(platform, 2) == "running"
     response = requests.post(url, data={"csrf": token}, cookies=jar, allow_redirects=False, timeout=10)
     assert response.status_code == 303 and rollout_state(platform, 2) == "paused"
+
+
+def test_a_form_on_another_site_cannot_steer_a_rollout(page, platform, tmp_path):
+    from fleet_helpers import StaticServer
+
+    for host in ("127.0.0.1", "localhost"):  # another port on our host (same site), another site
+        (tmp_path / "evil.html").write_text(
+            f'<form id="f" method="post" action="{platform.url}/admin/rollouts/2/abort">'
+            '<input name="confirm" value="yes"><input name="csrf" value="guess"></form>'
+            '<script>document.getElementById("f").submit()</script>')
+        with StaticServer(tmp_path) as evil:
+            page.goto(evil.url.replace("127.0.0.1", host) + "/evil.html")
+            page.wait_for_url(platform.url + "/admin/rollouts/2/abort")
+        assert "表单校验失败" in page.content() or "未登录" in page.content()
+        assert rollout_state(platform, 2) == "paused"
 
 
 def test_signing_out_ends_the_session(page, browser, platform):

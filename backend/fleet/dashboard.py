@@ -330,6 +330,20 @@ def kiosk_rows(db: Database, town: str | None) -> list[dict]:
     return result
 
 
+def needs_a_look(row: dict) -> bool:
+    """Offline, unhealthy, or its last report was not an application."""
+    report = row["last_report"]
+    return not row["is_online"] or row["healthy"] is False or (report is not None and report.kind != "applied")
+
+
+def halted_rollouts(db: Database) -> list[Any]:
+    """Rollouts the controller halted by itself: they wait for the administrator."""
+    with db.read() as conn:
+        return conn.execute(sa.select(t.fleet_rollouts.c.id, t.fleet_rollouts.c.scope, t.fleet_rollouts.c.version,
+                                      t.fleet_rollouts.c.reason)
+                            .where(t.fleet_rollouts.c.state == "halted").order_by(t.fleet_rollouts.c.id)).all()
+
+
 def kiosk_detail(db: Database, kiosk_id: str) -> dict | None:
     now = db.clock()
     with db.read() as conn:
@@ -553,16 +567,20 @@ def logout(request: Request, csrf: str = Form("")) -> Response:
 
 
 @router.get("/kiosks")
-def kiosk_table(request: Request, town: str = "") -> Response:
+def kiosk_table(request: Request, town: str = "", problems: str = "") -> Response:
+    """The kiosk table, of one town when asked; ``problems=1`` keeps the kiosks that need a look."""
     session = _current(request)
     if session is None:
         return redirect("/admin/login")
     db = _db(request)
     town = town[:64]
     rows = kiosk_rows(db, town or None)
+    summary = {"total": len(rows), "online": sum(r["is_online"] for r in rows),
+               "unhealthy": sum(r["healthy"] is False for r in rows)}
+    if problems:
+        rows = [r for r in rows if needs_a_look(r)]
     return render("kiosks.html", session=session, refresh=REFRESH_S, rows=rows, towns=towns(db), town=town,
-                  online=sum(r["is_online"] for r in rows),
-                  unhealthy=sum(r["healthy"] is False for r in rows), now=db.clock())
+                  problems=bool(problems), summary=summary, halted=halted_rollouts(db))
 
 
 @router.get("/kiosks/{kiosk_id}")
