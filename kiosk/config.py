@@ -137,6 +137,7 @@ class ServiceSection:
     receipt_roll_m: float = 50.0  # length of a full receipt roll
     a4_tray_sheets: int = 250
     paper_warn_days: float = 3.0  # warn the platform when paper lasts fewer days than this
+    technician_qr_key: str = ""  # base64 Ed25519 public key of the platform's technician codes; empty: off
 
 
 @dataclass(frozen=True)
@@ -333,6 +334,8 @@ def _validate_service(cfg: Config, file: str) -> None:
         name, sep, hashed = entry.partition("=")
         if not sep or not name.strip() or not re.fullmatch(r"(scrypt|pbkdf2_sha256)\$[^$]+(\$[^$]+){3,4}", hashed):
             raise _fail(file, "service.technicians", "entries must be NAME=HASH from `kiosk service hash-pin`")
+    if sv.technician_qr_key and not re.fullmatch(r"[A-Za-z0-9+/]{43}=", sv.technician_qr_key):
+        raise _fail(file, "service.technician_qr_key", "must be a base64 Ed25519 public key (44 characters)")
     for key, value, low, high in (("max_tries", sv.max_tries, 1, 20), ("lockout_s", sv.lockout_s, 1, 3600),
                                   ("idle_exit_s", sv.idle_exit_s, 30, 3600),
                                   ("receipt_roll_m", sv.receipt_roll_m, 1, 500),

@@ -120,3 +120,94 @@ def test_hash_pin_command(tmp_path):
     assert name == "李工" and verify_pin("482915", hashed) and "482915" not in proc.stdout
     bad = run_kiosk("service", "hash-pin", "--name", "李工")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+# -- technician QR codes ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def signed(tmp_path):
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                serialization.NoEncryption())
+    public = base64.b64encode(key.public_key().public_bytes(serialization.Encoding.Raw,
+                                                            serialization.PublicFormat.Raw)).decode()
+    clock = Clock()
+    cfg = ServiceSection(technician_qr_key=public, max_tries=3, lockout_s=30)
+    return ServiceAccess(cfg, tmp_path, clock=clock, monotonic=clock, kiosk_id="gx-pingan-001"), private, clock
+
+
+def test_a_signed_code_enters_once_for_its_kiosk_until_it_expires(signed, tmp_path):
+    from kiosk.operate.access import sign_technician_qr
+
+    acc, private, clock = signed
+    code = sign_technician_qr(private, "李工", "gx-pingan-001", 3600, now=clock.now)
+    ok, session = acc.try_qr(code)
+    assert ok.ok and ok.technician == "李工" and session is not None
+    again, _ = acc.try_qr(code)
+    assert not again.ok and "already used" in again.message_en
+    assert acc.try_qr(sign_technician_qr(private, "李工", "*", 3600, now=clock.now))[0].ok  # any kiosk
+    other = sign_technician_qr(private, "李工", "gx-other-002", 3600, now=clock.now)
+    assert "another kiosk" in acc.try_qr(other)[0].message_en
+    later = sign_technician_qr(private, "李工", "gx-pingan-001", 600, now=clock.now)
+    clock.now += 601
+    assert "expired" in acc.try_qr(later)[0].message_en
+    entries = AuditLog(tmp_path).entries()
+    assert entries[0]["action"] == "enter" and entries[0]["detail"]["by"] == "code"
+    assert [e["detail"]["why"] for e in entries if e["action"] == "bad_code"] == [
+        "already used", "issued for another kiosk", "expired"]
+
+
+def test_forged_tampered_and_foreign_codes_are_refused_and_count_as_wrong_tries(signed):
+    import base64
+    import json as _json
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from kiosk.operate.access import QR_PREFIX, sign_technician_qr
+
+    acc, private, clock = signed
+    good = sign_technician_qr(private, "李工", "gx-pingan-001", 3600, now=clock.now)
+    payload, signature = good[len(QR_PREFIX):].split(".")
+    claims = _json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["t"] = "张工"
+    tampered = QR_PREFIX + base64.urlsafe_b64encode(_json.dumps(claims).encode()).rstrip(b"=").decode() + "." + signature
+    stranger = Ed25519PrivateKey.generate().private_bytes_raw()
+    forged = sign_technician_qr(stranger, "李工", "gx-pingan-001", 3600, now=clock.now)
+    results = [acc.try_qr(t)[0] for t in (tampered, forged, "KIOSKTECH1.garbage")]
+    assert [r.ok for r in results] == [False, False, False]
+    assert results[-1].wait_s == 30  # the third bad code locks the pad like a third wrong PIN
+    assert not acc.try_qr(good)[0].ok  # even a good code waits
+    with pytest.raises(ValueError):
+        sign_technician_qr(private, "李工", "gx-pingan-001", 3 * 86400)
+
+
+def test_codes_are_off_without_a_configured_key(tmp_path):
+    acc = ServiceAccess(ServiceSection(), tmp_path)
+    attempt, session = acc.try_qr("KIOSKTECH1.x.y")
+    assert not attempt.ok and session is None and "not enabled" in attempt.message_en
+
+
+def test_platform_side_commands_make_a_code_the_kiosk_takes(tmp_path):
+    key_file = tmp_path / "tech.key"
+    made = run_kiosk("service", "code-keygen", "--out", str(key_file))
+    assert made.returncode == 0, made.stderr
+    public = made.stdout.split('"')[1]
+    assert oct(key_file.stat().st_mode)[-3:] == "600"
+    assert run_kiosk("service", "code-keygen", "--out", str(key_file)).returncode == 2  # never overwritten
+    signed = run_kiosk("service", "sign-code", "--key", str(key_file), "--name", "李工", "--kiosk", "gx-pingan-001",
+                       "--hours", "2", "--png", str(tmp_path / "code.png"))
+    assert signed.returncode == 0, signed.stderr
+    acc = ServiceAccess(ServiceSection(technician_qr_key=public), tmp_path, kiosk_id="gx-pingan-001")
+    assert acc.try_qr(signed.stdout.strip())[0].ok
+    from devices.qr.engines import FrameDecoder  # the decoder the kiosk's camera scanner uses
+
+    codes, _ms = FrameDecoder().decode_file(tmp_path / "code.png")
+    assert signed.stdout.strip() in [c.text for c in codes]
+    bad = run_kiosk("service", "sign-code", "--key", str(key_file), "--name", "李工", "--kiosk", "x", "--hours", "48")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1

@@ -26,6 +26,16 @@ def register(parsers) -> None:
     p = sub.add_parser("hash-pin", help="print a service.technicians entry for a PIN read from the terminal")
     p.add_argument("--name", required=True, help="the technician's name, as the audit log will show it")
     p.set_defaults(func=cmd_hash_pin)
+    p = sub.add_parser("code-keygen", help="(platform side) make the key pair for technician QR codes")
+    p.add_argument("--out", type=Path, required=True, help="private key file to create (0600)")
+    p.set_defaults(func=cmd_code_keygen)
+    p = sub.add_parser("sign-code", help="(platform side) sign a technician QR code for one kiosk and a limited time")
+    p.add_argument("--key", type=Path, required=True, help="private key file from code-keygen")
+    p.add_argument("--name", required=True, help="the technician's name")
+    p.add_argument("--kiosk", required=True, help="kiosk id, or * for every kiosk")
+    p.add_argument("--hours", type=float, default=4.0, help="valid for this long (at most 24; default 4)")
+    p.add_argument("--png", type=Path, default=None, help="also write the QR code as a PNG")
+    p.set_defaults(func=cmd_sign_code)
     p = sub.add_parser("bundle", help="export the diagnostics bundle (no personal data)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--out", type=Path, help="folder to write the zip to")
@@ -79,6 +89,54 @@ def cmd_hash_pin(args) -> int:
         raise UsageError(str(exc)) from None
     print(f'"{name}={hashed}"')
     print('# add it to [service] technicians = [ … ] in /etc/kiosk/kiosk.toml', file=sys.stderr)
+    return 0
+
+
+def cmd_code_keygen(args) -> int:
+    import base64
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    if args.out.exists():
+        raise UsageError(f"{args.out} exists; a key is never overwritten")
+    key = Ed25519PrivateKey.generate()
+    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    try:
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise UsageError(f"cannot create {args.out}: {exc.strerror}") from None
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(raw)
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    print(f'technician_qr_key = "{base64.b64encode(public).decode()}"')
+    print("# put this line in [service] of each kiosk's site file (or the fleet document)", file=sys.stderr)
+    return 0
+
+
+def cmd_sign_code(args) -> int:
+    import math
+
+    from kiosk.operate.access import QR_MAX_VALID_S, sign_technician_qr
+
+    if not math.isfinite(args.hours) or not 60 <= args.hours * 3600 <= QR_MAX_VALID_S:
+        raise UsageError("--hours must be between 1/60 and 24")
+    name = args.name.strip()
+    if not name or len(name) > 32 or any(not c.isprintable() for c in name):
+        raise UsageError("--name must be 1-32 printable characters")
+    try:
+        raw = args.key.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.key}: {exc.strerror}") from None
+    if len(raw) != 32:
+        raise UsageError(f"{args.key} is not a key from `kiosk service code-keygen`")
+    text = sign_technician_qr(raw, name, args.kiosk, args.hours * 3600)
+    if args.png is not None:
+        import qrcode
+
+        qrcode.make(text).save(args.png)
+    print(text)
     return 0
 
 

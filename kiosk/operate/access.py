@@ -5,6 +5,9 @@
 - Wrong PINs are limited: after ``service.max_tries`` wrong ones in a row the pad waits
   ``service.lockout_s``, and each further wrong one doubles the wait (at most an hour). The count
   and the wait are kept on disk, so restarting the kiosk does not reset them.
+- Or a technician QR code the platform signs (Ed25519) for one technician, one kiosk (or all) and at
+  most a day (``sign_technician_qr``; the kiosk holds the public key, ``service.technician_qr_key``);
+  each code enters once.
 - Every entry, exit and action goes to the audit log (technician, time, what), a SQLite file in the
   data folder written durably, and to the log.
 - ``ServiceSession.tick()`` ends service mode after ``service.idle_exit_s`` without a touch.
@@ -105,7 +108,18 @@ class AuditLog:
             "CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL,"
             " technician TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL);"
             "CREATE TABLE IF NOT EXISTS lockout (key TEXT PRIMARY KEY, failures INTEGER NOT NULL,"
-            " locked_until REAL NOT NULL);")
+            " locked_until REAL NOT NULL);"
+            "CREATE TABLE IF NOT EXISTS used_codes (nonce TEXT PRIMARY KEY, expires REAL NOT NULL);")
+
+    def use_nonce(self, nonce: str, expires: float, now: float) -> bool:
+        """Remember a technician code's nonce until it expires; False when it was used before."""
+        with self._lock:
+            self._db.execute("DELETE FROM used_codes WHERE expires < ?", (now,))
+            try:
+                self._db.execute("INSERT INTO used_codes(nonce, expires) VALUES (?, ?)", (nonce, expires))
+            except sqlite3.IntegrityError:
+                return False
+        return True
 
     def record(self, technician: str, action: str, **detail: Any) -> None:
         from kiosk.operate.redact import strip_secrets
@@ -198,8 +212,10 @@ class ServiceAccess:
     """The PIN pad's logic: which technician, how many wrong tries, how long to wait."""
 
     def __init__(self, service_cfg: Any, data_dir: str | Path, *, clock: Callable[[], float] = time.time,
-                 monotonic: Callable[[], float] = time.monotonic, audit: AuditLog | None = None) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, audit: AuditLog | None = None,
+                 kiosk_id: str = "") -> None:
         self.cfg = service_cfg
+        self.kiosk_id = kiosk_id
         self.technicians = parse_technicians(service_cfg.technicians)
         self.clock = clock
         self.monotonic = monotonic
@@ -212,6 +228,32 @@ class ServiceAccess:
     def wait_left(self) -> float:
         failures, until = self.audit.lockout_state()
         return max(0.0, until - self.clock())
+
+    def try_qr(self, text: str) -> tuple[Attempt, ServiceSession | None]:
+        """Check a scanned technician code (``service.technician_qr_key``); each code enters once."""
+        key = getattr(self.cfg, "technician_qr_key", "")
+        if not key:
+            return Attempt(False, message_zh="本机未启用维护二维码", message_en="technician codes are not enabled"), None
+        wait = self.wait_left()
+        if wait > 0:
+            return Attempt(False, wait_s=wait, message_zh=f"请 {int(wait) + 1} 秒后再试",
+                           message_en=f"wait {int(wait) + 1} s before the next try"), None
+        claims, why = check_technician_qr(text, base64.b64decode(key), self.kiosk_id, self.clock())
+        if claims is not None and not self.audit.use_nonce(claims["n"], claims["exp"], self.clock()):
+            claims, why = None, "already used"
+        if claims is None:
+            failures, _ = self.audit.lockout_state()
+            failures += 1
+            over = failures - self.cfg.max_tries
+            wait = 0.0 if over < 0 else min(MAX_WAIT_S, self.cfg.lockout_s * 2 ** over)
+            self.audit.set_lockout_state(failures, self.clock() + wait)
+            self.audit.record("?", "bad_code", why=why, failures=failures, wait_s=wait)
+            return Attempt(False, wait_s=wait, message_zh="维护二维码无效或已过期", message_en=f"code refused: {why}"), None
+        who = claims["t"].strip()
+        self.audit.set_lockout_state(0, 0.0)
+        self.audit.record(who, "enter", by="code", valid_until=claims["exp"])
+        session = ServiceSession(who, self.monotonic(), self.cfg.idle_exit_s, self.audit, self.monotonic)
+        return Attempt(True, technician=who, message_zh="已进入维护模式", message_en="service mode"), session
 
     def try_pin(self, pin: str) -> tuple[Attempt, ServiceSession | None]:
         """Check a PIN; on success a new ServiceSession (its entry is in the audit log)."""
@@ -239,3 +281,63 @@ class ServiceAccess:
                            message_en=f"wrong PIN; wait {int(wait)} s"), None
         return Attempt(False, tries_left=left, message_zh=f"密码错误，还可尝试 {left} 次",
                        message_en=f"wrong PIN; {left} tries left"), None
+
+
+# -- the technician QR code: signed by the platform for one technician and a limited time -------------
+
+QR_PREFIX = "KIOSKTECH1."
+QR_MAX_VALID_S = 24 * 3600
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_technician_qr(private_key: bytes, technician: str, kiosk_id: str, valid_s: float,
+                       now: float | None = None) -> str:
+    """What the platform puts in a technician's QR code: ``KIOSKTECH1.<payload>.<signature>``, the
+    payload naming the technician, the kiosk (or ``*``), an expiry and a nonce, signed with Ed25519."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    if not 60 <= valid_s <= QR_MAX_VALID_S:
+        raise ValueError(f"a technician code is valid for 60 s to {QR_MAX_VALID_S} s")
+    now = time.time() if now is None else now
+    payload = json.dumps({"t": technician, "k": kiosk_id, "exp": int(now + valid_s), "iat": int(now),
+                          "n": _b64url(os.urandom(12))}, ensure_ascii=False, separators=(",", ":")).encode()
+    signature = Ed25519PrivateKey.from_private_bytes(private_key).sign(QR_PREFIX.encode() + payload)
+    return f"{QR_PREFIX}{_b64url(payload)}.{_b64url(signature)}"
+
+
+def check_technician_qr(text: str, public_key: bytes, kiosk_id: str, now: float) -> tuple[dict | None, str]:
+    """The payload of a valid code for this kiosk, or None and why not (in English, for the audit)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    if not isinstance(text, str) or not text.startswith(QR_PREFIX) or len(text) > 1024:
+        return None, "not a technician code"
+    try:
+        payload_b64, signature_b64 = text[len(QR_PREFIX):].split(".")
+        payload, signature = _unb64url(payload_b64), _unb64url(signature_b64)
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, QR_PREFIX.encode() + payload)
+        claims = json.loads(payload)
+        name, kiosk, exp, iat, nonce = claims["t"], claims["k"], claims["exp"], claims["iat"], claims["n"]
+    except InvalidSignature:
+        return None, "signature does not match"
+    except (ValueError, KeyError, TypeError):
+        return None, "malformed code"
+    if not (isinstance(name, str) and name.strip() and isinstance(kiosk, str) and isinstance(nonce, str)
+            and isinstance(exp, int) and isinstance(iat, int)):
+        return None, "malformed code"
+    if kiosk not in (kiosk_id, "*"):
+        return None, "issued for another kiosk"
+    if exp - iat > QR_MAX_VALID_S:
+        return None, "valid for too long"
+    if now >= exp:
+        return None, "expired"
+    if now < iat - 300:
+        return None, "not valid yet (check the kiosk's clock)"
+    return claims, ""

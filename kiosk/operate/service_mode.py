@@ -9,6 +9,7 @@ The app creates one ``ServiceMode`` at start and hands it its open drivers, outb
 Then, from workers (``kiosk.bridge.Workers``; every call here may block), never the UI thread:
 
     attempt = service.enter(pin)            # Attempt(ok, technician, wait_s, tries_left, message_zh)
+    attempt = service.enter_with_code(text) # or a scanned technician QR code (KIOSKTECH1.…)
     service.panels()                        # one CheckResult per device: state, URL, last error, counters
     service.live_test("idcard")             # read a card (masked) / scan / camera figures / print tests
     service.network(), service.outbox_view(), service.retry_dead(), service.system_view()
@@ -49,7 +50,7 @@ class ServiceMode:
         self.outbox = outbox
         self.counters = counters
         self.started = started or time.time()
-        self.access = access or ServiceAccess(cfg.service, cfg.paths.data_dir)
+        self.access = access or ServiceAccess(cfg.service, cfg.paths.data_dir, kiosk_id=cfg.kiosk.id)
         self.session: ServiceSession | None = None
 
     # -- entering and leaving ---------------------------------------------------------------------
@@ -64,6 +65,13 @@ class ServiceMode:
 
     def enter(self, pin: str) -> Attempt:
         attempt, session = self.access.try_pin(pin)
+        if session is not None:
+            self.session = session
+        return attempt
+
+    def enter_with_code(self, text: str) -> Attempt:
+        """A scanned technician QR code (``KIOSKTECH1.…``, see kiosk.operate.access)."""
+        attempt, session = self.access.try_qr(text)
         if session is not None:
             self.session = session
         return attempt
