@@ -30,7 +30,7 @@ ROUNDS = 15
 CARD = "resident"
 EXCHANGES = (c.FIND_CARD, c.SELECT_CARD, c.READ_TEXT_PHOTO)
 REPLY_SIZES = (12, 19, 1295)
-READ_REPLY_WIRE_MS = 1295 * 10 / BAUD * 1000  # the 112 ms budget of DEVICES.md
+READ_REPLY_WIRE_MS = 1295 * 10 / BAUD * 1000  # the read reply on the wire: 1295 bytes of 10 bits
 ALL_BYTES_WIRE_MS = (sum(len(r.to_bytes()) for r in EXCHANGES) + sum(REPLY_SIZES)) * 10 / BAUD * 1000
 
 

@@ -1,4 +1,4 @@
-"""Card text parsing for the four card types, built byte by byte from the offsets in DEVICES.md §1.
+"""Card text parsing for the four card types, built byte by byte from the offsets of the card layouts.
 
 The blocks here are written by hand from the documented offsets, not with the module's own layout
 table, so a wrong offset in the code shows up as a failure.

@@ -1,4 +1,4 @@
-"""SAM_V framing and commands as bytes in, bytes out, against the table in DEVICES.md §1."""
+"""SAM_V framing and commands as bytes in, bytes out, against the SAM_V command table."""
 import random
 
 import pytest
@@ -10,7 +10,7 @@ from devices.idcard.frames import (PREAMBLE, ChecksumError, FrameDecoder, Length
 
 P = bytes.fromhex("AAAAAA9669")
 
-# request → bytes after the preamble, exactly as DEVICES.md gives them
+# request → bytes after the preamble, exactly as the SAM_V protocol gives them
 GOLDEN_REQUESTS = [
     (c.RESET_SAM, "00 03 10 FF EC"),
     (c.SAM_STATUS, "00 03 11 FF ED"),

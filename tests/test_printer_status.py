@@ -127,7 +127,7 @@ class _Silent:
 
 
 def test_python_escpos_gets_silence_and_garbage_wrong_and_we_do_not():
-    """The pitfalls we wrap (DEVICES.md §2): python-escpos calls silence "paper OK" and 0xFF "online"."""
+    """The pitfalls we wrap: python-escpos calls silence "paper OK" and 0xFF "online"."""
     silent = _Silent(b"").p
     assert silent.paper_status() == 2  # python-escpos: "paper adequate" from silence
     assert decode({1: b"", 2: b"", 4: b""}).state is PrinterState.OFFLINE

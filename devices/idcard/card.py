@@ -1,6 +1,6 @@
 """The card's 256-byte text block → ``IdCard``, for all four card types.
 
-The block is UTF-16LE padded with spaces; byte 248 tells the type (DEVICES.md §1). Layouts are
+The block is UTF-16LE padded with spaces; byte 248 tells the type. Layouts are
 byte ranges (start, end) per field, shared with the simulator's encoder so there is one table.
 Personal fields are left out of ``repr`` so a stray log line cannot carry them.
 """

@@ -1,4 +1,4 @@
-"""SAM_V commands, status words and reply payloads (DEVICES.md §1), as plain values.
+"""SAM_V commands, status words and reply payloads, as plain values.
 
 A request body is ``CMD PARA DATA…``; a reply body is ``SW1 SW2 SW3 DATA…``. SW3 carries the
 status code. Everything here is pure so the driver and the simulator share one definition.

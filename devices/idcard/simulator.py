@@ -4,7 +4,7 @@
 baud rate, and it can misbehave on request (slow, chunked, noisy, corrupt, silent, nosam).
 sim_links.py carries it over TCP (for pyserial ``socket://``) or a pty (what ``sim://`` uses).
 
-Card model (DEVICES.md §1): find succeeds once per presentation; after a successful read the
+Card model: find succeeds once per presentation; after a successful read the
 card is latched and find answers "no card" until it leaves the field. Select still answers
 success while a latched card stays in the field and "select failed" once it is gone; the driver
 uses that to tell a card left on the reader from one taken away.

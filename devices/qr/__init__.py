@@ -1,4 +1,4 @@
-"""QR and barcode scanning (DEVICES.md §3): camera frames decoded with zxing-cpp (pyzbar second),
+"""QR and barcode scanning: camera frames decoded with zxing-cpp (pyzbar second),
 serial/USB-CDC scanners, HID keyboard-wedge and HID-POS scanners, and a scanner simulator.
 
     scanner = QrScanner("serial:///dev/ttyACM0?baud=115200")   # or socket://, hid://, camera://, sim://

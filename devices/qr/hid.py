@@ -2,7 +2,7 @@
 
 Keyboard mode (the factory default of most scanners): the scanner "types" the code as 8-byte boot
 keyboard reports (modifiers, reserved, six key usages) with the US layout, so only ASCII survives;
-Chinese needs serial or HID-POS mode (DEVICES.md §3). A key counts when it appears in a report and
+Chinese needs serial or HID-POS mode. A key counts when it appears in a report and
 was not held in the previous one, so "11" arrives as press, release, press.
 
 HID-POS mode (USB HID Point of Sale usage tables, barcode scanner page 0x8C): 64-byte input reports

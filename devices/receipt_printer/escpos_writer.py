@@ -7,7 +7,7 @@ Why our own ``Escpos`` subclass rather than one of python-escpos's printer class
 * ``Dummy``, ``File`` and ``LP`` cannot read, so they cannot ask ``DLE EOT`` at all;
 * ``Network._read`` is a bare ``recv(16)`` with the connect timeout, so silence becomes a 60 s hang;
 * its ``text()`` sends a string with any CJK ideograph whole as GB18030 without ``FS &``, which
-  GBK-font printers print as garbage (DEVICES.md §2).
+  GBK-font printers print as garbage.
 
 So python-escpos builds the commands (styles, native and raster QR, raster images, feeds, cuts),
 ``_raw`` hands them to whatever sink we give it (a byte buffer for a job, a transport for a status
