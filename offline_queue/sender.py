@@ -20,10 +20,12 @@ Two kinds of failure are told apart (``classify``):
 Up to ``concurrency`` requests use the link at once (small by default: rural uplinks are thin). A
 request that has handed over its whole body and then waits on the platform much longer than
 answers usually take (``patience``) stops counting, so that a slow answer does not hold the link
-idle; never more than twice ``concurrency`` are in flight. An item is sent by one worker at a time: workers only send items this sender holds a lease on, and
-a lease is held until the attempt's outcome is recorded, and renewed while the attempt runs. Outcomes are recorded in small groups, one
-transaction each; a delivered item not yet recorded when the process dies is sent again under the
-same key, and the platform answers "already have it".
+idle; never more than twice ``concurrency`` are in flight. An item is sent by one worker at a
+time: workers only send items this sender holds a lease on, a lease is held until the attempt's
+outcome is recorded, and it is renewed while the attempt runs. Outcomes are recorded in small
+groups, one transaction each, together with the next lease when one is due; a delivered item not
+yet recorded when the process dies is sent again under the same key, and the platform answers
+"already have it".
 
 When the link is down the sender keeps a cheap TCP probe of the platform's host and port, and
 ``wake()`` (the probe's, or anyone's, e.g. a network-manager hook) makes items that failed only on
@@ -76,7 +78,7 @@ class Sender:
                  session: requests.Session | None = None, clock: Callable[[], float] | None = None,
                  on_change: Callable[[dict], None] | None = None, backoff: Backoff | None = None,
                  connect_timeout_s: float = 5.0, read_timeout_s: float = 30.0,
-                 lease_s: float = DEFAULT_LEASE_S, batch: int = 8, concurrency: int = DEFAULT_CONCURRENCY,
+                 lease_s: float = DEFAULT_LEASE_S, batch: int = 16, concurrency: int = DEFAULT_CONCURRENCY,
                  idle_poll_s: float = 10.0, probe_interval_s: float | None = 5.0,
                  prune_every_s: float = 3600.0) -> None:
         parts = urlsplit_checked(base_url)
@@ -170,7 +172,8 @@ class Sender:
                 halted = self._stopping.is_set() or self.paused_for() > 0
                 if (not halted and may_lease and len(backlog) < self._window()
                         and not (one_lease and leased)):
-                    fresh = self.outbox.lease(self.batch, self.lease_s)
+                    fresh = self.outbox.lease(self.batch, self.lease_s, settle=unsettled)  # one commit for both
+                    unsettled.clear()
                     leased, may_lease = True, bool(fresh)  # nothing due: look again once an attempt ends
                     backlog.extend(fresh)
                 while not halted and backlog and self._room(running):
@@ -236,9 +239,8 @@ class Sender:
 
     def _settle(self, unsettled: list[Outcome]) -> None:
         if unsettled:
-            batch = list(unsettled)
+            self.outbox.settle(unsettled)
             unsettled.clear()
-            self.outbox.settle(batch)
 
     def _note(self, result: tuple[Outcome, bool | None]) -> Outcome:
         """Update the sender's view of the link from one attempt (in the pass's thread)."""

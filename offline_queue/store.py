@@ -63,6 +63,8 @@ class Outbox:
         self.recovered_from: Path | None = None  # where a corrupt database was moved at open
         self.recovery_reason: str | None = None
         self._lock = threading.RLock()
+        self._read_lock = threading.Lock()
+        self._reader: sqlite3.Connection | None = None  # for load(), beside the writing connection
         self._listeners: list[Callable[[dict], None]] = []
         self._db: sqlite3.Connection | None = None
         self._free_bytes, self._free_checked_at = 0, float("-inf")
@@ -174,6 +176,13 @@ class Outbox:
                     raise OutboxFull(f"the disk of {self.data_dir} is full; nothing was changed ({exc})") from exc
                 raise
 
+    def _reading(self) -> sqlite3.Connection:
+        """The connection ``load`` reads with (under ``_read_lock``): WAL lets it read while the other writes."""
+        self._require_open()
+        if self._reader is None:
+            self._reader = connect(self.data_dir / DB_NAME)
+        return self._reader
+
     def _require_open(self) -> sqlite3.Connection:
         if self._db is None:
             raise OutboxError("the outbox is closed")
@@ -229,26 +238,32 @@ class Outbox:
 
     # ----------------------------------------------------------------- sending side
 
-    def lease(self, limit: int = 1, lease_s: float = DEFAULT_LEASE_S) -> list[LeasedItem]:
+    def lease(self, limit: int = 1, lease_s: float = DEFAULT_LEASE_S, *,
+              settle: Iterable[Outcome] = ()) -> list[LeasedItem]:
         """Claim up to ``limit`` due items (oldest first) for ``lease_s`` seconds.
 
         Items whose lease has expired (their sender died) are claimed again, keeping their
-        Idempotency-Key, so the platform sees a retry, never a second submission.
+        Idempotency-Key, so the platform sees a retry, never a second submission. ``settle``:
+        outcomes to record first, in the same transaction (one commit, one fsync, for both).
         """
+        outcomes = list(settle)
         now = self.clock()
         token = uuid.uuid4().hex
         with self._write() as db:
+            done = self._record(db, outcomes, now)
             db.execute(RECLAIM_SQL, (now,))  # their sender died: claim them again, same key
             rows = db.execute(LEASE_SQL, {"token": token, "expires": now + lease_s, "now": now,
                                           "limit": int(limit)}).fetchall()
+        if outcomes:
+            self._recorded(done)
         rows.sort()
         return [LeasedItem(seq=r[0], id=r[1], idempotency_key=r[1], method=r[2], path=r[3], attempts=r[4],
                            created_at=r[5], lease_token=token, lease_expires_at=now + lease_s) for r in rows]
 
     def load(self, item: LeasedItem) -> StoredRequest:
         """Decrypt a leased item's request; ``UndeliverableItem`` if it cannot be read back."""
-        with self._lock:
-            row = self._require_open().execute(
+        with self._read_lock:  # its own connection: senders read while another thread commits
+            row = self._reading().execute(
                 "SELECT envelope, file_count FROM items WHERE seq = ? AND id = ?", (item.seq, item.id)).fetchone()
         if row is None or row[0] is None:
             raise UndeliverableItem(f"item {item.id} has no stored request")
@@ -296,46 +311,57 @@ class Outbox:
         outcomes = list(outcomes)
         if not outcomes:
             return 0
-        now, done, recorded = self.clock(), [], 0
         with self._write() as db:
-            for o in outcomes:
-                where = (o.item.seq, o.item.lease_token)
-                if o.state is ItemState.DONE:
-                    row = db.execute(
-                        "UPDATE items SET state = 'done', done_at = ?, envelope = NULL, bytes = 0,"
-                        " attempts = attempts + 1, lease_token = NULL, lease_expires_at = NULL, last_status = ?,"
-                        " last_error = NULL, last_error_kind = NULL"
-                        " WHERE seq = ? AND state = 'inflight' AND lease_token = ? RETURNING file_count",
-                        (now, o.status, *where)).fetchone()
-                    changed = row is not None
-                    if changed:
-                        done.append((o.item, row[0]))
-                elif o.state is ItemState.PENDING:
-                    changed = db.execute(
-                        "UPDATE items SET state = 'pending', next_attempt_at = ?, attempts = attempts + 1,"
-                        " lease_token = NULL, lease_expires_at = NULL, last_status = ?, last_error = ?,"
-                        " last_error_kind = ? WHERE seq = ? AND state = 'inflight' AND lease_token = ?",
-                        (now if o.due_at is None else o.due_at, o.status, o.error,
-                         ErrorKind(o.kind or ErrorKind.HTTP).value, *where)).rowcount > 0
-                elif o.state is ItemState.DEAD:
-                    changed = db.execute(
-                        "UPDATE items SET state = 'dead', attempts = attempts + 1, lease_token = NULL,"
-                        " lease_expires_at = NULL, last_status = ?, last_error = ?, last_error_kind = ?"
-                        " WHERE seq = ? AND state = 'inflight' AND lease_token = ?",
-                        (o.status, o.error, ErrorKind(o.kind or ErrorKind.HTTP).value, *where)).rowcount > 0
-                else:
-                    raise ValueError(f"an attempt cannot leave an item {o.state.value}")
-                if not changed:
-                    label = {"done": "done", "pending": "retry", "dead": "dead"}[o.state.value]
-                    log.warning("outbox: lease on %s was lost before it could be marked %s", o.item.id, label)
-                elif o.state is ItemState.DEAD:
-                    log.warning("outbox: item %s is dead: %s", o.item.id, o.error)
-                recorded += changed
-        for item, file_count in done:
-            for index in range(file_count):
-                unlink_quietly(self._files / f"{item.id}.{index}")
-        self._notify()
+            done = self._record(db, outcomes, self.clock())
+        return self._recorded(done)
+
+    def _record(self, db: sqlite3.Connection, outcomes: list[Outcome], now: float) -> list[tuple[Outcome, int]]:
+        """The writes of ``settle``, inside the caller's transaction; returns the recorded outcomes with
+        the item's file count (their files are deleted after COMMIT, for items done)."""
+        recorded = []
+        for o in outcomes:
+            where = (o.item.seq, o.item.lease_token)
+            file_count = 0
+            if o.state is ItemState.DONE:
+                row = db.execute(
+                    "UPDATE items SET state = 'done', done_at = ?, envelope = NULL, bytes = 0,"
+                    " attempts = attempts + 1, lease_token = NULL, lease_expires_at = NULL, last_status = ?,"
+                    " last_error = NULL, last_error_kind = NULL"
+                    " WHERE seq = ? AND state = 'inflight' AND lease_token = ? RETURNING file_count",
+                    (now, o.status, *where)).fetchone()
+                changed = row is not None
+                file_count = row[0] if changed else 0
+            elif o.state is ItemState.PENDING:
+                changed = db.execute(
+                    "UPDATE items SET state = 'pending', next_attempt_at = ?, attempts = attempts + 1,"
+                    " lease_token = NULL, lease_expires_at = NULL, last_status = ?, last_error = ?,"
+                    " last_error_kind = ? WHERE seq = ? AND state = 'inflight' AND lease_token = ?",
+                    (now if o.due_at is None else o.due_at, o.status, o.error,
+                     ErrorKind(o.kind or ErrorKind.HTTP).value, *where)).rowcount > 0
+            elif o.state is ItemState.DEAD:
+                changed = db.execute(
+                    "UPDATE items SET state = 'dead', attempts = attempts + 1, lease_token = NULL,"
+                    " lease_expires_at = NULL, last_status = ?, last_error = ?, last_error_kind = ?"
+                    " WHERE seq = ? AND state = 'inflight' AND lease_token = ?",
+                    (o.status, o.error, ErrorKind(o.kind or ErrorKind.HTTP).value, *where)).rowcount > 0
+            else:
+                raise ValueError(f"an attempt cannot leave an item {o.state.value}")
+            if changed:
+                recorded.append((o, file_count))
+            else:
+                label = {"done": "done", "pending": "retry", "dead": "dead"}[o.state.value]
+                log.warning("outbox: lease on %s was lost before it could be marked %s", o.item.id, label)
         return recorded
+
+    def _recorded(self, recorded: list[tuple[Outcome, int]]) -> int:
+        """After COMMIT: delete the files of items done, report dead ones, tell the listeners."""
+        for o, file_count in recorded:
+            if o.state is ItemState.DEAD:
+                log.warning("outbox: item %s is dead: %s", o.item.id, o.error)
+            for index in range(file_count):
+                unlink_quietly(self._files / f"{o.item.id}.{index}")
+        self._notify()
+        return len(recorded)
 
     def extend(self, items: Iterable[LeasedItem], lease_s: float = DEFAULT_LEASE_S) -> tuple[float, set[int]]:
         """Hold leased items ``lease_s`` seconds from now (their attempt is still running, e.g. a large
@@ -476,7 +502,10 @@ class Outbox:
                 log.exception("outbox: status listener failed")
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
             if self._db is not None:
                 self._db.close()
                 self._db = None

@@ -107,6 +107,26 @@ def test_outcome_needs_the_current_lease(outbox, clock):
     assert outbox.status()["done"] == 1
 
 
+def test_lease_records_outcomes_in_the_same_transaction(outbox, clock):
+    from offline_queue.items import ErrorKind, Outcome
+
+    a, b, c = (outbox.put("POST", "/x", json={"n": n}, files=[("s.jpg", b"s")]) for n in range(3))
+    [leased_a] = outbox.lease(limit=1)
+    with pytest.raises(ValueError):  # a bad outcome: nothing of the transaction is kept
+        outbox.lease(limit=1, settle=[Outcome(leased_a, ItemState.DONE, 201),
+                                      Outcome(leased_a, ItemState.INFLIGHT)])
+    assert outbox.status()["inflight"] == 1 and outbox.status()["pending"] == 2
+    [leased_b] = outbox.lease(limit=1, settle=[Outcome(leased_a, ItemState.DONE, 201)])
+    assert leased_b.id == b
+    [leased_c] = outbox.lease(limit=5, settle=[
+        Outcome(leased_b, ItemState.PENDING, 503, "HTTP 503", ErrorKind.HTTP, clock.now + 60)])
+    assert leased_c.id == c  # b is not due again for a minute
+    info = {i.id: i for i in outbox.list()}
+    assert info[a].state is ItemState.DONE and info[a].attempts == 1
+    assert info[b].state is ItemState.PENDING and info[b].next_attempt_at == clock.now + 60
+    assert sorted(f.name for f in (outbox.data_dir / "files").iterdir()) == sorted([f"{b}.0", f"{c}.0"])
+
+
 def test_expired_leases_return_to_pending_at_open(paths, clock):
     with reopen(paths, clock) as box:
         box.put("POST", "/x", json={"a": 1})
