@@ -25,6 +25,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.bridge import UiBridge, Workers
 from kiosk.config import Config
+from kiosk.demo_keys import DemoKeys
 from kiosk.flows import Catalogue, Devices, Flow, FlowContext, build_flows
 from kiosk.i18n import translate
 from kiosk.identity import greeting_name
@@ -54,8 +55,6 @@ THEMES = {
            "c_warning": (1, 0.9, 0.2, 1), "c_warning_text": (0.60, 0.10, 0.0, 1)},
 }
 ELDERLY_FONT_SCALE = 1.3
-KEY_F2, KEY_F3, KEY_F4, KEY_F5 = 283, 284, 285, 286  # demo hotkeys, simulated devices only
-DEMO_FIRST_RECEIPT = "ZW{day}-000001"  # the demo platform numbers its seeded applications from 000001
 
 
 @dataclass
@@ -186,7 +185,8 @@ class KioskApp(App):
         self.idle_dialog = None
         self.card_alert = None
         self.voice = Speaker()
-        self._sim_cards: list[str] = []
+        self.demo_keys = DemoKeys(self.devices, lambda: self.services.base_url,
+                                  lambda: getattr(self.flows.get("submit"), "last_receipt_no", None))
         self.started_at = time.monotonic()
         self.first_frame_at: float | None = None
 
@@ -510,30 +510,7 @@ class KioskApp(App):
             self._card_alert_voice.cancel()
 
     def _on_key_down(self, window: Any, key: int, scancode: int, codepoint: Any, modifiers: Any) -> bool:
-        """Demo hotkeys with simulated devices: F2 card on/off, F3 next card, F4 scan a receipt code,
-        F5 scan a code that is not ours."""
-        scanner, reader = self.devices.scanner, self.devices.reader
-        if key in (KEY_F4, KEY_F5) and getattr(scanner, "simulator", None) is not None:
-            from kiosk.qr_content import receipt_qr_text
-
-            receipt = (self.flows["submit"].last_receipt_no
-                       or DEMO_FIRST_RECEIPT.format(day=datetime.now().strftime("%Y%m%d")))
-            text = receipt_qr_text(receipt, self.services.base_url) if key == KEY_F4 else "https://example.com/pay?x=1"
-            scanner.simulator.scan(text)
-            return True
-        simulator = getattr(reader, "simulator", None)
-        if simulator is None or key not in (KEY_F2, KEY_F3):
-            return False
-        if key == KEY_F2:
-            simulator.toggle()
-        else:
-            from devices.idcard.fixtures import fixture_names
-
-            self._sim_cards = self._sim_cards or fixture_names()
-            name = self._sim_cards.pop(0)
-            self._sim_cards.append(name)
-            simulator.present(name)
-        return True
+        return self.demo_keys.press(key)
 
     # ---- background work -------------------------------------------------------------------
     def refresh_catalogue(self) -> None:

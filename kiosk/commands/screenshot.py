@@ -73,7 +73,7 @@ def stage(app, screen: str) -> None:
         app.open_task("certificates", app.tr(app.lang, "tile_certificates"))
     elif screen == "progress":
         app.open_task("progress")
-        app.screens["progress"].digits = "20261123000042"
+        app.screens["progress"].digits = "000126112373920155"
     elif screen == "rating":
         app.open_task("rating")
         app.screens["rating"].choose(2)

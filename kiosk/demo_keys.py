@@ -1,0 +1,43 @@
+"""The demo's hotkeys, for simulated devices only: F2 puts the card on the reader or takes it away,
+F3 presents the next demo card, F4 scans the latest receipt's code, F5 scans a code that is not ours.
+
+Plain Python: the app passes the key codes it gets from its window.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable
+
+KEY_F2, KEY_F3, KEY_F4, KEY_F5 = 283, 284, 285, 286
+DEMO_FIRST_RECEIPT = "ZW{day}-000001"  # the demo platform numbers its seeded applications from 000001
+
+
+class DemoKeys:
+    def __init__(self, devices: Any, base_url: Callable[[], str], last_receipt: Callable[[], str | None]):
+        self.devices = devices
+        self.base_url = base_url
+        self.last_receipt = last_receipt
+        self._cards: list[str] = []
+
+    def press(self, key: int) -> bool:
+        """Act on a hotkey; False when the key is not one (or its device is not simulated)."""
+        scanner = getattr(self.devices.scanner, "simulator", None)
+        if key in (KEY_F4, KEY_F5) and scanner is not None:
+            from kiosk.qr_content import receipt_qr_text
+
+            receipt = self.last_receipt() or DEMO_FIRST_RECEIPT.format(day=datetime.now().strftime("%Y%m%d"))
+            scanner.scan(receipt_qr_text(receipt, self.base_url()) if key == KEY_F4 else "https://example.com/pay?x=1")
+            return True
+        reader = getattr(self.devices.reader, "simulator", None)
+        if reader is None or key not in (KEY_F2, KEY_F3):
+            return False
+        if key == KEY_F2:
+            reader.toggle()
+        else:
+            from devices.idcard.fixtures import fixture_names
+
+            self._cards = self._cards or fixture_names()
+            name = self._cards.pop(0)
+            self._cards.append(name)
+            reader.present(name)
+        return True
