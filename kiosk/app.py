@@ -210,7 +210,7 @@ class KioskApp(App):
         self.notices = list(self.cfg.kiosk.notices)
         self.lang = self.cfg.kiosk.default_language
         self.apply_theme()
-        self.bridge = UiBridge(lambda fn: Clock.schedule_once(lambda dt: fn(), 0))
+        self.bridge = UiBridge(lambda fn: Clock.schedule_once(lambda dt: fn(), 0), on_error=self._job_failed)
         self.workers = Workers(self.bridge, on_unhandled=self._job_failed)
         screens.load_kv()
         root = KioskRoot(orientation="vertical")
@@ -271,7 +271,8 @@ class KioskApp(App):
         counters.flush(2.0)  # the last counts of the visit reach the disk
 
     def _job_failed(self, exc: BaseException) -> None:
-        """A background job failed and nobody handled it (the traceback is in the log): say so plainly."""
+        """A background job failed and nobody handled it, or a result could not be shown (the
+        traceback is in the log): say so plainly."""
         self.shell.message(self.tr(self.lang, "not_ready_title"),
                            self.tr(self.lang, "task_failed", hotline=self.hotline))
 

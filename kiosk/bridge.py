@@ -19,8 +19,10 @@ log = logging.getLogger(__name__)
 
 
 class UiBridge:
-    def __init__(self, schedule: Callable[[Callable[[], None]], None]):
+    def __init__(self, schedule: Callable[[Callable[[], None]], None],
+                 on_error: Callable[[BaseException], None] | None = None):
         self._schedule = schedule
+        self.on_error = on_error   # told (on the UI thread) when a callback fails
         self.ui_thread = threading.current_thread()
 
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -28,8 +30,13 @@ class UiBridge:
         def run() -> None:
             try:
                 fn(*args)
-            except Exception:  # a screen bug must not kill the UI loop
-                log.exception("UI callback %s failed", getattr(fn, "__name__", fn))
+            except Exception as exc:  # a screen bug must not kill the UI loop, nor pass unseen
+                log.exception("UI callback %s failed", getattr(fn, "__qualname__", fn))
+                if self.on_error is not None:
+                    try:
+                        self.on_error(exc)
+                    except Exception:
+                        log.exception("reporting a failed UI callback failed")
         self._schedule(run)
 
     def on_ui_thread(self) -> bool:

@@ -75,3 +75,14 @@ def test_tracebacks_in_the_log_are_masked_too(tmp_path):
     text = path.read_text(encoding="utf-8")
     assert "Traceback" in text and "careless_job" in text
     assert "450329198802140427" not in text and "450329********0427" in text
+
+
+def test_a_result_that_cannot_be_shown_is_logged_and_reported(caplog):
+    reported = []
+    bridge = UiBridge(lambda fn: fn(), on_error=reported.append)
+
+    def show_broken(result):
+        raise KeyError("title")
+    bridge.post(show_broken, {"no": "title"})
+    assert isinstance(reported[0], KeyError)
+    assert "show_broken" in caplog.text and "Traceback" in caplog.text
