@@ -29,7 +29,7 @@ from kiosk.demo_keys import DemoKeys
 from kiosk.flows import Catalogue, Devices, Flow, FlowContext, build_flows
 from kiosk.i18n import translate
 from kiosk.identity import greeting_name
-from kiosk.services import CatalogueResult, Services
+from kiosk.services import Services
 from kiosk.session import IdleState, SessionKeeper
 from kiosk.ui_env import find_cjk_font
 from kiosk.voice import Speaker
@@ -224,11 +224,11 @@ class KioskApp(App):
         root.add_widget(self.footer)
         ctx = FlowContext(shell=self.shell, keeper=self.keeper, services=self.services, jobs=self.workers,
                           post=self.bridge.post, devices=self.devices, catalogue=self.catalogue, cfg=self.cfg)
-        self.flows = build_flows(ctx, self.screens)
+        self.flows = build_flows(ctx, {**self.screens, "status": self})
+        self.status = self.flows["status"]
         screens.attach_controllers(self.screens, self.flows)
         self.manager.current = "attract"
-        self.bind(lang=self._update_status_line, network_ok=self._update_status_line,
-                  pending_uploads=self._update_status_line, network_known=self._update_status_line)
+        self.bind(lang=self._update_status_line)
         self._update_clock()
         self._update_status_line()
         return root
@@ -237,14 +237,14 @@ class KioskApp(App):
         Window.bind(on_touch_down=self._on_any_touch, on_key_down=self._on_key_down)
         Window.clearcolor = self.c_bg
         self.keeper.purge_leftovers()
-        self.services.on_outbox_change = lambda status: self.bridge.post(self._outbox_changed, status)
+        self.services.on_outbox_change = lambda status: self.bridge.post(self.status.outbox_changed, status)
         self.services.start()
-        self.refresh_catalogue()
+        self.status.refresh_catalogue()
         self._start_devices()
         Clock.schedule_interval(lambda dt: self._tick(), 0.25)
-        Clock.schedule_interval(lambda dt: self.probe_network(), 15)
-        Clock.schedule_interval(lambda dt: self.refresh_catalogue(), self.cfg.platform.catalogue_refresh_s)
-        Clock.schedule_once(lambda dt: self.probe_network(), 1)
+        Clock.schedule_interval(lambda dt: self.status.probe_network(), 15)
+        Clock.schedule_interval(lambda dt: self.status.refresh_catalogue(), self.cfg.platform.catalogue_refresh_s)
+        Clock.schedule_once(lambda dt: self.status.probe_network(), 1)
         Clock.schedule_once(self._first_frame, 0)
         install_on_kivy_clock(self, Clock)  # systemd: READY at the attract screen, pings from the UI thread
         counters.configure(self.cfg.paths.data_dir)  # device counters and paper use (kiosk/counters.py)
@@ -298,14 +298,20 @@ class KioskApp(App):
         self.lang = languages[(languages.index(self.lang) + 1) % len(languages)] if self.lang in languages else languages[0]
 
     def _update_status_line(self, *args: Any) -> None:
-        if not self.network_known:
-            net = self.tr(self.lang, "network_unknown")
-        else:
-            net = self.tr(self.lang, "network_ok" if self.network_ok else "network_down")
-        parts = [net]
-        if self.pending_uploads >= 0:
-            parts.append(self.tr(self.lang, "pending_uploads", n=int(self.pending_uploads)))
-        self.status_line = " · ".join(parts)
+        self.status_line = self.status.status_line()
+
+    # what the header and the guide show (``StatusView`` of kiosk.flows.status)
+    def show_network(self, up: bool | None, pending: int) -> None:
+        if up is not None:
+            self.network_ok, self.network_known = up, True
+        self.pending_uploads = pending
+        self._update_status_line()
+
+    def show_catalogue(self, index: Any, message: str, updated: str) -> None:
+        if index is not None:
+            self.catalogue_index = index
+        self.catalogue_message, self.catalogue_updated = message, updated or self.catalogue_updated
+        self.catalogue_revision += 1
 
     # ---- clock, idle and session --------------------------------------------------------
     def _tick(self) -> None:
@@ -512,40 +518,6 @@ class KioskApp(App):
 
     def _on_key_down(self, window: Any, key: int, scancode: int, codepoint: Any, modifiers: Any) -> bool:
         return self.demo_keys.press(key)
-
-    # ---- background work -------------------------------------------------------------------
-    def refresh_catalogue(self) -> None:
-        self.workers.submit(self.services.load_catalogue, self._catalogue_loaded, self._catalogue_failed)
-
-    def _catalogue_loaded(self, result: CatalogueResult) -> None:
-        snap = result.snapshot
-        self.catalogue.items = {item.id: item for item in result.index.items}
-        self.catalogue.index = self.catalogue_index = result.index
-        when = datetime.fromtimestamp(snap.fetched_at).strftime("%Y-%m-%d %H:%M") if snap.fetched_at else "?"
-        self.catalogue_updated = when
-        self.catalogue.message = self.catalogue_message = \
-            self.tr(self.lang, "offline_cached", t=when) if snap.from_cache else ""
-        self.network_ok, self.network_known = not snap.from_cache, True
-        self.catalogue_revision += 1
-
-    def _catalogue_failed(self, exc: BaseException) -> None:
-        if self.catalogue_index is None:
-            self.catalogue.message = self.catalogue_message = \
-                self.tr(self.lang, "catalogue_unavailable", hotline=self.hotline)
-            self.catalogue_revision += 1
-
-    def _outbox_changed(self, status: dict) -> None:
-        self.pending_uploads = int(status.get("pending", 0)) + int(status.get("inflight", 0))
-
-    def probe_network(self) -> None:
-        def probe() -> tuple[bool, int | None]:
-            return self.services.probe_network(), self.services.pending_uploads()
-
-        def done(result: tuple[bool, int | None]) -> None:
-            self.network_ok, pending = result
-            self.network_known = True
-            self.pending_uploads = -1 if pending is None else pending
-        self.workers.submit(probe, done, lambda exc: None)  # a failed probe changes nothing on screen
 
     # ---- screenshots ------------------------------------------------------------------------
     def _prepare_screenshot(self) -> None:

@@ -141,6 +141,7 @@ def make_kiosk(tmp_path: Path, services: Any = None, devices: Devices | None = N
     workers = Workers(bridge, max_workers=0, on_unhandled=unhandled.append)
     views = {name: Recorder(state="waiting") for name in
              ("identify", "guide", "guide-detail", "progress", "certificates", "submit", "capture", "rating", "help")}
+    views["status"] = Recorder(network_ok=True, network_known=False, pending_uploads=-1)
     ctx = FlowContext(shell=shell, keeper=keeper, services=services or Services(), jobs=workers, post=bridge.post,
                       devices=devices or Devices(), catalogue=catalogue or Catalogue(), cfg=cfg or load_config(None))
     flows = build_flows(ctx, views)

@@ -304,7 +304,7 @@ def scenario_rating(app, clock, results):
     app.shell.dialogs[-1].dismiss(animation=False)
     # offline: the platform goes away; the rating is kept and the citizen is told so plainly
     app.services.demo.stop()
-    app.probe_network()
+    app.status.probe_network()
     yield from wait_until(lambda: not app.network_ok)
     tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "rating"))
     yield 0.3
@@ -318,7 +318,7 @@ def scenario_rating(app, clock, results):
     # the network returns: the kiosk notices and sends at once
     app.services.demo.start()
     app.services.demo.wait_ready()
-    app.probe_network()
+    app.status.probe_network()
     yield from wait_until(lambda: outbox.status()["pending"] + outbox.status()["inflight"] == 0, timeout=60)
     results["final_status"] = outbox.status()
     yield from wait_until(lambda: app.network_ok and app.pending_uploads == 0)
@@ -392,7 +392,7 @@ def scenario_submit(app, clock, results):
     results["review_text"] = submit.review_text
     # offline first: the platform is gone when the citizen confirms
     app.services.demo.stop()
-    app.probe_network()
+    app.status.probe_network()
     yield from wait_until(lambda: not app.network_ok)
     tap(submit.ids.confirm)
     yield from wait_until(lambda: submit.step == "done", timeout=30)
@@ -405,7 +405,7 @@ def scenario_submit(app, clock, results):
     # then online: the outbox delivers it, once
     app.services.demo.start()
     app.services.demo.wait_ready()
-    app.probe_network()
+    app.status.probe_network()
     outbox = app.services.outbox
     yield from wait_until(lambda: outbox.status()["pending"] + outbox.status()["inflight"] == 0, timeout=60)
     results["outbox_final"] = outbox.status()

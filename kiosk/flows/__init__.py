@@ -16,13 +16,15 @@ from kiosk.flows.identify import IdentifyFlow
 from kiosk.flows.progress import CodeFlow, ProgressByCardFlow, ProgressFlow
 from kiosk.flows.rating import RatingFlow
 from kiosk.flows.service_request import ServiceRequestFlow
+from kiosk.flows.status import KioskStatus
 from kiosk.flows.submission import SubmissionFlow
 
 __all__ = ["Catalogue", "Devices", "Flow", "FlowContext", "Shell", "build_flows"]
 
 
 def build_flows(ctx: FlowContext, views: Mapping[str, Any]) -> dict[str, Flow]:
-    """Every flow by its action. ``views`` maps screen names to the objects implementing their views."""
+    """Every flow by its action. ``views`` maps screen names to the objects implementing their views
+    (``status``: the header, which the app itself shows)."""
     progress = ProgressFlow(ctx, views["progress"])
     flows: list[Flow] = [
         IdentifyFlow(ctx, views["identify"]),
@@ -35,5 +37,6 @@ def build_flows(ctx: FlowContext, views: Mapping[str, Any]) -> dict[str, Flow]:
         SubmissionFlow(ctx, views["submit"], views["capture"]),
         RatingFlow(ctx, views["rating"]),
         ServiceRequestFlow(ctx, views["help"]),
+        KioskStatus(ctx, views["status"]),
     ]
     return {flow.action: flow for flow in flows}

@@ -117,3 +117,14 @@ class RatingView(Protocol):
 class HelpView(Protocol):
     def reset(self, address_text: str) -> None: ...
     def mark_sent(self) -> None: ...
+
+
+class StatusView(Protocol):
+    """The header's state (the app's properties, which kv binds to)."""
+
+    network_ok: bool
+    network_known: bool
+    pending_uploads: int
+
+    def show_network(self, up: bool | None, pending: int) -> None: ...   # up None: not known yet
+    def show_catalogue(self, index: Any, message: str, updated: str) -> None: ...
