@@ -26,7 +26,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk.bridge import UiBridge, Workers
 from kiosk.config import Config
 from kiosk.demo_keys import DemoKeys
-from kiosk.flows import Catalogue, Devices, Flow, FlowContext, build_flows
+from kiosk.flows import Catalogue, Devices, Flow, FlowContext, build_flows, open_task
 from kiosk.i18n import translate
 from kiosk.identity import greeting_name
 from kiosk.services import Services
@@ -401,15 +401,8 @@ class KioskApp(App):
     def open_task(self, action: str, title: str = "", **options: Any) -> None:
         """Open a citizen's task by its action (kiosk.flows registry); ask for the card first when
         the task needs to know who the citizen is."""
-        flow = self.flows.get(action)
-        if flow is None:
+        if not open_task(self.flows, action, title, **options):
             self._show_not_ready(title)
-            return
-        session = self.keeper.current
-        if flow.needs_identity and (session is None or session.identity is None):
-            self.flows["identify"].ask(action, title, options)
-            return
-        flow.start(title, **options)
 
     def _show_not_ready(self, title: str) -> None:
         self.shell.message(self.tr(self.lang, "not_ready_title"),

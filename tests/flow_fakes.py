@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from devices.idcard.card import IdCard
 from kiosk.bridge import UiBridge, Workers
-from kiosk.flows import Catalogue, Devices, FlowContext, build_flows
+from kiosk.flows import Catalogue, Devices, FlowContext, build_flows, open_task
 from kiosk.i18n import translate
 from kiosk.session import SessionKeeper
 
@@ -96,15 +98,8 @@ class FakeShell:
 
     def open_task(self, action: str, title: str = "", **options: Any) -> None:
         """As KioskApp.open_task: the registry, and the card first when the flow needs it."""
-        flow = self.flows.get(action)
-        if flow is None:
+        if not open_task(self.flows, action, title, **options):
             self.message(translate("not_ready_title", self.lang), title)
-            return
-        session = self.keeper.current
-        if flow.needs_identity and (session is None or session.identity is None):
-            self.flows["identify"].ask(action, title, options)
-            return
-        flow.start(title, **options)
 
 
 @dataclass
@@ -200,3 +195,21 @@ class FakeA4Printer:
     def submit(self, pdf: bytes, title: str = "", on_done=None) -> None:
         self.printed.append(pdf)
         on_done(self.result)
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    """(server, client, catalogue): the reference platform for one test module."""
+    server, client, catalogue = start_platform(tmp_path_factory.mktemp("platform"))
+    yield server, client, catalogue
+    server.stop()
+
+
+@pytest.fixture
+def outbox(tmp_path):
+    """The real encrypted outbox in the test's folder."""
+    from offline_queue import Outbox
+
+    box = Outbox(tmp_path / "outbox", key_file=tmp_path / "keys" / "outbox.key")
+    yield box
+    box.close()

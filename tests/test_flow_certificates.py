@@ -4,33 +4,15 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from flow_fakes import WEI, FakeA4Printer, FakeReceiptPrinter, PrintResult, Services, card, make_kiosk, start_platform
+from flow_fakes import WEI, FakeA4Printer, FakeReceiptPrinter, PrintResult, Services, card, make_kiosk
+from flow_fakes import outbox, platform  # noqa: F401  (fixtures)
 from kiosk.flows import Devices
 from kiosk.flows.certificates import CertificatesState
 from kiosk.ledger import PrintLedger
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    server, client, catalogue = start_platform(tmp_path_factory.mktemp("platform"))
-    client.server_url = server.url
-    yield client, catalogue
-    server.stop()
-
-
-@pytest.fixture
-def outbox(tmp_path):
-    from offline_queue import Outbox
-
-    box = Outbox(tmp_path / "outbox", key_file=tmp_path / "keys" / "outbox.key")
-    yield box
-    box.close()
-
-
 def kiosk_at_preview(tmp_path, platform, outbox, ledger):
-    client, catalogue = platform
+    _server, client, catalogue = platform
     devices = Devices(printer=FakeReceiptPrinter(), docprinter=FakeA4Printer(), ledger=ledger)
     k = make_kiosk(tmp_path, services=Services(client, outbox), devices=devices, catalogue=catalogue)
     k.present()
@@ -79,8 +61,8 @@ def test_a_ledger_that_cannot_record_is_told_to_the_citizen_and_the_platform(tmp
     sent = json.loads(request.json_text)
     assert sent["alert"] == "print_ledger_append_failed" and sent["certificate_id"] == row.key
     assert WEI not in request.json_text and "韦" not in request.json_text
-    client = platform[0]                               # and the platform takes it as this kiosk's report
-    answer = client.http.post(client.server_url + request.path, data=request.json_text.encode(),
+    server, client, _catalogue = platform              # and the platform takes it as this kiosk's report
+    answer = client.http.post(server.url + request.path, data=request.json_text.encode(),
                               headers={"Content-Type": "application/json"}, timeout=10)
     assert answer.status_code == 200, answer.text
 
@@ -104,7 +86,7 @@ def test_a_print_that_did_not_finish_says_why(tmp_path, platform, outbox):
 
 
 def test_a_refusal_is_not_reported_as_a_network_failure(tmp_path, platform, outbox):
-    client, catalogue = platform
+    _server, client, catalogue = platform
     k = make_kiosk(tmp_path, services=Services(client, outbox), catalogue=catalogue)
     k.present(card(name="另一人", id_number="11010519491231002X"))
     k.shell.open_task("certificates", "证明打印")

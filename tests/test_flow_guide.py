@@ -2,21 +2,13 @@
 full, its one-time notice printed (or the printer down said plainly), and submitting from it."""
 from __future__ import annotations
 
-import pytest
-
-from flow_fakes import FakeReceiptPrinter, Services, make_kiosk, start_platform
+from flow_fakes import FakeReceiptPrinter, Services, make_kiosk
+from flow_fakes import platform  # noqa: F401  (fixture)
 from kiosk.flows import Catalogue, Devices
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    server, client, catalogue = start_platform(tmp_path_factory.mktemp("platform"))
-    yield client, catalogue
-    server.stop()
-
-
 def test_search_detail_notice_and_submit(tmp_path, platform):
-    client, catalogue = platform
+    _server, client, catalogue = platform
     printer = FakeReceiptPrinter()
     k = make_kiosk(tmp_path, services=Services(client), catalogue=catalogue, devices=Devices(printer=printer))
     guide = k.flows["guide"]
@@ -55,7 +47,7 @@ def test_without_a_catalogue_the_guide_says_why(tmp_path):
 
 
 def test_no_printer_is_said_plainly(tmp_path, platform):
-    client, catalogue = platform
+    _server, client, catalogue = platform
     k = make_kiosk(tmp_path, services=Services(client), catalogue=catalogue)
     k.flows["guide"].open_item(next(iter(catalogue.items)))
     k.flows["guide"].print_notice()

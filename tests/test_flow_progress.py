@@ -2,17 +2,9 @@
 scanned code, by card; and what a code that is not ours gets."""
 from __future__ import annotations
 
-import pytest
-
-from flow_fakes import Services, make_kiosk, start_platform
+from flow_fakes import Services, make_kiosk
+from flow_fakes import platform  # noqa: F401  (fixture)
 from kiosk.qr_content import receipt_qr_text
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    server, client, catalogue = start_platform(tmp_path_factory.mktemp("platform"))
-    yield server, client, catalogue
-    server.stop()
 
 
 def kiosk(tmp_path, platform):

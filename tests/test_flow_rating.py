@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from flow_fakes import Services, make_kiosk
-
-
-@pytest.fixture
-def outbox(tmp_path):
-    from offline_queue import Outbox
-
-    box = Outbox(tmp_path / "outbox", key_file=tmp_path / "keys" / "outbox.key")
-    yield box
-    box.close()
+from flow_fakes import outbox  # noqa: F401  (fixture)
 
 
 def stored(outbox):

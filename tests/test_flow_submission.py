@@ -7,16 +7,10 @@ import time
 
 import pytest
 
-from flow_fakes import WEI, FakeReceiptPrinter, Services, make_kiosk, start_platform
+from flow_fakes import WEI, FakeReceiptPrinter, Services, make_kiosk
+from flow_fakes import outbox, platform  # noqa: F401  (fixtures)
 from kiosk.flows import Devices
 from kiosk.live_preview import CapturedPage
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    server, client, catalogue = start_platform(tmp_path_factory.mktemp("platform"))
-    yield server, client, catalogue
-    server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -28,15 +22,6 @@ def receipt_book(tmp_path):
     yield book
     use_receipt_book(None)
     book.close()
-
-
-@pytest.fixture
-def outbox(tmp_path):
-    from offline_queue import Outbox
-
-    box = Outbox(tmp_path / "outbox", key_file=tmp_path / "keys" / "outbox.key")
-    yield box
-    box.close()
 
 
 class StillCamera:

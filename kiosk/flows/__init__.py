@@ -19,7 +19,7 @@ from kiosk.flows.service_request import ServiceRequestFlow
 from kiosk.flows.status import KioskStatus
 from kiosk.flows.submission import SubmissionFlow
 
-__all__ = ["Catalogue", "Devices", "Flow", "FlowContext", "Shell", "build_flows"]
+__all__ = ["Catalogue", "Devices", "Flow", "FlowContext", "Shell", "build_flows", "open_task"]
 
 
 def build_flows(ctx: FlowContext, views: Mapping[str, Any]) -> dict[str, Flow]:
@@ -40,3 +40,17 @@ def build_flows(ctx: FlowContext, views: Mapping[str, Any]) -> dict[str, Flow]:
         KioskStatus(ctx, views["status"]),
     ]
     return {flow.action: flow for flow in flows}
+
+
+def open_task(flows: Mapping[str, Flow], action: str, title: str = "", **options: Any) -> bool:
+    """Open a citizen's task by its action; when the flow needs to know who the citizen is and no
+    card was read in this visit, the identify flow asks for it first and then opens the task.
+    False when no flow has that action (the caller says it is not available here)."""
+    flow = flows.get(action)
+    if flow is None:
+        return False
+    if flow.needs_identity and flow.holder is None:
+        flows["identify"].ask(action, title, options)
+    else:
+        flow.start(title, **options)
+    return True
