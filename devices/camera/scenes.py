@@ -38,7 +38,7 @@ VERSION = 2  # bump when the drawing changes, so cached captures are redrawn
 SIZE = (3264, 2448)
 CLASSES = ("form", "id_card", "booklet", "receipt", "two_pages", "edge", "empty")
 SPLITS = {
-    "tune": {"seed": 7301, "count": 56},
+    "tune": {"seed": 7301, "count": 112},
     "holdout": {"seed": 99017, "count": 56},
 }
 # Background families per split (the tune split uses the generator the pipeline tests use).
