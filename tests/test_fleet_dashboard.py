@@ -169,6 +169,8 @@ def test_pages_need_a_session_and_send_strict_headers(platform):
     assert "script-src" not in login.headers["content-security-policy"]  # default-src 'none': no script
     assert login.headers["x-frame-options"] == "DENY"
     assert "HttpOnly" in login.headers["set-cookie"] and "SameSite=strict" in login.headers["set-cookie"]
+    behind_tls = requests.get(platform + "/admin/login", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+    assert "; Secure" in behind_tls.headers["set-cookie"] and "; Secure" not in login.headers["set-cookie"]
     no_nonce = requests.post(platform + "/admin/login", data={"name": "alice", "password": PASSWORD},
                              allow_redirects=False, timeout=10)
     assert no_nonce.status_code == 403 and "kiosk_admin_session" not in no_nonce.headers.get("set-cookie", "")
