@@ -35,7 +35,6 @@ import concurrent.futures
 import json
 import random
 import re
-import statistics
 import subprocess
 import sys
 import tempfile

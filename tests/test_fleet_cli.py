@@ -83,7 +83,7 @@ def test_a_bad_document_is_refused_before_signing_with_the_config_check_line(adm
     ('[platform]\nbase_url = "http://evil.example"\ntoken = "x"\n', "platform: a fleet document may not set this section"),
     ('[fleet]\ntrusted_root = "/tmp/evil.json"\n', "fleet: a fleet document may not set this section"),
     ('[kiosk]\nid = "other"\n', "kiosk.id: a fleet document may not set this key"),
-    ('[service]\npin = "1234"\n', "service.pin: a fleet document may only set hashed"),
+    ('[service]\npin = "1234"\n', "service.pin: a fleet document may set only hashed"),
 ])
 def test_what_a_fleet_document_may_never_set(admin, body, fragment):
     tmp, db = admin

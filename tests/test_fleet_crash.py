@@ -12,7 +12,7 @@ import time
 
 from conftest import ROOT
 from fleet_helpers import StaticServer, make_repo, publish
-from kiosk.fleet.agent import AgentSettings, FleetAgent, Probes, Store, startup_config
+from kiosk.fleet.agent import Store, startup_config
 
 AGENT = r"""
 import json, sys, time

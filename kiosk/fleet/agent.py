@@ -17,13 +17,12 @@ names it, so a power cut at any moment leaves the old state or the new one. On s
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -606,7 +605,3 @@ def start_agent(cfg: Config, site_path: str | None, probes: Probes, **overrides:
     if not cfg.fleet.repository_url and "repository_url" not in overrides:
         return None
     return FleetAgent(AgentSettings.from_config(cfg, site_path, **overrides), probes).start()
-
-
-def describe(agent: FleetAgent) -> str:
-    return json.dumps(agent.status(), ensure_ascii=False)

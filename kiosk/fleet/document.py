@@ -19,8 +19,9 @@ What a fleet document may set (everything else is refused before signing and aga
 * ``session.idle_timeout_s``, ``session.warning_s``, ``session.elderly_factor``
 * ``devices.*`` (device URLs, receipt paper width, printer encoding)
 * ``policy.enabled_services``, ``policy.quiet_hours``
-* ``service.*`` keys ending in ``_sha256`` or ``_hash`` (hashed service-mode credentials, never
-  clear text)
+* ``service.technicians`` (service-mode PINs, only as the hashes ``kiosk service hash-pin``
+  prints), other ``service.*`` keys ending in ``_sha256`` or ``_hash``, and the paper figures
+  ``service.receipt_roll_m``, ``service.a4_tray_sheets``, ``service.paper_warn_days``
 
 Never: ``platform.*`` (URL, token), ``fleet.*`` (repository, trust root, broker), ``paths.*``,
 ``kiosk.id`` and the rest of the site file. Trust roots change only through TUF root rotation.
@@ -44,6 +45,7 @@ ALLOWED: dict[str, set[str] | None] = {
     "policy": None,
 }
 _HASHED_SERVICE_KEY = re.compile(r"^[a-z0-9_]+_(sha256|hash)$")
+SERVICE_ALLOWED = {"technicians", "receipt_roll_m", "a4_tray_sheets", "paper_warn_days"}
 _SCOPE = re.compile(r"^(county|town/[a-z0-9][a-z0-9_-]{0,31}|kiosk/[A-Za-z0-9][A-Za-z0-9_.-]{0,63})$")
 _TARGET = re.compile(r"^config/(.+)/([1-9][0-9]{0,8})\.toml$")
 
@@ -87,9 +89,9 @@ def _check_allowed(settings: dict[str, Any], name: str) -> None:
     for section, values in settings.items():
         if section == "service" and isinstance(values, dict):
             for key in values:
-                if not _HASHED_SERVICE_KEY.match(key):
-                    raise ConfigError(f"{name}: service.{key}: a fleet document may only set hashed "
-                                      f"service-mode credentials (keys ending in _sha256 or _hash)")
+                if key not in SERVICE_ALLOWED and not _HASHED_SERVICE_KEY.match(key):
+                    raise ConfigError(f"{name}: service.{key}: a fleet document may set only hashed service-mode "
+                                      f"credentials (technicians, *_sha256, *_hash) and paper figures in [service]")
             continue
         if section not in ALLOWED:
             raise ConfigError(f"{name}: {section}: a fleet document may not set this section "
