@@ -270,6 +270,15 @@ class Sender:
 
     def _attempt(self, flight: "_Flight") -> tuple[Outcome, bool | None]:
         """Send one item once; returns its outcome and whether the platform answered (None: not asked)."""
+        try:
+            return self._send(flight)
+        except Exception as exc:  # e.g. the disk failed reading its files: try again later, keep the others going
+            log.exception("outbox: %s could not be sent", flight.item.id)
+            due = self.clock() + self.backoff.delay(flight.item.attempts + 1)
+            error = f"{type(exc).__name__}: {exc}"[:200]
+            return Outcome(flight.item, ItemState.PENDING, None, error, ErrorKind.LOCAL, due), None
+
+    def _send(self, flight: "_Flight") -> tuple[Outcome, bool | None]:
         item = flight.item
         try:
             request = self.outbox.load(item)

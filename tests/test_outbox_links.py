@@ -237,3 +237,24 @@ def test_classify_on_the_exceptions_requests_raises(server):
     assert classify(failure(server.url + "/x", timeout=(2, 0.3))) is ErrorKind.HTTP  # read timeout
     assert classify(requests.ConnectTimeout("no connection")) is ErrorKind.NETWORK
     assert classify(requests.exceptions.ChunkedEncodingError("broken answer")) is ErrorKind.HTTP
+
+
+def test_an_item_that_cannot_be_read_now_waits_and_the_others_go_on(outbox, server, clock, monkeypatch):
+    first, second = two_items(outbox)
+    real_load = Outbox.load
+
+    def load(self, item):
+        if item.id == first:
+            raise OSError(5, "Input/output error")
+        return real_load(self, item)
+
+    monkeypatch.setattr(Outbox, "load", load)
+    sender = sender_for(outbox, server.url)
+    assert sender.run_once() == 2
+    info = {i.id: i for i in outbox.list()}
+    assert info[first].state is ItemState.PENDING and "Input/output error" in info[first].last_error
+    assert info[first].next_attempt_at == clock.now + ITEM_BACKOFF
+    assert info[second].state is ItemState.DONE and not sender.network_down
+    monkeypatch.setattr(Outbox, "load", real_load)
+    clock.advance(ITEM_BACKOFF)
+    assert sender.run_once() == 1 and outbox.status()["done"] == 2
