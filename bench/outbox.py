@@ -265,8 +265,8 @@ def goodput_run(root: Path, key: Path, name: str, share: float, seed: int) -> di
 
 def goodput_report(root: Path, key: Path, repeats: int) -> bool:
     runs: dict[str, list[dict]] = {name: [] for name, _ in LINKS}
-    for repeat in range(repeats):  # the links interleaved, so that other load on the machine hits all alike
-        for n, (name, share) in enumerate(LINKS):
+    for repeat in range(repeats):  # the links interleaved, each in turn first, so that other load hits all alike
+        for n, (name, share) in enumerate(LINKS[repeat % len(LINKS):] + LINKS[:repeat % len(LINKS)]):
             runs[name].append(goodput_run(root, key, f"goodput-{repeat}-{n}", share, seed=1000 * repeat + n))
     med = statistics.median
     clean = med(r["goodput"] for r in runs["no faults"])
