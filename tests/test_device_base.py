@@ -138,3 +138,17 @@ def test_each_reader_has_its_own_simulator_and_no_simulator_branch():
     assert a.spec.target != b.spec.target and a.simulator is not b.simulator
     assert a.simulator is simports.simulator(a.spec.target)
     assert IdCardReader("socket://127.0.0.1:9").simulator is None
+
+
+def test_a_scanner_simulator_lives_while_its_scanner_runs():
+    from devices.qr.scanner import QrScanner
+    from devices.qr.simulator import ScannerSimulator
+
+    scanner = QrScanner("sim://?code=hello")
+    assert scanner.spec.kind == "serial" and scanner.spec.target.startswith("sim://qr-")
+    with scanner:
+        assert isinstance(scanner.simulator, ScannerSimulator)
+        assert scanner.simulator is simports.simulator(scanner.spec.target)
+        code = scanner.wait_for_code(10)
+        assert code is not None and code.text == "hello" and code.source == "sim://?code=hello"
+    assert scanner.simulator is None

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import time
-from dataclasses import replace
 from typing import Any, Callable
 
+from devices import simports
 from devices.base import Backoff, DeviceState, Driver, SelfTestCheck, SelfTestReport
 from devices.qr.events import CodeScanned
 from devices.qr.sources import CameraSource, HidSource, Reading, Rejected, SerialSource, SourceError
@@ -48,8 +47,7 @@ class QrScanner(Driver):
 
     def __init__(self, url: str, *, frame_source: Callable[[], Any] | None = None,
                  dedupe_window: float = 1.5, clock: Callable[[], float] = time.monotonic,
-                 wall_clock: Callable[[], float] = time.time, backoff: Backoff | None = None,
-                 simulator_seed: int | None = None):
+                 wall_clock: Callable[[], float] = time.time, backoff: Backoff | None = None):
         """Raises DeviceUrlError (a ValueError) for a URL that cannot name a scanner."""
         self.spec: ScannerUrl = parse_scanner_url(url)
         super().__init__(url, poll_interval=0.0, clock=clock, wall_clock=wall_clock,
@@ -59,8 +57,7 @@ class QrScanner(Driver):
         self._repeats = RepeatFilter(dedupe_window)
         self._bad_in_a_row = 0
         self._source: Any = None
-        self._simulator_seed = simulator_seed
-        self.simulator = None  # the in-process ScannerSimulator of a sim:// URL
+        self.simulator = None  # the ScannerSimulator of a sim:// URL while running (devices.simports)
         # codes kept for wait_for_code(), so a code that arrives before the caller starts waiting
         # is not lost (the CLI and tests scan, then wait)
         self._recent: queue.Queue = queue.Queue(maxsize=64)
@@ -77,14 +74,12 @@ class QrScanner(Driver):
 
     # -- public --------------------------------------------------------------------------------
     def _starting(self) -> None:
-        if self.spec.kind == "sim":
-            self._start_simulator()
+        self.simulator = simports.simulator(self.spec.target)  # the ScannerSimulator of a sim:// URL, else None
         self._set(DeviceState.OFFLINE, "正在连接扫码器", f"connecting to {self.url}")
 
     def _stopped(self) -> None:
-        if self.simulator is not None:
-            self.simulator.close()
-            self.simulator = None
+        simports.release(self.spec.target)
+        self.simulator = None
 
     def wait_for_code(self, timeout: float) -> CodeScanned | None:
         """The next code not yet taken by a waiter, waiting up to ``timeout`` (None: none came).
@@ -107,32 +102,8 @@ class QrScanner(Driver):
         return SelfTestReport.of(checks)
 
     # -- the worker ----------------------------------------------------------------------------
-    def _start_simulator(self) -> None:
-        from devices.qr.simulator import ScannerSimulator
-
-        sim = self.spec.sim
-        self.simulator = ScannerSimulator(
-            gap=self.spec.framing.gap, seed=self._simulator_seed, terminator=sim["terminator"],
-            encoding=sim["encoding"], aim=sim["aim"], chunked=sim["chunked"], slow=sim["slow"],
-            noisy=sim["noisy"])
-        host, port = self.simulator.listen("127.0.0.1", 0)
-        if sim["codes"]:
-            threading.Thread(target=self._feed_simulator, args=(sim["codes"], sim["every"]),
-                             name="qr-sim-codes", daemon=True).start()
-        self._sim_target = f"socket://{host}:{port}"
-
-    def _feed_simulator(self, codes: tuple[str, ...], every: float | None) -> None:
-        simulator = self.simulator
-        while simulator is not None and not self._stop.is_set():
-            for text in codes:
-                simulator.scan(text)
-            if every is None or self._stop.wait(every):
-                return
-
     def _make_source(self):
         spec = self.spec
-        if spec.kind == "sim":  # the production serial path, to the simulator's loopback socket
-            return SerialSource(replace(spec, kind="serial", target=self._sim_target), self._clock)
         if spec.kind == "serial":
             return SerialSource(spec, self._clock)
         if spec.kind == "hid":
@@ -203,14 +174,14 @@ class QrScanner(Driver):
             ok = status.state in (DeviceState.READY, DeviceState.DEGRADED)
             return Check("connection", ok, status.detail_en, status.detail_zh)
         try:  # not running: open and close once
-            source = self._make_source() if self.spec.kind != "sim" else None
-            if source is None:
-                return Check("connection", False, "simulator not started", "模拟扫码器未启动")
+            source = self._make_source()
             source.open()
             source.close()
             return Check("connection", True, f"opened {source.description}", "扫码器可以打开")
         except SourceError as exc:
             return Check("connection", False, str(exc), "扫码器无法打开")
+        finally:
+            simports.release(self.spec.target)  # a sim:// simulator opened just for this check
 
 
 def _check_decoder(engine: str) -> Check:

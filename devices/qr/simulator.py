@@ -111,6 +111,17 @@ class ScannerSimulator:
         self._queue.put((text, symbology, done))
         return done.wait(timeout) if wait else True
 
+    def repeat(self, codes: tuple[str, ...], every: float | None) -> None:
+        """Scan ``codes`` once, or again every ``every`` seconds, until closed."""
+        def feed() -> None:
+            while not self._stop.is_set():
+                for text in codes:
+                    self.scan(text)
+                if every is None or self._stop.wait(every):
+                    return
+
+        self._spawn(feed, "qr-sim-codes")
+
     def send_raw(self, data: bytes, wait: bool = True, timeout: float = 10.0) -> bool:
         """Put arbitrary bytes on the line (for tests of the driver's framing)."""
         done = threading.Event()
@@ -248,3 +259,39 @@ def _close_quietly(sock: socket.socket) -> None:
         sock.close()
     except OSError:
         pass
+
+
+def _port_base():
+    from serial.urlhandler.protocol_socket import Serial
+
+    return Serial
+
+
+class SimulatedPort(_port_base()):
+    """pyserial's port for ``sim://qr-N?code=TEXT&every=S&terminator=...`` (see devices.simports):
+    pyserial's own ``socket://`` port, connected to that URL's simulator on a loopback socket, so
+    the driver's serial code runs unchanged. The simulator (and its listener) outlives the port:
+    a reconnect finds the same scanner."""
+
+    @staticmethod
+    def make_simulator(url: str) -> "ScannerSimulator":
+        from urllib.parse import parse_qs, urlsplit
+
+        from devices.qr.urls import parse_scanner_url
+
+        spec = parse_scanner_url("sim://?" + urlsplit(url).query)  # the checks and defaults of every sim URL
+        query = parse_qs(urlsplit(url).query)
+        seed = int(query["seed"][-1]) if "seed" in query else None
+        behaviour = {key: spec.sim[key] for key in ("terminator", "encoding", "aim", "chunked", "slow", "noisy")}
+        simulator = ScannerSimulator(gap=spec.framing.gap, seed=seed, **behaviour)
+        simulator.listen("127.0.0.1", 0)
+        if spec.sim["codes"]:
+            simulator.repeat(spec.sim["codes"], spec.sim["every"])
+        return simulator
+
+    def open(self) -> None:
+        from devices.simports import simulator
+
+        host, port = simulator(self.portstr).address
+        self.port = f"socket://{host}:{port}"
+        super().open()

@@ -91,7 +91,7 @@ def _to_reading(raw: bytes, encoding: str, aim: bool, symbology: str = "unknown"
 
 
 class SerialSource(_FramedBytes):
-    """A USB-CDC or RS-232 scanner, or anything pyserial opens by URL (socket://, loop://, a pty)."""
+    """A USB-CDC or RS-232 scanner, or anything pyserial opens by URL (socket://, loop://, a pty, sim://)."""
 
     def __init__(self, spec: ScannerUrl, clock: Callable[[], float] = time.monotonic):
         super().__init__(spec, clock)
@@ -103,6 +103,9 @@ class SerialSource(_FramedBytes):
     def open(self) -> None:
         import serial
 
+        from devices import simports
+
+        simports.install()
         try:
             # Non-blocking reads; we wait on the descriptor ourselves, so one read takes the whole
             # burst rather than one byte per call (pyserial's socket in_waiting only says 0 or 1).

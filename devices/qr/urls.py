@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
+from devices import simports
 from devices.urls import PYSERIAL_SCHEMES, DeviceUrlError, choice, flag, number, query_options, pyserial_url, split
 
 ENCODINGS = ("auto", "utf-8", "gb18030")
@@ -28,7 +29,7 @@ TERMINATORS = ("cr", "lf", "crlf", "none")
 
 _FRAMING_KEYS = {"gap", "encoding", "suffix", "aim"}
 _CAMERA_KEYS = {"engine", "formats", "fps", "width", "height", "loop"}
-_SIM_KEYS = {"code", "every", "terminator", "encoding", "chunked", "slow", "noisy", "aim", "gap"}
+_SIM_KEYS = {"code", "every", "terminator", "encoding", "chunked", "slow", "noisy", "aim", "gap", "seed"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Framing:
 
 @dataclass(frozen=True)
 class ScannerUrl:
-    kind: str  # serial, hid, camera, file, sim
+    kind: str  # serial (sim:// included), hid, camera, file
     url: str  # as given, for status lines
     target: str = ""  # pyserial URL or path, hidraw path, camera path/index, file path
     baudrate: int = 9600
@@ -144,9 +145,11 @@ def parse_scanner_url(url: str) -> ScannerUrl:
             "noisy": flag(params, "noisy"),
             "aim": aim,
         }
+        number(params, "seed", int, 0, 2**31 - 1, None)
         framing = Framing(gap=number(params, "gap", float, 0.01, 5.0, Framing.gap), encoding="auto",
                           suffix="none" if terminator == "none" else "any", aim=aim)
-        return ScannerUrl("sim", url, framing=framing, sim=sim)
+        # pyserial opens sim://qr-N through devices.simports: the simulator behind a loopback socket
+        return ScannerUrl("serial", url, target=simports.sim_url("qr", parts.query), framing=framing, sim=sim)
 
     if not scheme:
         raise DeviceUrlError(f"{url!r} is not a scanner URL (expected serial://, hid://, camera://, file:// or sim://)")

@@ -8,7 +8,7 @@ simulator (:data:`KINDS`), N gives each driver a simulator of its own. The drive
 port with ``serial_for_url`` whatever the URL: it has no simulator branch.
 
 :func:`simulator` is the one simulator behind such a URL (for the demo's hotkeys and for tests),
-made on first use and kept while a driver or an open port holds it.
+made on first use and kept while a driver or an open port holds it; :func:`release` closes it.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 PACKAGE = __name__
-KINDS = {"idcard": "devices.idcard.sim_links:SimulatedPort"}  # KIND -> the port class for sim://KIND-N
+KINDS = {"idcard": "devices.idcard.sim_links:SimulatedPort", "qr": "devices.qr.simulator:SimulatedPort"}  # KIND -> the port class for sim://KIND-N
 
 _live: "weakref.WeakValueDictionary[str, Any]" = weakref.WeakValueDictionary()
 _lock = threading.Lock()
@@ -49,6 +49,15 @@ def port_class(url: str) -> type:
         raise ValueError(f"{url}: no simulator for {kind or 'this URL'!r} (known: {', '.join(sorted(KINDS))})")
     module, _, name = KINDS[kind].partition(":")
     return getattr(importlib.import_module(module), name)
+
+
+def release(url: str) -> None:
+    """Close the simulator behind ``url`` (its threads and sockets), if there is one."""
+    with _lock:
+        found = _live.pop(url, None)
+    close = getattr(found, "close", None)
+    if close is not None:
+        close()
 
 
 def simulator(url: str) -> Any:
