@@ -386,7 +386,7 @@ class Database:
                 return number
         raise ValueError(f"all {MAX_KIOSK_NUMBER} kiosk numbers are in use")
 
-    def register_kiosks(self, entries: "Iterable[KioskRegistration] | dict[str, str]",
+    def register_kiosks(self, entries: Iterable[KioskRegistration] | dict[str, str],
                         group: str | None = None, *, allow_weak: bool = False) -> None:
         """Add kiosks or give existing ones a new token (and number, when given), in one transaction.
 
