@@ -32,7 +32,7 @@ class NoticeListener:
                                   client_id=f"kiosk-{kiosk_id}-{uuid.uuid4().hex[:6]}",
                                   protocol=mqtt.MQTTv311)
         self.client.will_set(presence_topic(kiosk_id), b"offline", qos=1, retain=True)
-        self.client.reconnect_delay_set(1, 30)
+        self.client.reconnect_delay_set(1, 10)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
