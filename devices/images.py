@@ -133,10 +133,15 @@ def decode(data: bytes, *, gray: bool, max_pixels: int = MAX_PIXELS) -> Any:
     _, width, height = header_size(data)
     check_size(width, height, max_pixels)
     image = None
+    quiet = cv2.utils.logging  # a refused file is our one line, not OpenCV's log line on stderr too
+    level = quiet.getLogLevel()
+    quiet.setLogLevel(quiet.LOG_LEVEL_SILENT)
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
     except cv2.error:
         image = None
+    finally:
+        quiet.setLogLevel(level)
     if image is None:  # formats OpenCV lacks: through Pillow, whose header we have checked
         image = _decode_with_pillow(data, gray)
     if image.shape[0] * image.shape[1] > max_pixels:  # the header lied

@@ -87,6 +87,9 @@ def huge_headers(tmp_path_factory):
            + b"," + struct.pack("<HHHHB", 0, 0, 65535, 65535, 0)
            + bytes([8, 2, 0x00, 0x01, 0]) + b";")
     (folder / "big65k.gif").write_bytes(gif)
+    sneaky = (b"GIF89a" + struct.pack("<HHBBB", 10, 10, 0, 0, 0)  # a small screen, a huge frame in it
+              + b"," + struct.pack("<HHHHB", 0, 0, 65535, 65535, 0) + bytes([8, 2, 0x00, 0x01, 0]) + b";")
+    (folder / "sneaky.gif").write_bytes(sneaky)
     return folder
 
 
@@ -108,6 +111,10 @@ def test_huge_headers_are_one_line_refusals_not_opencv_errors(huge_headers, name
     refused(kiosk_measured("device", "qr", "decode", str(huge_headers / name)), f"too large ({size}")
     refused(kiosk_measured("device", "camera", "scan", "--url", f"file://{huge_headers / name}",
                            "--out", str(tmp_path / "p.jpg")), f"too large ({size}")
+
+
+def test_a_frame_larger_than_its_gif_is_refused_in_one_line(huge_headers):
+    refused(kiosk_measured("device", "qr", "decode", str(huge_headers / "sneaky.gif")), "not an image")
 
 
 def test_dev_zero_is_not_read():
