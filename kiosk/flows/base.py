@@ -84,8 +84,9 @@ class Flow:
     action = ""
     needs_identity = False     # the app asks for the ID card first (IdentifyFlow) when True
 
-    def __init__(self, ctx: FlowContext):
+    def __init__(self, ctx: FlowContext, view: Any = None):
         self.ctx = ctx
+        self.view = view           # the screen's view interface (kiosk.flows.views), if it has one
 
     # what a flow is asked to do by the app
     def start(self, title: str = "", **options: Any) -> None:

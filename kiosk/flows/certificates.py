@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from kiosk import counters
-from kiosk.flows.base import Flow, FlowContext
+from kiosk.flows.base import Flow
 from kiosk.flows.views import CertificatesView, Row
 
 log = logging.getLogger(__name__)
@@ -54,9 +54,7 @@ class CertificatesFlow(Flow):
     screen = "certificates"
     needs_identity = True
 
-    def __init__(self, ctx: FlowContext, view: CertificatesView):
-        super().__init__(ctx)
-        self.view = view
+    view: CertificatesView
 
     def start(self, title: str = "", **options: Any) -> None:
         holder = self.holder

@@ -16,8 +16,7 @@ class GuideFlow(Flow):
     screen = "guide"
 
     def __init__(self, ctx: FlowContext, view: GuideView, detail: GuideDetailView):
-        super().__init__(ctx)
-        self.view = view
+        super().__init__(ctx, view)
         self.detail = detail
         self.item: Any = None        # the item shown in full (catalogue data, nothing personal)
 

@@ -30,8 +30,7 @@ class IdentifyFlow(Flow):
     screen = "identify"
 
     def __init__(self, ctx: FlowContext, view: IdentifyView):
-        super().__init__(ctx)
-        self.view = view
+        super().__init__(ctx, view)
         self.reader_ready = True
 
     def start(self, title: str = "", **options: Any) -> None:

@@ -14,9 +14,7 @@ class ProgressFlow(Flow):
     action = "progress"
     screen = "progress"
 
-    def __init__(self, ctx: FlowContext, view: ProgressView):
-        super().__init__(ctx)
-        self.view = view
+    view: ProgressView
 
     def start(self, title: str = "", **options: Any) -> None:
         self.view.reset()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.flows.base import Flow, FlowContext
+from kiosk.flows.base import Flow
 from kiosk.flows.views import RatingView
 
 REASONS = ("reason_wait", "reason_hard", "reason_device", "reason_unclear", "reason_other")
@@ -13,9 +13,7 @@ class RatingFlow(Flow):
     action = "rating"
     screen = "rating"
 
-    def __init__(self, ctx: FlowContext, view: RatingView):
-        super().__init__(ctx)
-        self.view = view
+    view: RatingView
 
     def start(self, title: str = "", **options: Any) -> None:
         self.view.reset()

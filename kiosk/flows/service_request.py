@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.flows.base import Flow, FlowContext
+from kiosk.flows.base import Flow
 from kiosk.flows.views import HelpView
 from kiosk.masking import mask_address
 
@@ -17,9 +17,7 @@ class ServiceRequestFlow(Flow):
     screen = "help"
     needs_identity = True
 
-    def __init__(self, ctx: FlowContext, view: HelpView):
-        super().__init__(ctx)
-        self.view = view
+    view: HelpView
 
     def start(self, title: str = "", **options: Any) -> None:
         holder = self.holder

@@ -13,8 +13,7 @@ class KioskStatus(Flow):
     action = "status"
 
     def __init__(self, ctx: FlowContext, view: StatusView):
-        super().__init__(ctx)
-        self.view = view
+        super().__init__(ctx, view)
 
     def start(self, title: str = "", **options: Any) -> None:
         self.refresh_catalogue()

@@ -31,8 +31,7 @@ class SubmissionFlow(Flow):
     needs_identity = True
 
     def __init__(self, ctx: FlowContext, view: SubmitView, capture_view: CaptureView):
-        super().__init__(ctx)
-        self.view = view
+        super().__init__(ctx, view)
         self.capture = CaptureFlow(ctx, capture_view, self)
         self.last_receipt_no: str | None = None   # the demo's F4 scans it (a number, nothing personal)
 
@@ -160,8 +159,7 @@ class CaptureFlow(Flow):
     screen = "capture"
 
     def __init__(self, ctx: FlowContext, view: CaptureView, submission: SubmissionFlow):
-        super().__init__(ctx)
-        self.view = view
+        super().__init__(ctx, view)
         self.submission = submission
         self.camera: Any = None
         self.live: Any = None
