@@ -4,8 +4,10 @@ One SQLite database (WAL, ``synchronous=FULL``) holds one row per request; attac
 beside it, sealed, one file each. ``put`` returns only after COMMIT, and every file is written to a
 temporary name, fsynced, renamed and its directory fsynced before that COMMIT, so an acknowledged
 item survives a power cut. Senders claim items with ``UPDATE … RETURNING`` under ``BEGIN IMMEDIATE``
-and a lease; a sender that dies leaves a lease that expires and is reclaimed. Nothing is deleted
-unseen: undeliverable items go to ``dead`` and stay until a person retries them.
+and a lease (renewed while an attempt runs, outcomes recorded only under it); a sender that dies
+leaves a lease that expires and is reclaimed. Nothing is deleted unseen: undeliverable items go to
+``dead`` and stay until a person retries them. ``load`` reads on a second connection, so senders'
+workers read while another thread commits.
 
 Files are written while holding the database write lock. That serialises writers across processes,
 and it is what makes the orphan sweep at open safe: no other process can be between "file renamed"
