@@ -235,6 +235,20 @@ class ServiceRequest(Strict):
     note: str | None = Field(None, max_length=300)
 
 
+class FleetReport(Strict):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
+        {"kind": "applied", "scope": "county", "version": 2, "from_version": 1}]})
+    kind: Literal["applied", "rolled_back", "refused"]
+    scope: str = Field(description="county, town/<town> or kiosk/<id>")
+    version: int = Field(ge=0)
+    from_version: int | None = Field(None, ge=0)
+    reason: str = Field("", max_length=2000)
+
+
+class FleetReportAnswer(BaseModel):
+    recorded: bool
+
+
 class Heartbeat(BaseModel):
     """The kiosk's state, kept as sent (a JSON object); fleet fields, when present, are checked."""
 
@@ -243,7 +257,7 @@ class Heartbeat(BaseModel):
 
 MODELS = (Error, ReceiptNumberTaken, Catalogue, CatalogueItem, Application, ApplicationList, CertificateList,
           SubmissionAnswer, RatingAnswer, ServiceRequestAnswer, HeartbeatAnswer, Verification, Submission,
-          SubmissionMultipart, Rating, ServiceRequest, Heartbeat)
+          SubmissionMultipart, Rating, ServiceRequest, Heartbeat, FleetReport, FleetReportAnswer)
 
 
 # -- what routes declare ---------------------------------------------------------------------------
@@ -252,23 +266,23 @@ def ref(model: type[BaseModel]) -> dict:
     return {"$ref": REF.format(model=model.__name__)}
 
 
-def _json(model: type[BaseModel], description: str) -> dict:
+def json_answer(model: type[BaseModel], description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": ref(model)}}}
 
 
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
 KIOSK = {
-    401: {**_json(Error, "no bearer token"),
+    401: {**json_answer(Error, "no bearer token"),
           "headers": {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}}},
-    403: _json(Error, "token not recognised, X-Kiosk-Id not the token's kiosk, or someone else's records"),
-    429: {**_json(Error, "too many failed authentications from this address, or a kiosk over its limits"),
+    403: json_answer(Error, "token not recognised, X-Kiosk-Id not the token's kiosk, or someone else's records"),
+    429: {**json_answer(Error, "too many failed authentications from this address, or a kiosk over its limits"),
           "headers": RETRY_AFTER},
-    400: _json(Error, "a parameter or header of the wrong shape"),
+    400: json_answer(Error, "a parameter or header of the wrong shape"),
 }
 WRITE = {
-    413: _json(Error, "the body is larger than the limit (counted while reading, whatever the framing)"),
-    415: _json(Error, "a content type other than JSON (or multipart where files are taken)"),
-    422: _json(Error, "the content is refused: one line naming the field; stored as the key's answer"),
+    413: json_answer(Error, "the body is larger than the limit (counted while reading, whatever the framing)"),
+    415: json_answer(Error, "a content type other than JSON (or multipart where files are taken)"),
+    422: json_answer(Error, "the content is refused: one line naming the field; stored as the key's answer"),
 }
 REPLAY_HEADER = {"Idempotent-Replay": {"description": "true when this is the stored answer to a repeated key",
                                        "schema": {"type": "string"}}}

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
+from backend import api_docs as docs
 from backend.auth import KioskIdentity, require_kiosk
 from backend.bodies import read_body
 from kiosk.fleet import document as fleet_document
@@ -32,7 +33,9 @@ async def repository_file(path: str, request: Request) -> FileResponse:
     return FileResponse(candidate, media_type=media, headers={"Cache-Control": "no-cache"})
 
 
-@router.post("/fleet/reports")
+@router.post("/fleet/reports", **docs.kiosk_route({
+    200: docs.json_answer(docs.FleetReportAnswer, "recorded"),
+}, write=True, body=docs.json_body(docs.FleetReport)))
 async def post_report(request: Request, kiosk: KioskIdentity = Depends(require_kiosk)) -> dict:
     """A kiosk says it applied, rolled back or refused a document version (with the reason)."""
     body = await read_body(request, allow_files=False)

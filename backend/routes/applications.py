@@ -23,8 +23,8 @@ from backend.idempotency import json_response, render_json
 router = APIRouter(dependencies=[Depends(require_kiosk)])
 
 @router.get("/applications/{receipt_no}", **docs.kiosk_route({
-    200: docs._json(docs.Application, "the application, applicant masked"),
-    404: docs._json(docs.Error, "no application has this number"),
+    200: docs.json_answer(docs.Application, "the application, applicant masked"),
+    404: docs.json_answer(docs.Error, "no application has this number"),
 }, description="Progress by receipt number, from any kiosk: the number is the citizen's bearer secret. "
                "Too many unknown numbers from one kiosk within an hour are refused (429) and alerted."))
 async def get_application(receipt_no: str, request: Request,
@@ -46,7 +46,7 @@ async def get_application(receipt_no: str, request: Request,
 
 
 @router.get("/applications", **docs.kiosk_route({
-    200: docs._json(docs.ApplicationList, "the person's applications, newest first, masked"),
+    200: docs.json_answer(docs.ApplicationList, "the person's applications, newest first, masked"),
 }, parameters=(docs.SUBJECT_HEADER,), description="A person's applications, for the kiosk that has just read "
     "their card. On the record, and within the kiosk's hourly limit of distinct people. " + docs.EVIDENCE_NOTE))
 async def list_applications(request: Request, id_number: str | None = None,

@@ -38,7 +38,7 @@ CATALOGUE_HEADERS = {
 
 
 @router.get("/catalogue", **docs.kiosk_route({
-    200: {**docs._json(docs.Catalogue, "every item, in catalogue order"), "headers": CATALOGUE_HEADERS},
+    200: {**docs.json_answer(docs.Catalogue, "every item, in catalogue order"), "headers": CATALOGUE_HEADERS},
     304: {"description": "the kiosk's copy (If-None-Match) is current", "headers": CATALOGUE_HEADERS},
 }, parameters=(docs.header("If-None-Match", "the ETag of the kiosk's copy"),)))
 async def get_catalogue(request: Request) -> Response:
@@ -53,8 +53,8 @@ async def get_catalogue(request: Request) -> Response:
 
 
 @router.get("/catalogue/{item_id}", **docs.kiosk_route({
-    200: docs._json(docs.CatalogueItem, "the item"),
-    404: docs._json(docs.Error, "no such item"),
+    200: docs.json_answer(docs.CatalogueItem, "the item"),
+    404: docs.json_answer(docs.Error, "no such item"),
 }))
 async def get_catalogue_item(item_id: str, request: Request) -> Response:
     item = await run_in_threadpool(request.app.state.db.catalogue_item, item_id)

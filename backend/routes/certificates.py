@@ -34,7 +34,7 @@ public_router = APIRouter()  # mounted at the root, without /api/v1 and without 
 
 
 @router.get("/certificates", **docs.kiosk_route({
-    200: docs._json(docs.CertificateList, "the person's certificates"),
+    200: docs.json_answer(docs.CertificateList, "the person's certificates"),
 }, parameters=(docs.SUBJECT_HEADER,), description="A person's certificates, for the kiosk that has just read "
     "their card. On the record, and within the kiosk's hourly limit of distinct people. " + docs.EVIDENCE_NOTE))
 async def list_certificates(request: Request, id_number: str | None = None,
@@ -60,7 +60,7 @@ async def list_certificates(request: Request, id_number: str | None = None,
           "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
           "headers": {"X-Verification-Code": {"description": "the code printed on it",
                                               "schema": {"type": "string"}}}},
-    404: docs._json(docs.Error, "no such certificate"),
+    404: docs.json_answer(docs.Error, "no such certificate"),
 }, parameters=(docs.SUBJECT_HEADER,), description="Only for the holder, and only after the same kiosk listed the "
     "holder's certificates shortly before. On the record. " + docs.EVIDENCE_NOTE))
 async def get_document(certificate_id: str, request: Request,

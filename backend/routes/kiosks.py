@@ -21,7 +21,7 @@ router = APIRouter(dependencies=[Depends(require_kiosk)])
 
 
 @router.post("/kiosks/{kiosk_id}/heartbeat", **docs.kiosk_route({
-    200: {**docs._json(docs.HeartbeatAnswer, "stored"), "headers": docs.REPLAY_HEADER},
+    200: {**docs.json_answer(docs.HeartbeatAnswer, "stored"), "headers": docs.REPLAY_HEADER},
 }, parameters=({**docs.IDEMPOTENCY_KEY, "required": False},), write=True, body=docs.json_body(docs.Heartbeat)))
 async def post_heartbeat(
     kiosk_id: str,

@@ -80,7 +80,7 @@ def check_rating(conn: sa.Connection, body: Any) -> dict:
 
 
 @router.post("/ratings", status_code=201, **docs.kiosk_route({
-    201: {**docs._json(docs.RatingAnswer, "stored"), "headers": docs.REPLAY_HEADER},
+    201: {**docs.json_answer(docs.RatingAnswer, "stored"), "headers": docs.REPLAY_HEADER},
 }, parameters=(docs.IDEMPOTENCY_KEY,), write=True, body=docs.json_body(docs.Rating)))
 async def post_rating(request: Request, write: IdempotentWrite = Depends(idempotent_write)) -> Response:
     body = await read_body(request, allow_files=False)

@@ -83,7 +83,7 @@ def insert_request(conn: sa.Connection, fields: dict, kiosk_id: str, now: Any) -
 
 
 @router.post("/service-requests", status_code=201, **docs.kiosk_route({
-    201: {**docs._json(docs.ServiceRequestAnswer, "registered, with its number"), "headers": docs.REPLAY_HEADER},
+    201: {**docs.json_answer(docs.ServiceRequestAnswer, "registered, with its number"), "headers": docs.REPLAY_HEADER},
 }, parameters=(docs.IDEMPOTENCY_KEY,), write=True, body=docs.json_body(docs.ServiceRequest)))
 async def post_service_request(request: Request,
                                write: IdempotentWrite = Depends(idempotent_write)) -> Response:

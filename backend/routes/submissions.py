@@ -217,11 +217,11 @@ def load_item(conn: sa.Connection, item_id: Any) -> dict:
 # -- the endpoint --------------------------------------------------------------------------------
 
 @router.post("/submissions", status_code=201, **docs.kiosk_route({
-    201: {**docs._json(docs.SubmissionAnswer, "received: the receipt number and the deadline"),
+    201: {**docs.json_answer(docs.SubmissionAnswer, "received: the receipt number and the deadline"),
           "headers": docs.REPLAY_HEADER},
-    400: docs._json(docs.Error, "unreadable body, or a receipt_no outside this kiosk's number space or dated "
+    400: docs.json_answer(docs.Error, "unreadable body, or a receipt_no outside this kiosk's number space or dated "
                                 "after tomorrow"),
-    409: docs._json(docs.ReceiptNumberTaken, "the receipt number is used by another submission"),
+    409: docs.json_answer(docs.ReceiptNumberTaken, "the receipt number is used by another submission"),
 }, parameters=(docs.IDEMPOTENCY_KEY,), write=True, body={"required": True, "content": {
     "application/json": {"schema": docs.ref(docs.Submission)},
     "multipart/form-data": {"schema": docs.ref(docs.SubmissionMultipart)},
