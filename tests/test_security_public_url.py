@@ -63,6 +63,13 @@ def test_without_a_public_url_the_served_address_is_printed_not_the_host_header(
         assert text.startswith("https://zwfw.example.gov.cn/verify/")
 
 
+def test_listening_on_every_address_needs_a_public_url(tmp_path):
+    proc = run_kiosk("backend", "--port", "0", "--host", "0.0.0.0", "--db", f"sqlite:///{tmp_path / 'p.sqlite3'}",
+                     env={"KIOSK_BACKEND_PUBLIC_URL": ""}, timeout=60)
+    assert proc.returncode == 2 and "--public-url" in proc.stderr and proc.stderr.count("\n") == 1
+    assert not (tmp_path / "p.sqlite3").exists()
+
+
 def test_a_bad_public_url_is_refused_in_one_line(tmp_path):
     for bad in ("javascript:alert(1)", "https://x.example/?a=b"):
         proc = run_kiosk("backend", "--port", "0", "--demo", "--db", f"sqlite:///{tmp_path / 'p.sqlite3'}",

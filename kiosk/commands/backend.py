@@ -121,6 +121,13 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _is_wildcard(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return host == ""
+
+
 def _registrations(args: argparse.Namespace) -> list:
     """Every kiosk to register, from the file, the environment and ``--kiosk-token``, checked."""
     from backend.tokens import KioskRegistration, TokenError, check_token, read_tokens_file, tokens_from_environment
@@ -180,6 +187,9 @@ def run_backend(args: argparse.Namespace) -> int:
     if args.demo and not _is_loopback(args.host):
         raise UsageError("--demo serves the public demo token: listen on 127.0.0.1 or ::1 only")
     public_url = _public_url(args)
+    if public_url is None and _is_wildcard(args.host):
+        raise UsageError(f"listening on {args.host}, the platform needs --public-url (or {PUBLIC_URL_ENV}): "
+                         "certificates print where phones reach it")
     entries = _registrations(args)
     if args.kiosk_token and not args.demo:
         print("kiosk backend: --kiosk-token shows tokens to every user of this machine (ps); "
