@@ -133,11 +133,13 @@ class SimKiosk:
 
     async def run_mqtt(self) -> None:
         will = aiomqtt.Will(presence_topic(self.id), b"offline", qos=1, retain=True)
+        delay = 1.0
         while not self.bench.stopping:
             try:
                 async with aiomqtt.Client("127.0.0.1", self.bench.broker_port, identifier=self.id, will=will,
                                           keepalive=60) as client:
                     self.bench.mqtt_connected += 1
+                    delay = 1.0
                     try:
                         await client.subscribe([(notice_topic("county"), 1), (notice_topic(f"kiosk/{self.id}"), 1)])
                         await client.publish(presence_topic(self.id), b"online", qos=1, retain=True)
@@ -150,8 +152,9 @@ class SimKiosk:
                                 self.refresh_wanted.set()
                     finally:
                         self.bench.mqtt_connected -= 1
-            except aiomqtt.MqttError:
-                await asyncio.sleep(random.uniform(1, 3))
+            except aiomqtt.MqttError:  # back off as the kiosk's paho client does: 1 s doubling to 10 s
+                await asyncio.sleep(random.uniform(0.5, 1.0) * delay)
+                delay = min(10.0, delay * 2)
 
 
 class Worker:
