@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.commands.device_cli import (add_options, check_timeout, device_url, open_driver, report_self_test,
-                                       report_status)
+from kiosk.commands.device_cli import (add_options, check_timeout, device_actions, device_url, open_driver,
+                                       report_self_test, report_status)
 from kiosk.errors import DeviceFailure, NothingFound, UsageError
 
 URL_HELP = ("camera URL: v4l2:///dev/video0?width=3264&height=2448&fourcc=MJPG&fps=15, "
@@ -24,9 +24,7 @@ URL_HELP = ("camera URL: v4l2:///dev/video0?width=3264&height=2448&fourcc=MJPG&f
 
 
 def register(parsers) -> None:
-    device = parsers.device.add_parser("camera", help="document camera (高拍仪): scan pages, capture, status")
-    sub = device.add_subparsers(dest="camera_command", metavar="ACTION", parser_class=type(device))
-    sub.required = True
+    sub = device_actions(parsers, "camera", help="document camera (高拍仪): scan pages, capture, status")
 
     scan = sub.add_parser("scan", help="find, straighten and enhance the page in every image (or one frame)",
                           epilog="Exit status 3 when no page was found in any image: the straightened full "

@@ -13,6 +13,14 @@ from kiosk.errors import DeviceFailure, UsageError
 D = TypeVar("D")
 
 
+def device_actions(parsers: Any, name: str, help: str) -> Any:
+    """``kiosk device NAME ACTION``: the subparsers to add NAME's actions to (an action is required)."""
+    device = parsers.device.add_parser(name, help=help)
+    actions = device.add_subparsers(dest=f"{name}_command", metavar="ACTION", parser_class=type(device))
+    actions.required = True
+    return actions
+
+
 def add_options(parser: Any, url_help: str, *, timeout: float | None = None, timeout_help: str = "give up after",
                 json_help: str | None = "print one JSON object") -> None:
     """``--url`` (always), ``--json`` (unless ``json_help`` is None), ``--timeout`` (when given a default)."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kiosk.commands.device_cli import add_options, check_timeout, device_url, open_driver, report_self_test
+from kiosk.commands.device_cli import (add_options, check_timeout, device_actions, device_url, open_driver,
+                                       report_self_test)
 from kiosk.errors import DeviceFailure, UsageError
 
 URL_HELP = ("printer URL: cups://QUEUE, cups://QUEUE?server=HOST:PORT (or ?server=/path/cups.sock; "
@@ -17,9 +18,7 @@ URL_HELP = ("printer URL: cups://QUEUE, cups://QUEUE?server=HOST:PORT (or ?serve
 
 
 def register(parsers) -> None:
-    device = parsers.device.add_parser("docprinter", help="A4 document printer (CUPS queue) for certificates")
-    sub = device.add_subparsers(dest="docprinter_command", metavar="ACTION", parser_class=type(device))
-    sub.required = True
+    sub = device_actions(parsers, "docprinter", help="A4 document printer (CUPS queue) for certificates")
 
     status = sub.add_parser("status", help="ask the queue for its state and reasons")
     add_options(status, URL_HELP, timeout=15.0)

@@ -7,7 +7,7 @@ import sys
 import threading
 from typing import Any
 
-from kiosk.commands.device_cli import add_options, check_timeout, device_url, open_driver
+from kiosk.commands.device_cli import add_options, check_timeout, device_actions, device_url, open_driver
 from kiosk.errors import DeviceFailure, NothingFound, UsageError
 from kiosk.masking import mask_address, mask_id_number, mask_name
 
@@ -32,9 +32,7 @@ URL_HELP = ("reader URL, e.g. /dev/ttyUSB0, socket://127.0.0.1:7001, sim://?card
 
 
 def register(parsers) -> None:
-    device = parsers.device.add_parser("idcard", help="second-generation ID-card reader (SAM serial protocol)")
-    sub = device.add_subparsers(dest="idcard_command", metavar="ACTION", parser_class=type(device))
-    sub.required = True
+    sub = device_actions(parsers, "idcard", help="second-generation ID-card reader (SAM serial protocol)")
 
     read = sub.add_parser("read", help="wait for a card and print it (personal fields masked)")
     add_options(read, URL_HELP, timeout=10.0, timeout_help="how long to wait for a card")

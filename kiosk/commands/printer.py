@@ -8,7 +8,8 @@ import socket
 import threading
 from datetime import datetime
 
-from kiosk.commands.device_cli import add_options, check_timeout, device_url, open_driver, report_self_test
+from kiosk.commands.device_cli import (add_options, check_timeout, device_actions, device_url, open_driver,
+                                       report_self_test)
 from kiosk.errors import DeviceFailure, UsageError
 
 URL_HELP = ("printer URL: serial:///dev/ttyS0?baud=9600, tcp://HOST:9100, usb://VID:PID, file:///PATH, "
@@ -17,9 +18,7 @@ URL_HELP = ("printer URL: serial:///dev/ttyS0?baud=9600, tcp://HOST:9100, usb://
 
 
 def register(parsers) -> None:
-    device = parsers.device.add_parser("printer", help="ESC/POS receipt printer")
-    sub = device.add_subparsers(dest="printer_command", metavar="ACTION", parser_class=type(device))
-    sub.required = True
+    sub = device_actions(parsers, "printer", help="ESC/POS receipt printer")
 
     status = sub.add_parser("status", help="ask the printer for its status (DLE EOT)")
     add_options(status, URL_HELP, timeout=10.0, json_help='print {"state", "online", "paper", "detail"}')

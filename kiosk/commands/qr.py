@@ -11,8 +11,8 @@ import time
 import unicodedata
 from typing import Any
 
-from kiosk.commands.device_cli import (add_options, check_timeout, device_url, open_driver, report_self_test,
-                                       report_status)
+from kiosk.commands.device_cli import (add_options, check_timeout, device_actions, device_url, open_driver,
+                                       report_self_test, report_status)
 from kiosk.errors import DeviceFailure, NothingFound, UsageError
 
 URL_HELP = ("scanner URL, e.g. serial:///dev/ttyACM0?baud=115200, socket://127.0.0.1:7002, "
@@ -21,9 +21,7 @@ URL_HELP = ("scanner URL, e.g. serial:///dev/ttyACM0?baud=115200, socket://127.0
 
 
 def register(parsers) -> None:
-    device = parsers.device.add_parser("qr", help="QR / barcode scanner: decode images, read a scanner")
-    sub = device.add_subparsers(dest="qr_command", metavar="ACTION", parser_class=type(device))
-    sub.required = True
+    sub = device_actions(parsers, "qr", help="QR / barcode scanner: decode images, read a scanner")
 
     decode = sub.add_parser("decode", help="decode the codes in image files")
     decode.add_argument("images", nargs="+", metavar="IMAGE")
