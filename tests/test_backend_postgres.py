@@ -158,3 +158,32 @@ def test_overlapping_transactions_take_the_unique_constraint_path(pg_url):
         assert count(pg_url, key) == 1
     finally:
         db.dispose()
+
+
+def test_an_older_database_gets_kiosk_numbers_on_postgresql(pg_url):
+    """Schema 1 had no kiosk numbers: the next start adds the column and numbers the kiosks in order."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("DROP DATABASE IF EXISTS older")
+        conn.exec_driver_sql("CREATE DATABASE older")
+    admin.dispose()
+    older_url = pg_url.rsplit("/", 1)[0] + "/older"
+    engine = sa.create_engine(older_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE kiosks (id VARCHAR(64) PRIMARY KEY, token_sha256 VARCHAR(64) NOT NULL UNIQUE, "
+            "fleet_group VARCHAR(64), created_at TIMESTAMPTZ NOT NULL, last_seen_at TIMESTAMPTZ, last_state JSON)")
+        conn.exec_driver_sql("INSERT INTO kiosks (id, token_sha256, created_at) VALUES "
+                             "('k-b', 'b', '2026-01-02T00:00:00Z'), ('k-a', 'a', '2026-01-01T00:00:00Z')")
+    engine.dispose()
+    db = Database(older_url)
+    try:
+        db.initialise()
+        db.initialise()  # twice: nothing changes the second time
+        with db.read() as conn:
+            rows = conn.exec_driver_sql("SELECT id, number FROM kiosks ORDER BY id").fetchall()
+    finally:
+        db.dispose()
+    assert [tuple(r) for r in rows] == [("k-a", 1), ("k-b", 2)]
