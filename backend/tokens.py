@@ -6,7 +6,7 @@ for a line break. ``NUMBER`` is the kiosk's 1–9999 number that its receipt num
 keeps the number the kiosk already has, or gives a new kiosk the next free one)::
 
     # id            number  token
-    zy-chetian-01   42      q5d0Yv3nV5qkzJ8v8yJcQm0Yw8Hk2c1fZQ7rT9bWm0E
+    zy-chetian-01   42      <43 characters from secrets.token_urlsafe(32), for this kiosk only>
 
 Tokens live in files and the environment rather than on the command line, where every user of the
 machine sees them in ``ps``. A tokens file must not be readable by group or others.
