@@ -44,7 +44,7 @@ CONTRAST = 12.0          # colour difference (BGR distance) between the two side
 CONTRAST_MEAN = 0.6      # share of the measured perimeter that must show it
 CONTRAST_SIDE = 0.3      # ... and of every measured side (a hand or a glare spot may hide the rest)
 FRAME_TOL = 1.6          # px on the small copy: a side this close to the border lies on it
-DOUBTFUL = 0.55          # below this confidence a detection is doubtful
+DOUBTFUL = 0.6           # below this confidence a detection is doubtful
 
 
 @dataclass(frozen=True)
@@ -197,6 +197,7 @@ def _candidates(edge_map: np.ndarray, min_area: float, max_area: float) -> list[
     """Quadrilaterals from every closed outline (outer or hole) of a sensible size and shape."""
     contours, _ = cv2.findContours(edge_map, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     quads = []
+    tried = 0
     for c in contours:
         if len(c) < 4:
             continue
@@ -209,9 +210,39 @@ def _candidates(edge_map: np.ndarray, min_area: float, max_area: float) -> list[
             continue
         quad = _quad_from_hull(hull)
         if quad is None or not (0.85 * area <= _area(quad) <= 1.15 * area):
+            if area >= 3 * min_area and tried < 6:  # perhaps a document with fingers on it
+                tried += 1
+                quad = _without_fingers(c, edge_map.shape, min_area)
+                if quad is not None:
+                    quads.append(quad)
             continue  # not quadrilateral enough (a blob, a hand, a coin)
         quads.append(order_corners(quad))
     return quads
+
+
+def _without_fingers(contour: np.ndarray, shape: tuple[int, ...], min_area: float) -> np.ndarray | None:
+    """The outline with thin things reaching over it (fingers, a pen) opened away, as a quad."""
+    h, w = shape[:2]
+    x, y, bw, bh = cv2.boundingRect(contour)
+    pad = 2
+    x0, y0 = max(0, x - pad), max(0, y - pad)
+    x1, y1 = min(w, x + bw + pad), min(h, y + bh + pad)
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.drawContours(mask, [contour - [x0, y0]], -1, 255, -1)
+    k = max(5, int(0.045 * max(w, h)) | 1)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    found, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not found:
+        return None
+    biggest = max(found, key=cv2.contourArea)
+    hull = cv2.convexHull(biggest)
+    area = cv2.contourArea(hull)
+    if area < min_area:
+        return None
+    quad = _quad_from_hull(hull)
+    if quad is None or not (0.85 * area <= _area(quad) <= 1.15 * area):
+        return None
+    return order_corners(quad + [x0, y0])
 
 
 def _merged_pairs(quads: list[np.ndarray], min_area: float) -> list[np.ndarray]:
@@ -484,8 +515,11 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
     confidence = best.confidence()
     # a second document of similar size beside it (not inside it): which one was meant is unclear
     for other in found:
-        if other is not best and other.area >= 0.6 * best.area and not _nested(other.corners, best.corners):
-            confidence *= 0.6
+        centre = other.corners.mean(axis=0)
+        beside = cv2.pointPolygonTest(np.float32(best.corners).reshape(-1, 1, 2), (float(centre[0]), float(centre[1])),
+                                      False) < 0
+        if other is not best and other.area >= 0.6 * best.area and beside:
+            confidence *= 0.5
             break
     return best, confidence
 
