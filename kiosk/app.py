@@ -26,7 +26,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk.bridge import UiBridge, Workers
 from kiosk.config import Config
 from kiosk.demo_keys import DemoKeys
-from kiosk.flows import Catalogue, Devices, Flow, FlowContext, build_flows, open_task
+from kiosk.flows import Catalogue, Devices, Flow, FlowContext, build_flows, card_removed, open_task
 from kiosk.i18n import translate
 from kiosk.identity import greeting_name
 from kiosk.services import Services
@@ -123,6 +123,14 @@ class KivyShell:
         self.dialogs.append(dialog)
         dialog.bind(on_dismiss=lambda d: self.dialogs.remove(d) if d in self.dialogs else None)
         dialog.open(animation=False)
+
+    def end_visit(self, reason: str) -> None:
+        self.app.end_session(reason, card_alert=False)
+
+    def ask_end_visit(self, title: str, body: str) -> None:
+        from kivy.factory import Factory
+
+        self.open_dialog(Factory.ConfirmEndDialog(title=title, body=body))
 
     def close_dialogs(self) -> None:
         for dialog in list(self.dialogs):
@@ -362,8 +370,9 @@ class KioskApp(App):
             self.idle_dialog.dismiss(animation=False)
             self.idle_dialog = None
 
-    def end_session(self, reason: str) -> None:
-        """Every end of a visit comes here: wipe, close dialogs, back to the attract screen."""
+    def end_session(self, reason: str, card_alert: bool = True) -> None:
+        """Every end of a visit comes here: wipe, close dialogs, back to the attract screen
+        (``card_alert``: remind the citizen of a card left on the reader)."""
         self._close_idle_dialog()
         self.shell.close_dialogs()
         for flow in self.flows.values():
@@ -377,7 +386,7 @@ class KioskApp(App):
             self.apply_theme()
         self.lang = self.cfg.kiosk.default_language
         self.show_screen("attract")
-        if self.card_on_reader:
+        if self.card_on_reader and card_alert:
             self._show_card_alert()
 
     def go_home_pressed(self) -> None:
@@ -388,6 +397,15 @@ class KioskApp(App):
             return
         if self.manager.current != "home":
             self.show_screen("home")
+            return
+        self.shell.open_dialog(Factory.ConfirmEndDialog())
+
+    def end_pressed(self) -> None:
+        """结束办理 (on every screen of a visit): ask once, then wipe."""
+        from kivy.factory import Factory
+
+        if self.keeper.current is None:
+            self.show_screen("attract")
             return
         self.shell.open_dialog(Factory.ConfirmEndDialog())
 
@@ -470,6 +488,7 @@ class KioskApp(App):
         elif isinstance(event, CardRemoved):
             self.card_on_reader = False
             self._close_card_alert()
+            card_removed(self.flows)
         elif isinstance(event, CardReadFailed):
             counters.add_soon("idcard.cards_failed")
             self.card_on_reader = True

@@ -40,6 +40,7 @@ class Session:
     flows: dict[type, Any] = field(default_factory=dict)  # each flow's state object, by its type
     _temp_dir: Path | None = None
     wiped: bool = False
+    card_away: bool = False       # the card of this visit was taken off the reader (kept until the visit ends)
 
     @property
     def temp_dir(self) -> Path:

@@ -129,7 +129,10 @@ class IdleDialog(ModalView):
 
 
 class ConfirmEndDialog(ModalView):
-    """返回首页 → 结束? Ending wipes the session, so we ask once."""
+    """结束办理? Ending wipes the session, so we ask once (also when the card is taken away)."""
+
+    title = StringProperty("")    # "" : the usual question
+    body = StringProperty("")
 
     def confirm(self) -> None:
         self.dismiss()

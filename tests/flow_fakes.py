@@ -96,6 +96,17 @@ class FakeShell:
     def online(self) -> bool:
         return self.is_online
 
+    def end_visit(self, reason: str) -> None:
+        """As KioskApp.end_session without the forgotten-card alert: every flow reset, the visit wiped."""
+        for flow in self.flows.values():
+            flow.reset()
+        self.keeper.end(reason)
+        self.screen = "attract"
+        self.shown.append("attract")
+
+    def ask_end_visit(self, title: str, body: str) -> None:
+        self.asked_end = getattr(self, "asked_end", []) + [(title, body)]
+
     def open_task(self, action: str, title: str = "", **options: Any) -> None:
         """As KioskApp.open_task: the registry, and the card first when the flow needs it."""
         if not open_task(self.flows, action, title, **options):

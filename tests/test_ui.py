@@ -108,6 +108,7 @@ def test_identity_greeting_forgotten_card_and_expired_card(tmp_path, display):
     assert "已过期" in r["expired_message"] and r["identity_when_expired"] is None
     assert r["task_after_identify"] == ["submit", "choose"]  # the card read, the task goes on
     assert r["alert_when_card_taken"] is False
+    assert r["asked_when_taken"] == "ConfirmEndDialog"
     assert r["wipes"] == [True, True]
     assert r["devices_after_end"] == [True, True, True, True]
     files = list(kiosk_files(tmp_path))
@@ -200,3 +201,16 @@ def test_progress_by_card_and_by_typed_receipt_number(tmp_path, display):
     first = r["by_card"][0][0]
     assert r["typed"] == first
     assert r["by_number"] == [first]
+
+
+def test_taking_the_card_closes_what_is_personal_and_every_task_has_an_end_button(tmp_path, display):
+    r = run_scenario("card_taken", tmp_path, display)
+    for screen in ("guide", "progress", "certificates", "submit", "rating", "help"):
+        shown, text, height = r["end_button"][screen]
+        assert shown and text == "结束办理" and height >= 100, (screen, r["end_button"][screen])
+    assert r["preview_before"] is True
+    assert r["screen_after_removal"] == "home"
+    assert r["preview_after"] is False and r["rows_after"] == 0
+    assert r["dialog"] == ["ConfirmEndDialog"] and "身份证已取走" in r["dialog_title"]
+    assert r["session_kept"] is True
+    assert r["after_end"][:3] == ["attract", True, True]

@@ -247,13 +247,9 @@ def scenario_identity(app, clock, results):
     results["task_after_identify"] = [app.manager.current, app.screens["submit"].step]
     sim.remove()
     yield from wait_until(lambda: not app.card_on_reader)
+    yield from wait_until(lambda: bool(app.shell.dialogs))  # the card taken: is the visit over?
     yield 0.2
-    tap(app.footer.ids.home_button)  # from a task screen: back home first
-    yield from wait_until(lambda: app.manager.current == "home")
-    yield 0.2
-    tap(app.footer.ids.home_button)  # on home: finish the visit?
-    yield from wait_until(lambda: bool(app.shell.dialogs))
-    yield 0.2
+    results["asked_when_taken"] = type(app.shell.dialogs[-1]).__name__
     tap(app.shell.dialogs[-1].ids.end_button)
     yield 0.3
     results["alert_when_card_taken"] = app.card_alert is not None
@@ -504,7 +500,47 @@ def scenario_progress(app, clock, results):
     yield from wait_until(lambda: not app.card_on_reader)
 
 
-SCENARIOS = {"progress": scenario_progress, "certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
+def scenario_card_taken(app, clock, results):
+    yield from wait_until(lambda: app.catalogue_index is not None and app.network_known and app.network_ok)
+    yield from wait_until(lambda: app.devices.reader.status().state.value == "ready")
+    sim = app.devices.reader.simulator
+    sim.present("resident")
+    yield from wait_until(lambda: bool(app.identity_name))
+    yield 0.3
+    end_button = app.footer.ids.end_visit_button
+    visible = {}
+    for action in ("guide", "progress", "certificates", "submit", "rating", "help"):
+        tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == action))
+        yield 0.4
+        visible[app.manager.current] = [end_button.opacity == 1 and not end_button.disabled,
+                                        end_button.text, end_button.height]
+        app.show_screen("home")
+        yield 0.2
+    results["end_button"] = visible
+    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "certificates"))
+    screen = app.screens["certificates"]
+    yield from wait_until(lambda: app.manager.current == "certificates" and not screen.busy)
+    yield 0.4
+    rows = [w for w in screen.ids.rows.children if not w.expired]
+    tap(rows[-1])
+    yield from wait_until(lambda: screen.step == "preview" and not screen.busy, timeout=40)
+    results["preview_before"] = screen.preview_texture is not None
+    sim.remove()
+    yield from wait_until(lambda: not app.card_on_reader)
+    yield 0.3
+    results["screen_after_removal"] = app.manager.current
+    results["preview_after"] = screen.preview_texture is not None
+    results["rows_after"] = len(screen.ids.rows.children)
+    results["dialog"] = [type(d).__name__ for d in app.shell.dialogs]
+    results["dialog_title"] = app.shell.dialogs[-1].title if app.shell.dialogs else ""
+    results["session_kept"] = app.keeper.current is not None
+    tap(app.shell.dialogs[-1].ids.end_button)
+    yield 0.4
+    results["after_end"] = [app.manager.current, app.keeper.current is None, app.card_alert is None,
+                            [r["reason"] for r in app.keeper.wipe_records]]
+
+
+SCENARIOS = {"card_taken": scenario_card_taken, "progress": scenario_progress, "certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
 
 
 def main() -> int:

@@ -19,7 +19,7 @@ from kiosk.flows.service_request import ServiceRequestFlow
 from kiosk.flows.status import KioskStatus
 from kiosk.flows.submission import SubmissionFlow
 
-__all__ = ["Catalogue", "Devices", "Flow", "FlowContext", "Shell", "build_flows", "open_task"]
+__all__ = ["Catalogue", "Devices", "Flow", "FlowContext", "Shell", "build_flows", "card_removed", "open_task"]
 
 
 def build_flows(ctx: FlowContext, views: Mapping[str, Any]) -> dict[str, Flow]:
@@ -44,13 +44,38 @@ def build_flows(ctx: FlowContext, views: Mapping[str, Any]) -> dict[str, Flow]:
 
 def open_task(flows: Mapping[str, Flow], action: str, title: str = "", **options: Any) -> bool:
     """Open a citizen's task by its action; when the flow needs to know who the citizen is and no
-    card was read in this visit, the identify flow asks for it first and then opens the task.
+    card was read in this visit (or the card was taken away), the identify flow asks for it first
+    and then opens the task.
     False when no flow has that action (the caller says it is not available here)."""
     flow = flows.get(action)
     if flow is None:
         return False
-    if flow.needs_identity and flow.holder is None:
+    session = flow.session
+    if flow.needs_identity and (flow.holder is None or (session is not None and session.card_away)):
         flows["identify"].ask(action, title, options)
     else:
         flow.start(title, **options)
     return True
+
+
+def card_removed(flows: Mapping[str, Flow]) -> bool:
+    """The card of the visit left the reader: every flow closes what is personal on its screen or
+    one tap away (a certificate's preview and list, applications found by the card); what is in
+    progress (captured pages) stays; the citizen is asked plainly whether the visit is over.
+    Tasks that need the card ask for it again. False when no card was read in this visit."""
+    identify = flows["identify"]
+    session = identify.session
+    if session is None or session.identity is None or session.card_away:
+        return False
+    session.card_away = True
+    for flow in flows.values():
+        flow.card_removed()
+    shell = identify.ctx.shell
+    if shell.current_screen() in PERSONAL_SCREENS:
+        shell.show("home")
+    shell.ask_end_visit(identify.t("card_taken_title"), identify.t("card_taken_body"))
+    shell.speak("card_taken_title")
+    return True
+
+
+PERSONAL_SCREENS = ("certificates", "progress")   # what they show is the card holder's own

@@ -36,6 +36,8 @@ class Shell(Protocol):
     def text_in(self, lang: str, key: str, **values: Any) -> str: ...  # ... in a given language
     def online(self) -> bool: ...                          # the platform answered lately
     def open_task(self, action: str, title: str = "", **options: Any) -> None: ...
+    def end_visit(self, reason: str) -> None: ...          # wipe the visit now (its record logged), no alert
+    def ask_end_visit(self, title: str, body: str) -> None: ...  # 结束办理 / 继续办理, ending wipes the visit
 
 
 class Jobs(Protocol):
@@ -95,6 +97,10 @@ class Flow:
     def reset(self) -> None:
         """The visit ended: forget what is on screen (the session's wipe took the state)."""
 
+    def card_removed(self) -> None:
+        """The card left the reader: close what is personal on screen or one tap away. Work in
+        progress (captured pages, a typed phone number) stays in the session."""
+
     # helpers
     @property
     def session(self) -> Session | None:
@@ -125,6 +131,8 @@ class Flow:
             return self.t(offline_key)
         if kind == "refused":
             return self.t("platform_refused")
+        if kind in ("failed", "bad_answer"):
+            return self.t("platform_failed")
         return self.t("task_failed")
 
     # what several flows do alike

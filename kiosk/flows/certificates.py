@@ -69,7 +69,15 @@ class CertificatesFlow(Flow):
     def reset(self) -> None:
         self.view.reset()
 
+    def card_removed(self) -> None:
+        state = self.state(CertificatesState)
+        if state is not None:
+            state.wipe()
+        self.view.reset()
+
     def _listed(self, items: list[dict]) -> None:
+        if self._card_gone():
+            return
         rows = []
         for item in items:
             valid = item.get("valid_until") or self.t("long_term")
@@ -79,9 +87,13 @@ class CertificatesFlow(Flow):
                                           issued=item.get("issued_on", ""), valid=valid)))
         self.view.show_list(rows, "" if rows else self.t("no_certificates"))
 
+    def _card_gone(self) -> bool:
+        session = self.session
+        return session is None or session.identity is None or session.card_away
+
     def failed(self, exc: BaseException) -> None:
         self.view.set_busy(False)
-        self.view.show_message(self.failure_text(exc))
+        self.view.show_message(self.failure_text(exc, "certificates_offline"))
 
     def preview(self, certificate_id: str, title: str) -> None:
         from kiosk.pdf_preview import first_page
@@ -98,8 +110,8 @@ class CertificatesFlow(Flow):
 
         def shown(result: tuple) -> None:
             pdf, code, picture = result
-            if self.state(CertificatesState) is not state:
-                return  # the visit ended meanwhile
+            if self.state(CertificatesState) is not state or self._card_gone():
+                return  # the visit ended, or the card was taken, meanwhile
             state.chosen = ChosenCertificate(certificate_id, title, pdf, code)
             self.view.show_preview(title, picture)
         self.ctx.jobs.submit(fetch, shown, self.failed)

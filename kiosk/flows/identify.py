@@ -25,6 +25,14 @@ class IdentifyState:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+def same_person(a: CardHolder, b: CardHolder) -> bool:
+    """Two cards of one person (the same document number and card type)."""
+    try:
+        return a.card_type == b.card_type and a.subject_id_number() == b.subject_id_number()
+    except Exception:
+        return False
+
+
 class IdentifyFlow(Flow):
     action = "identify"
     screen = "identify"
@@ -81,14 +89,25 @@ class IdentifyFlow(Flow):
         except ValueError:
             self.card_unusable()
             return None
+        on_screen = self._on_screen()
+        waiting = self.state(IdentifyState) if on_screen else None
+        action, title, options = (waiting.action, waiting.title, dict(waiting.options)) if waiting else ("", "", {})
+        previous = self.holder
+        if previous is not None and not same_person(previous, holder):
+            # a new card is a new person: the previous person's visit is wiped first, with its record
+            log.info("another card on the reader: the previous visit is wiped first")
+            shell.end_visit("another card")
+            previous = None
         if self.session is None:
             shell.start_visit("card")
         session = self.ctx.keeper.start()
+        if previous is not None and previous is not holder:
+            previous.wipe()      # the same person's card again: one holder for the visit
         session.identity = holder
+        session.card_away = False
         log.info("identity read for session %s (%s)", session.id, holder.card_type)
-        if self._on_screen():
+        if on_screen:
             pending = self.state(IdentifyState)
-            action, title, options = pending.action, pending.title, dict(pending.options)
             pending.action, pending.title, pending.options = "", "", {}
             shell.show("home")
             if action:

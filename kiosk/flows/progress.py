@@ -75,6 +75,9 @@ class ProgressByCardFlow(ProgressFlow):
     action = "progress_card"
     needs_identity = True
 
+    def card_removed(self) -> None:
+        self.view.reset()   # the holder's applications leave the screen with the card
+
     def start(self, title: str = "", **options: Any) -> None:
         self.view.reset()
         self.ctx.shell.show("progress")
@@ -83,9 +86,13 @@ class ProgressByCardFlow(ProgressFlow):
             return
         self.view.set_busy(True)
         client = self.ctx.services.client
-        self.ctx.jobs.submit(lambda: client.find_applications(holder),
-                             lambda found: self.view.show_results(found, "" if found else self.t("progress_none")),
-                             self.failed)
+        session = self.session
+
+        def found(applications: list) -> None:
+            if self.session is not session or session is None or session.card_away:
+                return   # the card was taken (or the visit ended) meanwhile
+            self.view.show_results(applications, "" if applications else self.t("progress_none"))
+        self.ctx.jobs.submit(lambda: client.find_applications(holder), found, self.failed)
 
 
 class CodeFlow(Flow):
