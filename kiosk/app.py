@@ -27,6 +27,7 @@ from kiosk.bridge import UiBridge, Workers
 from kiosk.config import Config
 from kiosk.demo_keys import DemoKeys
 from kiosk.flows import Catalogue, Devices, Flow, FlowContext, build_flows, card_removed, open_task
+from kiosk.flows.base import start_device
 from kiosk.i18n import translate
 from kiosk.identity import greeting_name
 from kiosk.services import Services
@@ -448,17 +449,7 @@ class KioskApp(App):
             log.exception("print ledger unavailable: certificates will not be printed")
 
     def _start(self, what: str, make: Callable[[], Any], on_event: Callable[[Any], None] | None = None) -> Any:
-        """Make and start one device; a failure is logged with its traceback and the kiosk goes on
-        without it (a bad URL must not stop the other services)."""
-        try:
-            device = make()
-            if on_event is not None:
-                device.subscribe(lambda event: self.bridge.post(on_event, event))
-            device.start()
-        except Exception:
-            log.exception("%s unavailable", what)
-            return None
-        return device
+        return start_device(what, make, None if on_event is None else (lambda event: self.bridge.post(on_event, event)))
 
     def _make_receipt_printer(self) -> Any:
         from devices.receipt_printer.driver import ReceiptPrinter

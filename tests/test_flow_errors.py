@@ -86,3 +86,26 @@ def test_a_result_that_cannot_be_shown_is_logged_and_reported(caplog):
     bridge.post(show_broken, {"no": "title"})
     assert isinstance(reported[0], KeyError)
     assert "show_broken" in caplog.text and "Traceback" in caplog.text
+
+
+def test_a_device_that_cannot_start_is_logged_with_its_traceback(caplog):
+    from kiosk.flows.base import start_device
+
+    def unplugged():
+        raise FileNotFoundError("/dev/kiosk/idcard")
+    with caplog.at_level(logging.ERROR):
+        assert start_device("ID-card reader", unplugged) is None
+    assert "ID-card reader unavailable" in caplog.text and "Traceback" in caplog.text
+    assert "unplugged" in caplog.text and "/dev/kiosk/idcard" in caplog.text
+
+    class Device:
+        def __init__(self):
+            self.events, self.started = [], False
+
+        def subscribe(self, callback):
+            self.events.append(callback)
+
+        def start(self):
+            self.started = True
+    device = start_device("QR scanner", Device, print)
+    assert device.started and device.events == [print]

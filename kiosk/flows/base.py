@@ -59,6 +59,21 @@ class Devices:
     camera_factory: Callable[[], Any] | None = None  # opens the document camera for one capture
 
 
+def start_device(what: str, make: Callable[[], Any], on_event: Callable[[Any], None] | None = None) -> Any:
+    """Make and start one device, subscribing ``on_event`` (called on the driver's thread) first.
+    A failure is logged with its traceback and gives None: the kiosk goes on without the device
+    (a bad URL or an unplugged reader must not stop the other services)."""
+    try:
+        device = make()
+        if on_event is not None:
+            device.subscribe(on_event)
+        device.start()
+    except Exception:
+        log.exception("%s unavailable", what)
+        return None
+    return device
+
+
 @dataclass
 class Catalogue:
     """The service items as last loaded (the app refreshes it in a worker)."""
