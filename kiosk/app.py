@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Callable
 
 from kivy.app import App
@@ -30,6 +29,7 @@ from kiosk.flows import Catalogue, Devices, Flow, FlowContext, build_flows, card
 from kiosk.flows.base import start_device
 from kiosk.i18n import translate
 from kiosk.identity import greeting_name
+from kiosk.localtime import now as kiosk_now
 from kiosk.services import Services
 from kiosk.session import IdleState, SessionKeeper
 from kiosk.ui_env import find_cjk_font
@@ -336,7 +336,7 @@ class KioskApp(App):
             self._close_idle_dialog()
 
     def _update_clock(self) -> None:
-        now = datetime.now()
+        now = kiosk_now(self.cfg.kiosk.time_zone)   # China time whatever the system's zone
         self.clock_text = now.strftime("%H:%M")
         if self.lang == "en":
             self.date_text = f"{WEEKDAYS_EN[now.weekday()]} {now:%Y-%m-%d}"

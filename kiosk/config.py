@@ -52,6 +52,8 @@ class KioskSection:
     centre_name: str = "演示镇便民服务中心"
     centre_name_en: str = "Demo Town Convenience Service Centre"
     hotline: str = "12345"
+    centre_phone: str = "0773-5512345"  # the centre's own phone, shown big beside the hotline on errors and help
+    time_zone: str = "Asia/Shanghai"  # the zone of times on screen and on paper, whatever the system's zone
     languages: tuple[str, ...] = ("zh", "en")
     default_language: str = "zh"
     notices: tuple[str, ...] = (
@@ -265,6 +267,16 @@ def _check_url(file: str, key: str, url: str, schemes: set[str]) -> None:
         raise _fail(file, key, f"unsupported URL {brief(url)} (schemes: {', '.join(sorted(s for s in schemes if s))}://)")
 
 
+def _known_zone(name: str) -> bool:
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(name)
+    except Exception:
+        return False
+    return True
+
+
 def validate(cfg: Config, file: str) -> Config:
     """Cross-field and range checks; ``file`` is the last layer, named in messages."""
     k, p, s, se = cfg.kiosk, cfg.platform, cfg.screen, cfg.session
@@ -274,6 +286,10 @@ def validate(cfg: Config, file: str) -> Config:
         raise _fail(file, "kiosk.centre_name", "must not be empty")
     if not re.fullmatch(r"[0-9-]{3,20}", k.hotline):
         raise _fail(file, "kiosk.hotline", f"must be a phone number, got {brief(k.hotline)}")
+    if k.centre_phone and not re.fullmatch(r"[0-9-]{3,20}", k.centre_phone):
+        raise _fail(file, "kiosk.centre_phone", f"must be a phone number or empty, got {brief(k.centre_phone)}")
+    if not _known_zone(k.time_zone):
+        raise _fail(file, "kiosk.time_zone", f"must be a time zone name such as Asia/Shanghai, got {brief(k.time_zone)}")
     if not k.languages or any(lang not in ("zh", "en") for lang in k.languages):
         raise _fail(file, "kiosk.languages", f"must be a non-empty list of 'zh' and 'en', got {brief(list(k.languages))}")
     if k.default_language not in k.languages:

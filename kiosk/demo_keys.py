@@ -5,8 +5,9 @@ Plain Python: the app passes the key codes it gets from its window.
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Callable
+
+from kiosk.localtime import now as kiosk_now
 
 KEY_F2, KEY_F3, KEY_F4, KEY_F5 = 283, 284, 285, 286
 DEMO_FIRST_RECEIPT = "ZW{day}-000001"  # the demo platform numbers its seeded applications from 000001
@@ -25,7 +26,7 @@ class DemoKeys:
         if key in (KEY_F4, KEY_F5) and scanner is not None:
             from kiosk.qr_content import receipt_qr_text
 
-            receipt = self.last_receipt() or DEMO_FIRST_RECEIPT.format(day=datetime.now().strftime("%Y%m%d"))
+            receipt = self.last_receipt() or DEMO_FIRST_RECEIPT.format(day=kiosk_now().strftime("%Y%m%d"))
             scanner.scan(receipt_qr_text(receipt, self.base_url()) if key == KEY_F4 else "https://example.com/pay?x=1")
             return True
         reader = getattr(self.devices.reader, "simulator", None)

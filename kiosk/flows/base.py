@@ -132,6 +132,12 @@ class Flow:
         session = self.session
         return None if session is None else session.flow_state(kind)
 
+    def now(self) -> Any:
+        """The time now in the kiosk's zone (China time unless configured), whatever the system's zone."""
+        from kiosk.localtime import now
+
+        return now(self.ctx.cfg.kiosk.time_zone)
+
     def t(self, key: str, **values: Any) -> str:
         values.setdefault("hotline", self.ctx.shell.hotline)
         return self.ctx.shell.text(key, **values)

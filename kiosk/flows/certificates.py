@@ -165,7 +165,7 @@ class CertificatesFlow(Flow):
         else:
             shell.message(self.t("printed_title"), self.t("certificate_printed"))
         slip = CertificateSlip(certificate_name=certificate.title, verification_code=certificate.code or "—",
-                               printed_at=datetime.now(), pages=int(result.pages or 1), certificate_no=certificate.id,
+                               printed_at=self.now(), pages=int(result.pages or 1), certificate_no=certificate.id,
                                holder=outcome.holder_name, centre_name=self.ctx.cfg.kiosk.centre_name,
                                kiosk_id=self.ctx.cfg.kiosk.id)
         self.print_receipt(slip)

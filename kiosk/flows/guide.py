@@ -3,7 +3,7 @@ submitting it."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+
 from typing import Any
 
 from kiosk.catalogue import LEVEL_NAMES, LEVEL_NAMES_EN
@@ -112,7 +112,7 @@ class NoticeFlow(Flow):
                 else (Fee(name=item.fees[:amount.start()].strip("：: ") or "费用", amount=amount.group(1),
                           basis=item.fee_basis),)
         notice = OneTimeNotice(
-            item_name=item.name, printed_at=datetime.now(), department=item.department,
+            item_name=item.name, printed_at=self.now(), department=item.department,
             conditions=(item.conditions,) if item.conditions else (),
             materials=tuple(Material(m.name, "原件" if m.kind == "original" else "复印件", m.count, m.required, m.note)
                             for m in item.materials),

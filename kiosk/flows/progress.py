@@ -2,7 +2,6 @@
 the ID card; and what a scanned code means for the visit."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from kiosk.flows.base import Flow, FlowContext
@@ -32,7 +31,7 @@ class ProgressFlow(Flow):
         return keypad_display(digits)
 
     def search(self, digits: str) -> None:
-        receipt_no = keypad_receipt_no(digits, self.ctx.cfg.kiosk.number, date.today())
+        receipt_no = keypad_receipt_no(digits, self.ctx.cfg.kiosk.number, self.now().date())
         if receipt_no is None:
             self.view.show_message(self.t("progress_not_found", receipt=keypad_display(digits)))
             return
@@ -52,7 +51,7 @@ class ProgressFlow(Flow):
             if application is None:
                 self.view.show_results([], self.t("progress_not_found", receipt=canonical))
             else:
-                self.view.show_results([application], "")
+                self.view.show_results(self.localised([application]), "")
         self.ctx.jobs.submit(lambda: client.get_application(canonical), done, self.failed)
 
     def open_receipt(self, receipt_no: str) -> None:
@@ -63,6 +62,21 @@ class ProgressFlow(Flow):
 
     def by_card(self) -> None:
         self.ctx.shell.open_task("progress_card", self.t("tile_progress"))
+
+    def localised(self, applications: list[dict]) -> list[dict]:
+        """The history's times in the kiosk's zone (``YYYY-MM-DD HH:MM``), whatever zone the
+        platform or the system uses."""
+        from kiosk.localtime import shown
+
+        zone = self.ctx.cfg.kiosk.time_zone
+        out = []
+        for application in applications:
+            if isinstance(application, dict) and isinstance(application.get("history"), list):
+                history = [dict(step, at=shown(step.get("at", ""), zone)) if isinstance(step, dict) and step.get("at")
+                           else step for step in application["history"]]
+                application = dict(application, history=history)
+            out.append(application)
+        return out
 
     def failed(self, exc: BaseException) -> None:
         self.view.set_busy(False)
@@ -91,7 +105,7 @@ class ProgressByCardFlow(ProgressFlow):
         def found(applications: list) -> None:
             if self.session is not session or session is None or session.card_away:
                 return   # the card was taken (or the visit ended) meanwhile
-            self.view.show_results(applications, "" if applications else self.t("progress_none"))
+            self.view.show_results(self.localised(applications), "" if applications else self.t("progress_none"))
         self.ctx.jobs.submit(lambda: client.find_applications(holder), found, self.failed)
 
 

@@ -2,11 +2,12 @@
 both refreshed in workers, both shown through the ``StatusView`` (the app's properties)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from kiosk.flows.base import Flow, FlowContext
 from kiosk.flows.views import StatusView
+from kiosk.localtime import shown
 
 
 class KioskStatus(Flow):
@@ -37,7 +38,7 @@ class KioskStatus(Flow):
         snap, catalogue = result.snapshot, self.ctx.catalogue
         catalogue.items = {item.id: item for item in result.index.items}
         catalogue.index = result.index
-        when = datetime.fromtimestamp(snap.fetched_at).strftime("%Y-%m-%d %H:%M") if snap.fetched_at else "?"
+        when = shown(datetime.fromtimestamp(snap.fetched_at, timezone.utc), self.ctx.cfg.kiosk.time_zone) if snap.fetched_at else "?"
         catalogue.message = self.t("offline_cached", t=when) if snap.from_cache else ""
         self.view.show_catalogue(result.index, catalogue.message, when)
         self.view.show_network(not snap.from_cache, self.view.pending_uploads)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from kiosk import counters
@@ -117,7 +116,7 @@ class SubmissionFlow(Flow):
         def store() -> str:
             if outbox is None:
                 raise RuntimeError("outbox unavailable")
-            receipt_no = new_receipt_no(datetime.now(), book)   # recorded durably: blocking, so here
+            receipt_no = new_receipt_no(self.now(), book)   # recorded durably: blocking, so here
             payload, files = draft.request(holder, receipt_no)
             outbox.put("POST", "/api/v1/submissions", json=payload, files=files)
             return receipt_no
@@ -141,7 +140,7 @@ class SubmissionFlow(Flow):
         self.view.show_done(self.t("done_title"), receipt_no, message, lookup)
         self.ctx.shell.speak("done_title")
         receipt = SubmissionReceipt(
-            receipt_no=receipt_no, item_name=draft.item.name, submitted_at=datetime.now(), lookup_url=lookup,
+            receipt_no=receipt_no, item_name=draft.item.name, submitted_at=self.now(), lookup_url=lookup,
             materials=tuple(Material(m.name, "原件" if m.kind == "original" else "复印件", max(1, draft.count(i)),
                                      m.required, "") for i, m in enumerate(draft.item.materials) if draft.count(i)),
             delivery="post" if draft.delivery == "post" else "window",
