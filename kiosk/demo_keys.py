@@ -1,4 +1,5 @@
-"""The demo's hotkeys, for simulated devices only: F2 puts the card on the reader or takes it away,
+"""The demo's hotkeys, for simulated devices only: F2 puts the card on the reader or takes it away (on a
+fresh start: the first demo person's card),
 F3 presents the next demo card, F4 scans the latest receipt's code, F5 scans a code that is not ours.
 
 Plain Python: the app passes the key codes it gets from its window.
@@ -10,6 +11,7 @@ from typing import Any, Callable
 from kiosk.localtime import now as kiosk_now
 
 KEY_F2, KEY_F3, KEY_F4, KEY_F5 = 283, 284, 285, 286
+FIRST_DEMO_CARD = "resident"   # the demo's first person (韦岚, fictitious)
 DEMO_FIRST_RECEIPT = "ZW{day}-000001"  # the demo platform numbers its seeded applications from 000001
 
 
@@ -19,6 +21,7 @@ class DemoKeys:
         self.base_url = base_url
         self.last_receipt = last_receipt
         self._cards: list[str] = []
+        self._placed = False       # a card was put on the reader by a hotkey since the start
 
     def press(self, key: int) -> bool:
         """Act on a hotkey; False when the key is not one (or its device is not simulated)."""
@@ -33,7 +36,9 @@ class DemoKeys:
         if reader is None or key not in (KEY_F2, KEY_F3):
             return False
         if key == KEY_F2:
-            reader.toggle()
+            if not reader.toggle() and not getattr(reader, "card_present", False) and not self._placed:
+                reader.present(FIRST_DEMO_CARD)   # a fresh start: no card to put back yet, so the first one
+            self._placed = True
         else:
             from devices.idcard.fixtures import fixture_names
 
@@ -41,4 +46,5 @@ class DemoKeys:
             name = self._cards.pop(0)
             self._cards.append(name)
             reader.present(name)
+            self._placed = True
         return True

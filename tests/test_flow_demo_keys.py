@@ -36,3 +36,15 @@ def test_hotkeys_drive_the_simulators():
 def test_real_devices_ignore_the_hotkeys():
     keys = DemoKeys(Devices(reader=object(), scanner=None), lambda: "", lambda: None)
     assert not any(keys.press(key) for key in (KEY_F2, KEY_F3, KEY_F4, KEY_F5))
+
+
+def test_f2_on_a_fresh_start_places_the_first_demo_persons_card():
+    from devices.idcard.simulator import SamSimulator
+
+    reader = Simulated()
+    reader.simulator = SamSimulator()            # the demo's simulated reader, no card yet
+    keys = DemoKeys(Devices(reader=reader), lambda: "", lambda: None)
+    assert keys.press(KEY_F2)
+    assert reader.simulator.card_present         # F2 put the first demo person's card on the reader
+    assert keys.press(KEY_F2) and not reader.simulator.card_present      # and takes it away
+    assert keys.press(KEY_F2) and reader.simulator.card_present          # and puts it back
