@@ -176,7 +176,7 @@ class KioskApp(App):
     def __init__(self, cfg: Config, services: Services | None = None,
                  screenshot: ScreenshotRequest | None = None,
                  on_started: Callable[["KioskApp"], None] | None = None,
-                 monotonic: Callable[[], float] = time.monotonic, **kwargs: Any):
+                 monotonic: Callable[[], float] = time.monotonic, fleet: Any = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.cfg = cfg
         self.services = services or Services(cfg)
@@ -198,6 +198,7 @@ class KioskApp(App):
                                   lambda: getattr(self.flows.get("submit"), "last_receipt_no", None))
         self.started_at = time.monotonic()
         self.first_frame_at: float | None = None
+        self.fleet = fleet  # kiosk.fleet.app_wiring.FleetWiring: signed configuration from the county
 
     # ---- set-up -------------------------------------------------------------------------
     def load_kv(self, filename: str | None = None) -> bool:
@@ -257,6 +258,8 @@ class KioskApp(App):
         Clock.schedule_once(self._first_frame, 0)
         install_on_kivy_clock(self, Clock)  # systemd: READY at the attract screen, pings from the UI thread
         counters.configure(self.cfg.paths.data_dir)  # device counters and paper use (kiosk/counters.py)
+        if self.fleet is not None:
+            self.fleet.start(self, Clock)
         if self.screenshot_request is not None:
             self._prepare_screenshot()
         if self.on_started is not None:
@@ -266,6 +269,8 @@ class KioskApp(App):
         self.first_frame_at = time.monotonic()
 
     def on_stop(self) -> None:
+        if self.fleet is not None:
+            self.fleet.stop()
         self.keeper.end("kiosk stopping")
         self.identity_name = ""
         for flow in self.flows.values():

@@ -34,9 +34,10 @@ def setup_file_logging(cfg) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kiosk import ui_env
-    from kiosk.config import load_config
+    from kiosk.fleet.agent import startup_config
+    from kiosk.fleet.app_wiring import FleetWiring
 
-    cfg = load_config(args.config_path)
+    cfg = startup_config(args.config_path)  # the site file and the fleet documents that last passed their gate
     width, height = parse_size(args.size, (cfg.screen.width, cfg.screen.height))
     setup_file_logging(cfg)
     logging.getLogger(__name__).info("starting kiosk %s (demo=%s) from %s", cfg.kiosk.id, cfg.demo, cfg.sources)
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     from kiosk.app import KioskApp
 
-    app = KioskApp(cfg)
+    app = KioskApp(cfg, fleet=FleetWiring(args.config_path))
     # systemd stops us with SIGTERM: stop the app normally so the session is wiped on the way out
     signal.signal(signal.SIGTERM, lambda signum, frame: app.stop())
     app.run()
