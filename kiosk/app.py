@@ -27,7 +27,7 @@ from kiosk.config import Config
 from kiosk.demo_keys import DemoKeys
 from kiosk.flows import Catalogue, Devices, Flow, FlowContext, build_flows, card_removed, open_task
 from kiosk.flows.base import start_device
-from kiosk.i18n import translate
+from kiosk.i18n import help_phones, translate
 from kiosk.identity import greeting_name
 from kiosk.localtime import now as kiosk_now
 from kiosk.services import Services
@@ -114,11 +114,13 @@ class KivyShell:
     def open_task(self, action: str, title: str = "", **options: Any) -> None:
         self.app.open_task(action, title, **options)
 
-    def message(self, title: str, body: str) -> None:
-        """The one way to show the citizen a message: a dialog with one big button."""
+    def message(self, title: str, body: str, offer_help: bool = True) -> None:
+        """The one way to show the citizen a message: a dialog with one big button; on errors and
+        offers of help, 12345 and the centre's phone big."""
         from kivy.factory import Factory
 
-        self.open_dialog(Factory.MessageDialog(title=title, body=body, button_text=self.text("ok")))
+        phones = help_phones(self.lang, self.hotline, self.app.cfg.kiosk.centre_phone) if offer_help else ""
+        self.open_dialog(Factory.MessageDialog(title=title, body=body, button_text=self.text("ok"), phones=phones))
 
     def open_dialog(self, dialog: Any) -> None:
         self.dialogs.append(dialog)

@@ -39,6 +39,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "end_title": ("结束办理？", "Finish?"),
     "end_body": ("返回首页将结束本次办理，并清除您的信息。", "Going home ends this visit and clears your information."),
     "end_visit": ("结束办理", "Finish"),
+    "help_phone_hotline": ("求助热线  {hotline}", "Help line  {hotline}"),
+    "help_phone_centre": ("本中心电话  {phone}", "This centre  {phone}"),
     "continue_visit": ("继续办理", "Continue"),
     "end_visit_body": ("结束后将清除您的信息，回到开始页面。", "Finishing clears your information and returns to the start."),
     "card_taken_title": ("身份证已取走，办理结束了吗？", "Your ID card was taken. Are you finished?"),
@@ -199,3 +201,11 @@ def translate(key: str, lang: str, **values: object) -> str:
     zh, en = STRINGS.get(key, (key, key))
     text = en if lang == "en" else zh
     return text.format(**values) if values else text
+
+
+def help_phones(lang: str, hotline: str, centre_phone: str = "") -> str:
+    """Where to call, shown big on every error and offer of help: 12345 and the centre's own phone."""
+    lines = [translate("help_phone_hotline", lang, hotline=hotline)]
+    if centre_phone:
+        lines.append(translate("help_phone_centre", lang, phone=centre_phone))
+    return "\n".join(lines)

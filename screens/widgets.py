@@ -120,6 +120,7 @@ class MessageDialog(ModalView):
     title = StringProperty("")
     body = StringProperty("")
     button_text = StringProperty("")
+    phones = StringProperty("")    # 12345 and the centre's phone, big, on errors and offers of help
 
 
 class IdleDialog(ModalView):

@@ -81,8 +81,9 @@ class FakeShell:
     def current_screen(self) -> str:
         return self.screen
 
-    def message(self, title: str, body: str) -> None:
+    def message(self, title: str, body: str, offer_help: bool = True) -> None:
         self.messages.append((title, body))
+        self.offered_help = getattr(self, "offered_help", []) + [offer_help]
 
     def speak(self, key: str) -> None:
         self.spoken.append(key)

@@ -214,3 +214,13 @@ def test_taking_the_card_closes_what_is_personal_and_every_task_has_an_end_butto
     assert r["dialog"] == ["ConfirmEndDialog"] and "身份证已取走" in r["dialog_title"]
     assert r["session_kept"] is True
     assert r["after_end"][:3] == ["attract", True, True]
+
+
+def test_12345_and_the_centres_phone_are_big_on_every_error(tmp_path, display):
+    r = run_scenario("help_phones", tmp_path, display)
+    number, size = r["footer_hotline"]
+    assert number == "12345" and size >= 48
+    text, size, height, button_size = r["error_phones"]
+    assert "12345" in text and "0773-5512345" in text       # the hotline and the centre's own phone
+    assert size >= 48 and size > button_size * 0.9 and height > 2 * size
+    assert r["success_phones"] == ["", 0]

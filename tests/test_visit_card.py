@@ -99,3 +99,16 @@ def test_card_taken_with_no_card_read_asks_nothing(tmp_path):
     k.shell.show("home")
     assert not card_removed(k.flows)
     assert not getattr(k.shell, "asked_end", [])
+
+
+def test_errors_offer_the_phones_and_a_done_message_does_not(tmp_path, platform, outbox):
+    from kiosk.i18n import help_phones
+
+    k = at_preview(tmp_path, platform, outbox)
+    k.flows["certificates"].preview("no-such-certificate", "x")
+    k.flows["certificates"].save_failed(OSError("disk"))
+    assert k.shell.offered_help[-1] is True
+    k.flows["guide"].tell("printed_title", "printed_body", offer_help=False)
+    assert k.shell.offered_help[-1] is False
+    text = help_phones("zh", "12345", "0773-5512345")
+    assert "12345" in text and "0773-5512345" in text

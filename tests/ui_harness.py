@@ -540,7 +540,25 @@ def scenario_card_taken(app, clock, results):
                             [r["reason"] for r in app.keeper.wipe_records]]
 
 
-SCENARIOS = {"card_taken": scenario_card_taken, "progress": scenario_progress, "certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
+def scenario_help_phones(app, clock, results):
+    yield from wait_until(lambda: app.catalogue_index is not None)
+    tap(app.screens["attract"])
+    yield 0.3
+    results["footer_hotline"] = [app.footer.ids.footer_hotline.text, app.footer.ids.footer_hotline.font_size]
+    app.open_task("no-such-task", "某事项")          # not available here: an offer of help
+    yield from wait_until(lambda: bool(app.shell.dialogs))
+    yield 0.3
+    dialog = app.shell.dialogs[-1]
+    phones = dialog.ids.phones
+    results["error_phones"] = [phones.text, phones.font_size, phones.height, dialog.ids.ok_button.font_size]
+    dialog.dismiss(animation=False)
+    yield 0.2
+    app.shell.message("已打印", "请取走", offer_help=False)
+    yield 0.3
+    results["success_phones"] = [app.shell.dialogs[-1].ids.phones.text, app.shell.dialogs[-1].ids.phones.height]
+
+
+SCENARIOS = {"help_phones": scenario_help_phones, "card_taken": scenario_card_taken, "progress": scenario_progress, "certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
 
 
 def main() -> int:

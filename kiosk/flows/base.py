@@ -30,7 +30,8 @@ class Shell(Protocol):
     def start_visit(self, reason: str) -> None: ...       # a new visit, on the home screen
     def close_dialogs(self) -> None: ...
     def current_screen(self) -> str: ...
-    def message(self, title: str, body: str) -> None: ...  # the one way to show a message dialog
+    def message(self, title: str, body: str, offer_help: bool = True) -> None: ...  # the one message dialog;
+    # offer_help: 12345 and the centre's phone shown big (every error and offer of help; not on "done")
     def speak(self, key: str) -> None: ...                 # voice guidance (elderly mode)
     def text(self, key: str, **values: Any) -> str: ...    # a UI text in the current language
     def text_in(self, lang: str, key: str, **values: Any) -> str: ...  # ... in a given language
@@ -142,8 +143,8 @@ class Flow:
         values.setdefault("hotline", self.ctx.shell.hotline)
         return self.ctx.shell.text(key, **values)
 
-    def tell(self, title_key: str, body_key: str, **values: Any) -> None:
-        self.ctx.shell.message(self.t(title_key), self.t(body_key, **values))
+    def tell(self, title_key: str, body_key: str, offer_help: bool = True, **values: Any) -> None:
+        self.ctx.shell.message(self.t(title_key), self.t(body_key, **values), offer_help=offer_help)
 
     def failure_text(self, exc: BaseException, offline_key: str = "progress_offline") -> str:
         """The true reason for a platform failure, in the citizen's words."""

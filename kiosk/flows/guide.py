@@ -123,7 +123,7 @@ class NoticeFlow(Flow):
 
     def _printed(self, result: Any) -> None:
         if result is not None and result.ok:
-            self.tell("printed_title", "printed_body")
+            self.tell("printed_title", "printed_body", offer_help=False)
             self.ctx.shell.speak("printed_title")
         else:
             self.ctx.shell.message(self.t("printer_down_title"),

@@ -31,5 +31,5 @@ class RatingFlow(Flow):
 
     def thank(self, online: bool, title_key: str, body_key: str) -> None:
         self.ctx.shell.show("home")
-        self.ctx.shell.message(self.t(title_key), self.t(body_key if online else "saved_offline"))
+        self.ctx.shell.message(self.t(title_key), self.t(body_key if online else "saved_offline"), offer_help=not online)
         self.ctx.shell.speak(title_key)

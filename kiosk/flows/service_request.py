@@ -36,5 +36,6 @@ class ServiceRequestFlow(Flow):
 
     def _stored(self, online: bool) -> None:
         self.ctx.shell.show("home")
-        self.ctx.shell.message(self.t("help_sent_title"), self.t("help_sent_body" if online else "saved_offline"))
+        self.ctx.shell.message(self.t("help_sent_title"), self.t("help_sent_body" if online else "saved_offline"),
+                               offer_help=not online)
         self.ctx.shell.speak("help_sent_title")
