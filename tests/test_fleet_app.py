@@ -107,6 +107,62 @@ def test_apply_config_keeps_what_a_document_may_not_set_and_waits_for_the_ui():
         wiring.apply_config(strange)
 
 
+def test_a_changed_device_url_reopens_that_device_only():
+    """A document that moves the QR scanner: the old driver is stopped, a new one opened with the new
+    URL and put in place on the UI thread; the other devices are untouched."""
+    from dataclasses import replace
+
+    from devices.qr.scanner import QrScanner
+    from kiosk.config import load_config
+    from kiosk.fleet.app_wiring import FleetWiring, device_health
+    from kiosk.flows.base import Devices
+
+    old = load_config(None)
+    events = []
+    devices = Devices(scanner=QrScanner(old.devices.qr).start())
+    untouched = devices.scanner
+    on_ui = []
+    app = SimpleNamespace(cfg=old, hotline="", notices=[], flows={}, screens={}, apply_theme=lambda: None,
+                          devices=devices, _scanner_event=events.append,
+                          bridge=SimpleNamespace(post=lambda fn, *a: on_ui.append(fn) or fn(*a)))
+    wiring = FleetWiring(None)
+    wiring.app = app
+    try:
+        wiring.apply_config(replace(old, kiosk=replace(old.kiosk, hotline="0771-1")))
+        assert devices.scanner is untouched  # nothing about devices changed: nothing reopened
+        moved = replace(old, devices=replace(old.devices, qr="sim://?seed=7"))
+        wiring.apply_config(moved)
+        assert devices.scanner is not untouched and devices.scanner.url.endswith("seed=7")
+        assert untouched._thread is None or not untouched._thread.is_alive()  # the old one was stopped
+        deadline = time.monotonic() + 10
+        while not device_health(devices)["qr"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert device_health(devices)["qr"]
+    finally:
+        for d in (untouched, devices.scanner):
+            d.stop()
+
+
+def test_one_agent_per_kiosk(tmp_path):
+    """The touch app's agent and ``kiosk fleet agent`` never run at once on one kiosk's state."""
+    from kiosk.fleet.agent import AgentBusy, AgentSettings, FleetAgent
+
+    def agent():
+        return FleetAgent(AgentSettings(kiosk_id=KIOSK, data_dir=tmp_path, site_path=None,
+                                        repository_url="http://127.0.0.1:9/fleet/repository",
+                                        trusted_root=tmp_path / "root.json", poll_interval_s=3600,
+                                        heartbeat_s=3600))
+
+    first = agent().start()
+    try:
+        with pytest.raises(AgentBusy, match="another fleet agent"):
+            agent().start()
+    finally:
+        first.stop()
+    second = agent().start()  # the first has gone: the next one runs
+    second.stop()
+
+
 # -- end to end: the real app, the real CLI, the embedded platform -----------------------------------
 
 def kiosk_cli(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:

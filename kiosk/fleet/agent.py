@@ -16,6 +16,7 @@ names it, so a power cut at any moment leaves the old state or the new one. On s
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
@@ -30,7 +31,7 @@ from typing import Any, Callable
 import requests
 
 from kiosk.config import Config, load_config
-from kiosk.errors import ConfigError
+from kiosk.errors import ConfigError, DeviceFailure
 from kiosk.fleet import document as fleet_document
 from kiosk.fleet import trust
 from kiosk.fleet.storage import atomic_write, read_json, write_json
@@ -210,6 +211,23 @@ def _report(kind: str, scope: str, version: int, from_version: int | None, reaso
 
 # -- the agent ---------------------------------------------------------------------------------------
 
+class AgentBusy(DeviceFailure):
+    """Another agent (the touch app's or ``kiosk fleet agent``) already runs for this data folder."""
+
+
+def _take_agent_lock(state_dir: Path) -> int:
+    """One agent per kiosk: an exclusive lock on ``agent.lock``, held while the agent runs."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(state_dir / "agent.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise AgentBusy(f"another fleet agent runs for this kiosk ({state_dir}): "
+                        "the touch app runs its own; stop kiosk-fleet.service on a kiosk with the touch UI") from None
+    return fd
+
+
 @dataclass
 class GateResult:
     passed: bool
@@ -237,10 +255,12 @@ class FleetAgent:
         self.last_error: str | None = None
         self.notice_revision = 0
         self.listener = None
+        self._lock_fd: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> "FleetAgent":
+        self._lock_fd = _take_agent_lock(self.s.state_dir)  # AgentBusy when another agent runs
         if self.s.mqtt_url:
             from kiosk.fleet.push import NoticeListener
 
@@ -257,6 +277,9 @@ class FleetAgent:
             self._thread.join(15)
         if self.listener is not None:
             self.listener.stop()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     # -- what MQTT asks for (from the listener's thread) -------------------------------------------
 

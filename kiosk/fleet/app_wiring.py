@@ -27,12 +27,14 @@ from typing import Any, Callable
 
 from kiosk import counters
 from kiosk.config import Config
-from kiosk.fleet.agent import FleetAgent, Probes, start_agent
+from kiosk.fleet.agent import AgentBusy, FleetAgent, Probes, start_agent
+from kiosk.flows.base import start_device
 
 log = logging.getLogger(__name__)
 
 DEMO_POLL_S = 10  # the demo kiosk looks for new documents at least this often (no broker in the demo)
 UI_TAKE_S = 10.0  # how long the UI thread may take to accept a configuration before the apply fails
+BUSY_RETRY_S = 30  # another agent holds this kiosk's fleet state: look again this often
 PULSE_S = 0.5  # the clock's pulse period; the screen counts as drawing while a pulse is recent
 PULSE_MAX_AGE_S = 5.0
 
@@ -152,9 +154,15 @@ class FleetWiring:
                 overrides = {"repository_url": demo.url + "/fleet/repository", "trusted_root": root,
                              "platform_url": demo.url, "token": self.app.services.token,
                              "poll_interval_s": min(cfg.fleet.poll_interval_s, DEMO_POLL_S), **overrides}
-            if self._stopping.is_set():
+            while not self._stopping.is_set():
+                try:
+                    self.agent = start_agent(cfg, self.site_path, self.probes(), **overrides)
+                    break
+                except AgentBusy as exc:  # e.g. kiosk-fleet.service runs too: take over when it stops
+                    log.warning("%s; trying again in %d s", exc, BUSY_RETRY_S)
+                    self._stopping.wait(BUSY_RETRY_S)
+            if self._stopping.is_set() and self.agent is None:
                 return
-            self.agent = start_agent(cfg, self.site_path, self.probes(), **overrides)
             if self.agent is None:
                 log.info("no fleet configured: the kiosk keeps its site file")
             elif self._stopping.is_set():
@@ -221,7 +229,7 @@ class FleetWiring:
         if old is not None:
             old.stop()  # first: a serial port is opened by one driver at a time
         make, on_event = self._maker(name)
-        new = app._start(what, make, on_event)
+        new = start_device(what, make, None if on_event is None else (lambda event: app.bridge.post(on_event, event)))
 
         def swap() -> None:
             setattr(app.devices, attr, new)
