@@ -31,7 +31,7 @@ from typing import Any, Callable
 import requests
 
 from kiosk.config import Config, load_config
-from kiosk.errors import ConfigError, DeviceFailure
+from kiosk.errors import ConfigError, UsageError
 from kiosk.fleet import document as fleet_document
 from kiosk.fleet import trust
 from kiosk.fleet.storage import atomic_write, read_json, write_json
@@ -211,7 +211,7 @@ def _report(kind: str, scope: str, version: int, from_version: int | None, reaso
 
 # -- the agent ---------------------------------------------------------------------------------------
 
-class AgentBusy(DeviceFailure):
+class AgentBusy(UsageError):
     """Another agent (the touch app's or ``kiosk fleet agent``) already runs for this data folder."""
 
 
