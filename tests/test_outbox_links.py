@@ -166,7 +166,7 @@ def server():
 
 
 def test_a_reset_after_sending_is_this_request(outbox, server, clock):
-    server.script = ["drop", (201, {})]
+    server.by_n = {1: "drop", 2: (201, {})}
     first, second = two_items(outbox)
     sender = sender_for(outbox, server.url)
     assert sender.run_once() == 2
@@ -175,7 +175,7 @@ def test_a_reset_after_sending_is_this_request(outbox, server, clock):
 
 
 def test_a_read_timeout_on_a_slow_answer_is_this_request(outbox, server, clock):
-    server.script = [("sleep", 1.5), (201, {})]
+    server.by_n = {1: ("sleep", 1.5), 2: (201, {})}
     first, second = two_items(outbox)
     sender = sender_for(outbox, server.url, read_timeout_s=0.5)
     assert sender.run_once() == 2
@@ -184,7 +184,7 @@ def test_a_read_timeout_on_a_slow_answer_is_this_request(outbox, server, clock):
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 408])
 def test_an_error_status_is_this_request(outbox, server, clock, status):
-    server.script = [(status, {}), (201, {})]
+    server.by_n = {1: (status, {}), 2: (201, {})}
     first, second = two_items(outbox)
     sender = sender_for(outbox, server.url)
     assert sender.run_once() == 2
@@ -192,9 +192,9 @@ def test_an_error_status_is_this_request(outbox, server, clock, status):
 
 
 def test_retry_after_is_honoured_per_item(outbox, server, clock):
-    server.script = [(429, {"Retry-After": "7"}), (503, {"Retry-After": "40"}), (201, {})]
+    server.by_n = {1: (429, {"Retry-After": "7"}), 2: (503, {"Retry-After": "40"}), 3: (201, {})}
     first, second, third = *two_items(outbox), outbox.put("POST", "/x", json={"n": 3})
-    sender = sender_for(outbox, server.url, concurrency=1)  # the script's answers go in the items' order
+    sender = sender_for(outbox, server.url, concurrency=1)
     assert sender.run_once() == 3
     info = {i.id: i for i in outbox.list()}
     assert (info[first].next_attempt_at, info[second].next_attempt_at) == (clock.now + 7, clock.now + 40)
@@ -210,7 +210,7 @@ def test_retry_after_is_honoured_per_item(outbox, server, clock):
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 410, 413, 422])
 def test_a_refusal_is_dead_and_the_link_fine(outbox, server, status):
-    server.script = [(status, {}), (201, {})]
+    server.by_n = {1: (status, {}), 2: (201, {})}
     first, second = two_items(outbox)
     sender = sender_for(outbox, server.url)
     assert sender.run_once() == 2

@@ -25,6 +25,10 @@ class ScriptedServer:
     def __init__(self, port: int = 0) -> None:
         self.requests: list[dict] = []
         self.script: list = []
+        # Answers by the request's JSON field "n" (n → step), used before the script: with several
+        # requests in flight their arrival order is the machine's, not the test's.
+        self.by_n: dict = {}
+        self.by_path: dict = {}  # path → step, likewise
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -38,7 +42,7 @@ class ScriptedServer:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 server.requests.append({"method": self.command, "path": self.path,
                                         "headers": dict(self.headers), "body": body})
-                step = server.script.pop(0) if server.script else (201, {})
+                step = server._step_for(self.path, body)
                 if step == "drop":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -64,6 +68,18 @@ class ScriptedServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
+
+    def _step_for(self, path: str, body: bytes):
+        if path in self.by_path:
+            return self.by_path.pop(path)
+        if self.by_n:
+            try:
+                n = json.loads(body).get("n")
+            except (ValueError, AttributeError):
+                n = None
+            if n in self.by_n:
+                return self.by_n.pop(n)
+        return self.script.pop(0) if self.script else (201, {})
 
     def stop(self) -> None:
         self.httpd.shutdown()
@@ -154,7 +170,8 @@ def test_2xx_are_done(outbox, server, status):
 def test_409_is_dead_with_the_platforms_reason_and_never_retried(outbox, server, clock):
     """The platform refuses the request as it stands (a receipt number taken by another submission):
     retrying cannot help; the item is kept, dead, with the reason, for a person to see."""
-    server.script = [(409, {"Content-Type": "application/json"}, b'{"error":"receipt_no_taken"}'), (201, {})]
+    server.by_path = {"/api/v1/submissions": (409, {"Content-Type": "application/json"}, b'{"error":"receipt_no_taken"}'),
+                      "/api/v1/ratings": (201, {})}
     outbox.put("POST", "/api/v1/submissions", json={"receipt_no": "K01-7Q2M9X"}, files=[("a.jpg", b"a")])
     other = outbox.put("POST", "/api/v1/ratings", json={"score": 5})
     sender = make_sender(outbox, server.url)
