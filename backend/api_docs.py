@@ -260,6 +260,16 @@ MODELS = (Error, ReceiptNumberTaken, Catalogue, CatalogueItem, Application, Appl
           SubmissionMultipart, Rating, ServiceRequest, Heartbeat, FleetReport, FleetReportAnswer)
 
 
+# Models other modules add for their own routes (``register_models``), beside MODELS.
+EXTRA_MODELS: list[type[BaseModel]] = []
+
+
+def register_models(*models: type[BaseModel]) -> None:
+    for model in models:
+        if model not in EXTRA_MODELS:
+            EXTRA_MODELS.append(model)
+
+
 # -- what routes declare ---------------------------------------------------------------------------
 
 def ref(model: type[BaseModel]) -> dict:
@@ -334,7 +344,8 @@ def install(app: FastAPI) -> None:
             return app.openapi_schema
         document = get_openapi(title=app.title, version=app.version, description=app.description,
                                routes=app.routes)
-        _, definitions = models_json_schema([(model, "validation") for model in MODELS], ref_template=REF)
+        _, definitions = models_json_schema([(model, "validation") for model in (*MODELS, *EXTRA_MODELS)],
+                                            ref_template=REF)
         components = document.setdefault("components", {})
         schemas = components.setdefault("schemas", {})
         schemas.update(definitions.get("$defs", {}))

@@ -220,6 +220,117 @@ alerts = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# -- appointments, payments and links to the phone (``backend.appointments``, ``backend.payments``,
+# ``backend.mobile_links``) ------------------------------------------------------------------------
+
+appointment_slots = sa.Table(
+    "appointment_slots",
+    metadata,
+    # A time at a service centre for one item: ``kind`` window, after_hours (opened on request) or
+    # home_visit (staff go to ``village``). ``booked`` never exceeds ``capacity``.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("centre", sa.Text, nullable=False),
+    sa.Column("item_id", sa.String(32), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("village", sa.Text, nullable=True),
+    sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("booked", sa.Integer, nullable=False),
+)
+
+appointments = sa.Table(
+    "appointments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("booking_no", sa.String(40), nullable=False, unique=True),
+    sa.Column("slot_id", sa.Integer, sa.ForeignKey("appointment_slots.id"), nullable=False, index=True),
+    sa.Column("item_id", sa.String(32), nullable=False),
+    sa.Column("kiosk_id", sa.String(64), nullable=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("id_number", sa.String(18), nullable=False, index=True),
+    sa.Column("phone", sa.String(32), nullable=False),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+callback_tasks = sa.Table(
+    "callback_tasks",
+    metadata,
+    # Someone staff must phone back (a slot taken while they were booking), kept until handled.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("task_no", sa.String(40), nullable=False, unique=True),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("kiosk_id", sa.String(64), nullable=True),
+    sa.Column("item_id", sa.String(32), nullable=False),
+    sa.Column("slot_id", sa.Integer, nullable=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("phone", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+item_fees = sa.Table(
+    "item_fees",
+    metadata,
+    # What an item costs, in fen (0.01 yuan); an item without a row takes no payment.
+    sa.Column("item_id", sa.String(32), primary_key=True),
+    sa.Column("amount_fen", sa.Integer, nullable=False),
+    sa.Column("label", sa.Text, nullable=False),
+)
+
+payment_orders = sa.Table(
+    "payment_orders",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_no", sa.String(40), nullable=False, unique=True),
+    sa.Column("item_id", sa.String(32), nullable=False),
+    sa.Column("item_name", sa.Text, nullable=False),
+    sa.Column("amount_fen", sa.Integer, nullable=False),
+    sa.Column("kiosk_id", sa.String(64), nullable=True),
+    sa.Column("receipt_no", sa.String(40), nullable=True),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("provider_ref", sa.String(64), nullable=False, unique=True),
+    sa.Column("qr_content", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("paid_transaction", sa.String(64), nullable=True),
+    sa.Column("paid_late", sa.Boolean, nullable=False),
+    sa.Column("refund_due_fen", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("paid_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+payment_events = sa.Table(
+    "payment_events",
+    metadata,
+    # Every notification from the payment provider, once per (order, event, transaction).
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_no", sa.String(40), nullable=False, index=True),
+    sa.Column("event", sa.String(16), nullable=False),
+    sa.Column("transaction_id", sa.String(64), nullable=False),
+    sa.Column("amount_fen", sa.Integer, nullable=False),
+    sa.Column("outcome", sa.String(24), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("order_no", "event", "transaction_id"),
+)
+
+mobile_links = sa.Table(
+    "mobile_links",
+    metadata,
+    # A page on the phone: only the sha256 of the link's random token is kept.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("target", sa.String(40), nullable=False),
+    sa.Column("kiosk_id", sa.String(64), nullable=True),
+    sa.Column("form_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 SCHEMA_VERSION = "2"
 
 

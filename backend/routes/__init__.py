@@ -13,7 +13,10 @@ ROUTER_MODULES = (
     "backend.routes.certificates",
     "backend.routes.ratings",
     "backend.routes.service_requests",
+    "backend.routes.appointments",
+    "backend.routes.payments",
+    "backend.routes.mobile",
 )
-TEST_ROUTER_MODULES = ("backend.routes.echo",)
+TEST_ROUTER_MODULES = ("backend.routes.echo", "backend.routes.payment_provider_test")
 # Routes whose bodies may carry files (the multipart size limit); every other body is JSON-sized.
 UPLOAD_PATHS = ("/submissions", "/echo")

@@ -25,11 +25,13 @@ from backend.catalogue import CatalogueError, validate_catalogue
 from backend.certificates import issue_certificate
 from backend.clock import CHINA_TZ, local_time
 from backend.db import Database, backend_meta, catalogue_items, kiosks, token_digest
+from backend.seed.services import seed_services
 
 DEMO_KIOSK_ID = "demo-kiosk-001"
 DEMO_KIOSK_NUMBER = 1
 DEMO_KIOSK_TOKEN = "demo-token"  # public on purpose: the demo runs on loopback with fictitious people
 DEMO_MARKER = "demo_people_seeded_at"
+SERVICES_MARKER = "demo_services_seeded_at"
 
 
 def load_seed_catalogue() -> list[dict]:
@@ -79,6 +81,9 @@ def seed_demo(db: Database) -> None:
         if seeded is None:
             seed_demo_people(conn, now)
             conn.execute(sa.insert(backend_meta).values(key=DEMO_MARKER, value=now.isoformat()))
+        if conn.execute(sa.select(backend_meta.c.value).where(backend_meta.c.key == SERVICES_MARKER)).scalar() is None:
+            seed_services(conn, now)  # demo slots and fees
+            conn.execute(sa.insert(backend_meta).values(key=SERVICES_MARKER, value=now.isoformat()))
     db.initialise()  # numbers any kiosk that lost number 1 to the demo kiosk
 
 
@@ -87,7 +92,8 @@ def holds_demo_data(db: Database) -> bool:
     with db.read() as conn:
         token = conn.execute(sa.select(kiosks.c.id)
                              .where(kiosks.c.token_sha256 == token_digest(DEMO_KIOSK_TOKEN))).first()
-        people = conn.execute(sa.select(backend_meta.c.value).where(backend_meta.c.key == DEMO_MARKER)).scalar()
+        people = conn.execute(sa.select(backend_meta.c.value)
+                              .where(backend_meta.c.key.in_((DEMO_MARKER, SERVICES_MARKER)))).first()
     return token is not None or people is not None
 
 

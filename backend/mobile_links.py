@@ -1,0 +1,48 @@
+"""Links that continue a visit on the phone (掌上办): a random token that expires, never an ID number.
+
+A kiosk prints a QR code with ``{public URL}/m/{token}``; the token is 192 random bits, only its
+sha256 is stored, and it opens one thing for :data:`LINK_VALID` (7 days): an application's
+progress (``application``, by receipt number), a booking (``booking``, by booking number) or an
+item's one-time notice (``notice``, by item id). Each link also has a form token that a page's
+POST form must carry back (the booking's cancel button), so another site cannot post for it.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from backend.clock import as_utc, to_utc
+from backend.db import mobile_links
+
+LINK_VALID = timedelta(days=7)
+KINDS = ("application", "booking", "notice")
+TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def mint(conn: sa.Connection, kind: str, target: str, kiosk_id: str | None, now: datetime) -> tuple[str, datetime]:
+    """A new link's token and when it expires."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    token = secrets.token_urlsafe(24)
+    expires_at = to_utc(now) + LINK_VALID
+    conn.execute(sa.insert(mobile_links).values(
+        token_sha256=digest(token), kind=kind, target=target, kiosk_id=kiosk_id,
+        form_token=secrets.token_urlsafe(24), created_at=to_utc(now), expires_at=expires_at))
+    return token, expires_at
+
+
+def resolve(conn: sa.Connection, token: str, now: datetime) -> dict | None:
+    """The live link for ``token``; None for an unknown, malformed or expired one."""
+    if not 16 <= len(token) <= 64 or not set(token) <= TOKEN_CHARS:
+        return None
+    row = conn.execute(sa.select(mobile_links).where(mobile_links.c.token_sha256 == digest(token))).mappings().first()
+    if row is None or as_utc(row["expires_at"]) <= to_utc(now):
+        return None
+    return dict(row)

@@ -1,0 +1,291 @@
+"""Continue on the phone (掌上办): the kiosk mints a link; the platform serves small pages for it.
+
+* ``POST /api/v1/mobile-links`` ``{"kind": "application" | "booking" | "notice", "target": ...}``
+  (kiosk token) — 201 ``{url, kind, target, expires_at}``; ``target`` is a receipt number, a
+  booking number or an item id, and must exist (404 otherwise).
+* ``GET /m/{token}`` (public) — the page: an application's progress (applicant masked), a
+  booking (time, place, what to bring, a cancel button) or an item's one-time notice. Plain HTML
+  with inline styles, no script, readable on a cheap phone. An unknown or expired token gets a
+  plain page that shows nothing (404).
+* ``POST /m/{token}/cancel`` (public, form field ``form_token``) — cancels the link's booking and
+  sends the phone back to the page (303). Refused (403) without the link's form token or from
+  another site (``Sec-Fetch-Site`` / ``Origin``).
+
+Pages are never cached and send no referrer (the token is in the address).
+"""
+from __future__ import annotations
+
+import hmac
+import html
+import logging
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from backend import api_docs as docs
+from backend import numbers
+from backend.appointments import SlotError, booking, booking_row, cancel, item_row, notice
+from backend.applications import load_applications
+from backend.auth import KioskIdentity, require_kiosk
+from backend.bodies import read_body
+from backend.clock import local_iso
+from backend.db import applications
+from backend.idempotency import json_response, render_json
+from backend.mobile_links import KINDS, mint, resolve
+from backend.people import mask_name
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(dependencies=[Depends(require_kiosk)])
+public_router = APIRouter()  # mounted at the root, without a token
+MAX_FORM_BYTES = 2048
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+}
+GONE = "此链接无效或已过期。请在自助终端或窗口重新获取，或拨打 12345 咨询。"
+
+
+class MobileLinkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"kind": "notice", "target": "YL-003"}]})
+
+    kind: Literal["application", "booking", "notice"]
+    target: str = Field(max_length=40, description="receipt number, booking number or item id")
+
+
+class MobileLink(BaseModel):
+    url: str = Field(description="what the QR code holds: the platform's public URL, /m/, a random token")
+    kind: str
+    target: str
+    expires_at: str
+
+
+docs.register_models(MobileLinkRequest, MobileLink)
+
+
+def _target_exists(conn: sa.Connection, kind: str, target: str) -> str | None:
+    """The canonical target, or None when there is nothing to link to."""
+    if kind == "notice":
+        return target if item_row(conn, target) is not None else None
+    canonical = numbers.canonical(target)
+    if canonical is None:
+        return None
+    if kind == "booking":
+        return canonical if booking_row(conn, canonical) is not None else None
+    found = conn.execute(sa.select(applications.c.id).where(applications.c.receipt_no == canonical)).first()
+    return canonical if found is not None else None
+
+
+@router.post("/mobile-links", status_code=201, **docs.kiosk_route({
+    201: docs.json_answer(MobileLink, "the link for the QR code"),
+    404: docs.json_answer(docs.Error, "nothing has this number or id"),
+}, write=True, body=docs.json_body(MobileLinkRequest), description="A link for the phone, valid 7 days. Each "
+    "call makes a new link (nothing else changes), so it needs no Idempotency-Key."))
+async def post_link(request: Request, kiosk: KioskIdentity = Depends(require_kiosk)) -> Response:
+    body = (await read_body(request, allow_files=False)).json
+    if not isinstance(body, dict) or set(body) - {"kind", "target"}:
+        raise HTTPException(422, "a link request is {kind, target}")
+    kind, target = body.get("kind"), body.get("target")
+    if kind not in KINDS:
+        raise HTTPException(422, "kind must be application, booking or notice")
+    if not isinstance(target, str) or not 1 <= len(target) <= 40:
+        raise HTTPException(422, "target must be a receipt number, a booking number or an item id")
+    db = request.app.state.db
+    base = request.app.state.public_url
+
+    def work() -> dict | None:
+        with db.write() as conn:
+            canonical = _target_exists(conn, kind, target)
+            if canonical is None:
+                return None
+            token, expires_at = mint(conn, kind, canonical, kiosk.id, db.clock())
+        return {"url": f"{base}/m/{token}", "kind": kind, "target": canonical, "expires_at": local_iso(expires_at)}
+
+    made = await run_in_threadpool(work)
+    if made is None:
+        if kind != "notice":
+            await run_in_threadpool(request.app.state.access_policy.receipt_miss, db, kiosk.id)
+        raise HTTPException(404, f"no {kind} has this {'id' if kind == 'notice' else 'number'}")
+    log.info("mobile link for a %s made at kiosk %s", kind, kiosk.id)
+    return json_response(201, render_json(made))
+
+
+# -- the pages -------------------------------------------------------------------------------------
+
+STYLE = ("body{font-family:sans-serif;font-size:18px;line-height:1.5;margin:0;padding:12px;color:#111;"
+         "background:#fff;max-width:40em}h1{font-size:22px;margin:.2em 0 .5em}h2{font-size:19px;margin:1em 0 .3em}"
+         "table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:4px;"
+         "border-bottom:1px solid #ccc}th{width:6em;font-weight:normal;color:#444}li{margin:.3em 0}"
+         ".big{font-size:22px;font-weight:bold}.note{color:#444;font-size:16px}"
+         "button{font-size:20px;padding:12px 18px;width:100%;background:#b00;color:#fff;border:0;border-radius:6px}")
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def page(title: str, body: str) -> str:
+    return ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+            f"<meta name=\"referrer\" content=\"no-referrer\"><title>{esc(title)}</title>"
+            f"<style>{STYLE}</style></head><body><h1>{esc(title)}</h1>{body}</body></html>")
+
+
+def rows(pairs: list[tuple[str, Any]]) -> str:
+    return "<table>" + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in pairs) + "</table>"
+
+
+def friendly(iso: str) -> str:
+    """``2026-12-02T09:00:00+08:00`` → ``2026年12月2日 09:00``."""
+    day, time = iso[:10], iso[11:16]
+    year, month, date = day.split("-")
+    return f"{year}年{int(month)}月{int(date)}日 {time}"
+
+
+def notice_html(found: dict) -> str:
+    items = "".join(
+        f"<li>{esc(m['name'])}（{esc(m['kind_label'])} {esc(m['count'])} 份{'' if m['required'] else '，如有'}）"
+        + (f"<br><span class=\"note\">{esc(m['note'])}</span>" if m["note"] else "") + "</li>"
+        for m in found["materials"])
+    return (f"<h2>需要带的材料</h2><ol>{items}</ol><h2>办理条件</h2><p>{esc(found['conditions'])}</p>"
+            + rows([("办理部门", found["department"]), ("收费", found["fees"]),
+                    ("办结时限", f"{found['time_limit_days']} 个工作日" if found["time_limit_days"] else "即办"),
+                    ("咨询电话", found["phone"])]))
+
+
+def application_page(found: dict) -> str:
+    history = "".join(f"<li>{esc(friendly(h['at']))} {esc(h['status'])}"
+                      + (f"<br><span class=\"note\">{esc(h['note'])}</span>" if h["note"] else "") + "</li>"
+                      for h in found["history"])
+    body = (f"<p class=\"big\">{esc(found['status'])}</p>"
+            + rows([("事项", found["item_name"]), ("受理编号", found["receipt_no"]), ("申请人", found["applicant"]["name"]),
+                    ("受理时间", friendly(found["received_at"])), ("承诺办结", found["deadline"]),
+                    ("办理部门", found["department"]), ("取件方式", found["delivery"]["label"])])
+            + f"<h2>办理进度</h2><ol>{history}</ol>")
+    return page("办件进度", body)
+
+
+def booking_page(found: dict, name: str, token: str, form_token: str, message: str | None) -> str:
+    slot = found["slot"]
+    where = slot["centre"] + (f"（上门：{slot['village']}）" if slot["village"] else "")
+    body = (f"<p class=\"big\">{esc(found['status_label'])}</p>"
+            + (f"<p>{esc(message)}</p>" if message else "")
+            + rows([("事项", found["notice"]["item_name"] if found["notice"] else slot["item_id"]),
+                    ("时间", f"{friendly(slot['starts_at'])}–{slot['ends_at'][11:16]}"), ("地点", where),
+                    ("方式", slot["kind_label"]), ("预约人", name), ("预约编号", found["booking_no"])]))
+    if found["status"] == "booked":
+        body += (f"<form method=\"post\" action=\"/m/{esc(token)}/cancel\">"
+                 f"<input type=\"hidden\" name=\"form_token\" value=\"{esc(form_token)}\">"
+                 "<p><button type=\"submit\">取消这个预约</button></p></form>")
+    if found["notice"]:
+        body += notice_html(found["notice"])
+    return page("我的预约", body)
+
+
+def render(db: Any, token: str, message: str | None = None) -> str | None:
+    with db.read() as conn:
+        link = resolve(conn, token, db.clock())
+        if link is None:
+            return None
+        if link["kind"] == "notice":
+            item = item_row(conn, link["target"])
+            return None if item is None else page(f"一次性告知：{item['name']}", notice_html(notice(item)))
+        if link["kind"] == "booking":
+            row = booking_row(conn, link["target"])
+            if row is None:
+                return None
+            return booking_page(booking(conn, link["target"]), mask_name(row["name"]), token,  # type: ignore[arg-type]
+                                link["form_token"], message)
+        found = load_applications(conn, applications.c.receipt_no == link["target"])
+        return application_page(found[0]) if found else None
+
+
+def html_answer(text: str | None) -> Response:
+    if text is None:
+        return Response(page("链接无效", f"<p>{esc(GONE)}</p>"), status_code=404, media_type="text/html",
+                        headers=PAGE_HEADERS)
+    return Response(text, media_type="text/html", headers=PAGE_HEADERS)
+
+
+HTML = {"text/html": {"schema": {"type": "string"}}}
+
+
+@public_router.get("/m/{token}", responses={
+    200: {"description": "the page", "content": HTML},
+    404: {"description": "unknown or expired link: a plain page without data", "content": HTML},
+})
+async def mobile_page(token: str, request: Request) -> Response:
+    """The page a printed QR code opens on the citizen's phone."""
+    return html_answer(await run_in_threadpool(render, request.app.state.db, token))
+
+
+def _cross_site(request: Request) -> bool:
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        own = urlsplit(str(request.base_url))
+        theirs = urlsplit(origin)
+        return (theirs.scheme, theirs.netloc) != (own.scheme, own.netloc)
+    return origin == "null"
+
+
+@public_router.post("/m/{token}/cancel", responses={
+    303: {"description": "cancelled (or already cancelled): back to the page"},
+    403: {"description": "no valid form token, or posted from another site", "content": HTML},
+    404: {"description": "unknown or expired link, or not a booking", "content": HTML},
+    413: {"description": "the form is larger than the limit", "content": HTML},
+    415: {"description": "not a form", "content": HTML},
+    422: {"description": "the booking can no longer be cancelled", "content": HTML},
+}, openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+    "schema": {"type": "object", "properties": {"form_token": {"type": "string", "maxLength": 64}},
+               "required": ["form_token"]}}}}})
+async def mobile_cancel(token: str, request: Request) -> Response:
+    """The booking page's cancel button."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return Response(page("无法取消", "<p>请在预约页面上点“取消这个预约”。</p>"), status_code=415,
+                        media_type="text/html", headers=PAGE_HEADERS)
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_FORM_BYTES:
+            return Response(page("无法取消", "<p>请求过大。</p>"), status_code=413, media_type="text/html",
+                            headers=PAGE_HEADERS)
+    form = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
+    sent = (form.get("form_token") or [""])[0]
+    db = request.app.state.db
+    cross_site = _cross_site(request)
+
+    def work() -> int:
+        with db.write() as conn:
+            link = resolve(conn, token, db.clock())
+            if link is None or link["kind"] != "booking":
+                return 404
+            if cross_site or not hmac.compare_digest(sent.encode("utf-8"), link["form_token"].encode("utf-8")):
+                return 403
+            try:
+                cancel(conn, link["target"], db.clock())
+            except SlotError:
+                return 422
+            log.info("booking %s cancelled on the phone", link["target"])
+            return 303
+
+    status = await run_in_threadpool(work)
+    if status == 303:
+        return RedirectResponse(f"/m/{token}", status_code=303, headers=PAGE_HEADERS)
+    if status == 404:
+        return html_answer(None)
+    text = ("这个预约已经开始，不能再取消。" if status == 422 else "请在预约页面上点“取消这个预约”。")
+    return Response(page("无法取消", f"<p>{esc(text)}</p>"), status_code=status, media_type="text/html",
+                    headers=PAGE_HEADERS)
