@@ -229,15 +229,20 @@ async def mobile_page(token: str, request: Request) -> Response:
 
 
 def _cross_site(request: Request) -> bool:
+    """Posted from another site: by the browser's ``Sec-Fetch-Site``, else by ``Origin``.
+
+    The pages send no referrer, so a browser's own form post may carry ``Origin: null``; the
+    link's form token is what proves the post came from its page.
+    """
     site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return True
+    if site is not None:
+        return site not in ("same-origin", "none")
     origin = request.headers.get("origin")
     if origin and origin != "null":
         own = urlsplit(str(request.base_url))
         theirs = urlsplit(origin)
         return (theirs.scheme, theirs.netloc) != (own.scheme, own.netloc)
-    return origin == "null"
+    return False
 
 
 @public_router.post("/m/{token}/cancel", responses={
@@ -262,7 +267,10 @@ async def mobile_cancel(token: str, request: Request) -> Response:
         if len(raw) > MAX_FORM_BYTES:
             return Response(page("无法取消", "<p>请求过大。</p>"), status_code=413, media_type="text/html",
                             headers=PAGE_HEADERS)
-    form = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
+    try:
+        form = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
+    except ValueError:  # too many fields
+        form = {}
     sent = (form.get("form_token") or [""])[0]
     db = request.app.state.db
     cross_site = _cross_site(request)
