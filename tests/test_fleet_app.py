@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -194,6 +195,10 @@ health_window_s = 5
     assert r["attract_notice_after"] == NOTICE and r["notices_after"] == [NOTICE]
     assert r["last_good"] == {f"kiosk/{KIOSK}": 1}
     assert r["history"][-1]["result"] == "applied"
+    assert r["publish2_rc"] == 0
+    assert r["rollback"].startswith("rolled back: device not healthy after the change: receipt_printer")
+    assert r["refused"] == {f"kiosk/{KIOSK}": [2]}
+    assert r["notices_after_rollback"] == [NOTICE] and r["printer_reopened"]
 
     # what the platform recorded, read by the administrator's own command
     db = f"sqlite:///{tmp_path / 'data' / 'demo' / 'backend.sqlite3'}"
@@ -201,8 +206,9 @@ health_window_s = 5
     assert status.returncode == 0, status.stderr
     kiosks = {k["id"]: k for k in json.loads(status.stdout)["kiosks"]}
     assert kiosks[KIOSK]["config_applied"] == {f"kiosk/{KIOSK}": 1}
-    assert kiosks[KIOSK]["last_report"]["kind"] == "applied"
-    assert kiosks[KIOSK]["last_report"]["version"] == 1
+    assert kiosks[KIOSK]["last_report"]["kind"] == "rolled_back"
+    assert kiosks[KIOSK]["last_report"]["version"] == 2
+    assert "receipt_printer" in kiosks[KIOSK]["last_report"]["reason"]
 
 
 # -- the script the end-to-end test runs under Xvfb ----------------------------------------------------
@@ -216,6 +222,8 @@ def _wait(condition, timeout: float = 60.0, step: float = 0.1):
 
 
 def _scenario(app, wiring, site: Path, workdir: Path, results: dict):
+    from kiosk.fleet.app_wiring import device_health
+
     yield from _wait(lambda: wiring.agent is not None, 120)
     agent = wiring.agent
     yield from _wait(lambda: agent._clock_offset_ms is not None)  # the platform has its heartbeat
@@ -248,6 +256,28 @@ def _scenario(app, wiring, site: Path, workdir: Path, results: dict):
     yield from _wait(lambda: agent.status()["last_good"] and not agent.store.load()["pending_reports"], 30)
     results["last_good"] = agent.status()["last_good"]
     results["history"] = agent.status()["history"]
+
+    # version 2 moves the receipt printer to a port where nothing answers: the printer is reopened
+    # there, the health gate sees it fail, and the kiosk goes back to version 1 by itself
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    doc.write_text(f'[document]\nscope = "kiosk/{KIOSK}"\nversion = 2\n\n[kiosk]\nnotices = ["{NOTICE}", "v2"]\n'
+                   f'\n[devices]\nreceipt_printer = "socket://127.0.0.1:{dead}"\n', encoding="utf-8")
+    printer_before = app.devices.printer
+    done.clear()
+    threading.Thread(target=publish, daemon=True).start()
+    yield from _wait(lambda: "proc" in done, 120)
+    results["publish2_rc"] = done["proc"].returncode
+    yield from _wait(lambda: agent.status()["history"][-1]["after"] == {f"kiosk/{KIOSK}": 2}
+                     and not agent.status()["gate_open"], 90)
+    yield from _wait(lambda: app.devices.printer is not None and app.devices.printer.url == printer_before.url, 10)
+    yield from _wait(lambda: device_health(app.devices)["receipt_printer"], 10)
+    yield from _wait(lambda: not agent.store.load()["pending_reports"], 30)
+    results["rollback"] = agent.status()["history"][-1]["result"]
+    results["refused"] = agent.status()["refused"]
+    results["notices_after_rollback"] = list(app.notices)
+    results["printer_reopened"] = app.devices.printer is not printer_before
 
 
 def main(site: Path, workdir: Path) -> int:
