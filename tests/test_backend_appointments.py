@@ -4,6 +4,7 @@ visits per village), capacity, booking for the card's holder, the one-time notic
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from datetime import timedelta
 
@@ -11,7 +12,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from backend.db import appointment_slots, appointments, callback_tasks, subject_access
+from backend import seed
+from backend.db import Database, appointment_slots, appointments, callback_tasks, item_fees, subject_access
 from security_platform import DEMO, Clock, id_number, platform
 
 MENG = "450329195503020018"
@@ -170,3 +172,36 @@ def test_a_begun_slot_cannot_be_booked_or_cancelled(served, clock):
 def test_unknown_and_malformed_booking_numbers(served):
     assert get(served, "/appointments/YY0000261123-00000000").status_code == 404
     assert get(served, "/appointments/ZW0000261123-00000000").status_code == 400
+
+
+def test_two_kiosks_racing_for_the_last_place(served):
+    slot = next(s for s in slots(served, "CJ-004", kind="home_visit") if s["free"] == 1)
+    people = [id_number(serial) for serial in (201, 202)]
+    start = threading.Barrier(2)
+    answers: list[requests.Response] = []
+
+    def race(person: str) -> None:
+        start.wait()
+        answers.append(post(served, "/appointments", booking_body(slot, person, name="韦岚", address="资源镇测试新村2号"),
+                            subject=person))
+
+    threads = [threading.Thread(target=race, args=(p,)) for p in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(a.status_code for a in answers) == [201, 409]
+    with served.db.read() as conn:
+        row = conn.execute(sa.select(appointment_slots).where(appointment_slots.c.id == slot["slot_id"])).mappings().one()
+    assert row["booked"] == 1
+
+
+def test_a_real_platform_gets_no_demo_slots_or_fees(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'real.sqlite3'}")
+    db.initialise()
+    seed.seed_catalogue(db)
+    with db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(appointment_slots)).scalar() == 0
+        assert conn.execute(sa.select(sa.func.count()).select_from(item_fees)).scalar() == 0
+    assert not seed.holds_demo_data(db)
+    db.dispose()

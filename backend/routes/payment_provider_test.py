@@ -1,6 +1,6 @@
 """``POST /api/v1/test/payments/{order_no}/events``: the reference payment provider's notifications.
 
-Mounted only when the app is built for tests or the demo (``build_app(test_endpoints=True)``),
+Mounted only when the app is built for tests (``build_app(test_endpoints=True)``),
 never by a real platform. It plays what a payment service's webhook would say about an order:
 ``{"event": "pay" | "fail" | "expire", "transaction_id": "...", "amount_fen": 4000}``. Paying
 twice is two ``pay`` events with different transaction ids; the same notification twice is the
