@@ -25,7 +25,8 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk.bridge import UiBridge, Workers
 from kiosk.config import Config
 from kiosk.demo_keys import DemoKeys
-from kiosk.flows import Catalogue, Devices, Flow, FlowContext, build_flows, card_removed, open_task
+from kiosk.flows import (READING_SCREENS, Catalogue, Devices, Flow, FlowContext, build_flows, card_removed,
+                         open_task)
 from kiosk.flows.base import start_device
 from kiosk.i18n import help_phones, translate
 from kiosk.identity import greeting_name
@@ -371,6 +372,10 @@ class KioskApp(App):
         if self.idle_dialog is None:
             self.idle_dialog = Factory.IdleDialog()
             self.idle_dialog.open(animation=False)
+            self._idle_spoken = None
+        if self.elderly and seconds != getattr(self, "_idle_spoken", None) and (self._idle_spoken is None or seconds in (10, 5)):
+            self._idle_spoken = seconds     # the countdown spoken in elderly mode: at its start, at 10 s and 5 s
+            self.voice.say(self.tr(self.lang, "idle_title") + self.tr(self.lang, "idle_voice", n=seconds), self.lang)
         self.idle_dialog.seconds = seconds
 
     def _close_idle_dialog(self) -> None:
@@ -422,6 +427,7 @@ class KioskApp(App):
         if name != "attract" and self.keeper.current is None:
             self.keeper.start()
             self.in_session = True
+        self.keeper.set_reading(name in READING_SCREENS)
         self.manager.current = name
 
     def open_task(self, action: str, title: str = "", **options: Any) -> None:

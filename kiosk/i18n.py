@@ -34,6 +34,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                        "\"{name}\" is not available on this kiosk yet.\nPlease visit the service counter during office hours or call {hotline}."),
     "ok": ("知道了", "OK"),
     "idle_title": ("您还在吗？", "Are you still there?"),
+    "idle_voice": ("还有{n}秒将结束办理，请点屏幕上的继续。", " Leaving in {n} seconds. Touch continue to stay."),
     "idle_body": ("{n} 秒后将自动退出，并清除您的信息", "Leaving in {n} seconds; your information will be cleared"),
     "continue": ("继续办理", "Continue"),
     "end_title": ("结束办理？", "Finish?"),

@@ -128,13 +128,22 @@ class IdleTimer:
         return max(0, int(round(self.timeout - (self.clock() - self.last_activity))))
 
 
+READING_FACTOR = 3.0   # a reading screen (a guide's detail, a certificate) waits this much longer
+
+
 class SessionKeeper:
-    """Owns the current session: start, touch, expire, end — and the wipe on every end."""
+    """Owns the current session: start, touch, expire, end — and the wipe on every end.
+
+    ``timeout``/``warning`` are the menus' (elderly mode scales both); on a reading screen
+    (``set_reading(True)``) the quiet time before the countdown is ``reading_factor`` times longer."""
 
     def __init__(self, temp_root: Path, timeout: float, warning: float,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, reading_factor: float = READING_FACTOR):
         self.temp_root = temp_root
         self.clock = clock
+        self.reading_factor = reading_factor
+        self.reading = False
+        self._base = (timeout, warning)
         self.timeout = timeout
         self.warning = warning
         self.current: Session | None = None
@@ -151,6 +160,19 @@ class SessionKeeper:
         return self.current
 
     def set_timeouts(self, timeout: float, warning: float) -> None:
+        """The menus' idle timeout and countdown (elderly mode: longer)."""
+        self._base = (timeout, warning)
+        self._apply()
+
+    def set_reading(self, reading: bool) -> None:
+        """A reading screen is showing (or not): its quiet time is longer; the countdown the same."""
+        self.reading = reading
+        self._apply()
+
+    def _apply(self) -> None:
+        timeout, warning = self._base
+        if self.reading:
+            timeout = warning + (timeout - warning) * self.reading_factor
         self.timeout, self.warning = timeout, warning
         if self.timer is not None:
             self.timer.timeout, self.timer.warning = timeout, warning

@@ -224,3 +224,14 @@ def test_12345_and_the_centres_phone_are_big_on_every_error(tmp_path, display):
     assert "12345" in text and "0773-5512345" in text       # the hotline and the centre's own phone
     assert size >= 48 and size > button_size * 0.9 and height > 2 * size
     assert r["success_phones"] == ["", 0]
+
+
+def test_a_reading_screen_waits_longer_and_the_countdown_is_spoken_in_elderly_mode(tmp_path, display):
+    r = run_scenario("reading_idle", tmp_path, display)
+    assert r["screen"] == "guide-detail"
+    menu, reading = r["quiet"]
+    assert reading >= 2 * menu
+    assert r["dialog_at_menu_time"] is False and r["dialog_before_reading_time"] is False
+    assert r["dialog_at_reading_time"] is True
+    assert any("您还在吗" in said and "秒" in said for said in r["spoken"])
+    assert r["dialog_after_touch"] is False

@@ -558,7 +558,37 @@ def scenario_help_phones(app, clock, results):
     results["success_phones"] = [app.shell.dialogs[-1].ids.phones.text, app.shell.dialogs[-1].ids.phones.height]
 
 
-SCENARIOS = {"help_phones": scenario_help_phones, "card_taken": scenario_card_taken, "progress": scenario_progress, "certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
+def scenario_reading_idle(app, clock, results):
+    yield from wait_until(lambda: app.catalogue_index is not None)
+    tap(app.screens["attract"])
+    yield 0.2
+    tap(app.footer.ids.elderly_button)                 # elderly mode: the countdown is spoken
+    yield 0.2
+    menu_quiet = app.keeper.timeout - app.keeper.warning
+    item = next(iter(app.catalogue.items.values()))
+    app.flows["guide"].open_item(item.id)
+    yield 0.3
+    results["screen"] = app.manager.current
+    clock.now += menu_quiet + 1                         # a menu would ask now; a reading screen does not
+    yield 0.6
+    results["dialog_at_menu_time"] = app.idle_dialog is not None
+    reading_quiet = app.keeper.timeout - app.keeper.warning
+    results["quiet"] = [menu_quiet, reading_quiet]
+    tap(app.root.children[-1])                          # touching anything (the header) restarts the wait
+    yield 0.3
+    clock.now += reading_quiet - 2
+    yield 0.6
+    results["dialog_before_reading_time"] = app.idle_dialog is not None
+    clock.now += 3
+    yield 0.6
+    results["dialog_at_reading_time"] = app.idle_dialog is not None
+    results["spoken"] = list(app.voice.spoken)
+    tap(app.root.children[-1])
+    yield 0.6
+    results["dialog_after_touch"] = app.idle_dialog is not None
+
+
+SCENARIOS = {"reading_idle": scenario_reading_idle, "help_phones": scenario_help_phones, "card_taken": scenario_card_taken, "progress": scenario_progress, "certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
 
 
 def main() -> int:

@@ -19,7 +19,7 @@ from kiosk.flows.service_request import ServiceRequestFlow
 from kiosk.flows.status import KioskStatus
 from kiosk.flows.submission import SubmissionFlow
 
-__all__ = ["Catalogue", "Devices", "Flow", "FlowContext", "Shell", "build_flows", "card_removed", "open_task"]
+__all__ = ["Catalogue", "Devices", "Flow", "FlowContext", "Shell", "build_flows", "card_removed", "open_task", "READING_SCREENS"]
 
 
 def build_flows(ctx: FlowContext, views: Mapping[str, Any]) -> dict[str, Flow]:
@@ -79,3 +79,4 @@ def card_removed(flows: Mapping[str, Flow]) -> bool:
 
 
 PERSONAL_SCREENS = ("certificates", "progress")   # what they show is the card holder's own
+READING_SCREENS = ("guide-detail", "certificates")  # read at length: a longer idle time (SessionKeeper.set_reading)
