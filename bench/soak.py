@@ -1,0 +1,1004 @@
+"""Soak: thousands of visits to the real kiosk in one process, and the figures that show what grows.
+
+    python bench/soak.py --visits 10000 [--sample-every 100] [--out DIR] [--seed 1]
+
+Runs the real Kivy app (under Xvfb: re-executes itself with xvfb-run when there is no display),
+the demo platform as its own process, and the device simulators; drives randomised visits with
+simulated touches, card presentations and QR scans, like tests/ui_harness.py: guide lookups,
+progress by QR, by number and by card, certificates (preview and print), submissions with pages
+captured from the simulated document camera at full size, ratings, service requests, idle
+timeouts (a fake monotonic clock: no waiting for people), forgotten cards, elderly mode, language
+switches, and network cuts (the platform process stopped and started) so the outbox fills and
+drains. The personal data it feeds in (names, ID numbers, phone numbers) is random per visit.
+
+Every ``--sample-every`` visits, between visits on the attract screen, it records RSS, the Python
+heap (tracemalloc), threads, open fds, live Kivy textures, the data folder, the outbox database
+and its WAL, the log files and the frame time (median render of the home screen). It writes
+``soak.csv``, ``soak.png`` and ``soak.json`` to ``--out``, prints the growth per 1,000 visits and a
+verdict against the goals, and exits 1 when a goal is missed.
+
+``--inject-leak KIND`` (threads, fds, textures, rss, files) adds a deliberate leak per visit, so
+the checks can be shown to catch one. It exists only here, never in the product.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# the goals (issue figures): RSS may grow by this much after the warm-up, over the rest of 10,000 visits
+RSS_LIMIT_MB = 10.0
+WARMUP_VISITS = 1000
+REFERENCE_VISITS = 10000
+FRAME_TOLERANCE = 0.10
+THREAD_SLACK = 2
+FD_SLACK = 4
+TEXTURE_SLACK = 40
+DATA_SLACK_KB = 256
+STUCK_LIMIT = 0.01        # at most 1 % of visits may end by the soak's own recovery
+
+FIELDS = ["visit", "elapsed_s", "rss_mb", "heap_mb", "py_blocks_k", "threads", "fds", "textures", "data_kb",
+          "outbox_db_kb", "outbox_wal_kb", "outbox_files_kb", "sessions_kb", "printouts_kb", "log_kb",
+          "log_files", "frame_ms", "frame_cpu_ms", "pending", "platform_up"]
+
+
+# ---------------------------------------------------------------------------------------------
+# analysis: plain Python, no Kivy (tests/test_soak.py runs it on synthetic series)
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class Verdict:
+    checks: list[Check] = field(default_factory=list)
+    growth_per_1k: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def failed(self) -> list[str]:
+        return [c.name for c in self.checks if not c.ok]
+
+
+def slope_per_1k(rows: list[dict], key: str) -> float:
+    """Least-squares growth of ``key`` per 1,000 visits."""
+    xs = [float(r["visit"]) for r in rows]
+    ys = [float(r[key]) for r in rows]
+    if len(xs) < 2 or max(xs) == min(xs):
+        return 0.0
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    return 1000.0 * sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+
+
+def _edge(rows: list[dict], key: str, last: bool, n: int = 3) -> float:
+    part = rows[-n:] if last else rows[:n]
+    return statistics.median(float(r[key]) for r in part)
+
+
+def analyse(rows: list[dict], *, visits: int, warmup: int | None = None, stuck: int = 0,
+            crashed: str = "", log_errors: list[str] | None = None, personal_hits: list[str] | None = None,
+            drained: bool = True, log_bound_kb: float | None = None, log_files_max: int | None = None,
+            log_written_kb: float = 0.0, baseline: dict | None = None) -> Verdict:
+    """The verdict on a run's samples (rows as in the CSV, numbers). ``warmup`` visits are left out
+    of the growth figures (default: 1,000, or a third of a shorter run)."""
+    verdict = Verdict()
+    add = verdict.checks.append
+    if not rows:
+        add(Check("samples", False, "no samples"))
+        return verdict
+    warm = warmup if warmup is not None else min(WARMUP_VISITS, visits // 3)
+    steady = [r for r in rows if float(r["visit"]) >= warm] or rows[-2:]
+    base = baseline or steady[0]
+    for key in ("rss_mb", "py_blocks_k", "threads", "fds", "textures", "data_kb", "log_kb", "frame_ms", "frame_cpu_ms"):
+        verdict.growth_per_1k[key] = slope_per_1k(steady, key)
+
+    add(Check("no crash", not crashed, crashed or f"{visits} visits in one process"))
+    errors = log_errors or []
+    add(Check("no unhandled exception", not errors,
+              f"{len(errors)} in the log: {errors[0][:160]}" if errors else "none in the log"))
+    limit = max(1, int(STUCK_LIMIT * visits))
+    add(Check("visits completed", stuck <= limit, f"{stuck} stuck visits (limit {limit})"))
+
+    # RSS: over the rest of a 10,000-visit run the goal allows 10 MB; a shorter run is held to the
+    # same rate (the slope), and to the plain difference when it covers the whole span
+    span = float(steady[-1]["visit"]) - float(steady[0]["visit"])
+    rate = verdict.growth_per_1k["rss_mb"]
+    allowed_rate = RSS_LIMIT_MB * 1000.0 / (REFERENCE_VISITS - WARMUP_VISITS)
+    grown = _edge(steady, "rss_mb", True) - _edge(steady, "rss_mb", False)
+    if span >= REFERENCE_VISITS - WARMUP_VISITS:
+        add(Check("RSS growth", grown <= RSS_LIMIT_MB, f"{grown:+.1f} MB after visit {warm} (limit {RSS_LIMIT_MB} MB)"))
+    else:
+        # short run: noise dominates a few hundred visits; allow the goal's rate with 5 MB of noise
+        projected = rate * (REFERENCE_VISITS - WARMUP_VISITS) / 1000.0
+        ok = grown <= RSS_LIMIT_MB * span / (REFERENCE_VISITS - WARMUP_VISITS) + 5.0 and rate <= max(allowed_rate, 5.0 * 1000.0 / max(span, 1.0))
+        add(Check("RSS growth", ok, f"{grown:+.1f} MB over {span:.0f} visits, {rate:+.2f} MB/1k "
+                                    f"(projected {projected:+.1f} MB over 9,000 visits)"))
+    for key, slack, what in (("threads", THREAD_SLACK, "threads"), ("fds", FD_SLACK, "open fds")):
+        top = max(float(r[key]) for r in steady)
+        add(Check(f"{what} flat", top - float(base[key]) <= slack and _edge(steady, key, True) - float(base[key]) <= slack / 2 + 1,
+                  f"{base[key]:.0f} at visit {base['visit']:.0f}, at most {top:.0f}, end {steady[-1][key]:.0f}"))
+    tex_end = _edge(steady, "textures", True)
+    add(Check("textures flat", tex_end - float(base["textures"]) <= TEXTURE_SLACK,
+              f"{base['textures']:.0f} -> {tex_end:.0f} (slack {TEXTURE_SLACK})"))
+    first = rows[0]
+    data_end = float(rows[-1]["data_kb"])
+    add(Check("data folder back to baseline", drained and data_end - float(base["data_kb"]) <= DATA_SLACK_KB,
+              f"{base['data_kb']:.0f} kB -> {data_end:.0f} kB after draining"
+              + ("" if drained else " (the outbox did NOT drain)")))
+    hits = personal_hits or []
+    add(Check("nothing personal left", not hits, "; ".join(hits[:5]) if hits else "no fed name, ID number or phone found"))
+    log_end = float(rows[-1]["log_kb"])
+    bound_ok = log_bound_kb is None or log_end <= log_bound_kb
+    files_ok = log_files_max is None or float(rows[-1]["log_files"]) <= log_files_max
+    rotated = log_bound_kb is None or log_written_kb <= log_bound_kb or float(rows[-1]["log_files"]) > 1
+    add(Check("logs rotated and bounded", bound_ok and files_ok and rotated,
+              f"{log_end:.0f} kB in {rows[-1]['log_files']:.0f} files (bound {log_bound_kb} kB, "
+              f"{log_files_max} files), {log_written_kb:.0f} kB written"))
+    # judged on CPU time per frame: wall time on a shared machine measures the neighbours
+    f0, f1 = _edge(steady, "frame_cpu_ms", False), _edge(steady, "frame_cpu_ms", True)
+    w0, w1 = _edge(steady, "frame_ms", False), _edge(steady, "frame_ms", True)
+    add(Check("frame time", f1 <= f0 * (1 + FRAME_TOLERANCE),
+              f"CPU {f0:.2f} ms -> {f1:.2f} ms ({(f1 / f0 - 1) * 100 if f0 else 0:+.1f} %, limit +{FRAME_TOLERANCE * 100:.0f} %); "
+              f"wall {w0:.1f} -> {w1:.1f} ms"))
+    del first
+    return verdict
+
+
+def report(verdict: Verdict, rows: list[dict], visits: int, elapsed: float) -> str:
+    lines = [f"soak: {visits} visits in {elapsed / 60:.1f} min ({visits / max(elapsed, 1) * 3600:.0f} visits/hour)"]
+    r0, r1 = rows[0], rows[-1]
+    lines.append("  first/last sample: " + ", ".join(
+        f"{k} {float(r0[k]):.1f}/{float(r1[k]):.1f}" for k in ("rss_mb", "py_blocks_k", "threads", "fds", "textures",
+                                                                 "data_kb", "outbox_db_kb", "outbox_wal_kb",
+                                                                 "log_kb", "frame_ms", "frame_cpu_ms")))
+    lines.append("  growth per 1,000 visits (after warm-up): " + ", ".join(
+        f"{k} {v:+.2f}" for k, v in verdict.growth_per_1k.items()))
+    for c in verdict.checks:
+        lines.append(f"  [{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}")
+    lines.append("verdict: " + ("PASS" if verdict.ok else "FAIL (" + ", ".join(verdict.failed()) + ")"))
+    return "\n".join(lines)
+
+
+def draw(rows: list[dict], png: Path, title: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [("rss_mb", "RSS (MB)"), ("py_blocks_k", "Python heap (k blocks)"), ("threads", "threads"), ("fds", "open fds"),
+              ("textures", "Kivy textures"), (("frame_ms", "frame_cpu_ms"), "frame (ms): wall, CPU"),
+              (("data_kb", "outbox_db_kb", "outbox_wal_kb", "outbox_files_kb"), "data folder (kB)"),
+              (("log_kb",), "logs (kB)"), ("pending", "outbox pending")]
+    fig, axes = plt.subplots(3, 3, figsize=(15, 10), sharex=True)
+    xs = [float(r["visit"]) for r in rows]
+    for ax, (keys, label) in zip(axes.flat, panels):
+        for key in (keys if isinstance(keys, tuple) else (keys,)):
+            ax.plot(xs, [float(r[key]) for r in rows], label=key, linewidth=1.2)
+        if isinstance(keys, tuple) and len(keys) > 1:
+            ax.legend(fontsize=7)
+        ax.set_title(label, fontsize=10)
+        ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel("visit")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(png, dpi=80)
+    plt.close(fig)
+
+
+def read_csv(path: Path) -> list[dict]:
+    with path.open(newline="") as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+# ---------------------------------------------------------------------------------------------
+# measuring the process and its folders
+# ---------------------------------------------------------------------------------------------
+
+def folder_kb(path: Path, skip: tuple[Path, ...] = ()) -> float:
+    total = 0
+    if not path.exists():
+        return 0.0
+    for p in path.rglob("*"):
+        if any(s == p or s in p.parents for s in skip):
+            continue
+        try:
+            if p.is_file():
+                total += p.stat().st_size
+        except OSError:
+            pass
+    return total / 1024
+
+
+def file_kb(path: Path) -> float:
+    try:
+        return path.stat().st_size / 1024
+    except OSError:
+        return 0.0
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def live_textures() -> int:
+    """Kivy textures alive in this process (the gc sees every Texture: it holds Python objects)."""
+    from kivy.graphics.texture import Texture
+
+    return sum(1 for o in gc.get_objects() if issubclass(type(o), Texture))  # type(): proxies may be dead
+
+
+def find_personal(roots: list[Path], skip: tuple[Path, ...], needles: dict[str, str]) -> list[str]:
+    """Every file under ``roots`` (but ``skip``) holding one of the fed values, as 'file: what'."""
+    encoded = {kind_value: kind_value.split(":", 1)[1].encode() for kind_value in needles}
+    hits = []
+    for root in roots:
+        for p in root.rglob("*") if root.exists() else ():
+            if any(s == p or s in p.parents for s in skip) or not p.is_file():
+                continue
+            try:
+                data = p.read_bytes()
+            except OSError:
+                continue
+            for kind_value, raw in encoded.items():
+                if raw in data:
+                    hits.append(f"{p}: {kind_value.split(':', 1)[0]}")
+                    break
+    return hits
+
+
+UNHANDLED = ("(no error handler)", "UI callback", "CRITICAL", "Unhandled", "uncaught")
+
+
+def log_problems(log_dir: Path) -> tuple[list[str], int]:
+    """Unhandled exceptions in the kiosk's logs (a job without an error handler, a UI callback that
+    raised, CRITICAL lines), one line each; and how many handled job failures were logged (a
+    platform unreachable during a network cut is one: the flow tells the citizen)."""
+    found, handled = [], 0
+    for path in sorted(log_dir.glob("kiosk.log*")):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line[:2] != "20":
+                continue
+            if any(word in line for word in UNHANDLED):
+                found.append(f"{path.name}: {line[:200]}")
+            elif " ERROR " in line and "background job" in line:
+                handled += 1
+    return found, handled
+
+
+def threads_and_fds() -> dict:
+    """What the threads and fds are (names and targets), to see what a leak is made of."""
+    fds = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        kind = target.split(":")[0] if ":" in target and not target.startswith("/") else target
+        fds[kind] = fds.get(kind, 0) + 1
+    names: dict[str, int] = {}
+    for t in threading.enumerate():
+        base = t.name.rstrip("0123456789-_ ")
+        names[base] = names.get(base, 0) + 1
+    return {"threads": names, "fds": fds}
+
+
+# ---------------------------------------------------------------------------------------------
+# the fake people and the leaks a test may inject
+# ---------------------------------------------------------------------------------------------
+
+SURNAMES = "韦覃黎蒙莫廖蓝骆岑谭农隆粟滕闭"
+GIVEN = "岚嵘珂瑶蕾舒婧翊岱琨骁檀芮筠昶曦"
+AREAS = ("450329", "450321", "450102", "110105", "440106", "510104")
+
+
+def id_check_digit(body: str) -> str:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
+
+
+class People:
+    """Random citizens; remembers every name, ID number and phone it handed out."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.fed: dict[str, str] = {}
+
+    def card(self) -> Any:
+        from devices.idcard.fixtures import card_from_document
+
+        rng = self.rng
+        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+        body = rng.choice(AREAS) + f"{rng.randint(1940, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+        number = body + id_check_digit(body)
+        self.fed[f"name:{name}"] = name
+        self.fed[f"id:{number}"] = number
+        fields = {"name": name, "sex": rng.choice("12"), "nation": "08", "birth_date": body[6:14],
+                  "address": "广西壮族自治区桂林市资源县示例路" + str(rng.randint(1, 99)) + "号",
+                  "id_number": number, "issuer": "资源县公安局", "valid_from": "20180301", "valid_to": "20380301"}
+        return card_from_document({"card_type": "resident", "fields": fields}, label="soak")
+
+    def phone(self) -> str:
+        phone = "1" + self.rng.choice("3589") + "".join(self.rng.choice("0123456789") for _ in range(9))
+        self.fed[f"phone:{phone}"] = phone
+        return phone
+
+
+class Leak:
+    """A deliberate leak per visit (``--inject-leak``): proves the checks catch one."""
+
+    def __init__(self, kind: str, folder: Path):
+        self.kind, self.folder, self.kept = kind, folder, []
+
+    def visit(self) -> None:
+        if self.kind == "threads":
+            stop = threading.Event()
+            threading.Thread(target=stop.wait, name="soak-leak", daemon=True).start()
+            self.kept.append(stop)
+        elif self.kind == "fds":
+            self.kept.append(open(os.devnull, "rb"))  # noqa: SIM115 - kept open on purpose
+        elif self.kind == "textures":
+            from kivy.graphics.texture import Texture
+
+            self.kept.append(Texture.create(size=(64, 64)))
+        elif self.kind == "rss":
+            self.kept.append(bytearray(os.urandom(256 * 1024)))
+        elif self.kind == "files":
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / f"left-{len(self.kept)}.bin").write_bytes(os.urandom(8 * 1024))
+            self.kept.append(None)
+
+
+# ---------------------------------------------------------------------------------------------
+# driving the app (the same moves as tests/ui_harness.py)
+# ---------------------------------------------------------------------------------------------
+
+class FakeClock:
+    """The keeper's monotonic clock: idle timeouts pass at once when the soak says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Stuck(Exception):
+    """A visit did not reach the state it waited for."""
+
+
+def find(widget: Any, predicate: Callable[[Any], bool]) -> Any:
+    stack = [widget]
+    while stack:
+        w = stack.pop()
+        if predicate(w):
+            return w
+        stack.extend(reversed(w.children))
+    return None
+
+
+def tap(widget: Any) -> None:
+    from kivy.tests.common import UnitTestTouch
+
+    if widget is None:
+        raise Stuck("nothing to tap")
+    x, y = widget.to_window(*widget.center)
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    touch.touch_up()
+
+
+def until(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> Iterator[float]:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise Stuck(f"timed out waiting for {what}")
+        yield 0.02
+
+
+class Soak:
+    def __init__(self, app: Any, clock: FakeClock, args: argparse.Namespace, work: Path):
+        self.app, self.clock, self.args, self.work = app, clock, args, work
+        self.rng = random.Random(args.seed)
+        self.people = People(self.rng)
+        self.leak = Leak(args.inject_leak, app.cfg.paths.data_dir / "soak-leak") if args.inject_leak else None
+        self.rows: list[dict] = []
+        self.visit = 0
+        self.stuck: list[str] = []
+        self.kinds: dict[str, int] = {}
+        self.receipts: list[str] = []
+        self.platform_up = True
+        self.next_cut = self.rng.randint(15, 40)
+        self.cut_until = 0
+        self.cuts = 0
+        self.started = time.monotonic()
+        self.drained = False
+        self.snapshot0: Any = None
+        self.top_growth: list[str] = []
+        self.inventory: list[dict] = []
+        (args.out / "soak.partial.csv").unlink(missing_ok=True)
+
+    # ---- small moves ----
+    @property
+    def window(self) -> Any:
+        from kivy.core.window import Window
+        return Window
+
+    def button(self, text: str) -> Any:
+        return find(self.window, lambda w: getattr(w, "text", None) == text and hasattr(w, "on_release"))
+
+    def tile(self, action: str) -> Any:
+        return find(self.app.screens["home"], lambda w: getattr(w, "action", None) == action)
+
+    def dismiss_dialogs(self) -> Iterator[float]:
+        for dialog in list(self.app.shell.dialogs):
+            ok = dialog.ids.get("ok_button") if hasattr(dialog, "ids") else None
+            if ok is not None:
+                tap(ok)
+            else:
+                dialog.dismiss(animation=False)
+            yield 0.02
+        yield from until(lambda: not self.app.shell.dialogs, "dialogs closed", 10)
+
+    def begin(self, with_card: Any = None) -> Iterator[float]:
+        app = self.app
+        if with_card is not None:
+            yield from until(lambda: app.devices.reader.status().state.value == "ready" and app.card_alert is None,
+                             "reader ready")
+            app.devices.reader.simulator.present(with_card)
+            yield from until(lambda: bool(app.identity_name) and app.manager.current == "home", "card read")
+        else:
+            yield from self.press(lambda: app.screens["attract"], lambda: app.manager.current == "home", "home screen")
+        if self.rng.random() < 0.12:
+            elderly = app.elderly
+            yield from self.press(lambda: app.footer.ids.elderly_button, lambda: app.elderly != elderly, "elderly mode")
+            self.kinds["elderly"] = self.kinds.get("elderly", 0) + 1
+        if self.rng.random() < 0.12:
+            lang = app.lang
+            yield from self.press(lambda: app.footer.ids.language_button, lambda: app.lang != lang, "language")
+            self.kinds["language"] = self.kinds.get("language", 0) + 1
+
+    def open_tile(self, action: str, screen: str) -> Iterator[float]:
+        app = self.app
+        yield from self.press(lambda: self.tile(action),
+                              lambda: app.manager.current == screen or app.shell.dialogs, f"{screen} screen")
+
+    def remove_card(self) -> Iterator[float]:
+        app = self.app
+        if app.devices.reader.simulator.card_present:
+            app.devices.reader.simulator.remove()
+            yield from until(lambda: not app.card_on_reader, "card taken away", 30)
+
+    def finish(self) -> Iterator[float]:
+        """End the visit the way a citizen does: home, then 结束 in the confirm dialog."""
+        app = self.app
+        yield from self.dismiss_dialogs()
+        if app.keeper.current is None:
+            return
+        if app.manager.current != "home":
+            yield from self.press(lambda: app.footer.ids.home_button, lambda: app.manager.current == "home", "home screen")
+        yield from self.press(lambda: app.footer.ids.home_button, lambda: bool(app.shell.dialogs), "end dialog")
+        yield from self.press(lambda: app.shell.dialogs[-1].ids.end_button if app.shell.dialogs else None,
+                              lambda: app.keeper.current is None and app.manager.current == "attract", "visit ended")
+
+    def type_digits(self, pad: Any, digits: str, typed: Callable[[], str]) -> Iterator[float]:
+        for n, digit in enumerate(digits, 1):
+            def key(d: str = digit) -> Any:
+                return find(pad, lambda w: getattr(w, "text", None) == d and hasattr(w, "on_release")
+                            and not getattr(w, "disabled", False))
+            yield from self.press(key, lambda n=n: len(typed()) >= n, f"digit {n} typed", settle=n == 1)
+
+    def press(self, widget: Callable[[], Any], done: Callable[[], Any], what: str, timeout: float = 60.0,
+              settle: bool = True) -> Iterator[float]:
+        """Tap a widget and wait for what it should do; tap again when nothing happened after a few
+        seconds (a widget tapped before its screen was laid out)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if settle:
+                yield 0.0
+                yield 0.0
+            settle = True
+            target = widget()
+            if target is not None:
+                tap(target)
+            retry = time.monotonic() + 3.0
+            while time.monotonic() < retry:
+                if done():
+                    return
+                yield 0.02
+            if time.monotonic() > deadline:
+                raise Stuck(f"timed out waiting for {what}")
+
+    # ---- the visits ----
+    def v_guide(self) -> Iterator[float]:
+        app = self.app
+        yield from self.begin()
+        yield from self.open_tile("guide", "guide")
+        guide = app.screens["guide"]
+        query = self.rng.choice(("SHBX", "DB", "HJ", "YL", "SFZ", "JZ"))
+        for n, letter in enumerate(query.lower(), 1):
+            yield from self.press(lambda: self.button(letter.upper()), lambda n=n: len(guide.query) >= n, "letter typed")
+        if not guide.results:
+            yield from self.press(lambda: self.button(app.tr(app.lang, "keyboard_clear")), lambda: not guide.query, "cleared")
+        row = lambda: find(guide.ids.list, lambda w: type(w).__name__ == "GuideRow" and w.item_id)
+        yield from until(row, "guide rows", 30)
+        yield from self.press(row, lambda: app.manager.current == "guide-detail", "guide detail")
+        detail = app.screens["guide-detail"]
+        if self.rng.random() < 0.3:
+            yield from self.press(lambda: detail.ids.notice_button, lambda: bool(app.shell.dialogs), "notice printed")
+            yield from self.dismiss_dialogs()
+        yield from self.press(lambda: detail.ids.back_button, lambda: app.manager.current == "guide", "back to guide")
+        yield from self.finish()
+
+    def v_progress_number(self) -> Iterator[float]:
+        app = self.app
+        yield from self.begin()
+        yield from self.open_tile("progress", "progress")
+        progress = app.screens["progress"]
+        receipt = self.rng.choice(self.receipts) if self.receipts else "ZW0001261201-00000001"
+        yield from self.type_digits(progress.ids.pad, receipt.replace("ZW", "").replace("-", ""),
+                                    lambda: progress.receipt_text.replace("ZW", "").replace("-", "").strip())
+        yield from self.press(lambda: progress.ids.search_button,
+                              lambda: progress.busy or progress.results or progress.message, "lookup asked")
+        yield from until(lambda: not progress.busy and (progress.results or progress.message or app.shell.dialogs),
+                         "lookup answer")
+        yield from self.finish()
+
+    def v_progress_qr(self) -> Iterator[float]:
+        from kiosk.qr_content import receipt_qr_text
+
+        app = self.app
+        progress = app.screens["progress"]
+        receipt = self.rng.choice(self.receipts) if self.receipts else "ZW20200101-999999"
+        yield from until(lambda: app.devices.scanner.status().state.value == "ready", "scanner ready")
+        if not app.devices.scanner.simulator.scan(receipt_qr_text(receipt, app.services.base_url), wait=True):
+            raise Stuck("scanner did not take the code")
+        yield from until(lambda: app.manager.current == "progress" and not progress.busy
+                         and (progress.results or progress.message or app.shell.dialogs), "QR lookup")
+        yield from self.finish()
+
+    def v_progress_card(self) -> Iterator[float]:
+        app = self.app
+        yield from self.begin()
+        yield from self.open_tile("progress", "progress")
+        progress = app.screens["progress"]
+        yield from self.press(lambda: progress.ids.by_card, lambda: app.manager.current == "identify", "asked for the card")
+        app.devices.reader.simulator.present("resident")
+        yield from until(lambda: app.manager.current == "progress" and not progress.busy
+                         and (progress.results or progress.message or app.shell.dialogs), "lookup by card")
+        yield from self.remove_card()
+        yield from self.finish()
+
+    def v_certificates(self) -> Iterator[float]:
+        app = self.app
+        yield from self.begin(with_card="resident")
+        screen = app.screens["certificates"]
+        yield from self.open_tile("certificates", "certificates")
+        yield from until(lambda: not screen.busy or app.shell.dialogs, "certificates listed")
+        rows = lambda: [w for w in screen.ids.rows.children if not w.expired]
+        if rows() and not app.shell.dialogs:
+            yield from self.press(lambda: rows()[-1], lambda: screen.busy or screen.step == "preview" or app.shell.dialogs,
+                                  "certificate chosen")
+            yield from until(lambda: (screen.step == "preview" and not screen.busy) or app.shell.dialogs,
+                             "certificate preview")
+            if screen.step == "preview" and not app.shell.dialogs and self.rng.random() < 0.5:
+                yield from self.press(lambda: screen.ids.print_button, lambda: bool(app.shell.dialogs) or screen.busy,
+                                      "print asked")
+                yield from until(lambda: bool(app.shell.dialogs), "certificate printed")
+        yield from self.remove_card()
+        yield from self.finish()
+
+    def v_submit(self) -> Iterator[float]:
+        app = self.app
+        yield from self.begin(with_card=self.people.card())
+        submit = app.screens["submit"]
+        yield from self.open_tile("submit", "submit")
+        items = sorted((i for i in app.catalogue.items.values() if i.kiosk_submittable
+                        and sum(m.required for m in i.materials) <= 2), key=lambda i: i.id)
+        item = self.rng.choice(items)
+        choice = lambda: find(submit.ids.choices, lambda w: getattr(w, "item_id", None) == item.id)
+        yield from until(choice, "item listed")
+        submit.ids.choices_scroll.scroll_to(choice(), animate=False)
+        yield from self.press(choice, lambda: submit.step == "materials", "materials step")
+        capture = app.screens["capture"]
+        wanted = [i for i, m in enumerate(item.materials) if m.required] or [0]
+        for index in wanted:
+            line = lambda: find(submit.ids.materials, lambda w: type(w).__name__ == "MaterialLine" and w.index == index)
+            yield from until(line, "material listed")
+            submit.ids.materials.parent.scroll_to(line(), animate=False)
+            yield from self.press(lambda: find(line(), lambda w: type(w).__name__ == "BigButton"),
+                                  lambda: app.manager.current == "capture", "capture screen")
+            yield from until(lambda: capture.preview_texture is not None or app.shell.dialogs, "camera frames", 90)
+            if not capture.pages:
+                yield from self.press(lambda: capture.ids.shoot, lambda: capture.pages >= 1, "page captured", 90)
+            yield from self.press(lambda: capture.ids.capture_done, lambda: app.manager.current == "submit", "back to materials")
+        yield from self.press(lambda: submit.ids.materials_next, lambda: submit.step == "contact", "contact step")
+        yield from self.type_digits(submit, self.people.phone(), lambda: submit.phone)
+        if self.rng.random() < 0.5:
+            yield from self.press(lambda: submit.ids.post, lambda: submit.delivery == "post", "by post")
+        yield from self.press(lambda: submit.ids.contact_next, lambda: submit.step == "review", "review step")
+        yield from self.press(lambda: submit.ids.confirm, lambda: submit.step == "done" or app.shell.dialogs, "receipt")
+        if submit.receipt_no:
+            self.receipts = (self.receipts + [submit.receipt_no])[-50:]
+        yield from self.remove_card()
+        yield from self.finish()
+
+    def v_rating(self) -> Iterator[float]:
+        app = self.app
+        yield from self.begin()
+        rating = app.screens["rating"]
+        yield from self.open_tile("rating", "rating")
+        score = self.rng.randint(1, 5)
+        yield from self.press(lambda: find(rating.ids.scores, lambda w: getattr(w, "score", None) == score),
+                              lambda: rating.score == score, "score chosen")
+        if score <= 2 and self.rng.random() < 0.6:
+            chips = [w for w in rating.ids.reasons.children if hasattr(w, "on_release")]
+            chip = self.rng.choice(chips)
+            yield from self.press(lambda: chip, lambda: bool(rating.reasons), "reason chosen")
+        yield from self.press(lambda: rating.ids.submit_button, lambda: bool(app.shell.dialogs), "thanks")
+        yield from self.finish()
+
+    def v_help(self) -> Iterator[float]:
+        app = self.app
+        yield from self.begin(with_card=self.people.card())
+        yield from self.open_tile("help", "help")
+        screen = app.screens["help"]
+        kind = self.rng.choice(("proxy", "home_visit"))
+        yield from self.press(lambda: screen.ids[kind], lambda: screen.kind == kind, "kind chosen")
+        yield from self.type_digits(screen.ids.pad, self.people.phone(), lambda: screen.phone)
+        yield from self.press(lambda: screen.ids.send, lambda: bool(app.shell.dialogs), "request stored")
+        yield from self.remove_card()
+        yield from self.finish()
+
+    def v_idle(self) -> Iterator[float]:
+        """Walks away mid-task: the countdown, then the wipe."""
+        app = self.app
+        card = self.people.card() if self.rng.random() < 0.5 else None
+        yield from self.begin(with_card=card)
+        action = self.rng.choice(("guide", "progress", "rating"))
+        yield from self.open_tile(action, action)
+        keeper = app.keeper
+        self.clock.now += keeper.timeout - keeper.warning + 1
+        yield from until(lambda: app.idle_dialog is not None, "idle countdown", 20)
+        self.clock.now += keeper.warning + 1
+        yield from until(lambda: keeper.current is None and app.manager.current == "attract", "idle wipe", 20)
+        if card is not None:  # the card left behind: the alert, until it is taken
+            yield from until(lambda: app.card_alert is not None, "card alert", 20)
+            yield from self.remove_card()
+            yield from until(lambda: app.card_alert is None, "alert closed", 20)
+
+    def v_forgotten_card(self) -> Iterator[float]:
+        app = self.app
+        yield from self.begin(with_card=self.people.card())
+        yield from self.finish()
+        yield from until(lambda: app.card_alert is not None, "card alert", 20)
+        yield 0.2
+        yield from self.remove_card()
+        yield from until(lambda: app.card_alert is None, "alert closed", 20)
+
+    VISITS = (("guide", 18), ("progress_number", 10), ("progress_qr", 10), ("progress_card", 6),
+              ("certificates", 8), ("submit", 10), ("rating", 14), ("help", 8), ("idle", 8),
+              ("forgotten_card", 8))
+
+    # ---- the network ----
+    def network(self) -> Iterator[float]:
+        app = self.app
+        demo = app.services.demo
+        if self.platform_up and self.visit >= self.next_cut:
+            demo.stop()
+            self.platform_up, self.cuts = False, self.cuts + 1
+            self.cut_until = self.visit + self.rng.randint(5, 25)
+            app.status.probe_network()
+            yield 0.05
+        elif not self.platform_up and self.visit >= self.cut_until:
+            demo.start()
+            self.platform_up = True
+            self.next_cut = self.visit + self.rng.randint(20, 80)
+            app.status.probe_network()   # in a worker: waits for the platform, then wakes the sender
+            yield 0.05
+
+    # ---- sampling ----
+    def frame_ms(self, frames: int = 25) -> tuple[float, float]:
+        """Median time to render the home screen and swap (the whole canvas, as each frame does):
+        wall clock, and the process's CPU time (what a loaded machine does not distort)."""
+        window = self.window
+        wall, cpu = [], []
+        for _ in range(frames):
+            t0, c0 = time.perf_counter(), time.process_time()
+            window.dispatch("on_draw")
+            window.dispatch("on_flip")
+            wall.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
+        return statistics.median(wall), statistics.median(cpu)
+
+    def sample(self) -> Iterator[float]:
+        import psutil
+        import tracemalloc
+
+        app = self.app
+        app.show_screen("home")  # a fixed picture to time (starts no visit: the keeper is told below)
+        yield 0.3
+        frame, frame_cpu = self.frame_ms()
+        if app.keeper.current is not None:
+            app.end_session("soak sample")
+        yield 0.1
+        gc.collect()
+        cfg = app.cfg
+        data, logs = cfg.paths.data_dir, cfg.paths.log_dir
+        outbox = data / "outbox"
+        heap = tracemalloc.get_traced_memory()[0] / 1e6 if tracemalloc.is_tracing() else 0.0
+        status = app.services.outbox.status() if app.services.outbox else {}
+        row = {
+            "visit": self.visit, "elapsed_s": round(time.monotonic() - self.started, 1),
+            "rss_mb": psutil.Process().memory_info().rss / 1e6, "heap_mb": heap,
+            "py_blocks_k": sys.getallocatedblocks() / 1000,
+            "threads": threading.active_count(), "fds": open_fds(), "textures": live_textures(),
+            "data_kb": folder_kb(data, skip=(data / "demo",)),
+            "outbox_db_kb": sum(file_kb(p) for p in outbox.glob("*.db")) + sum(file_kb(p) for p in outbox.glob("*.sqlite3")),
+            "outbox_wal_kb": sum(file_kb(p) for p in outbox.glob("*-wal")),
+            "outbox_files_kb": folder_kb(outbox) - sum(file_kb(p) for p in outbox.iterdir() if p.is_file()) if outbox.exists() else 0.0,
+            "sessions_kb": folder_kb(data / "sessions"), "printouts_kb": folder_kb(data / "demo" / "printouts"),
+            "log_kb": folder_kb(logs), "log_files": len(list(logs.glob("kiosk.log*"))),
+            "frame_ms": frame, "frame_cpu_ms": frame_cpu, "pending": int(status.get("pending", 0)) + int(status.get("inflight", 0)),
+            "platform_up": int(self.platform_up),
+        }
+        self.rows.append(row)
+        partial = self.args.out / "soak.partial.csv"
+        with partial.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=FIELDS)
+            if len(self.rows) == 1:
+                writer.writeheader()
+            writer.writerow(row)
+        if not self.inventory:
+            self.inventory.append(threads_and_fds())
+        if self.args.verbose:
+            print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
+        if not self.args.no_tracemalloc and not tracemalloc.is_tracing() and self.visit >= self.warmup:
+            tracemalloc.start(1)   # from the warm-up on: what is allocated then and still alive at the end
+            self.snapshot0 = tracemalloc.take_snapshot()
+
+    @property
+    def warmup(self) -> int:
+        return min(WARMUP_VISITS, self.args.visits // 3)
+
+    def drain(self) -> Iterator[float]:
+        app = self.app
+        if not self.platform_up:
+            app.services.demo.start()
+            self.platform_up = True
+        app.status.probe_network()
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            status = app.services.outbox.status()
+            if status.get("pending", 0) + status.get("inflight", 0) == 0:
+                self.drained = True
+                break
+            if int(time.monotonic()) % 5 == 0:
+                app.status.probe_network()
+            yield 0.5
+        yield 1.0  # the sender's last commit and the checkpoint
+
+    # ---- the run ----
+    def run(self) -> Iterator[float]:
+        app = self.app
+        yield from until(lambda: app.catalogue_index is not None and app.network_known and app.network_ok,
+                         "kiosk ready", 120)
+        yield from until(lambda: app.devices.reader is not None and app.devices.reader.status().state.value == "ready",
+                         "reader ready", 60)
+        names, weights = zip(*self.VISITS)
+        yield from self.sample()
+        deadline = self.started + self.args.minutes * 60 if self.args.minutes else None
+        while self.visit < self.args.visits:
+            if deadline is not None and time.monotonic() > deadline:
+                print(f"time is up after {self.visit} visits: draining and reporting", flush=True)
+                break
+            yield from self.network()
+            kind = self.rng.choices(names, weights)[0]
+            if kind == "certificates" and not self.platform_up:
+                kind = "rating"
+            self.kinds[kind] = self.kinds.get(kind, 0) + 1
+            try:
+                yield from getattr(self, f"v_{kind}")()
+            except Stuck as exc:
+                self.stuck.append(f"visit {self.visit} {kind}: {exc} (screen {app.manager.current})")
+                print(f"stuck: {self.stuck[-1]}", file=sys.stderr, flush=True)
+                if len(self.stuck) <= 5 and self.args.out:
+                    from kiosk.app import save_window_png
+                    save_window_png(str(self.args.out / f"stuck-{len(self.stuck)}.png"))
+                yield from self.recover()
+            if self.leak is not None:
+                self.leak.visit()
+            if self.args.trace:
+                import psutil
+                rss = psutil.Process().memory_info().rss / 1e6
+                print(f"visit {self.visit} {kind}: rss {rss:.0f} MB, threads {threading.active_count()}, "
+                      f"fds {open_fds()}", flush=True)
+            self.visit += 1
+            if self.visit % self.args.sample_every == 0 and self.visit < self.args.visits \
+                    and not (deadline is not None and time.monotonic() > deadline):
+                yield from self.sample()
+        yield from self.drain()
+        yield from self.sample()
+
+    def recover(self) -> Iterator[float]:
+        app = self.app
+        sim = app.devices.reader.simulator
+        if sim.card_present:
+            sim.remove()
+        yield 0.3
+        if app.keeper.current is not None:
+            app.end_session("soak recovery")
+        app.shell.close_dialogs()
+        yield 0.3
+        if app.card_alert is not None:
+            yield from until(lambda: app.card_alert is None, "alert closed", 20)
+
+
+# ---------------------------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------------------------
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Soak the real kiosk app: many visits in one process.")
+    p.add_argument("--visits", type=int, default=200, help="visits to make (default 200; the long soak: 10000)")
+    p.add_argument("--sample-every", type=int, default=0, help="visits between samples (default: visits/50)")
+    p.add_argument("--out", type=Path, default=None, help="folder for soak.csv, soak.png, soak.json")
+    p.add_argument("--work", type=Path, default=None, help="the kiosk's data and log folders (default: a temp dir)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--minutes", type=float, default=0, help="stop starting visits after this long, then drain and report")
+    p.add_argument("--camera", default="3264x2448", help="simulated camera frame size (default: 8 MP)")
+    p.add_argument("--log-max-kb", type=int, default=512, help="log file size before rotation (compressed time)")
+    p.add_argument("--log-files", type=int, default=3, help="rotated log files kept")
+    p.add_argument("--no-tracemalloc", action="store_true")
+    p.add_argument("--inject-leak", choices=("threads", "fds", "textures", "rss", "files"), default=None,
+                   help="a deliberate leak per visit (to show the checks catch it)")
+    p.add_argument("--verbose", action="store_true", help="print each sample")
+    p.add_argument("--trace", action="store_true", help="print RSS, threads and fds after each visit")
+    args = p.parse_args(argv)
+    if args.visits < 3:
+        p.error("--visits must be at least 3")
+    if args.sample_every <= 0:
+        args.sample_every = max(1, args.visits // 50)
+    try:
+        w, h = (int(v) for v in args.camera.lower().split("x"))
+    except ValueError:
+        p.error("--camera is WIDTHxHEIGHT, e.g. 3264x2448")
+    args.camera_size = (w, h)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not os.environ.get("DISPLAY") and shutil.which("xvfb-run"):
+        cmd = ["xvfb-run", "-a", "-s", "-screen 0 1920x1920x24 -nolisten tcp", sys.executable, __file__, *argv]
+        return subprocess.call(cmd)
+    args = parse_args(argv)
+    out = args.out = args.out or ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    work = args.work or Path(tempfile.mkdtemp(prefix="kiosk-soak-"))
+    sys.path.insert(0, str(ROOT))
+    from dataclasses import replace
+
+    from kiosk import ui_env
+    from kiosk.config import PathsSection, load_config
+
+    cfg = load_config(None)
+    w, h = args.camera_size
+    cfg = replace(cfg, paths=PathsSection(data_dir=work / "data", log_dir=work / "log", key_file=work / "keys" / "outbox.key"),
+                  devices=replace(cfg.devices, camera=f"sim://?width={w}&height={h}&fps=5"))
+    ui_env.prepare(cfg.screen.width, cfg.screen.height, kivy_home=work / "kivy")
+    from kivy.clock import Clock
+
+    from kiosk.app import KioskApp
+    from kiosk.logging_setup import install
+
+    install(cfg.paths.log_dir, max_bytes=args.log_max_kb * 1024, backups=args.log_files)
+    thread_errors: list[str] = []
+    threading.excepthook = lambda a: thread_errors.append(f"thread {a.thread.name if a.thread else '?'}: {a.exc_type.__name__}: {a.exc_value}")
+    clock = FakeClock()
+    holder: dict[str, Any] = {}
+    outcome: dict[str, Any] = {"ok": False, "error": ""}
+
+    def started(app: Any) -> None:
+        soak = holder["soak"] = Soak(app, clock, args, work)
+        steps = soak.run()
+
+        def advance(dt: float) -> None:
+            try:
+                delay = next(steps)
+            except StopIteration:
+                outcome["ok"] = True
+                app.stop()
+                return
+            except Exception:
+                outcome["error"] = traceback.format_exc()
+                app.stop()
+                return
+            Clock.schedule_once(advance, delay)
+        Clock.schedule_once(advance, 0.3)
+
+    t0 = time.monotonic()
+    try:
+        KioskApp(cfg, on_started=started, monotonic=clock).run()
+    except Exception:
+        outcome["error"] = traceback.format_exc()
+    elapsed = time.monotonic() - t0
+    soak: Soak | None = holder.get("soak")
+    if soak is None or not soak.rows:
+        print(outcome["error"] or "the soak did not start", file=sys.stderr)
+        return 1
+    if outcome["error"]:
+        print(outcome["error"], file=sys.stderr)
+
+    # the heap: where it grew since the warm-up
+    import tracemalloc
+    if tracemalloc.is_tracing() and soak.snapshot0 is not None:
+        stats = tracemalloc.take_snapshot().compare_to(soak.snapshot0, "lineno")
+        soak.top_growth = [str(s) for s in stats[:10]]
+        tracemalloc.stop()
+
+    with (out / "soak.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows(soak.rows)
+    rows = read_csv(out / "soak.csv")
+    data, logs = cfg.paths.data_dir, cfg.paths.log_dir
+    hits = find_personal([data, logs, work / "kivy"], (data / "demo" / "backend.sqlite3", data / "demo" / "backend.sqlite3-wal",
+                                                       data / "demo" / "backend.sqlite3-shm"), soak.people.fed)
+    bound_kb = args.log_max_kb * (args.log_files + 1) + 64
+    written_kb = sum(p.stat().st_size for p in logs.glob("kiosk.log*")) / 1024
+    problems, handled = log_problems(logs)
+    problems += thread_errors
+    verdict = analyse(rows, visits=soak.visit, stuck=len(soak.stuck),
+                      crashed="" if outcome["ok"] else (outcome["error"].strip().splitlines() or ["stopped"])[-1],
+                      log_errors=problems, personal_hits=hits, drained=soak.drained,
+                      log_bound_kb=bound_kb, log_files_max=args.log_files + 1,
+                      log_written_kb=soak.log_written_kb() if hasattr(soak, "log_written_kb") else written_kb)
+    text = report(verdict, rows, soak.visit, elapsed)
+    draw(rows, out / "soak.png", f"kiosk soak: {soak.visit} visits, {verdict.ok and 'PASS' or 'FAIL'}")
+    summary = {"visits": soak.visit, "elapsed_s": round(elapsed, 1), "kinds": soak.kinds, "cuts": soak.cuts,
+               "stuck": soak.stuck, "log_problems": problems[:50], "handled_job_failures": handled,
+               "threads_fds_start": soak.inventory[0] if soak.inventory else {}, "threads_fds_end": threads_and_fds(), "personal_hits": hits[:50],
+               "fed": {"names": sum(k.startswith("name:") for k in soak.people.fed),
+                       "id_numbers": sum(k.startswith("id:") for k in soak.people.fed),
+                       "phones": sum(k.startswith("phone:") for k in soak.people.fed)},
+               "heap_top_growth": soak.top_growth, "growth_per_1k": verdict.growth_per_1k,
+               "checks": [asdict(c) for c in verdict.checks], "ok": verdict.ok, "work": str(work)}
+    (out / "soak.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1))
+    print(text)
+    print(f"visits by kind: {soak.kinds}; network cuts: {soak.cuts}; stuck: {len(soak.stuck)}; "
+          f"handled job failures logged: {handled}")
+    if soak.top_growth:
+        print("heap growth since warm-up (tracemalloc, top 5):")
+        for line in soak.top_growth[:5]:
+            print("  " + line)
+    print(f"wrote {out / 'soak.csv'}, {out / 'soak.png'}, {out / 'soak.json'}")
+    if args.work is None and verdict.ok:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if verdict.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
