@@ -537,12 +537,18 @@ class Soak:
         yield from self.begin()
         yield from self.open_tile("guide", "guide")
         guide = app.screens["guide"]
-        query = self.rng.choice(("SHBX", "DB", "HJ", "YL", "SFZ", "JZ"))
+        query = self.rng.choice(("SHBX", "DB", "YL", "SB", "YB", "CJ", "HJ"))
         for n, letter in enumerate(query.lower(), 1):
-            yield from self.press(lambda: self.button(letter.upper()), lambda n=n: len(guide.query) >= n, "letter typed")
+            yield from self.press(lambda: self.button(letter.upper()), lambda n=n: len(guide.query) >= n, "letter typed",
+                                  settle=n == 1)
         if not guide.results:
             yield from self.press(lambda: self.button(app.tr(app.lang, "keyboard_clear")), lambda: not guide.query, "cleared")
-        row = lambda: find(guide.ids.list, lambda w: type(w).__name__ == "GuideRow" and w.item_id)
+        yield from until(lambda: guide.results, "guide results", 30)
+
+        def row() -> Any:  # a row on screen now (the list recycles its row widgets)
+            shown = {r["item_id"] for r in guide.results[:3]}
+            return find(guide.ids.list, lambda w: type(w).__name__ == "GuideRow" and w.item_id in shown
+                        and w.y >= 0 and w.get_root_window() is not None)
         yield from until(row, "guide rows", 30)
         yield from self.press(row, lambda: app.manager.current == "guide-detail", "guide detail")
         detail = app.screens["guide-detail"]
