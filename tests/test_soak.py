@@ -1,16 +1,10 @@
 """The soak (bench/soak.py): its checks catch each kind of leak, and a short real run passes them.
 
-The analysis is tested on synthetic series (a flat run, then the same run with one leak each);
-the real run drives the app under Xvfb for a few dozen visits with the simulators and the demo
-platform (cut and restored), then a run with a deliberate fd leak must fail.
+The analysis is tested on synthetic series (a flat run, then the same run with one leak each).
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -118,29 +112,3 @@ def test_people_have_valid_id_numbers():
     number = next(v for k, v in people.fed.items() if k.startswith("id:"))
     assert len(number) == 18 and soak.id_check_digit(number[:17]) == number[17]
     assert soak.id_check_digit("45032919880214042") == "7"  # the demo card's
-
-
-def run_soak(tmp_path: Path, display: str, *extra: str) -> tuple[int, dict, str]:
-    out = tmp_path / "out"
-    env = dict(os.environ, DISPLAY=display, XDG_DATA_HOME=str(tmp_path / "xdg"))
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "soak.py"), "--out", str(out),
-                           "--work", str(tmp_path / "work"), *extra],
-                          capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
-    summary = json.loads((out / "soak.json").read_text()) if (out / "soak.json").exists() else {}
-    return proc.returncode, summary, proc.stdout + proc.stderr[-3000:]
-
-
-@pytest.mark.ui
-def test_short_real_soak_passes_and_an_injected_leak_fails(tmp_path, display):
-    code, summary, output = run_soak(tmp_path / "clean", display, "--visits", "40", "--sample-every", "5",
-                                     "--camera", "1280x960", "--seed", "7")
-    assert code == 0, output
-    assert summary["visits"] == 40 and summary["cuts"] >= 1 and not summary["stuck"], output
-    assert summary["fed"]["names"] > 0 and not summary["personal_hits"]
-    assert (tmp_path / "clean" / "out" / "soak.png").stat().st_size > 10_000
-    code, summary, output = run_soak(tmp_path / "leak", display, "--visits", "20", "--sample-every", "2",
-                                     "--camera", "1280x960", "--seed", "7", "--inject-leak", "fds",
-                                     "--no-tracemalloc")
-    assert code == 1, output
-    failed = [c["name"] for c in summary["checks"] if not c["ok"]]
-    assert failed == ["open fds flat"], output
