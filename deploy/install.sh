@@ -230,7 +230,8 @@ put "$HERE/systemd/kiosk-sender.service" "$UNITS/kiosk-sender.service" 0644 "$RO
 put "$HERE/systemd/kiosk-fleet.service" "$UNITS/kiosk-fleet.service" 0644 "$ROOTS"
 link /etc/systemd/system/kiosk.service "$UNITS/graphical.target.wants/kiosk.service"
 link /etc/systemd/system/kiosk-sender.service "$UNITS/multi-user.target.wants/kiosk-sender.service"
-link /etc/systemd/system/kiosk-fleet.service "$UNITS/multi-user.target.wants/kiosk-fleet.service"
+# kiosk-fleet.service is installed, not enabled: the touch app runs the fleet agent itself, between visits.
+# Enable it only on a kiosk without the touch UI (systemctl enable kiosk-fleet).
 link /lib/systemd/system/graphical.target "$UNITS/default.target"
 link /dev/null "$UNITS/ctrl-alt-del.target"            # Ctrl+Alt+Del does not reboot the kiosk
 link /dev/null "$UNITS/getty@tty1.service"             # tty1 belongs to the kiosk UI
