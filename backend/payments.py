@@ -162,14 +162,16 @@ def apply_event(conn: sa.Connection, order_no: str, event: str, transaction_id: 
     row = order_row(conn, order_no)
     if row is None:
         raise PaymentError("no order has this number")
+    expire_if_due(conn, order_no, now)
+    # Lock the order: two notifications at once are applied one after the other (PostgreSQL;
+    # SQLite's writes are serial already), so the second sees the first.
+    row = dict(conn.execute(sa.select(payment_orders).where(payment_orders.c.order_no == order_no)
+                            .with_for_update()).mappings().one())
     earlier = conn.execute(sa.select(payment_events.c.outcome).where(
         payment_events.c.order_no == order_no, payment_events.c.event == event,
         payment_events.c.transaction_id == transaction_id)).scalar()
     if earlier is not None:
         return "repeat"
-    expire_if_due(conn, order_no, now)
-    row = order_row(conn, order_no)
-    assert row is not None
     status = row["status"]
     if event == "pay":
         if amount_fen != row["amount_fen"]:
