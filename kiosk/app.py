@@ -49,12 +49,14 @@ THEMES = {
             "c_muted": (0.33, 0.36, 0.40, 1), "c_primary": (0.04, 0.30, 0.60, 1),
             "c_primary_dark": (0.02, 0.17, 0.36, 1), "c_on_primary": (1, 1, 1, 1),
             "c_accent": (0.0, 0.45, 0.25, 1), "c_line": (0.80, 0.83, 0.88, 1),
-            "c_warning": (1, 0.85, 0.3, 1), "c_warning_text": (0.70, 0.20, 0.0, 1)},
-    True: {"c_bg": (1, 1, 1, 1), "c_card": (1, 1, 1, 1), "c_text": (0, 0, 0, 1),
+            "c_warning": (1, 0.85, 0.3, 1), "c_warning_text": (0.70, 0.20, 0.0, 1),
+            "c_disabled_bg": (0.86, 0.87, 0.89, 1), "c_disabled_text": (0.27, 0.29, 0.32, 1)},
+    True: {"c_bg": (0.86, 0.88, 0.91, 1), "c_card": (1, 1, 1, 1), "c_text": (0, 0, 0, 1),
            "c_muted": (0.15, 0.15, 0.15, 1), "c_primary": (0.0, 0.16, 0.40, 1),
            "c_primary_dark": (0.0, 0.08, 0.22, 1), "c_on_primary": (1, 1, 0.85, 1),
            "c_accent": (0.0, 0.33, 0.15, 1), "c_line": (0.2, 0.2, 0.2, 1),
-           "c_warning": (1, 0.9, 0.2, 1), "c_warning_text": (0.60, 0.10, 0.0, 1)},
+           "c_warning": (1, 0.9, 0.2, 1), "c_warning_text": (0.60, 0.10, 0.0, 1),
+           "c_disabled_bg": (0.78, 0.79, 0.81, 1), "c_disabled_text": (0.12, 0.12, 0.12, 1)},
 }
 ELDERLY_FONT_SCALE = 1.3
 
@@ -175,6 +177,8 @@ class KioskApp(App):
     c_line = ListProperty(THEMES[False]["c_line"])
     c_warning = ListProperty(THEMES[False]["c_warning"])
     c_warning_text = ListProperty(THEMES[False]["c_warning_text"])
+    c_disabled_bg = ListProperty(THEMES[False]["c_disabled_bg"])       # a disabled button: still readable
+    c_disabled_text = ListProperty(THEMES[False]["c_disabled_text"])
 
     def __init__(self, cfg: Config, services: Services | None = None,
                  screenshot: ScreenshotRequest | None = None,
@@ -394,8 +398,8 @@ class KioskApp(App):
         counters.add_soon("kiosk.wipes")
         self.in_session = False
         self.identity_name = ""
-        if self.elderly:
-            self.elderly = False
+        if self.elderly and not (self.card_on_reader and card_alert):
+            self.elderly = False     # kept while the same card stays on the reader (the alert in big text)
             self.apply_theme()
         self.lang = self.cfg.kiosk.default_language
         self.show_screen("attract")
@@ -492,6 +496,9 @@ class KioskApp(App):
         elif isinstance(event, CardRemoved):
             self.card_on_reader = False
             self._close_card_alert()
+            if self.keeper.current is None and self.elderly:
+                self.elderly = False     # the card of the ended visit is gone: the next person starts standard
+                self.apply_theme()
             card_removed(self.flows)
         elif isinstance(event, CardReadFailed):
             counters.add_soon("idcard.cards_failed")

@@ -28,5 +28,11 @@ class AttractScreen(Screen):
             self.notice_index += 1
 
     def on_touch_down(self, touch) -> bool:
-        App.get_running_app().start_session("touch")
+        """Any touch starts a visit; a touch on the big 长辈模式 button starts it in elderly mode."""
+        app = App.get_running_app()
+        button = self.ids.elderly_start
+        elderly = button.collide_point(*button.to_widget(*touch.pos))
+        app.start_session("touch")
+        if elderly and not app.elderly:
+            app.toggle_elderly()
         return True

@@ -235,3 +235,39 @@ def test_a_reading_screen_waits_longer_and_the_countdown_is_spoken_in_elderly_mo
     assert r["dialog_at_reading_time"] is True
     assert any("您还在吗" in said and "秒" in said for said in r["spoken"])
     assert r["dialog_after_touch"] is False
+
+
+def test_elderly_mode_is_offered_big_and_remembered_while_the_card_stays(tmp_path, display):
+    r = run_scenario("elderly_offer", tmp_path, display)
+    height, size = r["attract_button"]
+    assert height >= 120 and size >= 48                       # big on the attract screen
+    assert r["after_attract_button"] == ["home", True]        # one touch: the visit starts in elderly mode
+    height, size, text = r["home_toggle"]
+    assert height >= 120 and size >= 44 and text
+    assert r["after_home_toggle"] is False
+    assert r["ended_with_card_on_reader"] == [True, True, True]   # remembered while the card is there
+    assert r["after_card_taken"] is False
+
+
+def contrast(a, b) -> float:
+    """WCAG contrast ratio of two RGB(A) colours in 0..1."""
+    def luminance(c):
+        channels = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c[:3]]
+        return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_elderly_rows_keep_their_card_wrap_their_details_and_disabled_buttons_say_why(tmp_path, display):
+    r = run_scenario("elderly_rows", tmp_path, display)
+    colours = r["colours"]
+    assert r["elderly"] is True
+    assert colours["card"] != colours["bg"] and contrast(colours["card"], colours["bg"]) >= 1.15
+    shorten, text_height, font_size, wrap_width, row_height = r["detail"]
+    assert shorten is False and wrap_width > 0
+    assert text_height >= 1.8 * font_size                    # the long detail went onto a second line
+    assert row_height >= text_height
+    assert contrast(colours["disabled_text"], colours["disabled_bg"]) >= 4.5
+    disabled, text, colour = r["rating_submit"]
+    assert disabled and "请先" in text                         # says why it cannot be pressed yet
+    assert contrast(colour, colours["disabled_bg"]) >= 4.5

@@ -588,7 +588,67 @@ def scenario_reading_idle(app, clock, results):
     results["dialog_after_touch"] = app.idle_dialog is not None
 
 
-SCENARIOS = {"reading_idle": scenario_reading_idle, "help_phones": scenario_help_phones, "card_taken": scenario_card_taken, "progress": scenario_progress, "certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
+def scenario_elderly_offer(app, clock, results):
+    yield from wait_until(lambda: app.catalogue_index is not None)
+    yield from wait_until(lambda: app.devices.reader.status().state.value == "ready")
+    button = app.screens["attract"].ids.elderly_start
+    results["attract_button"] = [button.height, app.screens["attract"].ids.elderly_label.font_size]
+    tap(button)
+    yield 0.3
+    results["after_attract_button"] = [app.manager.current, app.elderly]
+    toggle = app.screens["home"].ids.elderly_toggle
+    results["home_toggle"] = [toggle.height, toggle.font_size, toggle.text]
+    tap(toggle)
+    yield 0.2
+    results["after_home_toggle"] = app.elderly
+    tap(toggle)
+    yield 0.2
+    sim = app.devices.reader.simulator
+    sim.present("resident")
+    yield from wait_until(lambda: bool(app.identity_name))
+    yield 0.3
+    tap(app.footer.ids.end_visit_button)
+    yield from wait_until(lambda: bool(app.shell.dialogs))
+    yield 0.2
+    tap(app.shell.dialogs[-1].ids.end_button)
+    yield 0.3
+    results["ended_with_card_on_reader"] = [app.keeper.current is None, app.elderly, app.card_alert is not None]
+    sim.remove()
+    yield from wait_until(lambda: not app.card_on_reader)
+    yield 0.2
+    results["after_card_taken"] = app.elderly
+
+
+def scenario_elderly_rows(app, clock, results):
+    yield from wait_until(lambda: app.catalogue_index is not None and app.network_known and app.network_ok)
+    yield from wait_until(lambda: app.devices.reader.status().state.value == "ready")
+    app.devices.reader.simulator.present("resident")
+    yield from wait_until(lambda: bool(app.identity_name))
+    yield 0.3
+    tap(app.footer.ids.elderly_button)
+    yield 0.2
+    results["elderly"] = app.elderly
+    results["colours"] = {"bg": list(app.c_bg), "card": list(app.c_card), "line": list(app.c_line),
+                          "disabled_bg": list(app.c_disabled_bg), "disabled_text": list(app.c_disabled_text)}
+    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "certificates"))
+    screen = app.screens["certificates"]
+    yield from wait_until(lambda: app.manager.current == "certificates" and not screen.busy)
+    yield 0.5
+    rows = list(screen.ids.rows.children)
+    row = rows[0]
+    row.detail = "出具单位：县人力资源和社会保障局城乡居民社会保险服务站代办  出具日期：2026-12-01  有效期至：长期有效"
+    yield 0.3
+    label = row.ids.detail
+    results["detail"] = [label.shorten, label.texture_size[1], label.font_size, label.text_size[0], row.height]
+    app.show_screen("rating")
+    yield 0.3
+    button = app.screens["rating"].ids.submit_button
+    results["rating_submit"] = [button.disabled, button.text, list(button.disabled_color)]
+    app.devices.reader.simulator.remove()
+    yield from wait_until(lambda: not app.card_on_reader)
+
+
+SCENARIOS = {"elderly_rows": scenario_elderly_rows, "elderly_offer": scenario_elderly_offer, "reading_idle": scenario_reading_idle, "help_phones": scenario_help_phones, "card_taken": scenario_card_taken, "progress": scenario_progress, "certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
 
 
 def main() -> int:
