@@ -220,6 +220,7 @@ class Rating(Strict):
     tags: list[str] = Field(default_factory=list, max_length=8)
     comment: str | None = Field(None, max_length=300)
     receipt_no: str | None = Field(None, max_length=40)
+    callback_phone: str | None = Field(None, max_length=20, description="an unhappy citizen asks to be called back")
 
 
 class ServiceRequest(Strict):

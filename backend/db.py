@@ -172,6 +172,7 @@ ratings = sa.Table(
     sa.Column("comment", sa.Text, nullable=False),
     sa.Column("receipt_no", sa.String(40), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("callback_phone", sa.String(20), nullable=True),   # an unhappy citizen asked to be called
 )
 
 service_requests = sa.Table(
@@ -463,7 +464,10 @@ class Database:
     def _migrate(self) -> None:
         """Schema 1 → 2: kiosks get a number; existing kiosks are numbered in order of creation."""
         columns = {column["name"] for column in sa.inspect(self.engine).get_columns("kiosks")}
+        rating_columns = {column["name"] for column in sa.inspect(self.engine).get_columns("ratings")}
         with self.write() as conn:
+            if "callback_phone" not in rating_columns:
+                conn.exec_driver_sql("ALTER TABLE ratings ADD COLUMN callback_phone VARCHAR(20)")
             if "number" not in columns:
                 conn.exec_driver_sql("ALTER TABLE kiosks ADD COLUMN number INTEGER")
                 conn.exec_driver_sql("CREATE UNIQUE INDEX IF NOT EXISTS ix_kiosks_number ON kiosks (number)")

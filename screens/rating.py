@@ -1,36 +1,84 @@
-"""好差评: five big choices, optional reasons when unhappy, sent through the outbox.
+"""好差评: what is being rated, five big choices; when unhappy, reasons, a typed remark for 其他
+and a call-back phone on the big number pad; sent through the outbox.
 
 Implements ``RatingView``. Pressing 提交 hands the rating to the rating flow, which stores it
 durably in the outbox (in a worker) and thanks the citizen; when the network is down it says so
-plainly: nothing is lost.
+plainly: nothing is lost. The score buttons keep their size in every orientation: when unhappy
+they become one row; typing (其他, the phone) opens a full-screen panel with the keys and 写好了.
 """
 from __future__ import annotations
 
-from kivy.properties import ListProperty, NumericProperty, ObjectProperty
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
+
+from screens.widgets import OnScreenKeyboard
 
 SCORES = ((5, "rating_5", (0.0, 0.45, 0.25, 1)), (4, "rating_4", (0.2, 0.55, 0.3, 1)),
           (3, "rating_3", (0.55, 0.5, 0.1, 1)), (2, "rating_2", (0.75, 0.35, 0.05, 1)),
           (1, "rating_1", (0.7, 0.1, 0.1, 1)))
 REASONS = ("reason_wait", "reason_hard", "reason_device", "reason_unclear", "reason_other")
+MAX_COMMENT = 300
+
+
+class CommentKeyboard(OnScreenKeyboard):
+    """The guide's keyboard with words people use to say what went wrong."""
+
+    QUICK_WORDS = ("排队久", "太慢", "看不懂", "不会用", "机器坏了", "打印", "态度", "材料", "建议", "谢谢")
 
 
 class RatingScreen(Screen):
     controller = ObjectProperty(None, allownone=True)
     score = NumericProperty(0)
     reasons = ListProperty([])
+    subject_text = StringProperty("")
+    comment = StringProperty("")
+    wants_call = BooleanProperty(False)
+    phone = StringProperty("")
+    editing = StringProperty("")      # "" | "comment" | "phone": which input is open
 
     def reset(self) -> None:
-        self.score, self.reasons = 0, []
+        self.score, self.reasons, self.comment, self.phone = 0, [], "", ""
+        self.wants_call, self.editing, self.subject_text = False, "", ""   # closes the typing panel too
+
+    def show_subject(self, text: str) -> None:
+        self.subject_text = text
 
     def choose(self, score: int) -> None:
         self.score = score
         if score > 2:
-            self.reasons = []
+            self.reasons, self.comment, self.wants_call, self.phone, self.editing = [], "", False, "", ""
 
     def toggle_reason(self, key: str) -> None:
-        self.reasons = [r for r in self.reasons if r != key] if key in self.reasons else self.reasons + [key]
+        if key in self.reasons:
+            self.reasons = [r for r in self.reasons if r != key]
+            if key == "reason_other" and self.editing == "comment":
+                self.editing = ""
+        else:
+            self.reasons = self.reasons + [key]
+            if key == "reason_other":
+                self.editing = "comment"
+
+    def set_call(self, wanted: bool) -> None:
+        self.wants_call = wanted
+        self.editing = "phone" if wanted and len(self.phone) != 11 else ""
+        if not wanted:
+            self.phone = ""
+
+    def type_text(self, text: str) -> None:
+        if len(self.comment) + len(text) <= MAX_COMMENT:
+            self.comment += text
+
+    def press(self, digit: str) -> None:
+        if len(self.phone) < 11:
+            self.phone += digit
+        if len(self.phone) == 11:
+            self.editing = ""
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.score) and not (self.wants_call and len(self.phone) != 11)
 
     def submit(self) -> None:
-        if self.score:
-            self.controller.submit(int(self.score), list(self.reasons))
+        if self.score and not (self.wants_call and len(self.phone) != 11):
+            self.controller.submit(int(self.score), list(self.reasons), self.comment,
+                                   self.phone if self.wants_call else "")

@@ -139,6 +139,11 @@ class ConfirmEndDialog(ModalView):
         self.dismiss()
         App.get_running_app().end_session("home button")
 
+    def rate_then_end(self) -> None:
+        """好差评 first; the visit ends once the rating is stored."""
+        self.dismiss()
+        App.get_running_app().open_task("rating", "", then_end=True)
+
 
 class CardAlert(ModalView):
     """The forgotten-card alert: shown, and spoken, until the card leaves the reader."""

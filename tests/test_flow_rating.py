@@ -17,7 +17,7 @@ def stored(outbox):
 def test_a_rating_is_stored_and_thanked_for(tmp_path, outbox):
     k = make_kiosk(tmp_path, services=Services(outbox=outbox))
     k.shell.open_task("rating")
-    assert k.shell.screen == "rating" and k.views["rating"].names() == ["reset"]
+    assert k.shell.screen == "rating" and k.views["rating"].names() == ["reset", "show_subject"]
     k.flows["rating"].submit(2, ["reason_wait", "not_a_reason"])
     assert k.shell.messages[-1] == ("感谢您的评价", "您的评价已提交。") or k.shell.messages[-1][1] == "您的评价已提交。"
     assert k.shell.screen == "home"

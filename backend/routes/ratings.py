@@ -3,13 +3,14 @@
 Body (JSON)::
 
     {"subject": "SB-001" | "service", "score": 1..5, "tags": ["办事快"], "comment": "…",
-     "receipt_no": "ZW0001261123-48213377"}
+     "receipt_no": "ZW0001261123-48213377", "callback_phone": "13807730018"}
 
 ``score`` follows the national 好差评 scale: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意.
 ``tags`` (at most 8, each 1–20 characters) and ``comment`` (at most 300 characters) are optional, as
 is ``receipt_no``; it is checked for shape only, because a rating may arrive before the submission
 it is about when both wait in a kiosk's outbox. A 差评 (score 1 or 2) is answered with
-``follow_up: true``: the rules require someone to call back and put it right (整改).
+``follow_up: true``: the rules require someone to call back and put it right (整改);
+``callback_phone`` (optional) is the number the citizen asked to be called on.
 
 Answer 201 ``{rating_id, subject, score, score_label, follow_up, received_at}``; a repeat of the
 Idempotency-Key answers the same.
@@ -30,7 +31,7 @@ from backend.bodies import read_body
 from backend.clock import local_iso, to_utc
 from backend.db import catalogue_items, ratings
 from backend.idempotency import IdempotentWrite, idempotent_write
-from backend.validation import has_control, refuse
+from backend.validation import check_phone, has_control, refuse
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ SCORE_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意
 MAX_TAGS = 8
 MAX_TAG_CHARS = 20
 MAX_COMMENT_CHARS = 300
-FIELDS = {"subject", "score", "tags", "comment", "receipt_no"}
+FIELDS = {"subject", "score", "tags", "comment", "receipt_no", "callback_phone"}
 
 
 def check_rating(conn: sa.Connection, body: Any) -> dict:
@@ -75,8 +76,11 @@ def check_rating(conn: sa.Connection, body: Any) -> dict:
         receipt_no = numbers.canonical(receipt_no)
         if receipt_no is None:
             raise refuse("receipt_no is not a receipt number like ZW0001261123-48213377")
+    callback_phone = body.get("callback_phone")
+    if callback_phone is not None:
+        callback_phone = check_phone(callback_phone, "callback_phone")
     return {"subject": subject, "score": score, "tags": [t.strip() for t in tags],
-            "comment": comment.strip(), "receipt_no": receipt_no}
+            "comment": comment.strip(), "receipt_no": receipt_no, "callback_phone": callback_phone}
 
 
 @router.post("/ratings", status_code=201, **docs.kiosk_route({

@@ -112,6 +112,7 @@ class CaptureView(Protocol):
 
 class RatingView(Protocol):
     def reset(self) -> None: ...
+    def show_subject(self, text: str) -> None: ...   # what is being rated (item, receipt number)
 
 
 class HelpView(Protocol):
