@@ -212,6 +212,13 @@ def test_pngs_are_written_and_numbered_on(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_only_the_last_jobs_pictures_are_kept(tmp_path):
+    sim = PrinterSimulator(out_dir=tmp_path, keep_jobs=3)
+    for n in range(7):
+        sim.feed(b"\x1b@slip %d\n\x1dV\x00" % n)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["job-0005.png", "job-0006.png", "job-0007.png"]
+
+
 def test_control_port(tmp_path):
     sim = PrinterSimulator(paper_cm=50)
     control = ControlServer(sim).start()

@@ -22,11 +22,13 @@ def flat_run(visits: int = 3000, every: int = 100) -> list[dict]:
         wobble = (-1) ** n
         rows.append({"visit": visit, "elapsed_s": visit * 2.0, "rss_mb": 300 + 80 * warm + 1.5 * wobble,
                      "heap_mb": 0.0, "py_blocks_k": 1400 + 50 * warm + 3 * wobble, "threads": 16, "fds": 60 + (n % 2),
-                     "textures": 380 + (n % 3), "data_kb": 900 + 200 * wobble * warm, "outbox_db_kb": 40.0,
+                     "textures": 380 + (n % 3), "data_kb": 900 + 200 * wobble * warm,
+                     "transient_kb": 400 + 200 * wobble * warm, "kept_kb": 300 + visit * 0.1, "wal_kb": 200.0,
+                     "wal_max_kb": 100 + 3000 * warm, "outbox_db_kb": 40.0,
                      "outbox_wal_kb": 100.0, "outbox_files_kb": 0.0, "sessions_kb": 0.0, "printouts_kb": 0.0,
                      "log_kb": min(2048.0, visit * 2.0), "log_files": 1 + min(3, visit // 1024), "frame_ms": 40 + wobble,
                      "frame_cpu_ms": 30 + 0.3 * wobble, "pending": 0, "platform_up": 1})
-    rows[-1]["data_kb"] = 900
+    rows[-1]["transient_kb"] = 400
     return rows
 
 
@@ -71,10 +73,12 @@ def test_a_short_run_is_held_to_the_same_rss_rate():
 def test_data_left_behind_personal_data_logs_and_crashes_fail():
     rows = flat_run()
     left = [dict(r) for r in rows]
-    left[-1]["data_kb"] = 900 + 4096
+    left[-1]["transient_kb"] = 400 + 4096
     assert "data folder back to baseline" in verdict(left).failed()
     assert "data folder back to baseline" in verdict(rows, drained=False).failed()
     assert verdict(rows, personal_hits=["data/x: name"]).failed() == ["nothing personal left"]
+    big_wal = [dict(r, wal_max_kb=r["visit"] * 3.0) for r in rows]
+    assert verdict(big_wal).failed() == ["SQLite WAL bounded"]
     grown = [dict(r) for r in rows]
     grown[-1]["log_kb"] = 9000
     assert verdict(grown).failed() == ["logs rotated and bounded"]

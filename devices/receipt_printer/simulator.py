@@ -136,6 +136,8 @@ class PrinterSimulator:
             tmp = path.with_suffix(".png.tmp")
             job.image.save(tmp, format="PNG")
             os.replace(tmp, path)
+            # keep as many pictures as jobs in memory: a demo kiosk running for weeks stays bounded
+            (self.out_dir / f"job-{job.seq - (self.jobs.maxlen or 0):04d}.png").unlink(missing_ok=True)
             return path
         except OSError as exc:
             log.warning("printer simulator: cannot write job %d: %s", job.seq, exc)

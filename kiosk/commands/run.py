@@ -34,6 +34,9 @@ def setup_file_logging(cfg) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kiosk import ui_env
+    from kiosk.memory import limit_arenas
+
+    limit_arenas()  # before any thread starts: weeks of captures must not grow the heap (kiosk/memory.py)
     from kiosk.fleet.agent import startup_config
     from kiosk.fleet.app_wiring import FleetWiring
 
