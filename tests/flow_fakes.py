@@ -66,7 +66,7 @@ class FakeShell:
         self.flows: dict[str, Any] = {}
 
     def show(self, screen: str) -> None:
-        if screen != "attract":
+        if screen != "attract" and not screen.startswith("service"):  # service mode is not a visit
             self.keeper.start()
         self.screen = screen
         self.shown.append(screen)
@@ -74,6 +74,10 @@ class FakeShell:
     def start_visit(self, reason: str) -> None:
         self.keeper.start()
         self.show("home")
+
+    def end_visit(self, reason: str) -> None:
+        self.keeper.end(reason)
+        self.show("attract")
 
     def close_dialogs(self) -> None:
         self.messages.clear()
@@ -147,7 +151,7 @@ def make_kiosk(tmp_path: Path, services: Any = None, devices: Devices | None = N
     bridge = UiBridge(lambda fn: fn())
     workers = Workers(bridge, max_workers=0, on_unhandled=unhandled.append)
     views = {name: Recorder(state="waiting") for name in
-             ("identify", "guide", "guide-detail", "progress", "certificates", "submit", "capture", "rating", "help")}
+             ("identify", "guide", "guide-detail", "progress", "certificates", "submit", "capture", "rating", "help", "service-pin", "service")}
     views["status"] = Recorder(network_ok=True, network_known=False, pending_uploads=-1)
     ctx = FlowContext(shell=shell, keeper=keeper, services=services or Services(), jobs=workers, post=bridge.post,
                       devices=devices or Devices(), catalogue=catalogue or Catalogue(), cfg=cfg or load_config(None))

@@ -24,7 +24,7 @@ def kiosk(tmp_path):
                     f'[service]\ntechnicians = ["李工={hash_pin("482915", n=2 ** 10)}"]\nreceipt_roll_m = 10.0\n',
                     encoding="utf-8")
     cfg = load_config(site)
-    urls = {"idcard": "sim://?card=resident", "qr": "sim://?code=TEST-CODE&every=0.2", "camera": "sim://",
+    urls = {"idcard": "sim://?card=resident", "qr": "sim://?code=TEST-CODE&every=2", "camera": "sim://",
             "receipt_printer": f"sim://?out={tmp_path}/prints", "document_printer": f"sim://?out={tmp_path}/prints"}
     (tmp_path / "prints").mkdir()
     drivers = {name: diag.open_device(name, url) for name, url in urls.items()}

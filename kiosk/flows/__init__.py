@@ -15,6 +15,7 @@ from kiosk.flows.guide import GuideFlow, NoticeFlow
 from kiosk.flows.identify import IdentifyFlow
 from kiosk.flows.progress import CodeFlow, ProgressByCardFlow, ProgressFlow
 from kiosk.flows.rating import RatingFlow
+from kiosk.flows.service import ServiceFlow
 from kiosk.flows.service_request import ServiceRequestFlow
 from kiosk.flows.status import KioskStatus
 from kiosk.flows.submission import SubmissionFlow
@@ -38,6 +39,7 @@ def build_flows(ctx: FlowContext, views: Mapping[str, Any]) -> dict[str, Flow]:
         RatingFlow(ctx, views["rating"]),
         ServiceRequestFlow(ctx, views["help"]),
         KioskStatus(ctx, views["status"]),
+        ServiceFlow(ctx, views["service-pin"], views["service"]),
     ]
     return {flow.action: flow for flow in flows}
 

@@ -129,3 +129,44 @@ class StatusView(Protocol):
 
     def show_network(self, up: bool | None, pending: int) -> None: ...   # up None: not known yet
     def show_catalogue(self, index: Any, message: str, updated: str) -> None: ...
+
+
+# ---- service mode (technicians; never a citizen's data) -------------------------------------------
+@dataclass(frozen=True)
+class ServicePanel:
+    """One device on the diagnostics screen, as a technician reads it."""
+
+    device: str              # idcard | qr | camera | receipt_printer | document_printer
+    title: str               # 身份证阅读器 · ID-card reader
+    status: str              # ok | warn | fail | skip | wait (not checked yet)
+    state: str               # the driver's state in words
+    url: str
+    error: str               # the last error in plain words; "" when none
+    counters: str
+    test_label: str          # the live test button
+    result: str = ""         # the last live test's outcome
+    result_status: str = ""  # ok | fail | wait (a test is running)
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    """One line of a diagnostics section (network, outbox, system, counters)."""
+
+    title: str
+    text: str
+    status: str = "ok"       # ok | warn | fail | skip
+
+
+class ServicePinView(Protocol):
+    def reset(self) -> None: ...
+    def show_pin(self, digits: int, message: str, locked: bool, busy: bool) -> None: ...
+
+
+class ServiceView(Protocol):
+    def show_header(self, title: str, idle_text: str) -> None: ...
+    def show_panels(self, panels: Sequence[ServicePanel]) -> None: ...
+    def show_rows(self, section: str, rows: Sequence[ServiceRow]) -> None: ...   # network | outbox | system | counters
+    def show_logs(self, lines: Sequence[str]) -> None: ...
+    def show_camera(self, frame: Any) -> None: ...   # a kiosk.live_preview.PreviewFrame; None: the live view is closed
+    def show_notice(self, text: str, ok: bool = True) -> None: ...
+    def set_restart_armed(self, armed: bool) -> None: ...

@@ -237,12 +237,27 @@ def probe_from_config(cfg, name: str, timeout: float, counters: dict | None = No
 # -- live tests (service mode) -----------------------------------------------------------------
 
 
+def _down(driver: Any) -> dict[str, str] | None:
+    """A started driver that is offline or failed answers at once (a live test must not wait out its
+    timeout on a dead device); None when it may be tried."""
+    if getattr(driver, "_thread", None) is None:
+        return None
+    status = driver.status()
+    if status.state.value in ("offline", "error"):
+        return {"error_en": f"the device is {status.state.value}: {status.detail_en}",
+                "error_zh": f"设备{'离线' if status.state.value == 'offline' else '故障'}：{status.detail_zh}"}
+    return None
+
+
 def read_card(reader: Any, timeout: float = 10.0) -> dict[str, Any]:
     """Wait for a card; the result is masked and says how long the read took. Never raises for no card."""
     from devices.idcard.reader import NoCard, ReaderFailure
     from kiosk.commands.idcard import mask_card_fields
 
     started = time.monotonic()
+    down = _down(reader)
+    if down is not None:
+        return {"ok": False, **down, "seconds": 0.0}
     try:
         event = reader.read_once(timeout)
     except NoCard as exc:
@@ -255,11 +270,25 @@ def read_card(reader: Any, timeout: float = 10.0) -> dict[str, Any]:
 
 
 def scan_code(scanner: Any, timeout: float = 10.0) -> dict[str, Any]:
-    """Wait for the next code; ID-number-like and phone-like digits in it are masked."""
+    """Wait for the next code scanned after this call (never one a citizen scanned before); ID-number-like
+    and phone-like digits in it are masked."""
+    import queue
+
+    from devices.qr.events import CodeScanned
     from kiosk.operate.redact import redact_text
 
     started = time.monotonic()
-    event = scanner.wait_for_code(timeout)
+    down = _down(scanner)
+    if down is not None:
+        return {"ok": False, **down, "seconds": 0.0}
+    codes: queue.Queue = queue.Queue()
+    unsubscribe = scanner.subscribe(lambda e: codes.put(e) if isinstance(e, CodeScanned) else None)
+    try:
+        event = codes.get(timeout=timeout)
+    except queue.Empty:
+        event = None
+    finally:
+        unsubscribe()
     if event is None:
         return {"ok": False, "error_en": f"no code within {timeout:g} s", "error_zh": "未扫到二维码",
                 "seconds": time.monotonic() - started}
