@@ -68,6 +68,7 @@ class ScreenshotRequest:
     lang: str = "zh"
     elderly: bool = False
     stage: Callable[[Any, str], None] | None = None   # puts the app on ``screen`` (kiosk screenshot's)
+    settle_s: float = 1.5                               # how long the staged screen may fill in before the picture
 
 
 class KioskRoot(BoxLayout):
@@ -95,6 +96,13 @@ class KivyShell:
 
     def start_visit(self, reason: str) -> None:
         self.app.start_session(reason)
+
+    def end_visit(self, reason: str) -> None:
+        """End (wipe) the citizen's visit, if one is going on (service mode begins with it)."""
+        if self.app.keeper.current is not None:
+            self.app.end_session(reason)
+        else:
+            self.close_dialogs()
 
     def current_screen(self) -> str:
         return self.app.manager.current
@@ -231,7 +239,8 @@ class KioskApp(App):
         self.workers = Workers(self.bridge, on_unhandled=self._job_failed)
         screens.load_kv()
         root = KioskRoot(orientation="vertical")
-        root.add_widget(Factory.Header())
+        self.header = Factory.Header()
+        root.add_widget(self.header)
         self.manager = ScreenManager(transition=NoTransition())
         self.screens = screens.make_screens()
         for screen in self.screens.values():
@@ -337,6 +346,7 @@ class KioskApp(App):
     # ---- clock, idle and session --------------------------------------------------------
     def _tick(self) -> None:
         self._update_clock()
+        self.flows["service"].tick()
         state = self.keeper.idle_state()
         if state is None:
             return
@@ -357,6 +367,11 @@ class KioskApp(App):
 
     def _on_any_touch(self, window: Any, touch: Any) -> bool:
         self.keeper.touch()
+        service = self.flows["service"]
+        service.touch()
+        if self.header.collide_point(*touch.pos):
+            service.header_tap()  # five taps within three seconds: the technician's PIN pad
+            return self.manager.current == "attract"  # a tap on the header does not wake the kiosk
         return False
 
     def start_session(self, reason: str) -> None:
@@ -428,7 +443,7 @@ class KioskApp(App):
 
     # ---- navigation ----------------------------------------------------------------------
     def show_screen(self, name: str) -> None:
-        if name != "attract" and self.keeper.current is None:
+        if name != "attract" and not name.startswith("service") and self.keeper.current is None:
             self.keeper.start()
             self.in_session = True
         self.keeper.set_reading(name in READING_SCREENS)
@@ -503,11 +518,12 @@ class KioskApp(App):
         elif isinstance(event, CardReadFailed):
             counters.add_soon("idcard.cards_failed")
             self.card_on_reader = True
-            identify.read_failed()
+            if not self.flows["service"].active:  # in service mode a card is only the reader's test
+                identify.read_failed()
         elif isinstance(event, CardPresent):
             counters.add_soon("idcard.cards_read")
             self.card_on_reader = True
-            if self.card_alert is not None:
+            if self.card_alert is not None or self.flows["service"].active:
                 return  # the card of a visit that has ended: it must be taken away, not read again
             holder = identify.card_read(event.card)
             if holder is not None:
@@ -518,6 +534,9 @@ class KioskApp(App):
 
         if isinstance(event, CodeScanned):
             counters.add_soon("qr.codes_scanned")
+            if self.flows["service"].wants_code(event.text):  # a technician code, or service mode is open
+                self.flows["service"].scanned(event.text)
+                return
         if isinstance(event, CodeScanned) and self.card_alert is None:
             self.flows["code"].scanned(event.text)
 
@@ -559,7 +578,7 @@ class KioskApp(App):
             return
         if req.stage is not None:
             req.stage(self, req.screen)
-        Clock.schedule_once(lambda dt: self._save_screenshot(), 1.5)
+        Clock.schedule_once(lambda dt: self._save_screenshot(), req.settle_s)
 
     def _save_screenshot(self) -> None:
         save_window_png(self.screenshot_request.out)

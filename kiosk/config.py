@@ -19,6 +19,8 @@ from kiosk.errors import ConfigError, UsageError
 DEFAULT_SITE_FILE = Path("/etc/kiosk/kiosk.toml")
 BUILT_IN = "<built-in defaults>"
 DEMO_KIOSK_NUMBER = 1            # kiosk.number in the demo profile (0000 is the platform's own)
+# the demo profile's technician (PIN 135792, in the README); a kiosk with a platform never gets it
+DEMO_TECHNICIAN = "演示技术员=scrypt$16384$8$1$vbQM+UZPDbI6y/NUyT9Ebg==$3tCwNOm7kDPHtnBhzdhIz6yrpkUdZCvPNeqMURa/VUw="
 MAX_CONFIG_BYTES = 1024 * 1024   # a site file is a few kilobytes; anything bigger is a mistake or an attack
 MAX_STRING_CHARS = 4096          # longest string value (a notice, a URL, a token)
 INT_RANGE = (-(2**63), 2**63 - 1)
@@ -473,6 +475,8 @@ def load_config(path: str | os.PathLike | None = None, fleet_doc: dict[str, Any]
         cfg = validate(_merge(cfg, fleet_doc, fleet_name), fleet_name)
     if cfg.demo and cfg.kiosk.number == 0:
         cfg = replace(cfg, kiosk=replace(cfg.kiosk, number=DEMO_KIOSK_NUMBER))
+    if cfg.demo and not cfg.service.technicians:
+        cfg = replace(cfg, service=replace(cfg.service, technicians=(DEMO_TECHNICIAN,)))
     return cfg
 
 

@@ -10,18 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-KV_FILES = ("widgets", "attract", "home", "guide", "guide_detail", "identify", "progress", "rating", "submit", "capture", "certificates", "help_request")
+KV_FILES = ("widgets", "attract", "home", "guide", "guide_detail", "identify", "progress", "rating", "submit", "capture", "certificates", "help_request", "service_pin", "service")
 
 # screen name → the action of the flow that controls it (kiosk.flows registry)
 CONTROLLERS = {"guide": "guide", "guide-detail": "guide", "identify": "identify", "progress": "progress",
-               "certificates": "certificates", "submit": "submit", "rating": "rating", "help": "help"}
+               "certificates": "certificates", "submit": "submit", "rating": "rating", "help": "help",
+               "service-pin": "service", "service": "service"}
 
 
 def load_kv() -> None:
     from kivy.lang import Builder
 
     # importing the modules registers their widget classes with Kivy's Factory before the rules
-    from screens import attract, guide, guide_detail, home, identify, progress, rating, submit, capture, certificates, help_request, widgets  # noqa: F401
+    from screens import attract, guide, guide_detail, home, identify, progress, rating, submit, capture, certificates, help_request, service, service_pin, widgets  # noqa: F401
 
     here = Path(__file__).parent
     for name in KV_FILES:
@@ -42,10 +43,13 @@ def make_screens() -> dict[str, Any]:
     from screens.identify import IdentifyScreen
     from screens.progress import ProgressScreen
     from screens.rating import RatingScreen
+    from screens.service import ServiceScreen
+    from screens.service_pin import ServicePinScreen
     from screens.submit import SubmitScreen
 
     made = [cls() for cls in (AttractScreen, HomeScreen, GuideScreen, GuideDetailScreen, IdentifyScreen, ProgressScreen,
-                              RatingScreen, SubmitScreen, CaptureScreen, CertificatesScreen, HelpRequestScreen)]
+                              RatingScreen, SubmitScreen, CaptureScreen, CertificatesScreen, HelpRequestScreen,
+                              ServicePinScreen, ServiceScreen)]
     return {screen.name: screen for screen in made}
 
 

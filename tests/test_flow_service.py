@@ -61,8 +61,8 @@ class Rig:
         self.keeper = SessionKeeper(tmp_path / "sessions", 60, 20, clock=self.clock)
         self.shell = FakeShell(self.keeper)
         self.posted: queue.SimpleQueue = queue.SimpleQueue()
-        bridge = UiBridge(self.posted.put)
         self.unhandled: list[BaseException] = []
+        bridge = UiBridge(self.posted.put, on_error=self.unhandled.append)  # a failing UI callback is a failure
         workers = Workers(bridge, max_workers=3, on_unhandled=self.unhandled.append)
         self.drivers = {"idcard": diag.open_device("idcard", reader_url),
                         "qr": diag.open_device("qr", "sim://"),
@@ -102,10 +102,13 @@ class Rig:
                     self.posted.get_nowait()()
             except queue.Empty:
                 pass
+            if self.unhandled:
+                raise self.unhandled[0]
             if until():
                 return
             if time.monotonic() > deadline:
-                raise AssertionError("timed out")
+                import inspect
+                raise AssertionError(f"timed out after {time.monotonic() - deadline + timeout:.1f} s: {inspect.getsource(until).strip()}; last calls {self.view.calls[-3:]}")
             time.sleep(0.02)
 
     def type_pin(self, pin: str) -> None:

@@ -16,6 +16,7 @@ without a touch and counts the pad's wait down; ``touch()`` on every tap keeps i
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from typing import Any, Callable
@@ -91,6 +92,7 @@ class ServiceFlow(Flow):
         self.clock: Callable[[], float] = getattr(ctx.keeper, "clock", time.monotonic)
         self._make_mode = make_mode or self._default_mode
         self.mode: Any = None          # the ServiceMode, made in a worker on first use (it opens the audit log)
+        self._mode_lock = threading.Lock()
         self._taps: deque[float] = deque(maxlen=TAPS_TO_OPEN)
         self._pin = ""
         self._busy = False             # a PIN or code is being checked
@@ -244,10 +246,11 @@ class ServiceFlow(Flow):
 
     def _mode(self) -> Any:
         """The ServiceMode with the app's current drivers (in a worker: making it opens a file)."""
-        if self.mode is None:
-            self.mode = self._make_mode()
-        self.mode.drivers = self._drivers()
-        return self.mode
+        with self._mode_lock:  # two workers may ask first at once (the pad's wait and the first PIN)
+            if self.mode is None:
+                self.mode = self._make_mode()
+            self.mode.drivers = self._drivers()
+            return self.mode
 
     def _drivers(self) -> dict[str, Any]:
         devices = self.ctx.devices
