@@ -7,7 +7,8 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-SCREENSHOT_NAMES = ("attract", "home", "guide", "guide-detail", "idle", "not-ready", "identify", "card-alert", "progress", "rating", "help")
+SCREENSHOT_NAMES = ("attract", "home", "guide", "guide-detail", "idle", "not-ready", "identify", "card-alert", "progress", "rating", "help",
+                    "service-pin", "service")
 
 
 def register(parsers) -> None:
@@ -44,7 +45,8 @@ def screenshot(args: argparse.Namespace) -> int:
 
     if out.exists():
         out.unlink()
-    KioskApp(cfg, screenshot=ScreenshotRequest(args.screen, str(out), args.lang, args.elderly, stage)).run()
+    settle = 8.0 if args.screen == "service" else 2.0 if args.screen == "service-pin" else 1.5  # the diagnostics fill in from workers
+    KioskApp(cfg, screenshot=ScreenshotRequest(args.screen, str(out), args.lang, args.elderly, stage, settle)).run()
     if not out.exists():
         raise DeviceFailure(f"screenshot of {args.screen!r} was not written")
     print(out)
@@ -55,6 +57,9 @@ def stage(app, screen: str) -> None:
     """Put the running app (kiosk.app.KioskApp) on ``screen`` with demo content, as a citizen would get there."""
     if screen == "attract":
         app.show_screen("attract")
+        return
+    if screen.startswith("service"):
+        stage_service(app, screen)
         return
     app.start_session("screenshot")
     if screen == "guide":
@@ -85,3 +90,34 @@ def stage(app, screen: str) -> None:
         app.show_screen("help")
     elif screen == "card-alert":
         app._show_card_alert()
+
+
+def stage_service(app, screen: str) -> None:
+    """The technician's PIN pad after one wrong PIN, or the diagnostics screen entered with the demo PIN
+    (the demo profile's technician) with the receipt printer's live test run."""
+    from kivy.clock import Clock
+
+    Clock.schedule_once(lambda dt: _stage_service(app, screen), 0.3)  # after the first layout pass
+
+
+def _stage_service(app, screen: str) -> None:
+    service = app.flows["service"]
+    service.open_pad()
+    if screen == "service-pin":
+        for digit in "1234":
+            service.press(digit)
+        service._pad_message = "密码错误，还可尝试 4 次"
+        service._show_pin()
+        return
+    for digit in "135792":
+        service.press(digit)
+    service.submit_pin()
+
+    def entered(dt: float) -> None:
+        if service.active:
+            service.live_test("receipt_printer")
+        else:
+            from kivy.clock import Clock
+            Clock.schedule_once(entered, 0.2)
+    from kivy.clock import Clock
+    Clock.schedule_once(entered, 0.5)

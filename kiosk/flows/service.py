@@ -42,7 +42,8 @@ CAMERA_CLOSE = "关闭画面"
 WAITING_TEXT = {"idcard": "请在 {s} 秒内放上身份证…", "qr": "请在 {s} 秒内扫码…", "camera": "正在打开摄像头…",
                 "receipt_printer": "正在打印测试凭条…", "document_printer": "正在打印 A4 测试页…"}
 STATE_WORDS = {"ready": "就绪", "busy": "工作中", "degraded": "可用，有告警", "offline": "离线", "error": "故障",
-               "in_use": "被占用", "unknown": "未知"}
+               "in_use": "被占用", "unknown": "未知", "idle": "空闲", "processing": "打印中", "stopped": "已停止",
+               "unreachable": "连不上", "missing": "无此队列"}
 SECTION_NAMES = {"network": "网络", "network.dns": "域名解析 DNS", "network.tcp": "TCP 连接",
                  "network.https": "HTTPS 平台", "network.broker": "消息服务", "outbox": "上传队列",
                  "disk": "磁盘", "ledger": "打印台账", "versions": "版本", "uptime": "运行时间",
