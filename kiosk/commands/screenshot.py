@@ -45,7 +45,7 @@ def screenshot(args: argparse.Namespace) -> int:
 
     if out.exists():
         out.unlink()
-    settle = 8.0 if args.screen == "service" else 2.0 if args.screen == "service-pin" else 1.5  # the diagnostics fill in from workers
+    settle = 12.0 if args.screen == "service" else 2.0 if args.screen == "service-pin" else 1.5  # the diagnostics fill in from workers
     KioskApp(cfg, screenshot=ScreenshotRequest(args.screen, str(out), args.lang, args.elderly, stage, settle)).run()
     if not out.exists():
         raise DeviceFailure(f"screenshot of {args.screen!r} was not written")
@@ -95,12 +95,14 @@ def stage(app, screen: str) -> None:
 def stage_service(app, screen: str) -> None:
     """The technician's PIN pad after one wrong PIN, or the diagnostics screen entered with the demo PIN
     (the demo profile's technician) with the receipt printer's live test run."""
-    from kivy.clock import Clock
+    import time
 
-    Clock.schedule_once(lambda dt: _stage_service(app, screen), 0.3)  # after the first layout pass
+    app.workers.submit(lambda: time.sleep(0.5), lambda _: _stage_service(app, screen))  # after the first layout
 
 
 def _stage_service(app, screen: str) -> None:
+    import time
+
     service = app.flows["service"]
     service.open_pad()
     if screen == "service-pin":
@@ -113,11 +115,8 @@ def _stage_service(app, screen: str) -> None:
         service.press(digit)
     service.submit_pin()
 
-    def entered(dt: float) -> None:
-        if service.active:
-            service.live_test("receipt_printer")
-        else:
-            from kivy.clock import Clock
-            Clock.schedule_once(entered, 0.2)
-    from kivy.clock import Clock
-    Clock.schedule_once(entered, 0.5)
+    def entered() -> None:
+        deadline = time.monotonic() + 20
+        while not service.active and time.monotonic() < deadline:
+            time.sleep(0.1)
+    app.workers.submit(entered, lambda _: service.live_test("receipt_printer"))
