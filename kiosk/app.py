@@ -97,13 +97,6 @@ class KivyShell:
     def start_visit(self, reason: str) -> None:
         self.app.start_session(reason)
 
-    def end_visit(self, reason: str) -> None:
-        """End (wipe) the citizen's visit, if one is going on (service mode begins with it)."""
-        if self.app.keeper.current is not None:
-            self.app.end_session(reason)
-        else:
-            self.close_dialogs()
-
     def current_screen(self) -> str:
         return self.app.manager.current
 

@@ -75,10 +75,6 @@ class FakeShell:
         self.keeper.start()
         self.show("home")
 
-    def end_visit(self, reason: str) -> None:
-        self.keeper.end(reason)
-        self.show("attract")
-
     def close_dialogs(self) -> None:
         self.messages.clear()
 

@@ -28,7 +28,6 @@ class Shell(Protocol):
 
     def show(self, screen: str) -> None: ...             # switch to a screen (starts a visit if none; service* do not)
     def start_visit(self, reason: str) -> None: ...       # a new visit, on the home screen
-    def end_visit(self, reason: str) -> None: ...         # end (wipe) the visit, if any; the attract screen
     def close_dialogs(self) -> None: ...
     def current_screen(self) -> str: ...
     def message(self, title: str, body: str, offer_help: bool = True) -> None: ...  # the one message dialog;

@@ -137,6 +137,7 @@ class ServiceFlow(Flow):
         self._pad_touched = self.clock()
         self.pin_view.reset()
         self._show_pin()
+        self.ctx.shell.close_dialogs()  # a citizen's open question must not cover the pad
         self.ctx.shell.show("service-pin")
         self.ctx.jobs.submit(lambda: self._mode().wait_left(), self._wait_known, self._failed("密码盘"))
 
