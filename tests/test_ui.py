@@ -24,8 +24,10 @@ def kiosk_files(tmp_path: Path):
             yield path
 
 
-def run_scenario(name: str, tmp_path: Path, display: str) -> dict:
+def run_scenario(name: str, tmp_path: Path, display: str, size: str = "") -> dict:
     env = dict(os.environ, DISPLAY=display, XDG_DATA_HOME=str(tmp_path / "xdg"))
+    if size:
+        env["UI_SIZE"] = size
     proc = subprocess.run([sys.executable, str(ROOT / "tests" / "ui_harness.py"), name, str(tmp_path)],
                           capture_output=True, text=True, timeout=180, env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -271,3 +273,28 @@ def test_elderly_rows_keep_their_card_wrap_their_details_and_disabled_buttons_sa
     disabled, text, colour = r["rating_submit"]
     assert disabled and "请先" in text                         # says why it cannot be pressed yet
     assert contrast(colour, colours["disabled_bg"]) >= 4.5
+
+
+def overlap(a, b) -> bool:
+    ax, ay, aw, ah = a[:4]
+    bx, by, bw, bh = b[:4]
+    return ax < bx + bw - 1 and bx < ax + aw - 1 and ay < by + bh - 1 and by < ay + ah - 1
+
+
+@pytest.mark.parametrize("size", ["1920x1080", "1080x1920"])
+def test_rating_and_the_help_number_pad_hold_in_both_orientations_in_elderly_mode(tmp_path, display, size):
+    r = run_scenario("landscape_forms", tmp_path, display, size)
+    width, height = r["window"]
+    footer = r["footer_top"]
+    for x, y, w, h, text_w, text_h in r["scores"]:
+        assert h >= 100 and text_w <= w and text_h <= h       # big enough, the words inside
+    for a in r["scores"]:
+        assert not any(overlap(a, b) for b in r["scores"] if b is not a)
+    x, y, w, h = r["rating_submit"]
+    assert y >= footer and y + h <= height and h >= 100      # on screen, above the footer
+    assert all(h >= 80 for _x, _y, _w, h in r["pad"])
+    for a in r["pad"]:
+        assert not any(overlap(a, b) for b in r["pad"] if b is not a)
+    x, y, w, h = r["send"]
+    assert y >= footer and y + h <= height
+    assert r["phone"] == "13912345678" and r["sent"]

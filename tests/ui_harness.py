@@ -648,7 +648,57 @@ def scenario_elderly_rows(app, clock, results):
     yield from wait_until(lambda: not app.card_on_reader)
 
 
-SCENARIOS = {"elderly_rows": scenario_elderly_rows, "elderly_offer": scenario_elderly_offer, "reading_idle": scenario_reading_idle, "help_phones": scenario_help_phones, "card_taken": scenario_card_taken, "progress": scenario_progress, "certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
+def window_rect(widget):
+    x, y = widget.to_window(widget.x, widget.y)
+    return [x, y, widget.width, widget.height]
+
+
+def scenario_landscape_forms(app, clock, results):
+    from kiosk.app import save_window_png
+
+    yield from wait_until(lambda: app.catalogue_index is not None)
+    yield from wait_until(lambda: app.devices.reader.status().state.value == "ready")
+    app.devices.reader.simulator.present("resident")
+    yield from wait_until(lambda: bool(app.identity_name))
+    yield 0.3
+    tap(app.footer.ids.elderly_button)
+    yield 0.3
+    results["window"] = list(window().size)
+    results["footer_top"] = app.footer.top
+    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "rating"))
+    yield 0.4
+    rating = app.screens["rating"]
+    tap(find(rating.ids.scores, lambda w: getattr(w, "score", None) == 2))
+    yield 0.4
+    results["scores"] = [window_rect(w) + [w.texture_size[0], w.texture_size[1]] for w in rating.ids.scores.children]
+    results["rating_submit"] = window_rect(rating.ids.submit_button)
+    if os.environ.get("UI_SHOTS"):
+        save_window_png(os.path.join(os.environ["UI_SHOTS"], "rating.png"))
+    app.show_screen("home")
+    yield 0.2
+    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "help"))
+    yield 0.4
+    help_screen = app.screens["help"]
+    tap(help_screen.ids.proxy)
+    yield 0.1
+    keys = [w for w in help_screen.ids.pad.children]
+    results["pad"] = [window_rect(w) for w in keys]
+    for digit in "13912345678":
+        tap(find(help_screen.ids.pad, lambda w: getattr(w, "text", None) == digit))
+        yield 0.05
+    yield 0.2
+    results["phone"] = help_screen.phone
+    results["send"] = window_rect(help_screen.ids.send)
+    if os.environ.get("UI_SHOTS"):
+        save_window_png(os.path.join(os.environ["UI_SHOTS"], "help.png"))
+    tap(help_screen.ids.send)
+    yield from wait_until(lambda: bool(app.shell.dialogs), timeout=30)
+    results["sent"] = app.shell.dialogs[-1].title
+    app.devices.reader.simulator.remove()
+    yield from wait_until(lambda: not app.card_on_reader)
+
+
+SCENARIOS = {"landscape_forms": scenario_landscape_forms, "elderly_rows": scenario_elderly_rows, "elderly_offer": scenario_elderly_offer, "reading_idle": scenario_reading_idle, "help_phones": scenario_help_phones, "card_taken": scenario_card_taken, "progress": scenario_progress, "certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
 
 
 def main() -> int:
@@ -661,7 +711,10 @@ def main() -> int:
     cfg = load_config(None)
     cfg = replace(cfg, paths=PathsSection(data_dir=data_dir / "data", log_dir=data_dir / "log",
                                           key_file=data_dir / "keys" / "outbox.key"))
-    ui_env.prepare(cfg.screen.width, cfg.screen.height, kivy_home=data_dir / "kivy")
+    width, height = cfg.screen.width, cfg.screen.height
+    if os.environ.get("UI_SIZE"):      # e.g. 1920x1080: the same scenario in landscape
+        width, height = (int(v) for v in os.environ["UI_SIZE"].split("x"))
+    ui_env.prepare(width, height, kivy_home=data_dir / "kivy")
     from kivy.clock import Clock
 
     from kiosk.app import KioskApp
