@@ -20,6 +20,10 @@ class CaptureScreen(Screen):
     pages = NumericProperty(0)
     preview_texture = ObjectProperty(None, allownone=True)
     guidance = StringProperty("")
+    prompt = StringProperty("")      # which side to place now, from the controller
+
+    def show_prompt(self, text: str) -> None:
+        self.prompt = text
 
     def on_phase(self, *args) -> None:
         app = App.get_running_app()

@@ -141,13 +141,25 @@ class SubmissionFlow(Flow):
         self.ctx.shell.speak("done_title")
         receipt = SubmissionReceipt(
             receipt_no=receipt_no, item_name=draft.item.name, submitted_at=self.now(), lookup_url=lookup,
-            materials=tuple(Material(m.name, "原件" if m.kind == "original" else "复印件", max(1, draft.count(i)),
-                                     m.required, "") for i, m in enumerate(draft.item.materials) if draft.count(i)),
+            materials=tuple(Material(m.name, "原件" if m.kind == "original" else "复印件", max(1, int(m.count or 1)),
+                                     m.required, f"拍摄{draft.count(i)}页")
+                            for i, m in enumerate(draft.item.materials) if draft.count(i)),
             delivery="post" if draft.delivery == "post" else "window",
             applicant=holder.name or "", centre_name=self.ctx.cfg.kiosk.centre_name,
             department=draft.item.department, time_limit_days=draft.item.time_limit_days,
             kiosk_id=self.ctx.cfg.kiosk.id)
         self.print_receipt(receipt)
+
+
+def sides_of(material_name: str) -> tuple[str, ...]:
+    """The faces a material is photographed on, in order (text keys of the prompts): an ID card has
+    a front and a back, a household register its first page and the holder's page; anything else
+    one page (more can be taken with the big button)."""
+    if "身份证" in material_name:
+        return ("side_id_front", "side_id_back")
+    if "户口" in material_name:
+        return ("side_hukou_first", "side_hukou_self")
+    return ("side_page",)
 
 
 class CaptureFlow(Flow):
@@ -191,7 +203,7 @@ class CaptureFlow(Flow):
                                 on_page=lambda p: post(self._page, p))
         self.live.start()
         self.ctx.shell.show("capture")
-        self.ctx.shell.speak("guide_place")
+        self._prompt(index)
 
     def _frame(self, frame: Any) -> None:
         if self.ctx.shell.current_screen() == "capture":
@@ -204,15 +216,45 @@ class CaptureFlow(Flow):
         index = state.capturing
         self.ctx.keeper.touch()  # a citizen busy at the camera is not idle
         counters.add_soon("camera.pages_captured")
+        if self.live is not None and not self._manual_next and self._sides_left(index) <= 0:
+            return    # every side is taken: a page lying there is not taken again by itself
+        self._manual_next = False
 
         def saved(_path: Any) -> None:
             self.view.set_pages(draft.count(index))
             self.view.add_thumbnail(page.thumbnail_rgb, page.thumbnail_size)
             self.ctx.shell.speak("guide_taken")
+            self._prompt(index)
         self.ctx.jobs.submit(lambda: draft.add_page(index, page.jpeg), saved)
+
+    _manual_next = False     # the big button was pressed: the next page is wanted whatever the count
+
+    def _sides_left(self, index: int) -> int:
+        draft = self.submission.draft()
+        if draft is None:
+            return 0
+        return len(sides_of(draft.item.materials[index].name)) - draft.count(index)
+
+    def _prompt(self, index: int) -> None:
+        """Say which side to place next ("请翻到背面"), or that every side is taken; automatic
+        capture waits for the next side and stops when all are taken (the big button still takes
+        more pages)."""
+        draft = self.submission.draft()
+        if draft is None:
+            return
+        sides = sides_of(draft.item.materials[index].name)
+        count = draft.count(index)
+        key = sides[count] if count < len(sides) else "side_all_taken"
+        if self.live is not None:
+            self.live.auto = count < len(sides)
+        prompt = getattr(self.view, "show_prompt", None)
+        if callable(prompt):
+            prompt(self.t(key, n=count + 1))
+        self.ctx.shell.speak(key)
 
     def capture_now(self) -> None:
         if self.live is not None:
+            self._manual_next = True
             self.live.capture_now()
 
     def delete_last(self) -> None:
@@ -224,6 +266,7 @@ class CaptureFlow(Flow):
         def removed(_: Any) -> None:
             self.view.set_pages(draft.count(index))
             self.view.remove_last_thumbnail()
+            self._prompt(index)
         self.ctx.jobs.submit(lambda: draft.remove_last_page(index), removed)  # file I/O off the UI thread
 
     def close(self) -> None:
