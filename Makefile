@@ -62,6 +62,10 @@ screenshots: setup
 	  $(XVFB_RUN) $(BIN)/kiosk screenshot --screen $$s --out screenshots/$$s.png && \
 	  $(XVFB_RUN) $(BIN)/kiosk screenshot --screen $$s --elderly --out screenshots/$$s-elderly.png; \
 	done
+	@for s in service-pin service; do \
+	  $(XVFB_RUN) $(BIN)/kiosk screenshot --screen $$s --out screenshots/$$s.png && \
+	  $(XVFB_RUN) $(BIN)/kiosk screenshot --screen $$s --size 1920x1080 --out screenshots/$$s-landscape.png; \
+	done
 
 VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 
