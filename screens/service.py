@@ -85,6 +85,10 @@ class ServiceScreen(Screen):
             return
         width, height = frame.size
         texture = self.camera_texture
+        if texture is None:  # the view just opened below the panels: bring it into sight
+            from kivy.clock import Clock
+
+            Clock.schedule_once(lambda dt: self.ids.scroll.scroll_to(self.ids.camera_box, animate=False), 0.1)
         if texture is None or tuple(texture.size) != (width, height):
             texture = Texture.create(size=(width, height), colorfmt="rgb")
         texture.blit_buffer(frame.rgb, colorfmt="rgb", bufferfmt="ubyte")

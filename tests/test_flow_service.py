@@ -221,6 +221,7 @@ def test_entering_wipes_the_visit_and_every_device_is_tested(rig):
     assert rig.panel("receipt_printer").result_status == "ok", rig.panel("receipt_printer")
     assert rig.panel("document_printer").result_status == "ok", rig.panel("document_printer")
     assert rig.drivers["receipt_printer"].simulator.jobs_printed == 1
+    assert counters.flush() and rig.counters.get("receipt_printer.paper_mm") > 30  # the test slip's paper counts
     assert len(rig.drivers["document_printer"].simulator.printed) == 1
 
     rig.service.live_test("camera")  # the live view, with figures measured again every second
@@ -236,9 +237,10 @@ def test_entering_wipes_the_visit_and_every_device_is_tested(rig):
     assert all(c._thread is None for c in rig.cameras), "every camera opened was closed"
     assert measured
 
-    rig.counters.add("receipt_printer.paper_mm", 1234)
+    used = rig.counters.add("receipt_printer.paper_mm", 1234)
     rig.service.reset_counter("receipt_printer.paper_mm")
-    rig.pump(lambda: "原 1234 毫米" in rig.view.last("show_notice")[0])
+    rig.pump(lambda: f"原 {used} 毫米" in rig.view.last("show_notice")[0])
+    assert rig.counters.get("receipt_printer.paper_mm") == 0
     rig.service.leave()
     rig.pump(lambda: [e["action"] for e in AuditLog(rig.cfg.paths.data_dir).entries()][-1] == "exit")
     assert rig.shell.screen == "attract"

@@ -327,6 +327,9 @@ def print_test_receipt(printer: Any, kiosk_id: str, timeout: float = 30.0,
     if not result.ok:
         cond = result.error.condition
         return {"ok": False, "error_en": cond.detail_en, "error_zh": cond.detail_zh, "bytes": len(job)}
+    from kiosk import counters
+
+    counters.count_receipt(job, printer.profile)  # a test slip uses paper like any other
     return {"ok": True, "bytes": len(job), "state": result.after.state.value if result.after else "unknown"}
 
 
