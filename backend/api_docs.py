@@ -34,7 +34,7 @@ class Error(BaseModel):
 class ReceiptNumberTaken(BaseModel):
     """409: the proposed receipt number belongs to another submission (permanent: do not retry)."""
 
-    error: Literal["receipt_no_taken"]
+    error: Literal["receipt_no_taken", "request_no_taken"]
     message: str
 
 
@@ -234,6 +234,8 @@ class ServiceRequest(Strict):
     address: str | None = Field(None, max_length=200, description="required for a home visit")
     preferred_time: str | None = Field(None, max_length=50)
     note: str | None = Field(None, max_length=300)
+    request_no: str | None = Field(None, max_length=40, description="the number the kiosk showed and printed, "
+                                   "in its own space (ZW + kiosk number + YYMMDD + 8 digits)")
 
 
 class FleetReport(Strict):

@@ -36,6 +36,24 @@ class RatingScreen(Screen):
     phone = StringProperty("")
     editing = StringProperty("")      # "" | "comment" | "phone": which input is open
 
+    def on_kv_post(self, base_widget) -> None:
+        self._panel = self.ids.unhappy_panel.__self__    # a strong reference: it leaves the layout at times
+        self._show_panel()
+
+    def on_score(self, _screen, _score) -> None:
+        self._show_panel()
+
+    def _show_panel(self) -> None:
+        """The reasons panel is in the layout only when unhappy (hidden widgets must not take touches)."""
+        panel = getattr(self, "_panel", None)
+        if panel is None:
+            return
+        box = self.ids.submit_button.parent
+        if 0 < self.score <= 2 and panel.parent is None:
+            box.add_widget(panel, index=1)
+        elif not 0 < self.score <= 2 and panel.parent is not None:
+            box.remove_widget(panel)
+
     def reset(self) -> None:
         self.score, self.reasons, self.comment, self.phone = 0, [], "", ""
         self.wants_call, self.editing, self.subject_text = False, "", ""   # closes the typing panel too

@@ -43,7 +43,11 @@ def test_no_outbox_is_said_plainly(tmp_path):
 
 
 def test_a_service_request_carries_the_card_holder_and_the_typed_phone(tmp_path, outbox):
-    k = make_kiosk(tmp_path, services=Services(outbox=outbox))
+    from kiosk.submission import ReceiptBook
+
+    services = Services(outbox=outbox)
+    services.receipts = ReceiptBook(tmp_path / "receipts.db", 42)
+    k = make_kiosk(tmp_path, services=services)
     k.shell.open_task("help", "上门办/帮代办")
     k.present()
     assert k.shell.screen == "help"
@@ -51,9 +55,10 @@ def test_a_service_request_carries_the_card_holder_and_the_typed_phone(tmp_path,
     help_flow.send("proxy", "1391234", "time_any")          # incomplete: nothing sent
     assert outbox.status()["pending"] == 0
     help_flow.send("proxy", "13912345678", "time_weekend")
-    assert k.views["help"].names()[-1] == "mark_sent"
-    assert k.shell.messages[-1][0] == "申请已登记" and k.shell.screen == "home"
+    assert k.views["help"].names()[-2:] == ["mark_sent", "show_done"]
     path, payload = stored(outbox)
     assert path == "/api/v1/service-requests"
+    request_no = payload.pop("request_no")
+    assert k.views["help"].last("show_done")[0] == request_no and request_no.startswith("ZW0042")
     assert payload == {"kind": "proxy", "name": "韦岚", "phone": "13912345678",
                        "address": "广西壮族自治区桂林市示例路1号", "preferred_time": "周末"}

@@ -99,8 +99,9 @@ def test_identity_greeting_forgotten_card_and_expired_card(tmp_path, display):
     assert r["greeting"].startswith("您好，韦*")       # masked name only
     assert r["identity_type"] == "resident"
     assert r["task_with_identity"] == "help"
-    assert r["help_address"].endswith("（广西壮族自治区****）")  # the address shown masked
-    assert r["help_dialog"] == "申请已登记"
+    assert r["help_address"].endswith("****）") and "广西壮族自治区" in r["help_address"]  # the house hidden
+    assert r["help_request_no"].startswith("ZW") and r["help_request_no_shown"] == r["help_request_no"]
+    assert r["help_done_on_top"]
     assert r["help_outbox"]["done"] == 1 and r["help_outbox"]["dead"] == 0
     assert r["alert_after_end"] is True and r["alert_title"] == "请取走您的身份证！"
     assert "请取走您的身份证" in r["spoken"]

@@ -209,13 +209,16 @@ def scenario_identity(app, clock, results):
         yield 0.05
     results["help_address"] = help_screen.address_text
     tap(help_screen.ids.send)
-    yield from wait_until(lambda: bool(app.shell.dialogs), timeout=30)
-    results["help_dialog"] = app.shell.dialogs[-1].title
+    yield from wait_until(lambda: bool(help_screen.request_no), timeout=30)
+    yield 0.2
+    results["help_request_no"] = help_screen.request_no
+    results["help_request_no_shown"] = help_screen.ids.request_no.text
+    results["help_done_on_top"] = help_screen.ids.done_panel.height > help_screen.height * 0.9
     outbox = app.services.outbox
     yield from wait_until(lambda: outbox.status()["done"] >= 1, timeout=30)
     results["help_outbox"] = outbox.status()
-    tap(app.shell.dialogs[-1].ids.ok_button)
-    yield from wait_until(lambda: not app.shell.dialogs)
+    tap(help_screen.ids.done_home)
+    yield from wait_until(lambda: app.manager.current == "home")
     yield 0.2
     tap(app.footer.ids.home_button)
     yield from wait_until(lambda: bool(app.shell.dialogs))
@@ -692,8 +695,8 @@ def scenario_landscape_forms(app, clock, results):
     if os.environ.get("UI_SHOTS"):
         save_window_png(os.path.join(os.environ["UI_SHOTS"], "help.png"))
     tap(help_screen.ids.send)
-    yield from wait_until(lambda: bool(app.shell.dialogs), timeout=30)
-    results["sent"] = app.shell.dialogs[-1].title
+    yield from wait_until(lambda: bool(help_screen.request_no), timeout=30)
+    results["sent"] = help_screen.request_no
     app.devices.reader.simulator.remove()
     yield from wait_until(lambda: not app.card_on_reader)
 

@@ -7,7 +7,9 @@ Body (JSON)::
 
 ``kind``, ``name`` and ``phone`` are required; ``address`` is required for a home visit (where to
 go) and optional for proxy service; ``item_id`` (a catalogue item, when the person knows which),
-``preferred_time`` (≤ 50 characters) and ``note`` (≤ 300) are optional.
+``preferred_time`` (≤ 50 characters) and ``note`` (≤ 300) are optional. ``request_no`` (optional)
+is the number the kiosk already showed and printed for the citizen, in the kiosk's own space
+(``ZW`` + its number + date, as for receipts); a taken one is answered 409 ``request_no_taken``.
 
 Answer 201 ``{request_no, kind, kind_label, status, received_at}`` where ``request_no`` is a number
 in the platform's own space, ``FW0000261123-59281734`` (``backend.numbers``); a repeat of the
@@ -38,7 +40,7 @@ router = APIRouter(dependencies=[Depends(require_kiosk)])
 
 KIND_LABELS = {"home_visit": "上门办", "proxy": "帮代办"}
 NUMBER_TRIES = 20
-FIELDS = {"kind", "item_id", "name", "phone", "address", "preferred_time", "note"}
+FIELDS = {"kind", "item_id", "name", "phone", "address", "preferred_time", "note", "request_no"}
 
 
 def check_request(conn: sa.Connection, body: Any) -> dict:
@@ -67,8 +69,18 @@ def check_request(conn: sa.Connection, body: Any) -> dict:
     }
 
 
-def insert_request(conn: sa.Connection, fields: dict, kiosk_id: str, now: Any) -> str:
-    """Store the request under a fresh number of the platform's space; return the number."""
+def insert_request(conn: sa.Connection, fields: dict, kiosk_id: str, now: Any, proposed: str | None = None) -> str:
+    """Store the request under the kiosk's proposed number, or a fresh number of the platform's
+    space; return the number."""
+    if proposed is not None:
+        try:
+            with conn.begin_nested():
+                conn.execute(sa.insert(service_requests).values(
+                    **fields, request_no=proposed, kiosk_id=kiosk_id, status="registered", created_at=to_utc(now)))
+        except sa_exc.IntegrityError:
+            raise HTTPException(409, {"error": "request_no_taken",
+                                      "message": f"request number {proposed} is already taken"}) from None
+        return proposed
     for _ in range(NUMBER_TRIES):
         request_no = numbers.platform_number(numbers.REQUEST_PREFIX, now)
         try:
@@ -84,6 +96,8 @@ def insert_request(conn: sa.Connection, fields: dict, kiosk_id: str, now: Any) -
 
 @router.post("/service-requests", status_code=201, **docs.kiosk_route({
     201: {**docs.json_answer(docs.ServiceRequestAnswer, "registered, with its number"), "headers": docs.REPLAY_HEADER},
+    400: docs.json_answer(docs.Error, "a request_no outside this kiosk's number space or dated after tomorrow"),
+    409: docs.json_answer(docs.ReceiptNumberTaken, "the request number is used by another request"),
 }, parameters=(docs.IDEMPOTENCY_KEY,), write=True, body=docs.json_body(docs.ServiceRequest)))
 async def post_service_request(request: Request,
                                write: IdempotentWrite = Depends(idempotent_write)) -> Response:
@@ -91,9 +105,16 @@ async def post_service_request(request: Request,
     db = request.app.state.db
 
     def work(conn: sa.Connection) -> tuple[int, dict]:
-        fields = check_request(conn, body.json)
+        payload = body.json
+        fields = check_request(conn, payload)
         now = db.clock()
-        request_no = insert_request(conn, fields, write.kiosk_id, now)
+        proposed = None
+        if payload.get("request_no") is not None:
+            try:
+                proposed = numbers.check_kiosk_number(payload["request_no"], write.kiosk_number, now)
+            except numbers.ReceiptNumberError as exc:
+                raise HTTPException(400, str(exc).replace("receipt_no", "request_no")) from None
+        request_no = insert_request(conn, fields, write.kiosk_id, now, proposed)
         log.info("service request %s received: %s, item %s, kiosk %s", request_no, fields["kind"],
                  fields["item_id"] or "-", write.kiosk_id)
         return 201, {"request_no": request_no, "kind": fields["kind"], "kind_label": KIND_LABELS[fields["kind"]],

@@ -117,8 +117,12 @@ class RatingView(Protocol):
 
 
 class HelpView(Protocol):
-    def reset(self, address_text: str) -> None: ...
+    def reset(self, address_text: str, item_text: str = "", phone: str = "") -> None: ...  # phone: typed earlier
+    def show_items(self, rows: Sequence[Row]) -> None: ...     # the catalogue, to choose the item
+    def show_item(self, item_text: str) -> None: ...
     def mark_sent(self) -> None: ...
+    def mark_unsent(self) -> None: ...                         # storing failed: the citizen may try again
+    def show_done(self, request_no: str, message: str) -> None: ...
 
 
 class StatusView(Protocol):
