@@ -571,9 +571,8 @@ def detect_page(image: np.ndarray, *, work_side: int = WORK_SIDE, min_area: floa
     frame = frame_sides(corners, w, h, tol=2.0 * k)
     frame = [f if f is not None else g for f, g in zip(found.frame, frame)]
     if refine and k > 1:
-        fitted = _fit_sides(image, corners, frame, 2 * k + 2, "nearest", 48)
-        if fitted is not None and is_sane(fitted[0]):  # then look outside for a cover's rim
-            fitted = _fit_sides(image, fitted[0], frame, 5 * k + 3, "outer", 48) or fitted
+        # one look across each side, wide enough for a cover's rim outside the pages
+        fitted = _fit_sides(image, corners, frame, 5 * k + 3, "outer", 48)
         if fitted is not None and is_sane(fitted[0]) and 0.9 <= _area(fitted[0]) / _area(corners) <= 1.1:
             corners = fitted[0]
     free = np.array([f is None for f in frame])
