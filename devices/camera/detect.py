@@ -659,11 +659,16 @@ def _text_cues(ink: np.ndarray) -> tuple[float, float]:
     return heading, letters
 
 
+def _red(bgr: np.ndarray) -> np.ndarray:
+    """Red print (a seal, an emblem) as a 0/1 mask: red clearly above both green and blue."""
+    b, g, r = cv2.split(bgr)
+    return (cv2.subtract(r, cv2.max(g, b)) > 60).view(np.uint8)
+
+
 def _seal_cue(bgr: np.ndarray) -> float:
     """Evidence (-1..1, positive: upside down): an official seal is stamped near a form's foot."""
     h, w = bgr.shape[:2]
-    b, g, r = [c.astype(np.int16) for c in cv2.split(bgr)]
-    red = (r - np.maximum(g, b)) > 60
+    red = _red(bgr)
     if red.sum() < 0.002 * h * w:
         return 0.0
     cy = np.nonzero(red)[0].mean() / h
@@ -674,8 +679,7 @@ def _card_upside_down(bgr: np.ndarray) -> float:
     """Evidence (-1..1, positive: upside down) for a landscape resident ID card: its front has the
     portrait on the right, its back the red emblem at the top left."""
     h, w = bgr.shape[:2]
-    b, g, r = [c.astype(np.int16) for c in cv2.split(bgr)]
-    red = ((r - np.maximum(g, b)) > 60).astype(np.uint8)
+    red = _red(bgr)
     if red.sum() > 0.004 * h * w:
         ys, xs = np.nonzero(red)
         cx, cy = xs.mean() / w, ys.mean() / h
