@@ -1,14 +1,15 @@
 """Benchmark: page detection and the page pipeline against the straightforward OpenCV pipeline,
 both measured in the same run on the same 3264×2448 captures.
 
-    python bench/capture.py [--split tune|holdout|holdout2|both|all] [--count N] [--cache DIR] [--timing N]
+    python bench/capture.py [--split tune|holdout|holdout2|holdout3|both|all] [--count N] [--cache DIR] [--timing N]
 
 1. Page outlines on the synthetic captures of devices/camera/scenes.py, per split and per class:
    mean Jaccard index (in the document's frame, SmartDoc style), pages below 0.9, misses; for the
    project's detector also how many were flagged doubtful, what the delivered crop scores (the
    whole frame when doubtful) and how often a turned page came out upright. The ``tune`` split is
    the one detection was developed on; ``holdout`` has its own seed and its own layouts and was
-   only ever scored; ``holdout2`` is a second draw of those layouts with another seed.
+   only ever scored; ``holdout2`` and ``holdout3`` are further draws of those layouts with seeds of
+   their own.
 2. Time per 8 MP capture, median over the captures: decode → detect → warp → encode for both
    pipelines (the project's also checks the page's orientation and turns it upright in the warp).
 3. The project's own evaluation set (1024×768) and the live preview at 1280×720.
@@ -52,9 +53,11 @@ def baseline_detect(image: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def baseline(jpeg: bytes) -> tuple[float, float, np.ndarray | None]:
-    """decode → detect → warp → encode; (milliseconds in all, of them detecting, corners)."""
+def baseline(jpeg: bytes) -> tuple[float, float, np.ndarray | None, float]:
+    """decode → detect → warp → encode; (milliseconds in all, of them detecting, corners, CPU
+    milliseconds of the process in all)."""
     t0 = time.perf_counter()
+    c0 = time.process_time()
     image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     t1 = time.perf_counter()
     corners = baseline_detect(image)
@@ -64,15 +67,17 @@ def baseline(jpeg: bytes) -> tuple[float, float, np.ndarray | None]:
     size = page_size(quad)
     page = cv2.warpPerspective(image, page_homography(quad, size), size)
     encode_jpeg(page)
-    return (time.perf_counter() - t0) * 1000, detect_ms, corners
+    return (time.perf_counter() - t0) * 1000, detect_ms, corners, (time.process_time() - c0) * 1000
 
 
 def ours(jpeg: bytes):
-    """decode → detect (and orientation) → warp → encode, like for like: (milliseconds, result)."""
+    """decode → detect (and orientation) → warp → encode, like for like: (milliseconds, result, CPU
+    milliseconds of the process)."""
     t0 = time.perf_counter()
+    c0 = time.process_time()
     image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     result = process(image, "original", deskew=False)
-    return (time.perf_counter() - t0) * 1000, result
+    return (time.perf_counter() - t0) * 1000, result, (time.process_time() - c0) * 1000
 
 
 def _upright(capture, result) -> bool:
@@ -89,17 +94,19 @@ def run_split(split: str, count: int | None, cache: str | None, timing: int) -> 
     captures = make_split(split, count, cache=cache)
     made = time.perf_counter() - t
     rows = []
-    base_ms, our_ms, base_det, our_det = [], [], [], []
+    base_ms, our_ms, base_det, our_det, base_cpu, our_cpu = [], [], [], [], [], []
     for i, c in enumerate(captures):
         reps = 2 if i < timing else 1
         for r in range(reps):  # alternate, so both meet the same cache and clock state
-            ms_b, det_b, found_b = baseline(c.jpeg)
-            ms_o, res = ours(c.jpeg)
+            ms_b, det_b, found_b, cpu_b = baseline(c.jpeg)
+            ms_o, res, cpu_o = ours(c.jpeg)
             if i < timing and r == reps - 1:
                 base_ms.append(ms_b)
                 our_ms.append(ms_o)
                 base_det.append(det_b)
                 our_det.append(res.timings_ms["detect"])
+                base_cpu.append(cpu_b)
+                our_cpu.append(cpu_o)
         rows.append({
             "cls": c.cls, "conditions": c.conditions, "index": c.extra.get("index"),
             "base": score(c, found_b), "ours": score(c, res.outline),
@@ -109,7 +116,8 @@ def run_split(split: str, count: int | None, cache: str | None, timing: int) -> 
             "turned": "turned" in c.conditions, "upright": _upright(c, res),
         })
     return {"split": split, "rows": rows, "base_ms": base_ms, "our_ms": our_ms, "base_det": base_det,
-            "our_det": our_det, "made_s": made}
+            "our_det": our_det,
+            "base_cpu": base_cpu, "our_cpu": our_cpu, "made_s": made}
 
 
 def report(out: dict) -> None:
@@ -145,12 +153,15 @@ def report(out: dict) -> None:
               f"baseline {mb:.1f} ms, ours {mo:.1f} ms ({mo / mb:.2f}x)")
         db, do = statistics.median(out["base_det"]), statistics.median(out["our_det"])
         print(f"   of which detection alone, median: baseline {db:.1f} ms, ours {do:.1f} ms ({do / db:.2f}x)")
+        # wall time swings with whatever else the machine runs; the process's CPU time much less
+        cb, co = statistics.median(out["base_cpu"]), statistics.median(out["our_cpu"])
+        print(f"   CPU time of the process per capture, median: baseline {cb:.1f} ms, ours {co:.1f} ms ({co / cb:.2f}x)")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("tune", "holdout", "holdout2", "both", "all"), default="all",
-                        help="both: tune and holdout; all: the three (default)")
+    parser.add_argument("--split", choices=("tune", "holdout", "holdout2", "holdout3", "both", "all"), default="all",
+                        help="both: tune and holdout; all: the four (default)")
     parser.add_argument("--count", type=int, default=None, help="captures per split (default: the split's own)")
     parser.add_argument("--cache", default=None, help="folder to keep drawn captures in between runs")
     parser.add_argument("--timing", type=int, default=24, help="captures per split that are timed (default 24)")
@@ -161,7 +172,7 @@ def main() -> int:
         return 2
     started = time.perf_counter()
     print(f"OpenCV {cv2.__version__}, {cv2.getNumThreads()} threads, numpy {np.__version__}")
-    splits = {"both": ("tune", "holdout"), "all": ("tune", "holdout", "holdout2")}.get(args.split, (args.split,))
+    splits = {"both": ("tune", "holdout"), "all": ("tune", "holdout", "holdout2", "holdout3")}.get(args.split, (args.split,))
     for split in splits:
         report(run_split(split, args.count, args.cache, args.timing))
 
