@@ -299,3 +299,13 @@ def test_rating_and_the_help_number_pad_hold_in_both_orientations_in_elderly_mod
     x, y, w, h = r["send"]
     assert y >= footer and y + h <= height
     assert r["phone"] == "13912345678" and r["sent"]
+
+
+@pytest.mark.parametrize("size", ["1920x1080", "1080x1920"])
+def test_the_attract_clock_keeps_to_its_own_place(tmp_path, display, size):
+    r = run_scenario("attract_clock", tmp_path, display, size)
+    for mode in ("standard", "elderly"):
+        for name in ("clock", "date"):
+            _x, _y, w, h, text_w, text_h = r[mode][name]
+            assert text_w <= w and text_h <= h * 1.25, (mode, name, r[mode][name])   # no spill onto its neighbours
+        assert r[mode]["clock"][5] >= 80                                           # still a big clock

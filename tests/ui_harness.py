@@ -656,6 +656,18 @@ def window_rect(widget):
     return [x, y, widget.width, widget.height]
 
 
+def scenario_attract_clock(app, clock, results):
+    """The attract screen's clock and date, in standard and elderly mode: their words and their slots."""
+    yield from wait_until(lambda: bool(app.clock_text))
+    for mode in ("standard", "elderly"):
+        if mode == "elderly":
+            app.elderly = True
+        yield 0.4
+        attract = app.screens["attract"]
+        results[mode] = {name: window_rect(attract.ids[name]) + list(attract.ids[name].texture_size)
+                         for name in ("clock", "date")}
+
+
 def scenario_landscape_forms(app, clock, results):
     from kiosk.app import save_window_png
 
@@ -701,7 +713,7 @@ def scenario_landscape_forms(app, clock, results):
     yield from wait_until(lambda: not app.card_on_reader)
 
 
-SCENARIOS = {"landscape_forms": scenario_landscape_forms, "elderly_rows": scenario_elderly_rows, "elderly_offer": scenario_elderly_offer, "reading_idle": scenario_reading_idle, "help_phones": scenario_help_phones, "card_taken": scenario_card_taken, "progress": scenario_progress, "certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
+SCENARIOS = {"attract_clock": scenario_attract_clock, "landscape_forms": scenario_landscape_forms, "elderly_rows": scenario_elderly_rows, "elderly_offer": scenario_elderly_offer, "reading_idle": scenario_reading_idle, "help_phones": scenario_help_phones, "card_taken": scenario_card_taken, "progress": scenario_progress, "certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
 
 
 def main() -> int:
