@@ -43,3 +43,20 @@ def mask_address(address: str | None) -> str | None:
     if cut >= len(address):
         cut = min(2, len(address) - 1)
     return address[:cut] + _ADDRESS_MASK
+
+
+# where an address stops being something its holder needs to recognise it: the township or street
+_RECOGNISABLE_ENDS = ("街道", "乡", "镇", "县", "区", "市")
+
+
+def recognisable_address(address: str | None) -> str:
+    """Enough of an address for its holder to recognise it on screen, the house itself hidden:
+    ``广西壮族自治区桂林市资源县车田苗族乡石溪头村12号`` → ``广西壮族自治区桂林市资源县车田苗族乡****``.
+    An address without such a part is masked as ``mask_address`` does; no address gives ''."""
+    address = (address or "").strip()
+    if not address:
+        return ""
+    cut = max((address.rfind(marker) + len(marker) for marker in _RECOGNISABLE_ENDS if marker in address), default=0)
+    if cut == 0 or cut >= len(address):
+        return mask_address(address) or ""
+    return address[:cut] + _ADDRESS_MASK

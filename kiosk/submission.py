@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.catalogue import ServiceItem
-from kiosk.masking import mask_address
+from kiosk.masking import recognisable_address
 from kiosk.qr_content import KIOSK_ISSUERS, SUFFIX_DIGITS, format_receipt_no
 
 log = logging.getLogger(__name__)
@@ -200,6 +200,9 @@ class Draft:
 
     def delivery_text(self, identity: Any, lang: str = "zh") -> str:
         if self.delivery == "post":
-            where = mask_address(getattr(identity, "address", "") or "")
+            where = recognisable_address(getattr(identity, "address", "") or "")
+            if not where:
+                return "邮寄：身份证上没有地址，工作人员会来电确认" if lang == "zh" else \
+                    "Post: your card has no address; staff will phone you to confirm it"
             return f"邮寄到身份证地址（{where}）" if lang == "zh" else f"Post to the address on the ID card ({where})"
         return "窗口自取" if lang == "zh" else "Collect at the counter"

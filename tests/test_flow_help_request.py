@@ -13,7 +13,7 @@ import requests
 from flow_fakes import FakeReceiptPrinter, Services, card, make_kiosk, start_platform
 from flow_fakes import outbox  # noqa: F401  (fixture)
 from kiosk.flows import Devices
-from kiosk.flows.service_request import recognisable_address
+from kiosk.masking import recognisable_address
 from kiosk.submission import ReceiptBook
 
 
@@ -95,3 +95,14 @@ def test_a_card_without_an_address_says_so_and_the_request_still_goes(tmp_path, 
     k.flows["help"].send("home_visit", "13912345678", "time_any")
     _path, payload = stored(outbox)
     assert payload["address"] == "证件上无地址，来电确认"
+
+
+def test_delivery_by_post_shows_the_card_address_recognisably():
+    from types import SimpleNamespace
+
+    from kiosk.submission import Draft
+
+    draft = Draft(item=None, folder=None, delivery="post")
+    holder = SimpleNamespace(address="广西壮族自治区桂林市资源县车田苗族乡石溪头村12号")
+    assert draft.delivery_text(holder) == "邮寄到身份证地址（广西壮族自治区桂林市资源县车田苗族乡****）"
+    assert "没有地址" in draft.delivery_text(SimpleNamespace(address=""))

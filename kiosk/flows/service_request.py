@@ -11,13 +11,11 @@ from typing import Any
 
 from kiosk.flows.base import Flow
 from kiosk.flows.views import HelpView, Row
-from kiosk.masking import mask_address
+from kiosk.masking import recognisable_address
 
 KINDS = ("home_visit", "proxy")
 TIMES = ("time_weekday_am", "time_weekday_pm", "time_weekend", "time_any")
 NO_ADDRESS = "证件上无地址，来电确认"      # sent as the address when the card has none
-# where an address stops being something a passer-by may read: after the township or street
-_RECOGNISABLE_ENDS = ("街道", "乡", "镇", "县", "区", "市")
 
 
 @dataclass
@@ -29,22 +27,6 @@ class HelpState:
 
     def wipe(self) -> None:
         self.item_id, self.phone = "", ""
-
-
-def recognisable_address(address: str) -> str:
-    """Enough of the card's address for its holder to recognise it, the house itself hidden:
-    ``广西壮族自治区桂林市资源县车田苗族乡石溪头村12号`` → ``广西壮族自治区桂林市资源县车田苗族乡****``."""
-    address = (address or "").strip()
-    if not address:
-        return ""
-    cut = 0
-    for marker in _RECOGNISABLE_ENDS:
-        at = address.rfind(marker)
-        if at >= 0:
-            cut = max(cut, at + len(marker))
-    if cut == 0 or cut >= len(address):
-        return mask_address(address) or ""
-    return address[:cut] + "****"
 
 
 def visit_phone(session: Any) -> str:
