@@ -84,6 +84,12 @@ class Verdict:
         return [c.name for c in self.checks if not c.ok]
 
 
+def warmup_visits(visits: int, kinds: int = 0) -> int:
+    """Visits left out of the growth figures: the first 1,000 (the goal's), or for a shorter run a
+    third of it, and at least the opening tour of every kind of visit."""
+    return min(WARMUP_VISITS, max(visits // 3, kinds))
+
+
 def slope_per_1k(rows: list[dict], key: str) -> float:
     """Least-squares growth of ``key`` per 1,000 visits."""
     xs = [float(r["visit"]) for r in rows]
@@ -105,13 +111,13 @@ def analyse(rows: list[dict], *, visits: int, warmup: int | None = None, stuck: 
             drained: bool = True, log_bound_kb: float | None = None, log_files_max: int | None = None,
             log_written_kb: float = 0.0, baseline: dict | None = None) -> Verdict:
     """The verdict on a run's samples (rows as in the CSV, numbers). ``warmup`` visits are left out
-    of the growth figures (default: 1,000, or a third of a shorter run)."""
+    of the growth figures (default: ``warmup_visits``)."""
     verdict = Verdict()
     add = verdict.checks.append
     if not rows:
         add(Check("samples", False, "no samples"))
         return verdict
-    warm = warmup if warmup is not None else min(WARMUP_VISITS, visits // 3)
+    warm = warmup if warmup is not None else warmup_visits(visits)
     steady = [r for r in rows if float(r["visit"]) >= warm] or rows[-2:]
     base = baseline or steady[0]
     for key in ("rss_mb", "py_blocks_k", "threads", "fds", "textures", "data_kb", "transient_kb", "kept_kb", "wal_kb",
@@ -465,7 +471,7 @@ class Soak:
         self.kinds: dict[str, int] = {}
         self.receipts: list[str] = []
         self.platform_up = True
-        self.next_cut = self.rng.randint(15, 40)
+        self.next_cut = self.rng.randint(min(15, args.visits // 4), min(40, args.visits // 2))
         self.cut_until = 0
         self.cuts = 0
         self.started = time.monotonic()
@@ -506,7 +512,7 @@ class Soak:
             yield from until(lambda: bool(app.identity_name) and app.manager.current == "home", "card read")
         else:
             yield from self.press(lambda: app.screens["attract"], lambda: app.manager.current == "home", "home screen")
-        if self.rng.random() < 0.12:
+        if self.rng.random() < self.args.elderly:
             elderly = app.elderly
             yield from self.press(lambda: app.footer.ids.elderly_button, lambda: app.elderly != elderly, "elderly mode")
             self.kinds["elderly"] = self.kinds.get("elderly", 0) + 1
@@ -696,9 +702,14 @@ class Soak:
         yield from self.press(lambda: find(rating.ids.scores, lambda w: getattr(w, "score", None) == score),
                               lambda: rating.score == score, "score chosen")
         if score <= 2 and self.rng.random() < 0.6:
-            chips = [w for w in rating.ids.reasons.children if hasattr(w, "on_release")]
+            chips = [w for w in rating.ids.reasons.children if hasattr(w, "on_release")
+                     and w is not rating.ids.get("reason_other")]
             chip = self.rng.choice(chips)
             yield from self.press(lambda: chip, lambda: bool(rating.reasons), "reason chosen")
+        if score <= 2 and "call_yes" in rating.ids and self.rng.random() < 0.5:   # call me back: a phone number
+            yield from self.press(lambda: rating.ids.call_yes, lambda: rating.editing == "phone", "call back asked")
+            yield from self.type_digits(rating.ids.pad, self.people.phone(), lambda: rating.phone)
+            yield from until(lambda: not rating.editing, "phone typed", 10)
         yield from self.press(lambda: rating.ids.submit_button, lambda: bool(app.shell.dialogs), "thanks")
         yield from self.finish()
 
@@ -743,6 +754,10 @@ class Soak:
     VISITS = (("guide", 18), ("progress_number", 10), ("progress_qr", 10), ("progress_card", 6),
               ("certificates", 8), ("submit", 10), ("rating", 14), ("help", 8), ("idle", 8),
               ("forgotten_card", 8))
+
+    @property
+    def kinds_run(self) -> list[tuple[str, int]]:
+        return [(k, w) for k, w in self.VISITS if not self.args.only or k in self.args.only.split(",")]
 
     # ---- the network ----
     def network(self) -> Iterator[float]:
@@ -824,7 +839,7 @@ class Soak:
 
     @property
     def warmup(self) -> int:
-        return min(WARMUP_VISITS, self.args.visits // 3)
+        return warmup_visits(self.args.visits, len(self.kinds_run))
 
     def drain(self) -> Iterator[float]:
         app = self.app
@@ -850,8 +865,7 @@ class Soak:
                          "kiosk ready", 120)
         yield from until(lambda: app.devices.reader is not None and app.devices.reader.status().state.value == "ready",
                          "reader ready", 60)
-        visits = [(k, w) for k, w in self.VISITS if not self.args.only or k in self.args.only.split(",")]
-        names, weights = zip(*visits)
+        names, weights = zip(*self.kinds_run)
         yield from self.sample()
         deadline = self.started + self.args.minutes * 60 if self.args.minutes else None
         while self.visit < self.args.visits:
@@ -859,9 +873,8 @@ class Soak:
                 print(f"time is up after {self.visit} visits: draining and reporting", flush=True)
                 break
             yield from self.network()
-            kind = self.rng.choices(names, weights)[0]
-            if kind == "certificates" and not self.platform_up:
-                kind = "rating"
+            # a tour of every kind first (its first use warms caches and libraries), then at random
+            kind = names[self.visit] if self.visit < len(names) else self.rng.choices(names, weights)[0]
             self.kinds[kind] = self.kinds.get(kind, 0) + 1
             try:
                 yield from getattr(self, f"v_{kind}")()
@@ -921,6 +934,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="a deliberate leak per visit (to show the checks catch it)")
     p.add_argument("--verbose", action="store_true", help="print each sample")
     p.add_argument("--trace", action="store_true", help="print RSS, threads and fds after each visit")
+    p.add_argument("--elderly", type=float, default=0.12, help="share of visits switching to elderly mode")
     p.add_argument("--only", default="", help="only these kinds of visit (comma-separated), to look into one")
     args = p.parse_args(argv)
     if args.visits < 3:
@@ -1020,7 +1034,7 @@ def main(argv: list[str] | None = None) -> int:
     written_kb = sum(p.stat().st_size for p in logs.glob("kiosk.log*")) / 1024
     problems, handled = log_problems(logs)
     problems += thread_errors
-    verdict = analyse(rows, visits=soak.visit, stuck=len(soak.stuck),
+    verdict = analyse(rows, visits=soak.visit, warmup=warmup_visits(soak.visit, len(soak.kinds_run)), stuck=len(soak.stuck),
                       crashed="" if outcome["ok"] else (outcome["error"].strip().splitlines() or ["stopped"])[-1],
                       log_errors=problems, personal_hits=hits, drained=soak.drained,
                       log_bound_kb=bound_kb, log_files_max=args.log_files + 1,
