@@ -45,9 +45,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # the goals (issue figures): RSS may grow by this much after the warm-up, over the rest of 10,000 visits
 RSS_LIMIT_MB = 10.0
 WARMUP_VISITS = 1000
+SHORT_RSS_NOISE_MB = 64.0
 REFERENCE_VISITS = 10000
 FRAME_TOLERANCE = 0.10
 THREAD_SLACK = 2
+FONT_CACHE = 64
 FD_SLACK = 4
 TEXTURE_SLACK = 40
 DATA_SLACK_KB = 256
@@ -56,7 +58,7 @@ STUCK_LIMIT = 0.01        # at most 1 % of visits may end by the soak's own reco
 
 FIELDS = ["visit", "elapsed_s", "rss_mb", "heap_mb", "py_blocks_k", "threads", "fds", "textures", "data_kb",
           "transient_kb", "kept_kb", "wal_kb", "wal_max_kb",
-          "outbox_db_kb", "outbox_wal_kb", "outbox_files_kb", "sessions_kb", "printouts_kb", "log_kb",
+          "font_fds", "outbox_db_kb", "outbox_wal_kb", "outbox_files_kb", "sessions_kb", "printouts_kb", "log_kb",
           "log_files", "frame_ms", "frame_cpu_ms", "pending", "platform_up"]
 
 
@@ -132,19 +134,22 @@ def analyse(rows: list[dict], *, visits: int, warmup: int | None = None, stuck: 
     add(Check("visits completed", stuck <= limit, f"{stuck} stuck visits (limit {limit})"))
 
     # RSS: over the rest of a 10,000-visit run the goal allows 10 MB; a shorter run is held to the
-    # same rate (the slope), and to the plain difference when it covers the whole span
+    # same rate (the slope), a short one to the difference with room for the allocator to settle
     span = float(steady[-1]["visit"]) - float(steady[0]["visit"])
     rate = verdict.growth_per_1k["rss_mb"]
-    allowed_rate = RSS_LIMIT_MB * 1000.0 / (REFERENCE_VISITS - WARMUP_VISITS)
     grown = _edge(steady, "rss_mb", True) - _edge(steady, "rss_mb", False)
     if span >= REFERENCE_VISITS - WARMUP_VISITS:
         add(Check("RSS growth", grown <= RSS_LIMIT_MB, f"{grown:+.1f} MB after visit {warm} (limit {RSS_LIMIT_MB} MB)"))
-    else:
-        # short run: noise dominates a few hundred visits; allow the goal's rate with 5 MB of noise
+    elif span >= 1000:  # long enough for the slope: projected over the rest of 10,000 visits
         projected = rate * (REFERENCE_VISITS - WARMUP_VISITS) / 1000.0
-        ok = grown <= RSS_LIMIT_MB * span / (REFERENCE_VISITS - WARMUP_VISITS) + 5.0 and rate <= max(allowed_rate, 5.0 * 1000.0 / max(span, 1.0))
-        add(Check("RSS growth", ok, f"{grown:+.1f} MB over {span:.0f} visits, {rate:+.2f} MB/1k "
-                                    f"(projected {projected:+.1f} MB over 9,000 visits)"))
+        add(Check("RSS growth", projected <= RSS_LIMIT_MB, f"{rate:+.2f} MB/1k over {span:.0f} visits "
+                                                          f"(projected {projected:+.1f} MB over 9,000, limit {RSS_LIMIT_MB} MB)"))
+    else:
+        # a short run: the allocator still settles after the first captures (tens of MB); held to
+        # the goal's rate plus that much, which a leak of a capture's frames (~100 MB each) exceeds
+        allowed = RSS_LIMIT_MB * span / (REFERENCE_VISITS - WARMUP_VISITS) + SHORT_RSS_NOISE_MB
+        add(Check("RSS growth", grown <= allowed, f"{grown:+.1f} MB over {span:.0f} visits (allowed {allowed:.0f} MB), "
+                                                  f"{rate:+.2f} MB/1k"))
     for key, slack, what in (("threads", THREAD_SLACK, "threads"), ("fds", FD_SLACK, "open fds")):
         top = max(float(r[key]) for r in steady)
         add(Check(f"{what} flat", top - float(base[key]) <= slack and _edge(steady, key, True) - float(base[key]) <= slack / 2 + 1,
@@ -159,6 +164,9 @@ def analyse(rows: list[dict], *, visits: int, warmup: int | None = None, stuck: 
               f"{verdict.growth_per_1k['kept_kb']:+.0f} kB/1k visits)" + ("" if drained else " (the outbox did NOT drain)")))
     wal_top = max(float(r["wal_max_kb"]) for r in rows)
     add(Check("SQLite WAL bounded", wal_top <= WAL_LIMIT_KB, f"largest WAL {wal_top:.0f} kB (limit {WAL_LIMIT_KB} kB)"))
+    if "font_fds" in rows[-1]:
+        fonts = max(float(r["font_fds"]) for r in rows)
+        add(Check("font files bounded", fonts <= FONT_CACHE + FD_SLACK, f"at most {fonts:.0f} open (Kivy keeps {FONT_CACHE})"))
     hits = personal_hits or []
     add(Check("nothing personal left", not hits, "; ".join(hits[:5]) if hits else "no fed name, ID number or phone found"))
     log_end = float(rows[-1]["log_kb"])
@@ -280,8 +288,22 @@ def ui_cpu_s() -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+FONT_SUFFIXES = (".ttf", ".ttc", ".otf")
+
+
 def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
+    """Open fds but the fonts' (Kivy's SDL2 text provider keeps up to 64 sizes open: bounded)."""
+    return len(os.listdir("/proc/self/fd")) - font_fds()
+
+
+def font_fds() -> int:
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").endswith(FONT_SUFFIXES)
+        except OSError:
+            pass
+    return count
 
 
 def live_textures() -> int:
@@ -494,14 +516,22 @@ class Soak:
         return find(self.app.screens["home"], lambda w: getattr(w, "action", None) == action)
 
     def dismiss_dialogs(self) -> Iterator[float]:
-        for dialog in list(self.app.shell.dialogs):
-            ok = dialog.ids.get("ok_button") if hasattr(dialog, "ids") else None
+        """Close the message dialogs as a citizen does: the top one's button, one at a time."""
+        shell = self.app.shell
+        for _ in range(6):
+            if not shell.dialogs:
+                return
+            top = shell.dialogs[-1]
+            ok = top.ids.get("ok_button") if hasattr(top, "ids") else None
             if ok is not None:
                 tap(ok)
-            else:
-                dialog.dismiss(animation=False)
-            yield 0.02
-        yield from until(lambda: not self.app.shell.dialogs, "dialogs closed", 10)
+            deadline = time.monotonic() + 5
+            while top in shell.dialogs and time.monotonic() < deadline:
+                yield 0.02
+            if top in shell.dialogs:   # a dialog without the one big button (or not laid out yet)
+                top.dismiss(animation=False)
+                yield 0.02
+        yield from until(lambda: not shell.dialogs, "dialogs closed", 10)
 
     def begin(self, with_card: Any = None) -> Iterator[float]:
         app = self.app
@@ -812,7 +842,7 @@ class Soak:
             "visit": self.visit, "elapsed_s": round(time.monotonic() - self.started, 1),
             "rss_mb": psutil.Process().memory_info().rss / 1e6, "heap_mb": heap,
             "py_blocks_k": sys.getallocatedblocks() / 1000,
-            "threads": threading.active_count(), "fds": open_fds(), "textures": live_textures(),
+            "threads": threading.active_count(), "fds": open_fds(), "font_fds": font_fds(), "textures": live_textures(),
             "data_kb": folder_kb(data, skip=(data / "demo",)), **data_parts(data),
             "outbox_db_kb": sum(file_kb(p) for p in outbox.glob("*.db")) + sum(file_kb(p) for p in outbox.glob("*.sqlite3")),
             "outbox_wal_kb": sum(file_kb(p) for p in outbox.glob("*-wal")),
