@@ -1,9 +1,8 @@
 """Find the page or card in a camera frame: its four corners and how sure we are, or None.
 
-How: edges are found on a copy about 512 px wide, in colour (so a white page on light grey or a red
-booklet on a dark pad still shows), with the frame's own border drawn in, so a page that runs off the
-picture still has a closed outline; strict edges first, and lenient ones only when the strict ones
-leave no clear document. Every closed outline that could be a document becomes a
+How: edges are found on a copy about 512 px wide, channel by channel (so a white page on light grey
+or a red booklet on a dark pad still shows), with the frame's own border drawn in, so a page that runs
+off the picture still has a closed outline. Every closed outline that could be a document becomes a
 quadrilateral (two neighbouring ones may together make one: an open booklet, or a page cut in two by a
 shadow). Each side of a candidate is then measured (sides.py): along many normals the colour edge is
 located to a fraction of a pixel and a robust line fitted through those points; a side that lies on
@@ -46,7 +45,6 @@ CONTRAST_MEAN = 0.6      # share of the measured perimeter that must show it
 CONTRAST_SIDE = 0.3      # ... and of every measured side (a hand or a glare spot may hide the rest)
 FRAME_TOL = 1.6          # px on the small copy: a side this close to the border lies on it
 DOUBTFUL = 0.6           # below this confidence a detection is doubtful
-EARLY = 0.9              # a document this clear on the strict edges ends the search there
 
 
 @dataclass(frozen=True)
@@ -116,23 +114,20 @@ def _area(quad: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------------------
 # Candidates on the small copy
 
-def _edge_maps(small: np.ndarray, which: tuple[str, ...] = ("strict", "lenient")) -> list[np.ndarray]:
-    """Canny edges of the colour image (so a red cover on a dark pad, or a cream page on light
-    wood, has an edge even where the brightness barely changes): a ``strict`` map drawn with thick
-    strokes, which close the small gaps a faint stretch of page edge leaves, from the strongest
-    channel at each pixel; and a ``lenient`` one, each channel on its own, combined. Both have the
-    frame's border drawn in: a page running off the picture is closed by it."""
+def _edge_maps(small: np.ndarray) -> list[np.ndarray]:
+    """Canny edges of each colour channel, combined (so a red cover on a dark pad, or a cream page
+    on light wood, has an edge even where the brightness barely changes): a strict map drawn with
+    thick strokes, which close the small gaps a faint stretch of page edge leaves, and a lenient one.
+    Both have the frame's border drawn in: a page running off the picture is closed by it."""
     blur = cv2.GaussianBlur(small, (5, 5), 0)
-    maps = []
-    if "strict" in which:
-        # on a colour image Canny takes, pixel by pixel, the channel whose gradient is strongest
-        maps.append(cv2.dilate(cv2.Canny(blur, 50, 150), np.ones((5, 5), np.uint8)))
-    if "lenient" in which:
-        lenient = None
-        for ch in ([blur] if blur.ndim == 2 else cv2.split(blur)):
-            edges = cv2.Canny(ch, 20, 60)
-            lenient = edges if lenient is None else cv2.bitwise_or(lenient, edges)
-        maps.append(cv2.dilate(lenient, np.ones((3, 3), np.uint8)))
+    chans = [blur] if blur.ndim == 2 else cv2.split(blur)
+    strict = lenient = None
+    for ch in chans:
+        s, l = cv2.Canny(ch, 50, 150), cv2.Canny(ch, 20, 60)
+        strict = s if strict is None else cv2.bitwise_or(strict, s)
+        lenient = l if lenient is None else cv2.bitwise_or(lenient, l)
+    thin, thick = np.ones((3, 3), np.uint8), np.ones((5, 5), np.uint8)
+    maps = [cv2.dilate(strict, thick), cv2.dilate(lenient, thin)]
     for m in maps:
         cv2.rectangle(m, (0, 0), (m.shape[1] - 1, m.shape[0] - 1), 255, 1)
     return maps
@@ -455,23 +450,16 @@ def _nested(inner: np.ndarray, outer: np.ndarray) -> bool:
     return all(cv2.pointPolygonTest(c, (float(x), float(y)), True) > -3 for x, y in inner)
 
 
-def _settled(small: np.ndarray, found: _Found) -> bool:
-    """Whether a document found on the strict edges is clear enough to end the search: confident,
-    and with paper and desk apart a few pixels further from its sides as well (a printed frame near
-    a page's edge has paper on both sides there, the page's own edge does not)."""
-    if found.confidence() < EARLY:
-        return False
-    far = side_contrast(small, found.corners, offsets=(5.0, 7.0, 9.0), samples=16)[found.free]
-    return bool(far.mean() >= 0.75 and far.min() >= 0.5)
-
-
 def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found, float] | None:
     """The outermost plausible document on an already small frame and its confidence, or None."""
     h, w = small.shape[:2]
     lo, hi = min_area * w * h, MAX_AREA * w * h
+    maps = _edge_maps(small)
+    quads = _dedupe([q for m in maps for q in _candidates(m, lo, hi)], 3.0)
+    quads = _dedupe(quads + _merged_pairs(quads, lo), 3.0)
+    quads = sorted((q for q in quads if is_sane(q)), key=_area, reverse=True)
     found: list[_Found] = []
     measured: list[np.ndarray] = []
-    tried: list[np.ndarray] = []
 
     def consider(quad: np.ndarray, may_grow: bool) -> None:
         result, corners = _evaluate(small, quad, lo, hi)
@@ -490,29 +478,14 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
             if grown is not None and is_sane(grown):
                 consider(grown, False)
 
-    def search(quads: list[np.ndarray]) -> None:
-        """Consider the candidates not yet tried, largest first."""
-        pool = sorted((q for q in _dedupe(quads + _merged_pairs(quads, lo), 3.0) if is_sane(q)), key=_area,
-                      reverse=True)
-        for quad in pool:
-            if any(np.abs(quad - t).max() < 3.0 for t in tried):
-                continue
-            clear = [f for f in found if f.confidence() >= DOUBTFUL]
-            if clear:
-                if _area(quad) * 1.15 < clear[-1].area * 0.6:
-                    break  # much smaller than the document found: only competitors matter, and they are large
-                if any(_nested(quad, f.corners) for f in clear):
-                    continue  # inside the document found (a table, a field, a photo): it cannot win
-            tried.append(quad)
-            consider(quad, True)
-
-    # the strict edges first; the lenient ones (three more Canny passes) only when those leave
-    # no clear document
-    quads = _dedupe(_candidates(_edge_maps(small, ("strict",))[0], lo, hi), 3.0)
-    search(quads)
-    if not any(_settled(small, f) for f in found):
-        quads = _dedupe(quads + _candidates(_edge_maps(small, ("lenient",))[0], lo, hi), 3.0)
-        search(quads)
+    for quad in quads:
+        clear = [f for f in found if f.confidence() >= DOUBTFUL]
+        if clear:
+            if _area(quad) * 1.15 < clear[-1].area * 0.6:
+                break  # much smaller than the document found: only competitors matter, and they are large
+            if any(_nested(quad, f.corners) for f in clear):
+                continue  # inside the document found (a table, a field, a photo): it cannot win
+        consider(quad, True)
     if not any(f.confidence() >= DOUBTFUL for f in found):
         # nothing clear: a shadow falling across the page may have broken its outline. Divide the
         # light out (a soft shadow is smooth, a page's edge is sharp) and look again.
@@ -571,8 +544,9 @@ def detect_page(image: np.ndarray, *, work_side: int = WORK_SIDE, min_area: floa
     frame = frame_sides(corners, w, h, tol=2.0 * k)
     frame = [f if f is not None else g for f, g in zip(found.frame, frame)]
     if refine and k > 1:
-        # one look across each side, wide enough for a cover's rim outside the pages
-        fitted = _fit_sides(image, corners, frame, 5 * k + 3, "outer", 48)
+        fitted = _fit_sides(image, corners, frame, 2 * k + 2, "nearest", 48)
+        if fitted is not None and is_sane(fitted[0]):  # then look outside for a cover's rim
+            fitted = _fit_sides(image, fitted[0], frame, 5 * k + 3, "outer", 48) or fitted
         if fitted is not None and is_sane(fitted[0]) and 0.9 <= _area(fitted[0]) / _area(corners) <= 1.1:
             corners = fitted[0]
     free = np.array([f is None for f in frame])
@@ -659,16 +633,11 @@ def _text_cues(ink: np.ndarray) -> tuple[float, float]:
     return heading, letters
 
 
-def _red(bgr: np.ndarray) -> np.ndarray:
-    """Red print (a seal, an emblem) as a 0/1 mask: red clearly above both green and blue."""
-    b, g, r = cv2.split(bgr)
-    return (cv2.subtract(r, cv2.max(g, b)) > 60).view(np.uint8)
-
-
 def _seal_cue(bgr: np.ndarray) -> float:
     """Evidence (-1..1, positive: upside down): an official seal is stamped near a form's foot."""
     h, w = bgr.shape[:2]
-    red = _red(bgr)
+    b, g, r = [c.astype(np.int16) for c in cv2.split(bgr)]
+    red = (r - np.maximum(g, b)) > 60
     if red.sum() < 0.002 * h * w:
         return 0.0
     cy = np.nonzero(red)[0].mean() / h
@@ -679,7 +648,8 @@ def _card_upside_down(bgr: np.ndarray) -> float:
     """Evidence (-1..1, positive: upside down) for a landscape resident ID card: its front has the
     portrait on the right, its back the red emblem at the top left."""
     h, w = bgr.shape[:2]
-    red = _red(bgr)
+    b, g, r = [c.astype(np.int16) for c in cv2.split(bgr)]
+    red = ((r - np.maximum(g, b)) > 60).astype(np.uint8)
     if red.sum() > 0.004 * h * w:
         ys, xs = np.nonzero(red)
         cx, cy = xs.mean() / w, ys.mean() / h
