@@ -398,7 +398,8 @@ def scenario_submit(app, clock, results):
     results["receipt_no"] = submit.receipt_no
     results["done_message"] = submit.done_message
     results["qr"] = submit.qr_texture is not None
-    results["pending_offline"] = app.services.outbox.status()["pending"]
+    offline = app.services.outbox.status()  # queued, not delivered: waiting, or leased by a sender trying the dead link
+    results["pending_offline"] = offline["pending"] + offline["inflight"]
     yield from wait_until(lambda: app.devices.printer.simulator.jobs_printed >= 1, timeout=20)
     results["printed"] = app.devices.printer.simulator.jobs_printed
     # then online: the outbox delivers it, once
