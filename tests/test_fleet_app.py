@@ -281,18 +281,15 @@ def _scenario(app, wiring, site: Path, workdir: Path, results: dict):
 
 
 def main(site: Path, workdir: Path) -> int:
-    import traceback
-
     from kiosk import ui_env
     from kiosk.fleet.agent import startup_config
     from kiosk.fleet.app_wiring import FleetWiring
 
     cfg = startup_config(str(site))
     ui_env.prepare(cfg.screen.width, cfg.screen.height, kivy_home=workdir / "kivy")
-    from kivy.clock import Clock
-
     from kiosk.app import KioskApp
     from kiosk.logging_setup import install
+    from ui_harness import drive
 
     install(cfg.paths.log_dir)
     wiring = FleetWiring(str(site), settle_s=0.5)
@@ -300,21 +297,7 @@ def main(site: Path, workdir: Path) -> int:
     outcome: dict = {"ok": False}
 
     def started(app) -> None:
-        steps = _scenario(app, wiring, site, workdir, results)
-
-        def advance(dt) -> None:
-            try:
-                delay = next(steps)
-            except StopIteration:
-                outcome["ok"] = True
-                app.stop()
-                return
-            except Exception:
-                outcome["error"] = traceback.format_exc()
-                app.stop()
-                return
-            Clock.schedule_once(advance, delay)
-        Clock.schedule_once(advance, 0.3)
+        drive(app, _scenario(app, wiring, site, workdir, results), outcome)
 
     KioskApp(cfg, on_started=started, fleet=wiring, monotonic=lambda: 1000.0).run()
     if not outcome["ok"]:

@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-import traceback
 import zipfile
 from pathlib import Path
 
@@ -55,7 +54,7 @@ def _enter_pad(app):
 
 
 def scenario_entry(app, clock, results):
-    from ui_harness import find, tap, wait_until
+    from ui_harness import tap, wait_until
 
     yield from wait_until(lambda: app.devices.reader is not None and app.devices.reader.status().state.value == "ready")
     reader, scanner = app.devices.reader.simulator, app.devices.scanner.simulator
@@ -177,11 +176,10 @@ def main() -> int:
 
     kiosk.operate.bundle.usb_mounts = lambda: [stick]   # a USB stick is mounted
     ui_env.prepare(cfg.screen.width, cfg.screen.height, kivy_home=folder / "kivy")
-    from kivy.clock import Clock
 
     from kiosk.app import KioskApp
     from kiosk.logging_setup import install
-    from ui_harness import FakeClock
+    from ui_harness import FakeClock, drive
 
     install(cfg.paths.log_dir)
     clock = FakeClock()
@@ -189,21 +187,7 @@ def main() -> int:
     outcome = {"ok": False}
 
     def started(app):
-        steps = SCENARIOS[name](app, clock, results)
-
-        def advance(dt):
-            try:
-                delay = next(steps)
-            except StopIteration:
-                outcome["ok"] = True
-                app.stop()
-                return
-            except Exception:
-                outcome["error"] = traceback.format_exc()
-                app.stop()
-                return
-            Clock.schedule_once(advance, delay)
-        Clock.schedule_once(advance, 0.3)
+        drive(app, SCENARIOS[name](app, clock, results), outcome)
 
     KioskApp(cfg, on_started=started, monotonic=clock).run()
     if not outcome["ok"]:

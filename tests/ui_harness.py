@@ -717,6 +717,27 @@ def scenario_landscape_forms(app, clock, results):
 SCENARIOS = {"attract_clock": scenario_attract_clock, "landscape_forms": scenario_landscape_forms, "elderly_rows": scenario_elderly_rows, "elderly_offer": scenario_elderly_offer, "reading_idle": scenario_reading_idle, "help_phones": scenario_help_phones, "card_taken": scenario_card_taken, "progress": scenario_progress, "certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
 
 
+def drive(app, steps, outcome: dict) -> None:
+    """Run a scenario's steps on the Kivy clock: each step yields the seconds until the next one.
+    ``outcome["ok"]`` is set when the steps end; ``outcome["error"]`` holds the traceback of a failure.
+    The app stops either way."""
+    from kivy.clock import Clock
+
+    def advance(dt):
+        try:
+            delay = next(steps)
+        except StopIteration:
+            outcome["ok"] = True
+            app.stop()
+            return
+        except Exception:
+            outcome["error"] = traceback.format_exc()
+            app.stop()
+            return
+        Clock.schedule_once(advance, delay)
+    Clock.schedule_once(advance, 0.3)
+
+
 def main() -> int:
     name, data_dir = sys.argv[1], Path(sys.argv[2])
     from dataclasses import replace
@@ -731,7 +752,6 @@ def main() -> int:
     if os.environ.get("UI_SIZE"):      # e.g. 1920x1080: the same scenario in landscape
         width, height = (int(v) for v in os.environ["UI_SIZE"].split("x"))
     ui_env.prepare(width, height, kivy_home=data_dir / "kivy")
-    from kivy.clock import Clock
 
     from kiosk.app import KioskApp
     from kiosk.logging_setup import install
@@ -742,21 +762,7 @@ def main() -> int:
     outcome = {"ok": False}
 
     def started(app):
-        steps = SCENARIOS[name](app, clock, results)
-
-        def advance(dt):
-            try:
-                delay = next(steps)
-            except StopIteration:
-                outcome["ok"] = True
-                app.stop()
-                return
-            except Exception:
-                outcome["error"] = traceback.format_exc()
-                app.stop()
-                return
-            Clock.schedule_once(advance, delay)
-        Clock.schedule_once(advance, 0.3)
+        drive(app, SCENARIOS[name](app, clock, results), outcome)
 
     KioskApp(cfg, on_started=started, monotonic=clock).run()
     if not outcome["ok"]:
