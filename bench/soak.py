@@ -909,7 +909,9 @@ class Soak:
             try:
                 yield from getattr(self, f"v_{kind}")()
             except Stuck as exc:
-                self.stuck.append(f"visit {self.visit} {kind}: {exc} (screen {app.manager.current})")
+                on_window = [type(w).__name__ for w in self.window.children]
+                self.stuck.append(f"visit {self.visit} {kind}: {exc} (screen {app.manager.current}; window: "
+                                  f"{', '.join(on_window)}; dialogs {len(app.shell.dialogs)})")
                 print(f"stuck: {self.stuck[-1]}", file=sys.stderr, flush=True)
                 if len(self.stuck) <= 5 and self.args.out:
                     from kiosk.app import save_window_png

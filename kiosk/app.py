@@ -106,10 +106,10 @@ class KivyShell:
     def text_in(self, lang: str, key: str, **values: Any) -> str:
         return translate(key, lang, **values)
 
-    def speak(self, key: str) -> None:
+    def speak(self, key: str, **values: Any) -> None:
         """Voice guidance in elderly mode (the forgotten-card alert speaks in every mode)."""
         if self.app.elderly:
-            self.app.voice.say(self.text(key, hotline=self.hotline), self.lang)
+            self.app.voice.say(self.text(key, **{"hotline": self.hotline, **values}), self.lang)
 
     def online(self) -> bool:
         sender = self.app.services.sender

@@ -85,7 +85,8 @@ class FakeShell:
         self.messages.append((title, body))
         self.offered_help = getattr(self, "offered_help", []) + [offer_help]
 
-    def speak(self, key: str) -> None:
+    def speak(self, key: str, **values: Any) -> None:
+        self.text(key, **{"hotline": "12345", **values})   # what the app would say must render
         self.spoken.append(key)
 
     def text(self, key: str, **values: Any) -> str:

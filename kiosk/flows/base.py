@@ -32,7 +32,7 @@ class Shell(Protocol):
     def current_screen(self) -> str: ...
     def message(self, title: str, body: str, offer_help: bool = True) -> None: ...  # the one message dialog;
     # offer_help: 12345 and the centre's phone shown big (every error and offer of help; not on "done")
-    def speak(self, key: str) -> None: ...                 # voice guidance (elderly mode)
+    def speak(self, key: str, **values: Any) -> None: ...                 # voice guidance (elderly mode)
     def text(self, key: str, **values: Any) -> str: ...    # a UI text in the current language
     def text_in(self, lang: str, key: str, **values: Any) -> str: ...  # ... in a given language
     def online(self) -> bool: ...                          # the platform answered lately

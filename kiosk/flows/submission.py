@@ -250,7 +250,7 @@ class CaptureFlow(Flow):
         prompt = getattr(self.view, "show_prompt", None)
         if callable(prompt):
             prompt(self.t(key, n=count + 1))
-        self.ctx.shell.speak(key)
+        self.ctx.shell.speak(key, n=count + 1)   # the spoken side names its number too
 
     def capture_now(self) -> None:
         if self.live is not None:
