@@ -237,12 +237,19 @@ def probe_from_config(cfg, name: str, timeout: float, counters: dict | None = No
 # -- live tests (service mode) -----------------------------------------------------------------
 
 
-def _down(driver: Any) -> dict[str, str] | None:
-    """A started driver that is offline or failed answers at once (a live test must not wait out its
-    timeout on a dead device); None when it may be tried."""
+START_GRACE_S = 3.0  # a driver started a moment ago is still connecting: wait this long before calling it down
+
+
+def _down(driver: Any, grace_s: float = START_GRACE_S) -> dict[str, str] | None:
+    """A started driver that is offline or failed answers within ``grace_s`` (a live test must not wait
+    out its timeout on a dead device, nor refuse one that is still connecting); None when it may be tried."""
     if getattr(driver, "_thread", None) is None:
         return None
+    deadline = time.monotonic() + grace_s
     status = driver.status()
+    while status.state.value in ("offline", "error") and time.monotonic() < deadline:
+        time.sleep(0.05)
+        status = driver.status()
     if status.state.value in ("offline", "error"):
         return {"error_en": f"the device is {status.state.value}: {status.detail_en}",
                 "error_zh": f"设备{'离线' if status.state.value == 'offline' else '故障'}：{status.detail_zh}"}
