@@ -231,6 +231,24 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 
+def _merge_area_texts() -> None:
+    """Add the strings of every module in ``kiosk.texts``; a key defined twice is a programming error."""
+    import importlib
+    import pkgutil
+
+    import kiosk.texts
+
+    for info in sorted(pkgutil.iter_modules(kiosk.texts.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"kiosk.texts.{info.name}")
+        for key, pair in getattr(module, "STRINGS", {}).items():
+            if key in STRINGS:
+                raise ValueError(f"UI string {key!r} is defined twice (kiosk.texts.{info.name})")
+            STRINGS[key] = pair
+
+
+_merge_area_texts()
+
+
 def translate(key: str, lang: str, **values: object) -> str:
     zh, en = STRINGS.get(key, (key, key))
     text = en if lang == "en" else zh

@@ -10,20 +10,46 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-KV_FILES = ("widgets", "attract", "home", "guide", "guide_detail", "identify", "progress", "rating", "submit", "capture", "certificates", "help_request", "service_pin", "service")
+KV_FILES = (  # one per line: screens are added by appending a line
+    "widgets",
+    "attract",
+    "home",
+    "guide",
+    "guide_detail",
+    "identify",
+    "progress",
+    "rating",
+    "submit",
+    "capture",
+    "certificates",
+    "help_request",
+    "service_pin",
+    "service",
+)
 
 # screen name → the action of the flow that controls it (kiosk.flows registry)
-CONTROLLERS = {"guide": "guide", "guide-detail": "guide", "identify": "identify", "progress": "progress",
-               "certificates": "certificates", "submit": "submit", "rating": "rating", "help": "help",
-               "service-pin": "service", "service": "service"}
+CONTROLLERS = {
+    "guide": "guide",
+    "guide-detail": "guide",
+    "identify": "identify",
+    "progress": "progress",
+    "certificates": "certificates",
+    "submit": "submit",
+    "rating": "rating",
+    "help": "help",
+    "service-pin": "service",
+    "service": "service",
+}
 
 
 def load_kv() -> None:
     from kivy.lang import Builder
 
     # importing the modules registers their widget classes with Kivy's Factory before the rules
-    from screens import attract, guide, guide_detail, home, identify, progress, rating, submit, capture, certificates, help_request, service, service_pin, widgets  # noqa: F401
+    import importlib
 
+    for name in KV_FILES:
+        importlib.import_module(f"screens.{name}")
     here = Path(__file__).parent
     for name in KV_FILES:
         path = str(here / f"{name}.kv")
@@ -47,9 +73,21 @@ def make_screens() -> dict[str, Any]:
     from screens.service_pin import ServicePinScreen
     from screens.submit import SubmitScreen
 
-    made = [cls() for cls in (AttractScreen, HomeScreen, GuideScreen, GuideDetailScreen, IdentifyScreen, ProgressScreen,
-                              RatingScreen, SubmitScreen, CaptureScreen, CertificatesScreen, HelpRequestScreen,
-                              ServicePinScreen, ServiceScreen)]
+    made = [cls() for cls in (  # one per line
+        AttractScreen,
+        HomeScreen,
+        GuideScreen,
+        GuideDetailScreen,
+        IdentifyScreen,
+        ProgressScreen,
+        RatingScreen,
+        SubmitScreen,
+        CaptureScreen,
+        CertificatesScreen,
+        HelpRequestScreen,
+        ServicePinScreen,
+        ServiceScreen,
+    )]
     return {screen.name: screen for screen in made}
 
 
