@@ -84,6 +84,26 @@ class Delivery(BaseModel):
     tracking_no: str | None = None
 
 
+class ShipmentStep(BaseModel):
+    step: Literal["created", "collected", "in_transit", "out_for_delivery", "delivered"]
+    label: str = Field(description="in Chinese: 已下单, 已揽收, 运输中, 派送中, 已签收")
+    at: str
+    note: str
+
+
+class Shipment(BaseModel):
+    tracking_no: str = Field(description="the courier's waybill number")
+    courier: str
+    kind: Literal["deliver", "pickup"] = Field(description="to the citizen's door, or their originals collected")
+    kind_label: str
+    status: Literal["created", "collected", "in_transit", "out_for_delivery", "delivered"]
+    status_label: str
+    address: str = Field(description="up to the township, the rest hidden")
+    steps: list[ShipmentStep]
+    pickup_from: str | None = None
+    pickup_until: str | None = None
+
+
 class MaskedPerson(BaseModel):
     name: str = Field(description="masked: 韦*")
     id_number: str = Field(description="masked: 450329********0427")
@@ -108,6 +128,7 @@ class Application(BaseModel):
     delivery: Delivery
     applicant: MaskedPerson
     materials: list[MaterialPages]
+    shipments: list[Shipment] = Field(default_factory=list, description="courier parcels for it, with their steps")
 
 
 class ApplicationList(BaseModel):
@@ -186,9 +207,22 @@ class SubmittedMaterial(Strict):
     pages: list[str] = Field(min_length=1, description="file names of the 'files' parts, in page order")
 
 
+class ChosenAddress(Strict):
+    division: str = Field(pattern=r"^\d{12}$", description="a village (or a town without villages) the platform serves")
+    house: str = Field(max_length=24, description="as typed on the keypad: 12号, 3栋2单元401室")
+
+
+class PickupTime(Strict):
+    date: str = Field(description="YYYY-MM-DD, China time")
+    slot: Literal["am", "pm"] = Field(description="am 09:00-12:00, pm 14:00-18:00")
+
+
 class SubmittedDelivery(Strict):
-    method: Literal["pickup", "post"]
-    address: str | None = Field(None, max_length=200, description="required for post")
+    method: Literal["pickup", "post", "courier"]
+    address: str | ChosenAddress | None = Field(None, description="post: the address text (≤ 200 characters); "
+                                                "courier: the address chosen from the divisions")
+    phone: str | None = Field(None, description="courier: the phone the courier calls")
+    pickup: PickupTime | None = Field(None, description="courier: when to collect the originals, if any")
 
 
 class Submission(Strict):

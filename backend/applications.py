@@ -11,10 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from backend import numbers
+from backend import courier, numbers
 from backend.clock import add_working_days, local_iso, local_time, to_utc
-from backend.db import application_events, applications
+from backend.db import application_events, applications, certificates, shipments
 from backend.people import mask_address, mask_id_number, mask_name
+from kiosk.masking import recognisable_address
 
 # Status codes in order of a normal life, and what a citizen reads.
 STATUS_LABELS = {
@@ -24,7 +25,7 @@ STATUS_LABELS = {
     "ready_for_pickup": "待领取",
     "posted": "已邮寄",
 }
-DELIVERY_LABELS = {"pickup": "窗口自取", "post": "邮寄送达"}
+DELIVERY_LABELS = {"pickup": "窗口自取", "post": "邮寄送达", "courier": "快递寄到家"}
 # Draws of a platform number before giving up: a collision among 10⁸ per day is already rare.
 PLATFORM_NUMBER_TRIES = 20
 
@@ -103,14 +104,15 @@ def _public_delivery(delivery: dict) -> dict:
     method = delivery.get("method", "pickup")
     shown: dict[str, Any] = {"method": method, "label": DELIVERY_LABELS.get(method, method)}
     if delivery.get("address"):
-        shown["address"] = mask_address(delivery["address"])
+        # a courier's address was chosen at the kiosk: shown up to the township, as on the slip
+        shown["address"] = (recognisable_address if method == "courier" else mask_address)(delivery["address"])
     for key in ("courier", "tracking_no"):
         if delivery.get(key):
             shown[key] = delivery[key]
     return shown
 
 
-def shown(row: sa.RowMapping, events: list[sa.RowMapping]) -> dict:
+def shown(row: sa.RowMapping, events: list[sa.RowMapping], shipments: list[dict] | None = None) -> dict:
     """One application as a kiosk sees it: status, history, deadline; the applicant masked."""
     return {
         "receipt_no": row["receipt_no"],
@@ -128,6 +130,7 @@ def shown(row: sa.RowMapping, events: list[sa.RowMapping]) -> dict:
         "applicant": {"name": mask_name(row["applicant_name"]),
                       "id_number": mask_id_number(row["applicant_id_number"])},
         "materials": [{"name": m["name"], "pages": len(m["pages"])} for m in row["materials"]],
+        "shipments": shipments or [],
     }
 
 
@@ -143,4 +146,34 @@ def load_applications(conn: sa.Connection, where: Any) -> list[dict]:
                               .where(application_events.c.application_id.in_(list(events)))
                               .order_by(application_events.c.at, application_events.c.id)).mappings():
         events[event["application_id"]].append(event)
-    return [shown(row, events[row["id"]]) for row in rows]
+    parcels: dict[str, list[dict]] = {row["receipt_no"]: [] for row in rows}
+    for receipt_no in parcels:
+        parcels[receipt_no] = courier.load(conn, shipments.c.receipt_no == receipt_no)
+    return [shown(row, events[row["id"]], parcels[row["receipt_no"]]) for row in rows]
+
+
+def certificate_order(conn: sa.Connection, order_no: str) -> dict | None:
+    """A certificate sent by courier, looked up by its order number like an application (its
+    progress is its shipment's)."""
+    parcels = courier.load(conn, shipments.c.order_no == order_no)
+    row = conn.execute(sa.select(shipments.c.certificate_id, shipments.c.created_at, shipments.c.name,
+                                 shipments.c.address).where(shipments.c.order_no == order_no)).first()
+    if row is None or not parcels:
+        return None
+    cert = conn.execute(sa.select(certificates.c.title, certificates.c.department, certificates.c.holder_id_number)
+                        .where(certificates.c.id == row.certificate_id)).first()
+    title = cert.title if cert is not None else row.certificate_id
+    received = local_iso(row.created_at)
+    return {
+        "receipt_no": order_no, "item_id": row.certificate_id or "", "item_name": f"邮寄证明：{title}",
+        "department": cert.department if cert is not None else "", "status": STATUS_LABELS["posted"],
+        "status_code": "posted",
+        "history": [{"status": STATUS_LABELS["received"], "status_code": "received", "at": received,
+                     "note": "自助终端申请邮寄证明"}],
+        "received_at": received, "time_limit_days": 0, "deadline": local_time(row.created_at).date().isoformat(),
+        "delivery": {"method": "courier", "label": DELIVERY_LABELS["courier"],
+                     "address": recognisable_address(row.address)},
+        "applicant": {"name": mask_name(row.name),
+                      "id_number": mask_id_number(cert.holder_id_number) if cert is not None else ""},
+        "materials": [], "shipments": parcels,
+    }

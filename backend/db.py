@@ -332,6 +332,55 @@ mobile_links = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# -- divisions and courier shipments (``backend.divisions``, ``backend.courier``) ----------------------
+
+divisions = sa.Table(
+    "divisions",
+    metadata,
+    # Administrative divisions the platform serves, for addresses chosen from lists.
+    sa.Column("code", sa.String(12), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("level", sa.String(8), nullable=False),
+    sa.Column("parent", sa.String(12), nullable=True, index=True),
+)
+
+shipments = sa.Table(
+    "shipments",
+    metadata,
+    # One parcel with the courier: a result or certificate to the citizen (``deliver``) or their
+    # originals picked up from home (``pickup``). Linked to an application's receipt number or to
+    # a certificate order's number (``order_no``).
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tracking_no", sa.String(40), nullable=False, unique=True),
+    sa.Column("courier", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("receipt_no", sa.String(40), nullable=True, index=True),
+    sa.Column("order_no", sa.String(40), nullable=True, index=True),
+    sa.Column("certificate_id", sa.String(32), nullable=True),
+    sa.Column("kiosk_id", sa.String(64), nullable=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("phone", sa.String(32), nullable=False),
+    sa.Column("division", sa.String(12), nullable=False),
+    sa.Column("house", sa.String(32), nullable=False),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("pickup_from", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("pickup_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+shipment_steps = sa.Table(
+    "shipment_steps",
+    metadata,
+    # What the courier reported, once per (shipment, step).
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("shipment_id", sa.Integer, sa.ForeignKey("shipments.id"), nullable=False, index=True),
+    sa.Column("step", sa.String(24), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("shipment_id", "step"),
+)
+
 SCHEMA_VERSION = "2"
 
 

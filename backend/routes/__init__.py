@@ -16,7 +16,10 @@ ROUTER_MODULES = (
     "backend.routes.appointments",
     "backend.routes.payments",
     "backend.routes.mobile",
+    "backend.routes.divisions",
+    "backend.routes.shipments",
 )
-TEST_ROUTER_MODULES = ("backend.routes.echo", "backend.routes.payment_provider_test")
+TEST_ROUTER_MODULES = ("backend.routes.echo", "backend.routes.payment_provider_test",
+                       "backend.routes.courier_test")
 # Routes whose bodies may carry files (the multipart size limit); every other body is JSON-sized.
 UPLOAD_PATHS = ("/submissions", "/echo")

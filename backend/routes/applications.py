@@ -9,15 +9,16 @@ certificate listing (``backend.access``).
 """
 from __future__ import annotations
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from backend import api_docs as docs
-from backend import numbers
+from backend import courier, numbers
 from backend.access import LIST_APPLICATIONS, id_number_param, record_access, require_subject, verify_subject
-from backend.applications import load_applications
+from backend.applications import certificate_order, load_applications
 from backend.auth import KioskIdentity, require_kiosk
-from backend.db import applications
+from backend.db import applications, shipments
 from backend.idempotency import json_response, render_json
 
 router = APIRouter(dependencies=[Depends(require_kiosk)])
@@ -34,9 +35,17 @@ async def get_application(receipt_no: str, request: Request,
         raise HTTPException(400, "malformed receipt number: expected letters, then digits, "
                                  "like ZW0042261201-73920155")
 
+    db = request.app.state.db
+
     def load() -> list[dict]:
-        with request.app.state.db.read() as conn:
-            return load_applications(conn, applications.c.receipt_no == canonical)
+        with db.write() as conn:  # the courier's new steps are recorded as they are read
+            courier.sync(conn, courier.courier_of(request.app.state),
+                         sa.or_(shipments.c.receipt_no == canonical, shipments.c.order_no == canonical), db.clock())
+            found = load_applications(conn, applications.c.receipt_no == canonical)
+            if not found:
+                order = certificate_order(conn, canonical)
+                found = [order] if order is not None else []
+            return found
 
     found = await run_in_threadpool(load)
     if not found:
@@ -59,7 +68,9 @@ async def list_applications(request: Request, id_number: str | None = None,
 
     def load() -> list[dict]:
         record_access(db, request.app.state.access_policy, kiosk.id, LIST_APPLICATIONS, number)
-        with db.read() as conn:
+        with db.write() as conn:
+            theirs = sa.select(applications.c.receipt_no).where(applications.c.applicant_id_number == number)
+            courier.sync(conn, courier.courier_of(request.app.state), shipments.c.receipt_no.in_(theirs), db.clock())
             return load_applications(conn, applications.c.applicant_id_number == number)
 
     items = await run_in_threadpool(load)

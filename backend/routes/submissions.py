@@ -11,6 +11,25 @@ JSON below) and one ``files`` part per page (the part's file name is what ``page
      "receipt_no": "ZW0001261123-48213377",
      "kiosk_id": "demo-kiosk-001"}
 
+Delivery by courier to an address chosen from the platform's divisions (``backend.divisions``),
+with the originals collected from the door at a chosen time when ``pickup`` is given::
+
+    "delivery": {"method": "courier", "address": {"division": "450329101202", "house": "12号"},
+                 "phone": "13877312345", "pickup": {"date": "2026-12-02", "slot": "am"}}
+
+The courier's waybills (``backend.courier``) are made in the same transaction as the application,
+so a submission that waited offline books its courier when it arrives; a pick-up time that passed
+meanwhile moves to the same slot of the next day.
+
+The first example in full::
+
+    {"item_id": "SB-001",
+     "applicant": {"name": "韦岚", "id_number": "<18 characters from the card>", "phone": "13877312345"},
+     "materials": [{"name": "居民户口簿", "pages": ["hukou-1.jpg", "hukou-2.jpg"]}],
+     "delivery": {"method": "pickup"},
+     "receipt_no": "ZW0001261123-48213377",
+     "kiosk_id": "demo-kiosk-001"}
+
 ``receipt_no`` and ``kiosk_id`` are optional. A kiosk numbers the receipt itself (the citizen takes
 it home even when the upload waits offline in the outbox), in its own number space
 (``backend.numbers``): a number that does not carry the calling kiosk's number, or is dated after
@@ -46,13 +65,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from backend import api_docs as docs
-from backend import numbers
+from backend import courier, divisions, numbers
 from backend.applications import ReceiptNumberTaken, record_application
 from backend.auth import require_kiosk
 from backend.bodies import (MAX_FILES, MAX_JSON_BYTES, MAX_MULTIPART_BYTES, ReceivedBody, ReceivedFile, read_body,
                             read_payload_part)
 from backend.clock import local_iso
-from backend.db import catalogue_items, submission_files
+from backend.db import applications, catalogue_items, submission_files
 from backend.idempotency import IdempotentWrite, idempotent_write
 from backend.people import normalise_id_number
 from backend.validation import check_name, check_phone, check_text, refuse
@@ -120,10 +139,12 @@ async def read_submission(request: Request) -> tuple[ReceivedBody, list[Upload]]
 
 # -- checking the content ------------------------------------------------------------------------
 
-def check_delivery(value: Any) -> dict:
+def check_delivery(value: Any, conn: sa.Connection | None = None, now: Any = None) -> dict:
     if not isinstance(value, dict):
         raise refuse("delivery must be an object: {\"method\": \"pickup\"} or {\"method\": \"post\", \"address\": ...}")
     method = value.get("method")
+    if method == "courier" and conn is not None:
+        return check_courier(value, conn, now)
     if method == "pickup":
         return {"method": "pickup"}
     if method == "post":
@@ -131,7 +152,45 @@ def check_delivery(value: Any) -> dict:
         if len(address) < 6:
             raise refuse("delivery.address is too short for a postal address")
         return {"method": "post", "address": address}
-    raise refuse("delivery.method must be 'pickup' or 'post'")
+    raise refuse("delivery.method must be 'pickup', 'post' or 'courier'")
+
+
+def check_courier(value: dict, conn: sa.Connection, now: Any) -> dict:
+    """Delivery by courier: the chosen address, the courier's phone, and a pick-up time if any."""
+    unknown = sorted(set(value) - {"method", "address", "phone", "pickup"})
+    if unknown:
+        raise refuse(f"delivery: unknown field {unknown[0][:40]!r}")
+    try:
+        address = divisions.check_address(conn, value.get("address"))
+    except divisions.DivisionError as exc:
+        raise refuse(f"delivery.{exc}") from None
+    checked = {"method": "courier", "address": address["text"], "division": address["division"],
+               "house": address["house"], "phone": check_phone(value.get("phone"), "delivery.phone"),
+               "checked_address": address}
+    if value.get("pickup") is not None:
+        try:
+            checked["pickup_window"] = courier.pickup_window(value["pickup"], now)
+        except courier.CourierError as exc:
+            raise refuse(f"delivery.{exc}") from None
+    return checked
+
+
+def book_courier(conn: sa.Connection, the_courier: Any, delivery: dict, *, name: str, receipt_no: str,
+                 kiosk_id: str | None, now: Any) -> dict:
+    """The waybills for an application sent by courier; what is stored as its delivery."""
+    address = delivery.pop("checked_address")
+    window = delivery.pop("pickup_window", None)
+    if window is not None:
+        start, end, moved = window
+        note = "预约时间已过，已改约" if moved else ""
+        courier.create(conn, the_courier, kind="pickup", name=name, phone=delivery["phone"], address=address,
+                       now=now, receipt_no=receipt_no, kiosk_id=kiosk_id, pickup=(start, end),
+                       note=(note + "，" if note else "") + f"上门取原件：{start:%m月%d日 %H:%M}-{end:%H:%M}")
+    made = courier.create(conn, the_courier, kind="deliver", name=name, phone=delivery["phone"], address=address,
+                          now=now, receipt_no=receipt_no, kiosk_id=kiosk_id, note="办结后寄出，已下单")
+    delivery["tracking_no"] = made["tracking_no"]
+    delivery["courier"] = made["courier"]
+    return delivery
 
 
 def file_type(data: bytes) -> str | None:
@@ -248,16 +307,21 @@ async def post_submission(request: Request, write: IdempotentWrite = Depends(ide
         proposed = check_proposed_receipt_no(payload.get("receipt_no"), write.kiosk_number, received_at)
         applicant = check_applicant(payload.get("applicant"))
         materials = check_materials(payload.get("materials"), item, uploads)
-        delivery = check_delivery(payload.get("delivery"))
+        delivery = check_delivery(payload.get("delivery"), conn, received_at)
+        stored_delivery = {k: v for k, v in delivery.items() if k not in ("checked_address", "pickup_window")}
         try:
             application_id, receipt_no, deadline = record_application(
-                conn, item=item, applicant=applicant, delivery=delivery, materials=materials,
+                conn, item=item, applicant=applicant, delivery=stored_delivery, materials=materials,
                 kiosk_id=write.kiosk_id, received_at=received_at, note="自助终端提交申请，材料已接收",
                 receipt_no=proposed)
         except ReceiptNumberTaken as exc:
             log.warning("submission: receipt number %s from kiosk %s is already taken", exc.receipt_no,
                         write.kiosk_id)
             raise HTTPException(409, {"error": "receipt_no_taken", "message": str(exc)}) from None
+        if delivery["method"] == "courier":
+            booked = book_courier(conn, courier.courier_of(request.app.state), delivery, name=applicant["name"],
+                                  receipt_no=receipt_no, kiosk_id=write.kiosk_id, now=received_at)
+            conn.execute(sa.update(applications).where(applications.c.id == application_id).values(delivery=booked))
         by_name = {u.name: u for u in uploads}
         for material in materials:
             for position, page in enumerate(material["pages"]):

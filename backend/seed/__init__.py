@@ -2,6 +2,8 @@
 
 * :func:`seed_catalogue`: the shipped 办事指南 catalogue, into a platform whose catalogue is empty
   (public reference content; a real platform then maintains its own).
+* :func:`seed_divisions`: the demo county's administrative divisions (``divisions.json``: the
+  real province, city and county, made-up towns and villages), for addresses chosen from lists.
 * :func:`seed_demo`: the demo kiosk (``demo-kiosk-001``, number 1, the public token
   ``demo-token``) and the fictitious demo people's applications and certificates. Only the demo
   profile (``kiosk backend --demo``) and the tests call it; a platform started for real refuses a
@@ -64,9 +66,27 @@ def seed_catalogue(db: Database) -> bool:
     return True
 
 
+def load_seed_divisions() -> list:
+    """Read and validate ``divisions.json`` (raises ``backend.divisions.DivisionError``)."""
+    from backend import divisions
+
+    text = resources.files(__package__).joinpath("divisions.json").read_text(encoding="utf-8")
+    return divisions.validate(json.loads(text)["divisions"])
+
+
+def seed_divisions(db: Database) -> int:
+    """Add the demo county's divisions the platform does not hold yet; how many were added."""
+    from backend import divisions
+
+    entries = load_seed_divisions()
+    with db.write() as conn:
+        return divisions.load(conn, entries)
+
+
 def seed_demo(db: Database) -> None:
-    """The demo kiosk and (once) the demo people, on top of the catalogue."""
+    """The demo kiosk and (once) the demo people, on top of the catalogue and the divisions."""
     seed_catalogue(db)
+    seed_divisions(db)
     with db.write() as conn:
         now = db.clock()
         row = conn.execute(sa.select(kiosks.c.id).where(kiosks.c.id == DEMO_KIOSK_ID)).first()
