@@ -281,7 +281,7 @@ REFUSALS = [
      [("hukou-1.jpg", jpeg(1))], "not a material of item SB-001"),
     ("no pages", payload(materials=[{"name": "居民户口簿", "pages": []}]), [], "non-empty list of file names"),
     ("post without address", payload(delivery={"method": "post"}), None, "delivery.address"),
-    ("unknown delivery", payload(delivery={"method": "drone"}), None, "'pickup' or 'post'"),
+    ("unknown delivery", payload(delivery={"method": "drone"}), None, "'pickup', 'post' or 'courier'"),
     ("other kiosk", payload(kiosk_id="kiosk-elsewhere"), None, "kiosk_id does not match"),
     ("unknown field", {**payload(), "priority": "high"}, None, "unknown field 'priority'"),
     ("not an object", ["SB-001"], [], "must be a JSON object"),
