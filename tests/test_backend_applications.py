@@ -83,7 +83,7 @@ def test_lookup_by_receipt_number_is_masked(backend):
     answer = response.json()
     assert list(answer) == ["receipt_no", "item_id", "item_name", "department", "status", "status_code",
                             "history", "received_at", "time_limit_days", "deadline", "delivery", "applicant",
-                            "materials"]
+                            "materials", "shipments"]
     assert answer["receipt_no"] == receipt_no and answer["item_id"] == "JY-002"
     assert answer["item_name"] == "失业登记" and answer["status"] == "受理" and answer["status_code"] == "received"
     assert answer["history"] == [{"status": "受理", "status_code": "received", "at": answer["received_at"],
