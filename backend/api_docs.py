@@ -7,7 +7,7 @@ not validate requests (the routes do, with the messages a technician reads).
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -46,6 +46,22 @@ class Material(BaseModel):
     note: str
 
 
+class MaterialEnglish(BaseModel):
+    name: str
+    note: str
+
+
+class ItemEnglish(BaseModel):
+    name: str
+    department: str
+    conditions: str
+    materials: list[MaterialEnglish]
+    steps: list[str]
+    fees: str
+    fee_basis: str
+    legal_basis: str
+
+
 class CatalogueItem(BaseModel):
     id: str
     name: str
@@ -62,11 +78,51 @@ class CatalogueItem(BaseModel):
     phone: str
     supervision_phone: str
     kiosk_submittable: bool
+    en: Optional[ItemEnglish] = None
+
+
+class Place(BaseModel):
+    code: str
+    kind: Literal["county", "town", "village", "self_service"]
+    name: str
+    name_en: str
+    town: str
+    village: str
+    address: str
+    address_en: str
+    hours: str
+    hours_en: str
+    phone: str
+    levels: list[Literal["county", "town", "village"]]
+    kiosk_items: bool = Field(description="handles every item a kiosk can take (a 24-hour self-service zone)")
+
+
+class PlaceWithItems(Place):
+    items: list[str] = Field(description="ids of the items this place handles")
+
+
+class PlaceList(BaseModel):
+    places: list[PlaceWithItems]
+
+
+class FormField(BaseModel):
+    label: str
+    card: Literal["", "name", "sex", "ethnicity", "birth", "id_number", "address"] = ""
+    lines: int = 1
+
+
+class KioskForm(BaseModel):
+    material: str = Field(description="the material (by name) this form is")
+    title: str
+    fields: list[FormField]
+    declaration: str
 
 
 class Catalogue(BaseModel):
     version: str
     items: list[CatalogueItem]
+    places: list[Place] = []
+    forms: list[KioskForm] = []
 
 
 class HistoryEntry(BaseModel):
@@ -292,7 +348,7 @@ class Heartbeat(BaseModel):
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{"ok": True}]})
 
 
-MODELS = (Error, ReceiptNumberTaken, Catalogue, CatalogueItem, Application, ApplicationList, CertificateList,
+MODELS = (Error, ReceiptNumberTaken, Catalogue, CatalogueItem, PlaceList, Application, ApplicationList, CertificateList,
           SubmissionAnswer, RatingAnswer, ServiceRequestAnswer, HeartbeatAnswer, Verification, Submission,
           SubmissionMultipart, Rating, ServiceRequest, Heartbeat, FleetReport, FleetReportAnswer)
 

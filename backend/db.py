@@ -45,6 +45,17 @@ catalogue_items = sa.Table(
     sa.Column("supervision_phone", sa.String(32), nullable=False),
     sa.Column("kiosk_submittable", sa.Boolean, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("en", sa.JSON, nullable=True),  # the item's own text in English, when the platform has it
+)
+
+# The catalogue's other parts, one JSON document each: "places" (where items are done, hours) and
+# "forms" (the forms a kiosk prints). Validated by backend.catalogue before they are stored.
+catalogue_documents = sa.Table(
+    "catalogue_documents",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 kiosks = sa.Table(
@@ -514,7 +525,10 @@ class Database:
         """Schema 1 → 2: kiosks get a number; existing kiosks are numbered in order of creation."""
         columns = {column["name"] for column in sa.inspect(self.engine).get_columns("kiosks")}
         rating_columns = {column["name"] for column in sa.inspect(self.engine).get_columns("ratings")}
+        item_columns = {column["name"] for column in sa.inspect(self.engine).get_columns("catalogue_items")}
         with self.write() as conn:
+            if "en" not in item_columns:
+                conn.exec_driver_sql("ALTER TABLE catalogue_items ADD COLUMN en JSON")
             if "callback_phone" not in rating_columns:
                 conn.exec_driver_sql("ALTER TABLE ratings ADD COLUMN callback_phone VARCHAR(20)")
             if "number" not in columns:
@@ -645,6 +659,19 @@ class Database:
         with self.read() as conn:
             row = conn.execute(query).mappings().first()
         return None if row is None else dict(row)
+
+    def catalogue_document(self, name: str) -> list[dict]:
+        """The catalogue's ``places`` or ``forms`` (empty when the platform has none)."""
+        with self.read() as conn:
+            found = conn.execute(sa.select(catalogue_documents.c.document)
+                                 .where(catalogue_documents.c.name == name)).scalar()
+        return list(found or [])
+
+    def put_catalogue_document(self, name: str, document: list[dict]) -> None:
+        """Replace the catalogue's ``places`` or ``forms`` (validated by the caller)."""
+        with self.write() as conn:
+            conn.execute(sa.delete(catalogue_documents).where(catalogue_documents.c.name == name))
+            conn.execute(sa.insert(catalogue_documents).values(name=name, document=document, updated_at=self.clock()))
 
     def put_catalogue_item(self, item: dict) -> None:
         """Add or replace one item after validating it; new items go to the end."""

@@ -52,6 +52,20 @@ class Material:
 
 
 @dataclass(frozen=True)
+class ItemEnglish:
+    """An item's own text in English, when the platform sends it (materials in the item's order)."""
+
+    name: str
+    department: str
+    conditions: str
+    materials: tuple[tuple[str, str], ...]  # (name, note) per material
+    steps: tuple[str, ...]
+    fees: str
+    fee_basis: str
+    legal_basis: str
+
+
+@dataclass(frozen=True)
 class ServiceItem:
     id: str
     name: str
@@ -68,6 +82,71 @@ class ServiceItem:
     phone: str
     supervision_phone: str
     kiosk_submittable: bool
+    en: ItemEnglish | None = None
+
+
+PLACE_KINDS = ("county", "town", "village", "self_service")
+KIOSK_FORM_NOTE = "自助终端填写"   # a material with this in its note is a form the kiosk prints
+CARD_FIELDS = ("", "name", "sex", "ethnicity", "birth", "id_number", "address")
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where items are done: the county centre, a town centre, a village station or a 24-hour
+    self-service zone, with its address and opening hours in both languages."""
+
+    code: str
+    kind: str
+    name: str
+    name_en: str
+    town: str       # the town this place is in ('' for the county centre)
+    village: str    # the village ('' unless a village station)
+    address: str
+    address_en: str
+    hours: str
+    hours_en: str
+    phone: str
+    levels: tuple[str, ...]   # it handles every item of these levels
+    kiosk_items: bool         # and every item a kiosk can take
+
+    def handles(self, item: ServiceItem) -> bool:
+        return item.level in self.levels or (self.kiosk_items and item.kiosk_submittable)
+
+
+@dataclass(frozen=True)
+class FormField:
+    label: str
+    card: str = ""   # the ID card field that fills it ('' : written by hand)
+    lines: int = 1
+
+
+@dataclass(frozen=True)
+class KioskForm:
+    """A form the kiosk prints on the A4 printer for a material (blank, or filled from the card)."""
+
+    material: str
+    title: str
+    fields: tuple[FormField, ...]
+    declaration: str
+
+
+def nearest_places(item: ServiceItem, places: Iterable[Place], here: Place | None) -> list[Place]:
+    """The places that handle ``item``, nearest first: this kiosk's own place, the same village, the
+    same town (its village stations before its town centre), then the county centre, then others."""
+    def rank(place: Place) -> tuple[int, int]:
+        if here is not None and place.code == here.code:
+            distance = 0
+        elif here is not None and here.village and place.village == here.village:
+            distance = 1
+        elif here is not None and here.town and place.town == here.town:
+            distance = 2
+        elif place.kind == "county":
+            distance = 3
+        else:
+            distance = 4
+        return distance, PLACE_KINDS.index(place.kind) if place.kind in PLACE_KINDS else 9
+    found = [p for p in places if p.handles(item)]
+    return sorted(found, key=rank)
 
 
 def _need(item: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -115,7 +194,82 @@ def parse_item(raw: Any, index: int) -> ServiceItem:
         legal_basis=_need(raw, "legal_basis", str, where), phone=_need(raw, "phone", str, where),
         supervision_phone=_need(raw, "supervision_phone", str, where),
         kiosk_submittable=_need(raw, "kiosk_submittable", bool, where),
+        en=_english(raw.get("en"), len(materials), where),
     )
+
+
+def _english(raw: Any, material_count: int, where: str) -> ItemEnglish | None:
+    """The item's English text; None when the platform sends none (or sends it incomplete: the
+    citizen is then told plainly that the content is only in Chinese)."""
+    if raw is None:
+        return None
+    try:
+        materials = tuple((str(m["name"]), str(m.get("note") or "")) for m in raw["materials"])
+        if len(materials) != material_count or not all(isinstance(s, str) for s in raw["steps"]):
+            raise ValueError("materials or steps do not match the item")
+        return ItemEnglish(name=str(raw["name"]), department=str(raw["department"]),
+                           conditions=str(raw["conditions"]), materials=materials, steps=tuple(raw["steps"]),
+                           fees=str(raw["fees"]), fee_basis=str(raw["fee_basis"]),
+                           legal_basis=str(raw["legal_basis"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("%s: English text ignored (%s)", where, exc)
+        return None
+
+
+def parse_places(document: Any) -> list[Place]:
+    """The catalogue's service places; an older platform without them gives none."""
+    raw = document.get("places") if isinstance(document, dict) else None
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise CatalogueError("catalogue: places must be a list")
+    places = []
+    for index, p in enumerate(raw):
+        where = f"place {index}"
+        if not isinstance(p, dict):
+            raise CatalogueError(f"{where}: not an object")
+        kind = _need(p, "kind", str, where)
+        if kind not in PLACE_KINDS:
+            raise CatalogueError(f"{where}: kind {kind!r} is not one of {', '.join(PLACE_KINDS)}")
+        levels = _need(p, "levels", list, where)
+        if not all(level in LEVELS for level in levels):
+            raise CatalogueError(f"{where}: unknown level in levels")
+        places.append(Place(
+            code=_need(p, "code", str, where), kind=kind, name=_need(p, "name", str, where),
+            name_en=_need(p, "name_en", str, where), town=_need(p, "town", str, where),
+            village=_need(p, "village", str, where), address=_need(p, "address", str, where),
+            address_en=_need(p, "address_en", str, where), hours=_need(p, "hours", str, where),
+            hours_en=_need(p, "hours_en", str, where), phone=_need(p, "phone", str, where),
+            levels=tuple(levels), kiosk_items=_need(p, "kiosk_items", bool, where)))
+    return places
+
+
+def parse_forms(document: Any) -> dict[str, KioskForm]:
+    """The forms the kiosk prints, by material name; an older platform without them gives none."""
+    raw = document.get("forms") if isinstance(document, dict) else None
+    if raw is None:
+        return {}
+    if not isinstance(raw, list):
+        raise CatalogueError("catalogue: forms must be a list")
+    forms: dict[str, KioskForm] = {}
+    for index, f in enumerate(raw):
+        where = f"form {index}"
+        if not isinstance(f, dict):
+            raise CatalogueError(f"{where}: not an object")
+        entries = []
+        for e_index, e in enumerate(_need(f, "fields", list, where)):
+            e_where = f"{where} field {e_index}"
+            if not isinstance(e, dict):
+                raise CatalogueError(f"{e_where}: not an object")
+            card = str(e.get("card") or "")
+            lines = e.get("lines", 1)
+            if card not in CARD_FIELDS or not isinstance(lines, int) or not 1 <= lines <= 8:
+                raise CatalogueError(f"{e_where}: bad card field or line count")
+            entries.append(FormField(_need(e, "label", str, e_where), card, lines))
+        form = KioskForm(_need(f, "material", str, where), _need(f, "title", str, where), tuple(entries),
+                         _need(f, "declaration", str, where))
+        forms[form.material] = form
+    return forms
 
 
 def parse_catalogue(document: Any) -> tuple[str, list[ServiceItem]]:
@@ -145,7 +299,8 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 class SearchIndex:
     """Ranked search over the catalogue; build it in a worker (pypinyin loads its dictionary)."""
 
-    def __init__(self, items: Iterable[ServiceItem]):
+    def __init__(self, items: Iterable[ServiceItem], places: Iterable[Place] = (),
+                 forms: dict[str, KioskForm] | None = None):
         from pypinyin import Style, lazy_pinyin  # heavy dictionary: loaded here, not at import
 
         def full(text: str) -> str:
@@ -155,6 +310,8 @@ class SearchIndex:
             return "".join(lazy_pinyin(text, style=Style.FIRST_LETTER, errors="ignore")).lower()
 
         self.items = list(items)
+        self.places = list(places)          # where items are done (就近办)
+        self.forms = dict(forms or {})      # forms the kiosk prints, by material name
         self._entries: list[_Entry] = []
         for item in self.items:
             material_names = " ".join(m.name for m in item.materials)
@@ -216,6 +373,8 @@ class CatalogueSnapshot:
     fetched_at: float | None  # wall clock of the last successful fetch or 304
     items: list[ServiceItem]
     from_cache: bool
+    places: list[Place] = field(default_factory=list)
+    forms: dict[str, KioskForm] = field(default_factory=dict)
 
 
 class CatalogueStore:
@@ -235,7 +394,8 @@ class CatalogueStore:
         try:
             cached = json.loads(self.cache_file.read_text(encoding="utf-8"))
             version, items = parse_catalogue(cached["document"])
-            return CatalogueSnapshot(version, cached.get("etag"), cached.get("fetched_at"), items, True)
+            return CatalogueSnapshot(version, cached.get("etag"), cached.get("fetched_at"), items, True,
+                                     parse_places(cached["document"]), parse_forms(cached["document"]))
         except FileNotFoundError:
             return None
         except (ValueError, KeyError, TypeError, CatalogueError) as exc:
@@ -258,9 +418,10 @@ class CatalogueStore:
             cached.from_cache = False
             return cached
         version, items = parse_catalogue(answer.document)
+        places, forms = parse_places(answer.document), parse_forms(answer.document)
         now = self._clock()
         self._write(answer.etag, answer.document, now)
-        return CatalogueSnapshot(version, answer.etag, now, items, False)
+        return CatalogueSnapshot(version, answer.etag, now, items, False, places, forms)
 
     def _raw_cached(self) -> dict[str, Any]:
         return json.loads(self.cache_file.read_text(encoding="utf-8"))["document"]

@@ -63,6 +63,12 @@ class KioskSection:
         "办事不求人 自助更便捷",
         "如需帮助请拨打 12345 政务服务便民热线",
     )
+    notices_en: tuple[str, ...] = (  # the attract screen's notices in English mode (empty: none shown)
+        "Open 24 hours a day, every day of the year",
+        "Do it yourself: quick and easy",
+        "Need help? Call the 12345 government service hotline",
+    )
+    place_code: str = "demo-town-24h"  # this kiosk's place in the catalogue's service places (就近办)
 
 
 @dataclass(frozen=True)
@@ -286,6 +292,8 @@ def validate(cfg: Config, file: str) -> Config:
         raise _fail(file, "kiosk.id", f"must be 1-64 letters, digits, '.', '_' or '-', got {brief(k.id)}")
     if not k.centre_name.strip():
         raise _fail(file, "kiosk.centre_name", "must not be empty")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}|", k.place_code):
+        raise _fail(file, "kiosk.place_code", f"must be a place code like demo-town-24h, or empty, got {brief(k.place_code)}")
     if not re.fullmatch(r"[0-9-]{3,20}", k.hotline):
         raise _fail(file, "kiosk.hotline", f"must be a phone number, got {brief(k.hotline)}")
     if k.centre_phone and not re.fullmatch(r"[0-9-]{3,20}", k.centre_phone):

@@ -74,6 +74,25 @@ class PlatformClient:
             raise PlatformError("catalogue answer is not JSON", "bad_answer") from None
         return CatalogueAnswer(False, response.headers.get("ETag"), document)
 
+    def notice_link(self, item_id: str) -> str:
+        """A link (valid 7 days) that opens the item's one-time notice on a phone: the QR printed
+        on the 一次性告知单. Nothing personal is sent."""
+        try:
+            response = self.http.post(self.base_url + "/api/v1/mobile-links", json={"kind": "notice", "target": item_id},
+                                      timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise PlatformError(f"platform unreachable: {type(exc).__name__}", "unreachable") from exc
+        if response.status_code != 201:
+            self._json(response, "notice link")  # raises with the reason
+            raise PlatformError(f"notice link failed: HTTP {response.status_code}")
+        try:
+            url = response.json().get("url")
+        except (ValueError, AttributeError):
+            url = None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise PlatformError("notice link: unexpected answer", "bad_answer")
+        return url
+
     def get_application(self, receipt_no: str) -> dict[str, Any] | None:
         """Progress of one application; None when the platform does not know the number."""
         from urllib.parse import quote

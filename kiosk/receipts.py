@@ -7,7 +7,8 @@ masked (``张*``, ``138****1234``): a receipt left on the tray must not tell a s
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import re
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Any, Union
 
@@ -101,6 +102,8 @@ def _from_dict(cls, data: dict):
             value = tuple(Material.from_dict(m) for m in value)
         elif key == "fees":
             value = tuple(Fee.from_dict(f) for f in value)
+        elif key == "places":
+            value = tuple(p if isinstance(p, NoticePlace) else NoticePlace(**p) for p in value)
         elif isinstance(value, list):
             value = tuple(value)
         values[key] = value
@@ -122,8 +125,19 @@ class SubmissionReceipt:
     department: str = ""
     time_limit_days: int | None = None
     kiosk_id: str = ""
+    lang: str = "zh"  # en: printed in English (the citizen's language)
 
     from_dict = classmethod(_from_dict)
+
+
+@dataclass(frozen=True)
+class NoticePlace:
+    """One place where the item is done (就近办), as printed on the notice."""
+
+    name: str
+    address: str
+    hours: str
+    phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,6 +156,10 @@ class OneTimeNotice:
     supervision_phone: str = ""
     centre_name: str = ""
     guide_url: str = ""  # optional QR to the online guide
+    steps: tuple[str, ...] = ()
+    places: tuple["NoticePlace", ...] = ()  # where to go, nearest first
+    this_kiosk: str = ""  # whether this kiosk can take the item, in a sentence
+    lang: str = "zh"  # en: printed in English (the citizen's language)
 
     from_dict = classmethod(_from_dict)
 
@@ -160,6 +178,7 @@ class CertificateSlip:
     verify_url: str = ""
     centre_name: str = ""
     kiosk_id: str = ""
+    lang: str = "zh"  # en: printed in English (the citizen's language)
 
     from_dict = classmethod(_from_dict)
 
@@ -177,6 +196,7 @@ class RequestReceipt:
     lookup_url: str = ""
     centre_name: str = ""
     contact_within: str = "1个工作日"
+    lang: str = "zh"  # en: printed in English (the citizen's language)
 
     from_dict = classmethod(_from_dict)
 
@@ -245,6 +265,19 @@ def notice_blocks(n: OneTimeNotice) -> list[Block]:
         blocks.extend(Row(c, marker=f"{i}. ") for i, c in enumerate(n.conditions, 1))
     blocks.append(Text("【申请材料】", bold=True))
     blocks.extend(_materials(n.materials) or [Text("无需提交材料")])
+    if n.steps:
+        blocks.append(Text("【办理流程】", bold=True))
+        blocks.extend(Row(step, marker=f"{i}. ") for i, step in enumerate(n.steps, 1))
+    if n.places or n.this_kiosk:
+        blocks.append(Text("【办理地点】", bold=True))
+        if n.this_kiosk:
+            blocks.append(Text(n.this_kiosk))
+        for i, place in enumerate(n.places, 1):
+            blocks.append(Row(place.name + ("（最近）" if i == 1 else ""), marker=f"{i}. "))
+            blocks.append(Field("地址", place.address))
+            blocks.append(Field("开放时间", place.hours))
+            if place.phone:
+                blocks.append(Field("电话", place.phone))
     blocks.append(Text("【办理时限】", bold=True))
     if n.legal_time_limit_days:
         blocks.append(Field("法定时限", f"{n.legal_time_limit_days}个工作日"))
@@ -267,7 +300,7 @@ def notice_blocks(n: OneTimeNotice) -> list[Block]:
     blocks.append(Text("本单一次性告知办理本事项所需的全部条件和材料。材料齐全、符合法定形式的，当场受理。"))
     blocks.append(Field("打印时间", _time(n.printed_at)))
     if n.guide_url:
-        blocks.append(Qr(n.guide_url, caption="扫码查看办事指南"))
+        blocks.append(Qr(n.guide_url, caption="手机扫码查看本告知单（7天内有效）"))
     blocks.append(Cut())
     return blocks
 
@@ -330,6 +363,11 @@ def test_page_blocks(t: TestPage, profile: PrinterProfile) -> list[Block]:
 
 
 def blocks_for(receipt: Receipt, profile: PrinterProfile) -> list[Block]:
+    blocks = _blocks_zh(receipt, profile)
+    return english_blocks(blocks) if getattr(receipt, "lang", "zh") == "en" else blocks
+
+
+def _blocks_zh(receipt: Receipt, profile: PrinterProfile) -> list[Block]:
     if isinstance(receipt, SubmissionReceipt):
         return submission_blocks(receipt)
     if isinstance(receipt, OneTimeNotice):
@@ -343,12 +381,96 @@ def blocks_for(receipt: Receipt, profile: PrinterProfile) -> list[Block]:
     raise TypeError(f"not a receipt: {type(receipt).__name__}")
 
 
+# -- English slips ------------------------------------------------------------------------------
+# A slip is laid out once, in Chinese; for a citizen using the kiosk in English its fixed words are
+# put in English here, block by block. What the data says (an item's name, an address) is printed
+# as the caller gave it: the flows pass English data where the platform has it.
+EN_WORDS = {
+    "受理回执": "RECEIPT", "一次性告知单": "WHAT YOU NEED", "证明打印凭条": "CERTIFICATE SLIP",
+    "服务申请回执": "SERVICE REQUEST", "回执编号": "Receipt no.", "办理事项": "Service", "受理部门": "Department",
+    "申请人": "Applicant", "提交时间": "Submitted", "领取方式": "Collection", "承诺时限": "Promised within",
+    "实施部门": "Department", "法定时限": "Legal time limit", "依据": "Basis", "咨询电话": "Enquiries",
+    "监督电话": "Complaints", "打印时间": "Printed", "证明名称": "Certificate", "证明编号": "Certificate no.",
+    "持证人": "Holder", "验证码": "Verification code", "打印份数": "Copies", "终端编号": "Kiosk",
+    "申请编号": "Request no.", "服务类型": "Service", "联系电话": "Phone", "预约时间": "Preferred time",
+    "地址": "Address", "开放时间": "Open", "电话": "Phone", "费用": "Fee",
+    "【申请条件】": "[Who can apply]", "【申请材料】": "[What to bring]", "【办理流程】": "[Steps]",
+    "【办理地点】": "[Where to go]", "【办理时限】": "[Time limit]", "【收费标准】": "[Fees]",
+    "【联系电话】": "[Phones]", "无需提交材料": "Nothing to bring", "即时办结": "Done on the spot",
+    "不收费": "Free of charge", "免费": "Free of charge",
+    "扫码查询办理进度": "Scan to check progress", "扫码核验证明真伪": "Scan to verify the certificate",
+    "扫码查询申请进度": "Scan to check the request", "扫码查看办事指南": "Scan for the service guide",
+    "手机扫码查看本告知单（7天内有效）": "Scan to read this notice on your phone (7 days)",
+    "请妥善保管本回执，凭回执编号可查询办理进度。": "Keep this receipt: its number lets you check progress.",
+    "本单一次性告知办理本事项所需的全部条件和材料。材料齐全、符合法定形式的，当场受理。":
+        "This notice tells you everything this service needs, at once. Complete materials are accepted on the spot.",
+    "请取走证明和本凭条。可凭验证码在线核验证明。": "Take your certificate and this slip. The code verifies it online.",
+    "窗口领取": "Collect at the counter", "快递邮寄": "By post", "网上送达": "Online", "自助终端打印": "Print at a kiosk",
+    "上门办": "Home visit", "帮代办": "Proxy help", "原件": "original", "复印件": "copy",
+    "原件及复印件": "original and copy", "电子件": "electronic", "（最近）": " (nearest)", "（如有）": " (if any)",
+}
+_EN_PATTERNS = (
+    (re.compile(r"^(\d+)个工作日$"), lambda m: f"{m.group(1)} working days"),
+    (re.compile(r"^(original|copy|original and copy|electronic|原件|复印件|原件及复印件|电子件) (\d+)份$"),
+     lambda m: f"{EN_WORDS.get(m.group(1), m.group(1))} x{m.group(2)}"),
+    (re.compile(r"^(\d+)份，每份(\d+)页$"), lambda m: f"{m.group(1)} x {m.group(2)} pages"),
+    (re.compile(r"^已收材料（共(\d+)项）：$"), lambda m: f"Materials received ({m.group(1)}):"),
+    (re.compile(r"^终端 (.+)$"), lambda m: f"Kiosk {m.group(1)}"),
+    (re.compile(r"^工作人员将在(.+)内与您电话联系，请保持电话畅通。$"),
+     lambda m: f"Staff will phone you within {english(m.group(1))}. Please keep your phone on."),
+    (re.compile(r"^(\d+)个工作日内?$"), lambda m: f"{m.group(1)} working day{'s' if m.group(1) != '1' else ''}"),
+    (re.compile(r"^(\d+(?:\.\d+)?)元$"), lambda m: f"{m.group(1)} yuan"),
+)
+
+
+def english(text: str) -> str:
+    """A slip's fixed Chinese words in English; anything else (data) as it stands."""
+    if text in EN_WORDS:
+        return EN_WORDS[text]
+    for pattern, make in _EN_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            return make(match)
+    for suffix in ("（如有）", "（最近）"):
+        if text.endswith(suffix):
+            return english(text[: -len(suffix)]) + EN_WORDS[suffix]
+    return text
+
+
+_ASCII_PUNCTUATION = str.maketrans({"（": " (", "）": ")", "：": ": ", "，": ", ", "；": "; ", "。": ". "})
+
+
+def _english_text(text: str) -> str:
+    text = english(text)
+    for marker in ("（如有）", "（最近）"):
+        text = text.replace(marker, EN_WORDS[marker])
+    return text.translate(_ASCII_PUNCTUATION).replace("  ", " ").strip()
+
+
+def english_blocks(blocks: list[Block]) -> list[Block]:
+    """The same slip with its fixed words in English (a field reads ``Label: value``)."""
+    english = _english_text
+    out: list[Block] = []
+    for block in blocks:
+        if isinstance(block, Text):
+            out.append(replace(block, text=english(block.text)))
+        elif isinstance(block, Field):
+            out.append(Text(f"{english(block.label)}: {english(block.value)}", bold=block.bold_value))
+        elif isinstance(block, Row):
+            out.append(replace(block, left=english(block.left), right=english(block.right)))
+        elif isinstance(block, Qr):
+            out.append(replace(block, caption=english(block.caption)))
+        else:
+            out.append(block)
+    return out
+
+
 def build(receipt: Receipt, profile: PrinterProfile) -> bytes:
     """The ESC/POS job for ``receipt`` on a printer with ``profile``."""
     return render(blocks_for(receipt, profile), profile)
 
 
 __all__ = [
-    "Material", "Fee", "SubmissionReceipt", "OneTimeNotice", "CertificateSlip", "RequestReceipt", "TestPage",
+    "Material", "Fee", "NoticePlace", "SubmissionReceipt", "OneTimeNotice", "CertificateSlip", "RequestReceipt", "TestPage",
     "blocks_for", "build", "mask_name", "mask_phone",
 ]

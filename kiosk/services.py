@@ -152,7 +152,7 @@ class Services:
             except DeviceFailure as exc:
                 log.error("%s", exc)
         snapshot = self.catalogue_store.refresh()
-        return CatalogueResult(snapshot, SearchIndex(snapshot.items))
+        return CatalogueResult(snapshot, SearchIndex(snapshot.items, snapshot.places, snapshot.forms))
 
     def probe_network(self) -> bool:
         if self.demo is not None and self.demo.process is not None and not getattr(self.demo, "ready", False):

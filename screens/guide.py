@@ -45,6 +45,12 @@ class GuideScreen(Screen):
     def on_pre_enter(self, *args) -> None:
         self.refresh()
 
+    @staticmethod
+    def shown_query(query: str, lang: str) -> str:
+        """What the search box shows: a quick word in the citizen's language, typed letters in capitals."""
+        label = App.get_running_app().tr(lang, f"quick_word:{query}")
+        return query.upper() if label.startswith("quick_word:") else label
+
     def toggle_keyboard(self) -> None:
         """Hide the keyboard to see more results (elderly mode makes both big); tap again to type."""
         keyboard, box = self.ids.keyboard, self.ids.body

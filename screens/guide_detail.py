@@ -25,6 +25,8 @@ class MaterialRow(BoxLayout):
     count = StringProperty("")
     need = StringProperty("")
     required = BooleanProperty(True)
+    form = BooleanProperty(False)       # the kiosk prints this material's form
+    platform = BooleanProperty(False)   # name and note are the platform's content, as sent
 
 
 class GuideDetailScreen(Screen):
@@ -32,6 +34,7 @@ class GuideDetailScreen(Screen):
     title = StringProperty("")
     subtitle = StringProperty("")
     submittable = BooleanProperty(False)
+    note = StringProperty("")   # "This content is only available in Chinese", in English mode
 
     def on_kv_post(self, base_widget) -> None:
         App.get_running_app().bind(lang=self._redraw, fs=self._redraw)
@@ -41,13 +44,14 @@ class GuideDetailScreen(Screen):
             self.controller.redraw()
 
     def clear(self) -> None:
-        self.title, self.subtitle, self.submittable = "", "", False
+        self.title, self.subtitle, self.submittable, self.note = "", "", False, ""
         self.ids.body.clear_widgets()
 
-    def show_item(self, title: str, subtitle: str, submittable: bool, sections: Sequence[DetailSection]) -> None:
+    def show_item(self, title: str, subtitle: str, submittable: bool, sections: Sequence[DetailSection],
+                  note: str = "") -> None:
         from kivy.factory import Factory
 
-        self.title, self.subtitle, self.submittable = title, subtitle, submittable
+        self.title, self.subtitle, self.submittable, self.note = title, subtitle, submittable, note
         body = self.ids.body
         body.clear_widgets()
         for section in sections:
@@ -55,7 +59,14 @@ class GuideDetailScreen(Screen):
             if section.materials:
                 for m in section.materials:
                     body.add_widget(Factory.MaterialRow(number=m.number, name=m.name, note=m.note, kind=m.kind,
-                                                        count=m.count, need=m.need, required=m.required))
+                                                        count=m.count, need=m.need, required=m.required,
+                                                        form=m.form, platform=m.platform))
+            elif section.platform:
+                body.add_widget(Factory.PlatformDetailText(text=section.text or "—"))
             else:
                 body.add_widget(Factory.DetailText(text=section.text or "—"))
         self.ids.scroller.scroll_y = 1
+
+    def print_form(self, number: str, filled: bool) -> None:
+        if self.controller is not None:
+            self.controller.print_form(int(number), filled)

@@ -87,9 +87,11 @@ class OnScreenKeyboard(BoxLayout):
         half = (len(self.QUICK_WORDS) + 1) // 2
         for row, words in ((self.ids.quick_row, self.QUICK_WORDS[:half]), (self.ids.quick_row2, self.QUICK_WORDS[half:])):
             for word in words:
-                row.add_widget(Factory.KeyButton(
-                    text=word, font_size=34 * app.fs, text_size=(None, None),
-                    on_release=lambda b, w=word: self.dispatch("on_key", w)))
+                key = Factory.KeyButton(
+                    text=app.tr(app.lang, f"quick_word:{word}"), font_size=34 * app.fs, text_size=(None, None),
+                    on_release=lambda b, w=word: self.dispatch("on_key", w))
+                app.bind(lang=lambda *_, k=key, w=word: setattr(k, "text", app.tr(app.lang, f"quick_word:{w}")))
+                row.add_widget(key)
         for row_index, letters in enumerate(self.ROWS):
             row = self.ids[f"row{row_index}"]
             for letter in letters:

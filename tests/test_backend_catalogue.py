@@ -17,7 +17,7 @@ from backend.server import BackendThread
 AUTH = {"Authorization": "Bearer demo-token"}
 FIELDS = ["id", "name", "department", "level", "category", "conditions", "materials", "steps",
           "time_limit_days", "fees", "fee_basis", "legal_basis", "phone", "supervision_phone",
-          "kiosk_submittable"]
+          "kiosk_submittable", "en"]
 MATERIAL_FIELDS = {"name", "kind", "count", "required", "note"}
 
 
@@ -122,7 +122,7 @@ def test_catalogue_shape_matches_the_seed(backend, seed):
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/json")
     document = response.json()
-    assert set(document) == {"version", "items"}
+    assert set(document) == {"version", "items", "places", "forms"}
     assert isinstance(document["version"], str) and document["version"]
     assert len(document["items"]) >= 60
     for item in document["items"]:

@@ -23,10 +23,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from backend.applications import add_event, record_application
-from backend.catalogue import CatalogueError, validate_catalogue
+from backend.catalogue import CatalogueError, validate_catalogue, validate_forms, validate_places
 from backend.certificates import issue_certificate
 from backend.clock import CHINA_TZ, local_time
-from backend.db import Database, backend_meta, catalogue_items, kiosks, token_digest
+from backend.db import Database, backend_meta, catalogue_documents, catalogue_items, kiosks, token_digest
 from backend.seed.services import seed_services
 
 DEMO_KIOSK_ID = "demo-kiosk-001"
@@ -48,6 +48,14 @@ def load_seed_catalogue() -> list[dict]:
     return validate_catalogue(document["items"])
 
 
+def load_seed_places_and_forms() -> tuple[list[dict], list[dict]]:
+    """The shipped service places and kiosk forms, validated (every form the items promise exists)."""
+    text = resources.files(__package__).joinpath("catalogue.json").read_text(encoding="utf-8")
+    document = json.loads(text)
+    return (validate_places(document.get("places", [])),
+            validate_forms(document.get("forms", []), validate_catalogue(document["items"])))
+
+
 def load_demo_people() -> list[dict]:
     """The fictitious demo people (the simulated ID cards' holders) with their applications and
     certificates, from ``demo_people.json``."""
@@ -56,8 +64,15 @@ def load_demo_people() -> list[dict]:
 
 
 def seed_catalogue(db: Database) -> bool:
-    """Add the shipped catalogue if the platform has none; True if it was added."""
+    """Add the shipped catalogue if the platform has none; True if it was added. Its places and
+    forms are added on their own when missing (a platform seeded before they existed gets them)."""
+    places, forms = load_seed_places_and_forms()
     with db.write() as conn:
+        present = set(conn.execute(sa.select(catalogue_documents.c.name)).scalars())
+        for name, document in (("places", places), ("forms", forms)):
+            if name not in present:
+                conn.execute(sa.insert(catalogue_documents).values(name=name, document=document,
+                                                                   updated_at=db.clock()))
         if conn.execute(sa.select(sa.func.count()).select_from(catalogue_items)).scalar():
             return False
         now = db.clock()

@@ -166,6 +166,10 @@ class Flow:
         printer = self.ctx.devices.printer
         if printer is None:
             return False
+        if getattr(receipt, "lang", None) == "zh" and self.ctx.shell.lang == "en":
+            import dataclasses
+
+            receipt = dataclasses.replace(receipt, lang="en")  # the slip in the citizen's language
         done = on_done or self._slip_printed
         job = build(receipt, printer.profile)
 

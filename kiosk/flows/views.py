@@ -37,6 +37,7 @@ class DetailSection:
     heading: str
     text: str = ""
     materials: tuple["MaterialLineInfo", ...] = ()
+    platform: bool = False   # the text is the platform's content, shown as it was sent (maybe Chinese only)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class MaterialLineInfo:
     count: str
     need: str
     required: bool
+    form: bool = False       # the kiosk prints this material's form (blank or filled from the card)
+    platform: bool = False   # name and note are the platform's content, as sent
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,8 @@ class GuideView(Protocol):
 
 
 class GuideDetailView(Protocol):
-    def show_item(self, title: str, subtitle: str, submittable: bool, sections: Sequence[DetailSection]) -> None: ...
+    def show_item(self, title: str, subtitle: str, submittable: bool, sections: Sequence[DetailSection],
+                  note: str = "") -> None: ...   # note: "This content is only available in Chinese"
     def clear(self) -> None: ...
 
 
