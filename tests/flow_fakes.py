@@ -160,13 +160,15 @@ def make_kiosk(tmp_path: Path, services: Any = None, devices: Devices | None = N
 def start_platform(tmp_path: Path):
     """The reference platform on loopback with its demo data, a real client for it, and its catalogue."""
     from backend.server import BackendThread
-    from kiosk.catalogue import SearchIndex, parse_catalogue
+    from kiosk.catalogue import SearchIndex, parse_catalogue, parse_forms, parse_places
     from kiosk.platform_client import PlatformClient
 
     server = BackendThread(db_url=f"sqlite:///{tmp_path / 'platform.sqlite3'}").start()
     client = PlatformClient(server.url, "demo-token", "demo-kiosk-001", timeout=10)
-    _version, items = parse_catalogue(client.fetch_catalogue().document)
-    catalogue = Catalogue(items={item.id: item for item in items}, index=SearchIndex(items))
+    document = client.fetch_catalogue().document
+    _version, items = parse_catalogue(document)
+    catalogue = Catalogue(items={item.id: item for item in items},
+                          index=SearchIndex(items, parse_places(document), parse_forms(document)))
     return server, client, catalogue
 
 
