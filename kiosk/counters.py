@@ -18,13 +18,14 @@ from __future__ import annotations
 import logging
 import math
 import queue
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
+
+from offline_queue.durable import open_durable_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,7 @@ class Counters:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
         self.clock = clock
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_durable_sqlite(self.path)
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 from kiosk.catalogue import ServiceItem
 from kiosk.masking import recognisable_address
 from kiosk.qr_content import KIOSK_ISSUERS, SUFFIX_DIGITS, format_receipt_no
+from offline_queue.durable import open_durable_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +64,7 @@ class ReceiptBook:
     def _open(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            os.close(fd)
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")  # a commit is on disk before issue() returns
+            db = open_durable_sqlite(self.path, timeout=10)  # a commit is on disk before issue() returns
             db.execute("CREATE TABLE IF NOT EXISTS issued (day TEXT NOT NULL, suffix INTEGER NOT NULL,"
                        " issued_at TEXT NOT NULL, PRIMARY KEY (day, suffix)) WITHOUT ROWID")
             self._db = db

@@ -8,11 +8,35 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 log = logging.getLogger(__name__)
+
+
+def open_durable_sqlite(path: str | os.PathLike, timeout: float = 30.0) -> sqlite3.Connection:
+    """An SQLite database where a COMMIT that returns is on the disk: WAL journal (refused if the
+    file system cannot do it), ``synchronous=FULL``, a patient busy wait; an autocommit connection
+    (callers say BEGIN themselves), shareable between threads under the caller's lock. A new file
+    is created readable by its owner only."""
+    if str(path) != ":memory:":
+        try:
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+        except FileExistsError:
+            pass
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
+    try:
+        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise sqlite3.DatabaseError(f"cannot use WAL journal mode (got {mode})")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    except BaseException:
+        db.close()
+        raise
+    return db
 
 
 @contextmanager

@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from offline_queue.durable import open_durable_sqlite
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 SCHEMA_VERSION = 1
 
@@ -67,17 +69,7 @@ RETURNING seq, id, method, path, attempts, created_at
 
 def connect(path: Path) -> sqlite3.Connection:
     """Autocommit connection (we say BEGIN IMMEDIATE ourselves), WAL, FULL sync, a patient busy wait."""
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
-    try:
-        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode.lower() != "wal":
-            raise sqlite3.DatabaseError(f"cannot use WAL journal mode (got {mode})")
-        db.execute("PRAGMA synchronous = FULL")
-        db.execute("PRAGMA busy_timeout = 30000")
-    except BaseException:
-        db.close()
-        raise
-    return db
+    return open_durable_sqlite(path, timeout=30.0)
 
 
 def means_corrupt(exc: sqlite3.DatabaseError) -> bool:

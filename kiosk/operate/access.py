@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from offline_queue.durable import open_durable_sqlite
+
 log = logging.getLogger(__name__)
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
@@ -101,9 +103,7 @@ class AuditLog:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
         self.clock = clock
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_durable_sqlite(self.path)
         self._db.executescript(
             "CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL,"
             " technician TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL);"
