@@ -21,7 +21,7 @@ from sqlalchemy import exc as sa_exc
 
 from backend import numbers
 from backend.clock import as_utc, local_iso, to_utc
-from backend.db import appointment_slots, appointments, callback_tasks, catalogue_items
+from backend.db import appointment_requests, appointment_slots, appointments, callback_tasks, catalogue_items
 
 BOOKING_PREFIX = "YY"  # 预约
 CALLBACK_PREFIX = "HF"  # 回访
@@ -211,6 +211,118 @@ def cancel(conn: sa.Connection, booking_no: str, now: datetime) -> dict:
                                                         appointment_slots.c.booked > 0)
                      .values(booked=appointment_slots.c.booked - 1))
     return booking(conn, booking_no)  # type: ignore[return-value]
+
+
+def bookable_items(conn: sa.Connection, now: datetime, days: int = 7) -> list[dict]:
+    """Items with slots in the next ``days``: their ids, the kinds offered and the home-visit villages."""
+    now = to_utc(now)
+    found: dict[str, dict] = {}
+    query = (sa.select(appointment_slots.c.item_id, appointment_slots.c.kind, appointment_slots.c.village)
+             .where(appointment_slots.c.starts_at > now, appointment_slots.c.starts_at <= now + timedelta(days=days))
+             .distinct())
+    for item_id, kind, village in conn.execute(query):
+        entry = found.setdefault(item_id, {"item_id": item_id, "kinds": set(), "villages": set()})
+        entry["kinds"].add(kind)
+        if village:
+            entry["villages"].add(village)
+    order = list(KIND_LABELS)
+    return [{"item_id": e["item_id"], "kinds": sorted(e["kinds"], key=order.index), "villages": sorted(e["villages"])}
+            for _, e in sorted(found.items())]
+
+
+def person_bookings(conn: sa.Connection, id_number: str, now: datetime) -> list[dict]:
+    """The person's live bookings whose time has not begun, soonest first."""
+    query = (sa.select(appointments.c.booking_no)
+             .join(appointment_slots, appointment_slots.c.id == appointments.c.slot_id)
+             .where(appointments.c.id_number == id_number, appointments.c.status == "booked",
+                    appointment_slots.c.starts_at > to_utc(now))
+             .order_by(appointment_slots.c.starts_at, appointments.c.id))
+    return [booking(conn, number) for number in conn.execute(query).scalars()]  # type: ignore[misc]
+
+
+def reschedule(conn: sa.Connection, booking_no: str, slot_id: int, now: datetime) -> dict:
+    """Move a live booking to another slot of the same item and kind (and village for a home
+    visit); ``SlotTaken`` (no call-back: the citizen is looking) when the new slot is full."""
+    row = booking_row(conn, booking_no)
+    if row is None or row["status"] != "booked":
+        raise SlotError("only a live booking can be changed")
+    old = conn.execute(sa.select(appointment_slots).where(appointment_slots.c.id == row["slot_id"])).mappings().one()
+    new = conn.execute(sa.select(appointment_slots).where(appointment_slots.c.id == slot_id)).mappings().first()
+    if as_utc(old["starts_at"]) <= to_utc(now):
+        raise SlotError("the appointment has already begun; it can no longer be changed")
+    if new is None or new["item_id"] != row["item_id"] or new["kind"] != old["kind"] or new["village"] != old["village"]:
+        raise SlotError("the new slot must be of the same item, kind and village")
+    if new["id"] == old["id"]:
+        return booking(conn, booking_no)  # type: ignore[return-value]
+    if as_utc(new["starts_at"]) <= to_utc(now):
+        raise SlotError("this slot has already begun")
+    taken = conn.execute(sa.update(appointment_slots)
+                         .where(appointment_slots.c.id == slot_id,
+                                appointment_slots.c.booked < appointment_slots.c.capacity)
+                         .values(booked=appointment_slots.c.booked + 1))
+    if taken.rowcount != 1:
+        raise SlotTaken("")
+    conn.execute(sa.update(appointment_slots).where(appointment_slots.c.id == old["id"], appointment_slots.c.booked > 0)
+                 .values(booked=appointment_slots.c.booked - 1))
+    conn.execute(sa.update(appointments).where(appointments.c.id == row["id"]).values(slot_id=slot_id))
+    return booking(conn, booking_no)  # type: ignore[return-value]
+
+
+def request_outcome(conn: sa.Connection, request_no: str) -> dict | None:
+    """What became of a queued booking: ``{request_no, outcome, booking_no, callback_no}``."""
+    row = conn.execute(sa.select(appointment_requests)
+                       .where(appointment_requests.c.request_no == request_no)).mappings().first()
+    if row is None:
+        return None
+    return {"request_no": row["request_no"], "outcome": row["outcome"], "booking_no": row["booking_no"],
+            "callback_no": row["callback_no"], "kiosk_id": row["kiosk_id"]}
+
+
+def book_queued(conn: sa.Connection, *, request_no: str, slot_id: int, item_id: str, person: dict,
+                kiosk_id: str | None, now: datetime) -> dict:
+    """A booking the kiosk queued offline: book it, or record the call-back task when the slot
+    filled meanwhile (the citizen has gone); the outcome is kept under the kiosk's number. A
+    number seen before answers its first outcome."""
+    earlier = request_outcome(conn, request_no)
+    if earlier is not None:
+        return earlier
+    booking_no = callback_no = None
+    try:  # book() writes nothing before it refuses, and records the task itself when the slot is full
+        booking_no = book(conn, slot_id=slot_id, item_id=item_id, person=person, kiosk_id=kiosk_id,
+                          now=now)["booking_no"]
+    except SlotTaken as taken:
+        callback_no = taken.task_no
+    except SlotError as exc:
+        if "already holds" not in str(exc):
+            # the slot has begun (the link was down too long) or is gone: staff phone back too
+            callback_no = record_callback(conn, reason="queued_failed", kiosk_id=kiosk_id, item_id=item_id,
+                                          slot_id=slot_id, name=person["name"], phone=person["phone"], now=now)
+        else:
+            booking_no = conn.execute(sa.select(appointments.c.booking_no).where(
+                appointments.c.slot_id == slot_id, appointments.c.id_number == person["id_number"],
+                appointments.c.status == "booked")).scalar()
+    conn.execute(sa.insert(appointment_requests).values(
+        request_no=request_no, kiosk_id=kiosk_id, outcome="booked" if booking_no else "slot_taken",
+        booking_no=booking_no, callback_no=callback_no, created_at=to_utc(now)))
+    return request_outcome(conn, request_no)  # type: ignore[return-value]
+
+
+CALLBACK_REASONS = {"slot_taken": "预约时段已满", "queued_failed": "离线预约未能成功"}
+
+
+def open_callbacks(conn: sa.Connection, limit: int = 200) -> list[dict]:
+    """Call-back tasks staff have not marked done, oldest first (name and phone unmasked: staff phone)."""
+    rows = conn.execute(sa.select(callback_tasks).where(callback_tasks.c.status == "open")
+                        .order_by(callback_tasks.c.created_at, callback_tasks.c.id).limit(limit)).mappings()
+    return [dict(row) for row in rows]
+
+
+def close_callback(conn: sa.Connection, task_no: str) -> bool:
+    """Mark a call-back task done; False when no open task has this number."""
+    result = conn.execute(sa.update(callback_tasks)
+                          .where(callback_tasks.c.task_no == task_no, callback_tasks.c.status == "open")
+                          .values(status="done"))
+    return result.rowcount == 1
 
 
 def days_param(days: int) -> int:

@@ -392,6 +392,20 @@ shipment_steps = sa.Table(
     sa.UniqueConstraint("shipment_id", "step"),
 )
 
+appointment_requests = sa.Table(
+    "appointment_requests",
+    metadata,
+    # A booking a kiosk queued while the platform was out of reach, under the kiosk's own number:
+    # what became of it (``booked`` with its booking, or ``slot_taken`` with its call-back task).
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_no", sa.String(40), nullable=False, unique=True),
+    sa.Column("kiosk_id", sa.String(64), nullable=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("booking_no", sa.String(40), nullable=True),
+    sa.Column("callback_no", sa.String(40), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 SCHEMA_VERSION = "2"
 
 

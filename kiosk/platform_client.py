@@ -31,6 +31,14 @@ class PlatformError(DeviceFailure):
         self.kind = kind
 
 
+class SlotTakenError(PlatformError):
+    """The slot filled up while the citizen was choosing; the platform recorded a call-back task."""
+
+    def __init__(self, message: str, callback_no: str):
+        super().__init__(message or "slot taken", "slot_taken")
+        self.callback_no = callback_no
+
+
 def subject_of(holder: CardHolder) -> str:
     """The subject's ID number, only from the card holder of the current visit."""
     if not isinstance(holder, CardHolder):
@@ -153,6 +161,94 @@ class PlatformClient:
             return response.json()
         except ValueError:
             raise PlatformError(f"{what}: answer is not JSON", "bad_answer") from None
+
+    # -- appointments (预约) ------------------------------------------------------------------------
+    def bookable_items(self) -> list[dict[str, Any]]:
+        """Items with slots in the coming days: ``{item_id, kinds, villages}`` each."""
+        return self._items(self._get_params("/api/v1/appointments/items", {}, {}), "bookable items")
+
+    def appointment_slots(self, item_id: str, kind: str, village: str | None = None) -> list[dict[str, Any]]:
+        """An item's slots of one kind (and village for a home visit), soonest first; full ones have free 0."""
+        params = {"item_id": item_id, "kind": kind}
+        if village:
+            params["village"] = village
+        return self._items(self._get_params("/api/v1/appointments/slots", params, {}), "slots")
+
+    def book_appointment(self, holder: CardHolder, slot_id: int, item_id: str, phone: str,
+                         address: str | None = None) -> dict[str, Any]:
+        """Book a slot for the card holder: the booking with the item's notice, or ``SlotTakenError``."""
+        id_number = subject_of(holder)
+        body: dict[str, Any] = {"slot_id": slot_id, "item_id": item_id, "name": holder.display_name,
+                                "id_number": id_number, "phone": phone}
+        if address:
+            body["address"] = address
+        response = self._post("/api/v1/appointments", body, {"X-Subject-Id-Number": id_number})
+        if response.status_code == 409:
+            answer = self._answer_json(response, "booking")
+            raise SlotTakenError(str(answer.get("message", "")), str(answer.get("callback_no", "")))
+        if response.status_code != 201:
+            self._json(response, "booking")   # raises with the status
+        return self._answer_json(response, "booking")
+
+    def my_appointments(self, holder: CardHolder) -> list[dict[str, Any]]:
+        """The card holder's live bookings that have not begun."""
+        id_number = subject_of(holder)
+        return self._items(self._get_params("/api/v1/appointments", {"id_number": id_number},
+                                            {"X-Subject-Id-Number": id_number}), "bookings")
+
+    def cancel_appointment(self, holder: CardHolder, booking_no: str) -> dict[str, Any]:
+        """Cancel one of the card holder's bookings; the booking as it is now."""
+        from urllib.parse import quote
+
+        response = self._post(f"/api/v1/appointments/{quote(booking_no, safe='')}/cancel", {},
+                              {"X-Subject-Id-Number": subject_of(holder)})
+        return self._json(response, "cancel")
+
+    def queued_appointment(self, request_no: str) -> dict[str, Any] | None:
+        """What became of a booking this kiosk queued; None while it has not arrived."""
+        from urllib.parse import quote
+
+        response = self._get(f"/api/v1/appointment-requests/{quote(request_no, safe='')}")
+        if response.status_code == 404:
+            return None
+        return self._json(response, "queued booking")
+
+    def mobile_link(self, kind: str, target: str) -> str:
+        """A link to the phone page for a receipt, booking or item (a random token; never an ID number)."""
+        response = self._post("/api/v1/mobile-links", {"kind": kind, "target": target}, {}, idempotent=False)
+        if response.status_code != 201:
+            self._json(response, "mobile link")
+        url = self._answer_json(response, "mobile link").get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise PlatformError("mobile link: unexpected answer", "bad_answer")
+        return url
+
+    def _post(self, path: str, body: dict[str, Any], headers: dict[str, str], idempotent: bool = True) -> requests.Response:
+        import uuid
+
+        if idempotent:
+            headers = {**headers, "Idempotency-Key": str(uuid.uuid4())}
+        try:
+            return self.http.post(self.base_url + path, json=body, headers=headers, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise PlatformError(f"platform unreachable: {type(exc).__name__}", "unreachable") from exc
+
+    def _items(self, response: requests.Response, what: str) -> list[dict[str, Any]]:
+        data = self._json(response, what)
+        items = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise PlatformError(f"{what}: unexpected answer", "bad_answer")
+        return items
+
+    @staticmethod
+    def _answer_json(response: requests.Response, what: str) -> dict[str, Any]:
+        try:
+            data = response.json()
+        except ValueError:
+            raise PlatformError(f"{what}: answer is not JSON", "bad_answer") from None
+        if not isinstance(data, dict):
+            raise PlatformError(f"{what}: unexpected answer", "bad_answer")
+        return data
 
     def ping(self) -> bool:
         """Cheap reachability check for the header's network state."""

@@ -25,6 +25,7 @@ KV_FILES = (  # one per line: screens are added by appending a line
     "help_request",
     "service_pin",
     "service",
+    "appointment",
 )
 
 # screen name → the action of the flow that controls it (kiosk.flows registry)
@@ -39,6 +40,7 @@ CONTROLLERS = {
     "help": "help",
     "service-pin": "service",
     "service": "service",
+    "appointment": "appointment",
 }
 
 
@@ -59,6 +61,7 @@ def load_kv() -> None:
 
 def make_screens() -> dict[str, Any]:
     """Every screen, by name (after ``load_kv()``)."""
+    from screens.appointment import AppointmentScreen
     from screens.attract import AttractScreen
     from screens.capture import CaptureScreen
     from screens.certificates import CertificatesScreen
@@ -87,6 +90,7 @@ def make_screens() -> dict[str, Any]:
         HelpRequestScreen,
         ServicePinScreen,
         ServiceScreen,
+        AppointmentScreen,
     )]
     return {screen.name: screen for screen in made}
 

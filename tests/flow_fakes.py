@@ -51,6 +51,14 @@ class Recorder:
         raise AssertionError(f"{name} was never called (calls: {self.names()})")
 
 
+class RecordingViews(dict):
+    """The views by screen name; a screen not listed gets a fresh recorder when a flow asks for it."""
+
+    def __missing__(self, name: str) -> Recorder:
+        self[name] = Recorder(state="waiting")
+        return self[name]
+
+
 class FakeShell:
     """The Shell as the app implements it, recording what the citizen would see and hear."""
 
@@ -150,6 +158,7 @@ def make_kiosk(tmp_path: Path, services: Any = None, devices: Devices | None = N
     views = {name: Recorder(state="waiting") for name in
              ("identify", "guide", "guide-detail", "progress", "certificates", "submit", "capture", "rating", "help", "service-pin", "service")}
     views["status"] = Recorder(network_ok=True, network_known=False, pending_uploads=-1)
+    views = RecordingViews(views)
     ctx = FlowContext(shell=shell, keeper=keeper, services=services or Services(), jobs=workers, post=bridge.post,
                       devices=devices or Devices(), catalogue=catalogue or Catalogue(), cfg=cfg or load_config(None))
     flows = build_flows(ctx, views)

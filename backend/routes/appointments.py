@@ -1,6 +1,14 @@
 """Appointments (预约): free slots, booking with the card's holder, cancelling, the one-time notice.
 
 * ``GET /api/v1/appointments/slots?item_id=&kind=&village=&days=`` — the item's slots (soonest first).
+* ``GET /api/v1/appointments/items?days=`` — the items that have slots: kinds and villages offered.
+* ``GET /api/v1/appointments?id_number=`` (``X-Subject-Id-Number``) — the card holder's live
+  bookings that have not begun, to cancel at the kiosk. On the record.
+* ``POST /api/v1/appointment-requests`` (Idempotency-Key; from the kiosk's outbox) — a booking the
+  kiosk queued while the platform was out of reach, under the kiosk's own number (``request_no``,
+  its receipt number space); 201 with the outcome: ``booked`` (and the booking number) or
+  ``slot_taken`` (a call-back task was recorded: the citizen has most likely left).
+* ``GET /api/v1/appointment-requests/{request_no}`` — that outcome, for the kiosk that queued it.
 * ``GET /api/v1/notices/{item_id}`` — the item's one-time notice of what to bring.
 * ``POST /api/v1/appointments`` (Idempotency-Key; ``X-Subject-Id-Number`` = the body's
   ``id_number``, the card just read) — book; 201 with the booking and the notice, or 409
@@ -24,9 +32,10 @@ from starlette.concurrency import run_in_threadpool
 
 from backend import api_docs as docs
 from backend import numbers
-from backend.access import record_access, require_subject, verify_subject
-from backend.appointments import (KIND_LABELS, MAX_DAYS, SlotError, SlotTaken, book, booking, booking_row, cancel,
-                                  free_slots, item_row, notice)
+from backend.access import id_number_param, record_access, require_subject, verify_subject
+from backend.appointments import (KIND_LABELS, MAX_DAYS, SlotError, SlotTaken, book, book_queued, bookable_items,
+                                  booking, booking_row, cancel, free_slots, item_row, notice, person_bookings,
+                                  request_outcome)
 from backend.auth import KioskIdentity, require_kiosk
 from backend.bodies import read_body
 from backend.idempotency import IdempotentWrite, idempotent_write, json_response, render_json
@@ -38,6 +47,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(dependencies=[Depends(require_kiosk)])
 
 BOOK_APPOINTMENT = "book_appointment"
+LIST_APPOINTMENTS = "list_appointments"
 CANCEL_APPOINTMENT = "cancel_appointment"
 FIELDS = {"slot_id", "item_id", "name", "id_number", "phone", "address"}
 TAKEN_MESSAGE = "这个时段刚刚约满了，请选择其他时段；工作人员也会打电话与您联系"
@@ -115,13 +125,47 @@ class BookingRequest(BaseModel):
     address: str | None = Field(None, max_length=200, description="required for a home visit")
 
 
+class BookableItem(BaseModel):
+    item_id: str
+    kinds: list[Literal["window", "after_hours", "home_visit"]]
+    villages: list[str] = Field(description="villages with home-visit slots")
+
+
+class BookableItems(BaseModel):
+    items: list[BookableItem]
+
+
+class BookingList(BaseModel):
+    items: list[Booking]
+
+
+class QueuedBookingRequest(BookingRequest):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "request_no": "ZW0001261201-73920155", "slot_id": 1, "item_id": "YL-003", "name": "蒙桂英",
+        "id_number": "450329195503020018", "phone": "13807730018"}]})
+
+    request_no: str = Field(pattern=docs.RECEIPT_PATTERN, description="the kiosk's own number for this booking")
+
+
+class QueuedOutcome(BaseModel):
+    """What became of a queued booking."""
+
+    request_no: str
+    outcome: Literal["booked", "slot_taken"]
+    booking_no: str | None
+    callback_no: str | None
+    booking: Booking | None = Field(None, description="the booking, person masked, when booked")
+    message: str | None = Field(None, description="a plain reason, when the slot was taken")
+
+
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
 
     reason: str | None = Field(None, max_length=100)
 
 
-docs.register_models(NoticeMaterial, Notice, Slot, SlotList, Booking, SlotTakenAnswer, BookingRequest, CancelRequest)
+docs.register_models(NoticeMaterial, Notice, Slot, SlotList, Booking, SlotTakenAnswer, BookingRequest, CancelRequest,
+                     BookableItem, BookableItems, BookingList, QueuedBookingRequest, QueuedOutcome)
 
 
 # -- routes ----------------------------------------------------------------------------------------
@@ -150,6 +194,39 @@ async def list_slots(request: Request, item_id: str = Query(max_length=32),
     if items is None:
         raise HTTPException(404, "no catalogue item has this id")
     return json_response(200, render_json({"items": items}))
+
+
+@router.get("/appointments/items", **docs.kiosk_route({
+    200: docs.json_answer(BookableItems, "items with slots in the coming days, by id"),
+}))
+async def list_bookable(request: Request, days: int = Query(7, ge=1, le=MAX_DAYS)) -> Response:
+    db = request.app.state.db
+
+    def load() -> list[dict]:
+        with db.read() as conn:
+            return bookable_items(conn, db.clock(), days)
+
+    return json_response(200, render_json({"items": await run_in_threadpool(load)}))
+
+
+@router.get("/appointments", **docs.kiosk_route({
+    200: docs.json_answer(BookingList, "the person's live bookings that have not begun, soonest first"),
+}, parameters=(docs.SUBJECT_HEADER,), description="A person's bookings, for the kiosk that has just read their "
+    "card (to cancel there). On the record. " + docs.EVIDENCE_NOTE))
+async def list_bookings(request: Request, id_number: str | None = None,
+                        kiosk: KioskIdentity = Depends(require_kiosk)) -> Response:
+    number = id_number_param(id_number)
+    require_subject(request, number)
+    verify_subject(request, kiosk.id, number, LIST_APPOINTMENTS)
+    db = request.app.state.db
+
+    def load() -> list[dict]:
+        record_access(db, request.app.state.access_policy, kiosk.id, LIST_APPOINTMENTS, number)
+        with db.read() as conn:
+            found = person_bookings(conn, number, db.clock())
+            return [masked_booking(b, booking_row(conn, b["booking_no"])) for b in found]  # type: ignore[arg-type]
+
+    return json_response(200, render_json({"items": await run_in_threadpool(load)}))
 
 
 @router.get("/notices/{item_id}", **docs.kiosk_route({
@@ -290,6 +367,74 @@ async def post_cancel(booking_no: str, request: Request, write: IdempotentWrite 
         return write.run(body.fingerprint(), work)
 
     return await run_in_threadpool(run)
+
+
+# -- bookings queued offline -----------------------------------------------------------------------
+
+def outcome_answer(conn: sa.Connection, found: dict) -> dict:
+    answer = {k: found[k] for k in ("request_no", "outcome", "booking_no", "callback_no")}
+    if found["booking_no"]:
+        row = booking_row(conn, found["booking_no"])
+        answer["booking"] = masked_booking(booking(conn, found["booking_no"]), row)  # type: ignore[arg-type]
+    else:
+        answer["message"] = TAKEN_MESSAGE
+    return answer
+
+
+@router.post("/appointment-requests", status_code=201, **docs.kiosk_route({
+    201: {**docs.json_answer(QueuedOutcome, "booked, or the slot was taken and a call-back task recorded"),
+          "headers": docs.REPLAY_HEADER},
+}, parameters=(docs.IDEMPOTENCY_KEY,), write=True, body=docs.json_body(QueuedBookingRequest),
+    description="A booking the kiosk queued while the platform was out of reach (sent from its outbox, "
+                "after the citizen may have left). A request number seen before answers its first outcome."))
+async def post_queued(request: Request, write: IdempotentWrite = Depends(idempotent_write)) -> Response:
+    body = await read_body(request, allow_files=False)
+    db = request.app.state.db
+
+    def work(conn: sa.Connection) -> tuple[int, dict]:
+        payload = body.json
+        if not isinstance(payload, dict):
+            raise HTTPException(422, "a queued booking is a JSON object")
+        rest = {k: v for k, v in payload.items() if k != "request_no"}
+        number = normalise_id_number(rest.get("id_number"))
+        if number is None:
+            raise HTTPException(422, "id_number is not a valid 18-character ID number")
+        fields = check_booking(rest, number)
+        now = db.clock()
+        try:
+            request_no = numbers.check_kiosk_number(payload.get("request_no"), write.kiosk_number, now)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc).replace("receipt_no", "request_no")) from None
+        if item_row(conn, fields["item_id"]) is None:
+            raise HTTPException(422, "item_id is not a catalogue item")
+        found = book_queued(conn, request_no=request_no, slot_id=fields["slot_id"], item_id=fields["item_id"],
+                            person=fields["person"], kiosk_id=write.kiosk_id, now=now)
+        log.info("queued booking %s from kiosk %s: %s (%s)", request_no, write.kiosk_id, found["outcome"],
+                 mask_id_number(number))
+        return 201, outcome_answer(conn, found)
+
+    return await run_in_threadpool(write.run, body.fingerprint(), work)
+
+
+@router.get("/appointment-requests/{request_no}", **docs.kiosk_route({
+    200: docs.json_answer(QueuedOutcome, "what became of the queued booking"),
+    404: docs.json_answer(docs.Error, "not arrived (yet), or queued by another kiosk"),
+}))
+async def get_queued(request_no: str, request: Request, kiosk: KioskIdentity = Depends(require_kiosk)) -> Response:
+    canonical = numbers.canonical(request_no)
+    db = request.app.state.db
+
+    def load() -> dict | None:
+        with db.read() as conn:
+            found = request_outcome(conn, canonical) if canonical else None
+            if found is None or found["kiosk_id"] != kiosk.id:
+                return None
+            return outcome_answer(conn, found)
+
+    found = await run_in_threadpool(load)
+    if found is None:
+        raise HTTPException(404, "no queued booking of this kiosk has this number")
+    return json_response(200, render_json(found))
 
 
 __all__ = ["router", "KIND_LABELS"]

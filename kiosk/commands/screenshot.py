@@ -9,6 +9,8 @@ from pathlib import Path
 
 SCREENSHOT_NAMES = ("attract", "home", "guide", "guide-detail", "idle", "not-ready", "identify", "card-alert", "progress", "rating", "help",
                     "service-pin", "service")
+SCREENSHOT_NAMES += ("appointment-items", "appointment-days", "appointment-times", "appointment-phone",  # booking steps
+                     "appointment-done", "appointment-pending")
 
 
 def register(parsers) -> None:
@@ -62,7 +64,11 @@ def stage(app, screen: str) -> None:
         stage_service(app, screen)
         return
     app.start_session("screenshot")
-    if screen == "guide":
+    if screen.startswith("appointment-"):
+        from kiosk.commands.screenshot_appointment import stage as stage_appointment
+
+        stage_appointment(app, screen)
+    elif screen == "guide":
         app.open_task("guide")
         app.screens["guide"].query = "shebao"
     elif screen == "guide-detail":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from kiosk.flows.appointment import appointment_flows
 from kiosk.flows.base import Catalogue, Devices, Flow, FlowContext, Shell
 from kiosk.flows.certificates import CertificatesFlow
 from kiosk.flows.guide import GuideFlow, NoticeFlow
@@ -40,6 +41,7 @@ def build_flows(ctx: FlowContext, views: Mapping[str, Any]) -> dict[str, Flow]:
         ServiceRequestFlow(ctx, views["help"]),
         KioskStatus(ctx, views["status"]),
         ServiceFlow(ctx, views["service-pin"], views["service"]),
+        *appointment_flows(ctx, views["appointment"]),
     ]
     return {flow.action: flow for flow in flows}
 

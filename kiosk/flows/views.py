@@ -129,6 +129,29 @@ class HelpView(Protocol):
     def show_done(self, request_no: str, message: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class AppointmentDone:
+    """The end of a booking: what the done panel shows."""
+
+    title: str               # 预约成功 / 预约待确认
+    when: str
+    place: str
+    number_label: str        # 预约编号 / 待确认编号
+    number: str
+    message: str
+    qr_text: str             # the booking's phone page; "" while provisional
+    provisional: bool
+
+
+class AppointmentView(Protocol):
+    # step: item | kind | village | day | time | mine; a row with ``flag`` is full: shown, not tappable
+    def show_choices(self, step: str, title: str, rows: Sequence[Row], message: str = "") -> None: ...
+    def show_phone(self, title: str, summary: str, phone: str) -> None: ...   # phone: typed earlier
+    def show_done(self, done: AppointmentDone) -> None: ...
+    def show_confirm(self, text: str) -> None: ...                        # cancel one of 我的预约?
+    def set_busy(self, busy: bool, message: str = "") -> None: ...
+
+
 class StatusView(Protocol):
     """The header's state (the app's properties, which kv binds to)."""
 
