@@ -15,9 +15,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # cups-daemon/cups-client/printer-driver-cups-pdf/ghostscript: certificate printing is tested on a private
 # cupsd with a virtual PDF printer; libcups2-dev builds pycups; espeak-ng speaks prompts (optional at run time).
 # mosquitto: the fleet's notice broker; tests start their own on a free loopback port.
+# imagemagick: its import reads what the running app shows on the X server (kiosk screenshot is compared with it).
 APT_PACKAGES := xvfb xauth libzbar0 fonts-wqy-microhei libgl1 libegl1 libgles2 libgl1-mesa-dri libmtdev1 libsdl2-2.0-0 fontconfig postgresql \
 	cups-daemon cups-client printer-driver-cups-pdf ghostscript libcups2-dev espeak-ng \
-	mosquitto cage systemd chromium
+	mosquitto cage systemd chromium \
+	imagemagick
 XVFB_RUN := xvfb-run -a -s "-screen 0 1920x1920x24 -nolisten tcp"
 
 .PHONY: setup system-packages run test bench screenshots clean dist

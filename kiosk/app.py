@@ -571,18 +571,51 @@ class KioskApp(App):
             return
         if req.stage is not None:
             req.stage(self, req.screen)
-        Clock.schedule_once(lambda dt: self._save_screenshot(), req.settle_s)
+        Clock.schedule_once(lambda dt: after_frames(SETTLED_FRAMES, self._save_screenshot), req.settle_s)
 
     def _save_screenshot(self) -> None:
-        save_window_png(self.screenshot_request.out)
-        self.stop()
+        save_window_png(self.screenshot_request.out, draw=False)
+        Clock.schedule_once(lambda dt: self.stop(), 0)
 
 
-def save_window_png(path: str) -> None:
-    """Read the framebuffer (so dialogs are included) and write a PNG at exactly ``path``."""
-    from kivy.graphics.opengl import GL_RGB, GL_UNSIGNED_BYTE, glReadPixels
+SETTLED_FRAMES = 3   # whole frames drawn after a screen's settling time before its picture is taken
+
+
+def after_frames(count: int, action: Callable[[], None]) -> None:
+    """Run ``action`` while the ``count``-th whole frame from now is drawn, just before it is shown.
+
+    Every frame first runs the clock's pending layouts and the kv canvas updates (Builder.sync), so at
+    that moment the back buffer holds exactly the picture the screen is about to show. Waiting on the
+    clock alone is not enough: on a busy machine a timed callback can run in the same clock tick as the
+    staging it waits for, before any layout or canvas update."""
+    left = [count]
+    redraw = Clock.schedule_interval(lambda dt: Window.canvas.ask_update(), 0)   # Kivy draws only on change
+
+    def on_flip(window: Any) -> None:
+        left[0] -= 1
+        if left[0] <= 0:
+            Window.unbind(on_flip=on_flip)
+            redraw.cancel()
+            action()
+    Window.bind(on_flip=on_flip)
+
+
+def save_window_png(path: str, draw: bool = True) -> None:
+    """Write the window's picture (dialogs included) as a PNG at exactly ``path``.
+
+    After a buffer swap the back buffer holds an older frame, so unless this runs inside a frame's
+    drawing (``after_frames``, ``draw=False``) the current widget tree is drawn first: kv canvas updates
+    flushed, then drawn into the back buffer, which is read before the next swap."""
+    from kivy.graphics.opengl import (GL_PACK_ALIGNMENT, GL_RGB, GL_UNSIGNED_BYTE, glFinish, glPixelStorei,
+                                      glReadPixels)
+    from kivy.lang import Builder
     from PIL import Image
 
+    if draw:
+        Builder.sync()
+        Window.dispatch("on_draw")
+    glFinish()
+    glPixelStorei(GL_PACK_ALIGNMENT, 1)   # rows packed tight, whatever the width
     width, height = Window.size
     data = glReadPixels(0, 0, width, height, GL_RGB, GL_UNSIGNED_BYTE)
     image = Image.frombytes("RGB", (width, height), data).transpose(Image.Transpose.FLIP_TOP_BOTTOM)

@@ -47,12 +47,17 @@ def screenshot(args: argparse.Namespace) -> int:
 
     if out.exists():
         out.unlink()
-    settle = 12.0 if args.screen == "service" else 2.0 if args.screen == "service-pin" else 1.5  # the diagnostics fill in from workers
-    KioskApp(cfg, screenshot=ScreenshotRequest(args.screen, str(out), args.lang, args.elderly, stage, settle)).run()
+    KioskApp(cfg, screenshot=ScreenshotRequest(args.screen, str(out), args.lang, args.elderly, stage,
+                                               settle_seconds(args.screen))).run()
     if not out.exists():
         raise DeviceFailure(f"screenshot of {args.screen!r} was not written")
     print(out)
     return 0
+
+
+def settle_seconds(screen: str) -> float:
+    """How long a staged screen may fill in before its picture is taken (the diagnostics fill in from workers)."""
+    return 12.0 if screen == "service" else 2.0 if screen == "service-pin" else 1.5
 
 
 def stage(app, screen: str) -> None:
