@@ -44,6 +44,7 @@ class Material(BaseModel):
     count: int
     required: bool
     note: str
+    licence: str | None = Field(None, description="the electronic licence type that can stand for it, if any")
 
 
 class MaterialEnglish(BaseModel):
@@ -168,6 +169,7 @@ class MaskedPerson(BaseModel):
 class MaterialPages(BaseModel):
     name: str
     pages: int
+    licence: str | None = Field(None, description="the electronic licence given instead of pages (its id)")
 
 
 class Application(BaseModel):
@@ -260,7 +262,10 @@ class Applicant(Strict):
 
 class SubmittedMaterial(Strict):
     name: str
-    pages: list[str] = Field(min_length=1, description="file names of the 'files' parts, in page order")
+    pages: list[str] | None = Field(None, min_length=1, description="file names of the 'files' parts, in page "
+                                                                    "order (or else licence)")
+    licence: str | None = Field(None, max_length=32, description="the id of the applicant's electronic licence "
+                                                                 "that stands for the material (or else pages)")
 
 
 class ChosenAddress(Strict):

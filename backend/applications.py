@@ -129,7 +129,8 @@ def shown(row: sa.RowMapping, events: list[sa.RowMapping], shipments: list[dict]
         "delivery": _public_delivery(row["delivery"]),
         "applicant": {"name": mask_name(row["applicant_name"]),
                       "id_number": mask_id_number(row["applicant_id_number"])},
-        "materials": [{"name": m["name"], "pages": len(m["pages"])} for m in row["materials"]],
+        "materials": [{"name": m["name"], "pages": len(m["pages"]),
+                       **({"licence": m["licence"]["id"]} if m.get("licence") else {})} for m in row["materials"]],
         "shipments": shipments or [],
     }
 

@@ -53,6 +53,16 @@ ITEM_FIELDS = (
 # Fields an item may leave out; a missing one is answered as null.
 OPTIONAL_ITEM_FIELDS = ("en",)
 MATERIAL_FIELDS = ("name", "kind", "count", "required", "note")
+# A material the platform may already hold as an electronic licence (电子证照) names its type; the
+# applicant's own licence of that type then stands for the paper (``backend.licences``).
+OPTIONAL_MATERIAL_FIELDS = ("licence",)
+LICENCE_TYPES = {
+    "household_register": "居民户口簿",
+    "marriage_certificate": "结婚证",
+    "business_licence": "营业执照",
+    "disability_certificate": "残疾人证",
+    "veteran_certificate": "退役军人证",
+}
 TEXT_FIELDS = ("name", "department", "conditions", "fees", "fee_basis", "legal_basis")
 
 ITEM_ID = re.compile(r"^[A-Z]{2,4}-\d{3}$")
@@ -72,7 +82,7 @@ def _check_material(where: str, material: Any) -> None:
     if not isinstance(material, dict):
         raise CatalogueError(f"{where} must be an object")
     missing = [f for f in MATERIAL_FIELDS if f not in material]
-    extra = sorted(set(material) - set(MATERIAL_FIELDS))
+    extra = sorted(set(material) - set(MATERIAL_FIELDS) - set(OPTIONAL_MATERIAL_FIELDS))
     if missing or extra:
         raise CatalogueError(f"{where}: missing {missing} / unknown {extra} fields")
     if not isinstance(material["name"], str) or not material["name"].strip():
@@ -85,6 +95,8 @@ def _check_material(where: str, material: Any) -> None:
         raise CatalogueError(f"{where}.required must be true or false")
     if not isinstance(material["note"], str):
         raise CatalogueError(f"{where}.note must be a string")
+    if "licence" in material and material["licence"] not in LICENCE_TYPES:
+        raise CatalogueError(f"{where}.licence must be one of {', '.join(LICENCE_TYPES)}")
 
 
 def validate_item(item: Any) -> dict:

@@ -406,6 +406,39 @@ appointment_requests = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# -- electronic licences (电子证照) and submissions left unfinished (``backend.licences``) ------------
+
+electronic_licences = sa.Table(
+    "electronic_licences",
+    metadata,
+    # A licence the platform holds for a person (household register, marriage certificate, business
+    # licence, ...): it stands for the paper in a submission by its holder while it is valid.
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("licence_type", sa.String(32), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("holder_name", sa.Text, nullable=False),
+    sa.Column("holder_id_number", sa.String(18), nullable=False, index=True),
+    sa.Column("licence_no", sa.String(40), nullable=False),
+    sa.Column("issuer", sa.Text, nullable=False),
+    sa.Column("issued_on", sa.Date, nullable=False),
+    sa.Column("valid_until", sa.Date, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+unfinished_submissions = sa.Table(
+    "unfinished_submissions",
+    metadata,
+    # What a citizen still had to bring when they left a submission at a kiosk (手机继续办): the
+    # item and the materials' names, nothing personal; a mobile link (kind ``unfinished``) opens it.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("number", sa.String(40), nullable=False, unique=True),
+    sa.Column("item_id", sa.String(32), nullable=False),
+    sa.Column("missing", sa.JSON, nullable=False),
+    sa.Column("from_licences", sa.JSON, nullable=False),
+    sa.Column("kiosk_id", sa.String(64), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 SCHEMA_VERSION = "2"
 
 

@@ -2,8 +2,9 @@
 
 A kiosk prints a QR code with ``{public URL}/m/{token}``; the token is 192 random bits, only its
 sha256 is stored, and it opens one thing for :data:`LINK_VALID` (7 days): an application's
-progress (``application``, by receipt number), a booking (``booking``, by booking number) or an
-item's one-time notice (``notice``, by item id). Each link also has a form token that a page's
+progress (``application``, by receipt number), a booking (``booking``, by booking number), an
+item's one-time notice (``notice``, by item id) or what a submission left at a kiosk still misses
+(``unfinished``, by the number ``backend.licences.record_unfinished`` gives). Each link also has a form token that a page's
 POST form must carry back (the booking's cancel button), so another site cannot post for it.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from backend.clock import as_utc, to_utc
 from backend.db import mobile_links
 
 LINK_VALID = timedelta(days=7)
-KINDS = ("application", "booking", "notice")
+KINDS = ("application", "booking", "notice", "unfinished")
 TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 

@@ -18,6 +18,7 @@ ROUTER_MODULES = (
     "backend.routes.mobile",
     "backend.routes.divisions",
     "backend.routes.shipments",
+    "backend.routes.licences",
 )
 TEST_ROUTER_MODULES = ("backend.routes.echo", "backend.routes.payment_provider_test",
                        "backend.routes.courier_test")

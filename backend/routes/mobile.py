@@ -3,6 +3,10 @@
 * ``POST /api/v1/mobile-links`` ``{"kind": "application" | "booking" | "notice", "target": ...}``
   (kiosk token) — 201 ``{url, kind, target, expires_at}``; ``target`` is a receipt number, a
   booking number or an item id, and must exist (404 otherwise).
+* ``POST /api/v1/mobile-links`` ``{"kind": "unfinished", "item_id": ..., "missing": [...],
+  "from_licences": [...]}`` — a submission the citizen could not finish at the kiosk (手机继续办):
+  the platform keeps the item and the materials' names (nothing personal) and links to a page that
+  lists what is still missing, which materials the platform already holds, and the notice.
 * ``GET /m/{token}`` (public) — the page: an application's progress (applicant masked), a
   booking (time, place, what to bring, a cancel button) or an item's one-time notice. Plain HTML
   with inline styles, no script, readable on a cheap phone. An unknown or expired token gets a
@@ -58,8 +62,13 @@ GONE = "此链接无效或已过期。请在自助终端或窗口重新获取，
 class MobileLinkRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"kind": "notice", "target": "YL-003"}]})
 
-    kind: Literal["application", "booking", "notice"]
-    target: str = Field(max_length=40, description="receipt number, booking number or item id")
+    kind: Literal["application", "booking", "notice", "unfinished"]
+    target: str | None = Field(None, max_length=40, description="receipt number, booking number or item id "
+                                                               "(not for unfinished)")
+    item_id: str | None = Field(None, max_length=32, description="unfinished: the item")
+    missing: list[str] | None = Field(None, max_length=30, description="unfinished: materials still to bring")
+    from_licences: list[str] | None = Field(None, max_length=30, description="unfinished: materials the "
+                                                                             "platform holds as licences")
 
 
 class MobileLink(BaseModel):
@@ -92,11 +101,13 @@ def _target_exists(conn: sa.Connection, kind: str, target: str) -> str | None:
     "call makes a new link (nothing else changes), so it needs no Idempotency-Key."))
 async def post_link(request: Request, kiosk: KioskIdentity = Depends(require_kiosk)) -> Response:
     body = (await read_body(request, allow_files=False)).json
+    if isinstance(body, dict) and body.get("kind") == "unfinished":
+        return await unfinished_link(request, body, kiosk)
     if not isinstance(body, dict) or set(body) - {"kind", "target"}:
         raise HTTPException(422, "a link request is {kind, target}")
     kind, target = body.get("kind"), body.get("target")
     if kind not in KINDS:
-        raise HTTPException(422, "kind must be application, booking or notice")
+        raise HTTPException(422, "kind must be application, booking, notice or unfinished")
     if not isinstance(target, str) or not 1 <= len(target) <= 40:
         raise HTTPException(422, "target must be a receipt number, a booking number or an item id")
     db = request.app.state.db
@@ -116,6 +127,33 @@ async def post_link(request: Request, kiosk: KioskIdentity = Depends(require_kio
             await run_in_threadpool(request.app.state.access_policy.receipt_miss, db, kiosk.id)
         raise HTTPException(404, f"no {kind} has this {'id' if kind == 'notice' else 'number'}")
     log.info("mobile link for a %s made at kiosk %s", kind, kiosk.id)
+    return json_response(201, render_json(made))
+
+
+async def unfinished_link(request: Request, body: dict, kiosk: KioskIdentity) -> Response:
+    """The link for a submission left unfinished: what is missing, kept without anything personal."""
+    from backend.licences import record_unfinished
+    from backend.validation import refuse
+
+    if set(body) - {"kind", "item_id", "missing", "from_licences"}:
+        raise refuse("an unfinished link request is {kind, item_id, missing, from_licences}")
+    item_id = body.get("item_id")
+    db = request.app.state.db
+    base = request.app.state.public_url
+
+    def work() -> dict:
+        with db.write() as conn:
+            item = item_row(conn, item_id) if isinstance(item_id, str) and len(item_id) <= 32 else None
+            if item is None:
+                raise HTTPException(404, "no item has this id")
+            number = record_unfinished(conn, dict(item), body.get("missing"), body.get("from_licences", []),
+                                       kiosk.id, db.clock())
+            token, expires_at = mint(conn, "unfinished", number, kiosk.id, db.clock())
+        return {"url": f"{base}/m/{token}", "kind": "unfinished", "target": number,
+                "expires_at": local_iso(expires_at)}
+
+    made = await run_in_threadpool(work)
+    log.info("mobile link for an unfinished submission made at kiosk %s", kiosk.id)
     return json_response(201, render_json(made))
 
 
@@ -191,6 +229,18 @@ def booking_page(found: dict, name: str, token: str, form_token: str, message: s
     return page("我的预约", body)
 
 
+def unfinished_page(found: dict, item: Any) -> str:
+    """What a citizen who left a submission unfinished still has to bring, and the notice."""
+    missing = "".join(f"<li class=\"big\">{esc(name)}</li>" for name in found["missing"])
+    body = (f"<p>事项：{esc(item['name'])}</p><h2>还需要补交的材料</h2><ol>{missing}</ol>")
+    if found["from_licences"]:
+        held = "".join(f"<li>{esc(name)}</li>" for name in found["from_licences"])
+        body += f"<h2>已有电子证照，无需提交</h2><ul>{held}</ul>"
+    body += ("<p class=\"note\">材料备齐后，请带上身份证到任一自助终端或便民服务窗口重新提交；"
+             "有疑问请拨打 12345。</p>")
+    return page("还差这些材料", body + notice_html(notice(item)))
+
+
 def render(db: Any, token: str, message: str | None = None) -> str | None:
     with db.read() as conn:
         link = resolve(conn, token, db.clock())
@@ -199,6 +249,12 @@ def render(db: Any, token: str, message: str | None = None) -> str | None:
         if link["kind"] == "notice":
             item = item_row(conn, link["target"])
             return None if item is None else page(f"一次性告知：{item['name']}", notice_html(notice(item)))
+        if link["kind"] == "unfinished":
+            from backend.licences import unfinished_row
+
+            found = unfinished_row(conn, link["target"])
+            item = item_row(conn, found["item_id"]) if found is not None else None
+            return None if item is None else unfinished_page(found, item)  # type: ignore[arg-type]
         if link["kind"] == "booking":
             row = booking_row(conn, link["target"])
             if row is None:

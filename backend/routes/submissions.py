@@ -30,6 +30,11 @@ The first example in full::
      "receipt_no": "ZW0001261123-48213377",
      "kiosk_id": "demo-kiosk-001"}
 
+A material the platform already holds as an electronic licence (电子证照, ``backend.licences``) is
+sent as ``{"name": "居民户口簿", "licence": "<licence id>"}`` instead of pages: accepted only for a
+material the catalogue marks with a licence type, a licence of that type held by the applicant and
+valid on the day of the receipt number (else 422, one line saying which).
+
 ``receipt_no`` and ``kiosk_id`` are optional. A kiosk numbers the receipt itself (the citizen takes
 it home even when the upload waits offline in the outbox), in its own number space
 (``backend.numbers``): a number that does not carry the calling kiosk's number, or is dated after
@@ -70,9 +75,10 @@ from backend.applications import ReceiptNumberTaken, record_application
 from backend.auth import require_kiosk
 from backend.bodies import (MAX_FILES, MAX_JSON_BYTES, MAX_MULTIPART_BYTES, ReceivedBody, ReceivedFile, read_body,
                             read_payload_part)
-from backend.clock import local_iso
+from backend.clock import local_iso, local_time
 from backend.db import applications, catalogue_items, submission_files
 from backend.idempotency import IdempotentWrite, idempotent_write
+from backend.licences import check_reference
 from backend.people import normalise_id_number
 from backend.validation import check_name, check_phone, check_text, refuse
 
@@ -197,8 +203,10 @@ def file_type(data: bytes) -> str | None:
     return next((kind for magic, kind in SIGNATURES if data.startswith(magic)), None)
 
 
-def check_materials(value: Any, item: dict, uploads: list[Upload]) -> list[dict]:
-    """The materials with their pages; every page present, every file used exactly once."""
+def check_materials(value: Any, item: dict, uploads: list[Upload], conn: sa.Connection | None = None,
+                    applicant_id_number: str = "", day: Any = None) -> list[dict]:
+    """The materials with their pages (or their electronic licence); every page present, every file
+    used exactly once."""
     if not isinstance(value, list):
         raise refuse("materials must be a list of {\"name\", \"pages\"} (empty when nothing was scanned)")
     if len(value) > MAX_MATERIALS:
@@ -223,6 +231,13 @@ def check_materials(value: Any, item: dict, uploads: list[Upload]) -> list[dict]
                          + "、".join(m["name"] for m in item["materials"]))
         if any(m["name"] == name for m in checked):
             raise refuse(f"{where}: material {name!r} is listed twice")
+        if "licence" in material:
+            if set(material) != {"name", "licence"} or conn is None:
+                raise refuse(f"{where}: a material is given either as pages or as an electronic licence")
+            wanted = next(m for m in item["materials"] if m["name"] == name)
+            checked.append({"name": name, "pages": [], "licence": check_reference(
+                conn, where, material["licence"], wanted, applicant_id_number, day)})
+            continue
         pages = material.get("pages")
         if not isinstance(pages, list) or not pages or not all(isinstance(p, str) for p in pages):
             raise refuse(f"{where}.pages must be a non-empty list of file names")
@@ -306,7 +321,9 @@ async def post_submission(request: Request, write: IdempotentWrite = Depends(ide
         received_at = db.clock()
         proposed = check_proposed_receipt_no(payload.get("receipt_no"), write.kiosk_number, received_at)
         applicant = check_applicant(payload.get("applicant"))
-        materials = check_materials(payload.get("materials"), item, uploads)
+        parsed = numbers.parse(proposed) if proposed is not None else None
+        day = parsed.day if parsed is not None else local_time(received_at).date()
+        materials = check_materials(payload.get("materials"), item, uploads, conn, applicant["id_number"], day)
         delivery = check_delivery(payload.get("delivery"), conn, received_at)
         stored_delivery = {k: v for k, v in delivery.items() if k not in ("checked_address", "pickup_window")}
         try:
@@ -330,8 +347,9 @@ async def post_submission(request: Request, write: IdempotentWrite = Depends(ide
                     application_id=application_id, material=material["name"], position=position,
                     name=page, content_type=file_type(upload.data), size=len(upload.data),
                     sha256=upload.sha256, data=upload.data))
-        log.info("submission %s received: item %s, %d file(s), %d bytes, kiosk %s", receipt_no,
-                 item["id"], len(uploads), sum(len(u.data) for u in uploads), write.kiosk_id)
+        log.info("submission %s received: item %s, %d file(s), %d bytes, %d electronic licence(s), kiosk %s",
+                 receipt_no, item["id"], len(uploads), sum(len(u.data) for u in uploads),
+                 sum(1 for m in materials if "licence" in m), write.kiosk_id)
         answer = {
             "receipt_no": receipt_no,
             "item_id": item["id"],
@@ -339,7 +357,8 @@ async def post_submission(request: Request, write: IdempotentWrite = Depends(ide
             "status": "受理",
             "received_at": local_iso(received_at),
             "deadline": deadline.isoformat(),
-            "materials": [{"name": m["name"], "pages": len(m["pages"])} for m in materials],
+            "materials": [{"name": m["name"], "pages": len(m["pages"]),
+                           **({"licence": m["licence"]["id"]} if "licence" in m else {})} for m in materials],
         }
         return 201, answer
 

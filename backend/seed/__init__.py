@@ -34,6 +34,7 @@ DEMO_KIOSK_NUMBER = 1
 DEMO_KIOSK_TOKEN = "demo-token"  # public on purpose: the demo runs on loopback with fictitious people
 DEMO_MARKER = "demo_people_seeded_at"
 SERVICES_MARKER = "demo_services_seeded_at"
+LICENCES_MARKER = "demo_licences_seeded_at"
 
 
 def load_seed_catalogue() -> list[dict]:
@@ -119,6 +120,9 @@ def seed_demo(db: Database) -> None:
         if conn.execute(sa.select(backend_meta.c.value).where(backend_meta.c.key == SERVICES_MARKER)).scalar() is None:
             seed_services(conn, now)  # demo slots and fees
             conn.execute(sa.insert(backend_meta).values(key=SERVICES_MARKER, value=now.isoformat()))
+        if conn.execute(sa.select(backend_meta.c.value).where(backend_meta.c.key == LICENCES_MARKER)).scalar() is None:
+            seed_demo_licences(conn, now)  # the demo people's electronic licences
+            conn.execute(sa.insert(backend_meta).values(key=LICENCES_MARKER, value=now.isoformat()))
     db.initialise()  # numbers any kiosk that lost number 1 to the demo kiosk
 
 
@@ -128,7 +132,8 @@ def holds_demo_data(db: Database) -> bool:
         token = conn.execute(sa.select(kiosks.c.id)
                              .where(kiosks.c.token_sha256 == token_digest(DEMO_KIOSK_TOKEN))).first()
         people = conn.execute(sa.select(backend_meta.c.value)
-                              .where(backend_meta.c.key.in_((DEMO_MARKER, SERVICES_MARKER)))).first()
+                              .where(backend_meta.c.key.in_((DEMO_MARKER, SERVICES_MARKER,
+                                                             LICENCES_MARKER)))).first()
     return token is not None or people is not None
 
 
@@ -191,3 +196,20 @@ def _materials(entry: dict, item: dict) -> list[dict[str, Any]]:
         slug = len(materials) + 1
         materials.append({"name": name, "pages": [f"m{slug}-p{page}.jpg" for page in range(1, pages + 1)]})
     return materials
+
+
+def seed_demo_licences(conn: sa.Connection, now: datetime) -> None:
+    """Add the demo people's electronic licences (``demo_licences.json``), dated back from ``now``."""
+    from backend.licences import issue_licence
+
+    names = {person["id_number"]: person["name"] for person in load_demo_people()}
+    text = resources.files(__package__).joinpath("demo_licences.json").read_text(encoding="utf-8")
+    today = local_time(now).date()
+    for entry in json.loads(text)["licences"]:
+        issued_on = today - timedelta(days=entry["issued_days_ago"])
+        valid_days = entry["valid_days"]
+        issue_licence(conn, licence_type=entry["type"], title=entry["title"], holder_name=names[entry["holder"]],
+                      holder_id_number=entry["holder"], licence_no=entry["licence_no"], issuer=entry["issuer"],
+                      issued_on=issued_on,
+                      valid_until=None if valid_days is None else today + timedelta(days=valid_days),
+                      created_at=now)
