@@ -426,11 +426,14 @@ class KioskApp(App):
         self.shell.open_dialog(Factory.ConfirmEndDialog())
 
     def end_pressed(self) -> None:
-        """结束办理 (on every screen of a visit): ask once, then wipe."""
+        """结束办理 (on every screen of a visit): ask once, then wipe. A submission still missing
+        materials first shows its QR code for the phone (手机继续办), with 结束办理 beside it."""
         from kivy.factory import Factory
 
         if self.keeper.current is None:
             self.show_screen("attract")
+            return
+        if getattr(self.flows.get("submit"), "offer_phone", lambda: False)():
             return
         self.shell.open_dialog(Factory.ConfirmEndDialog())
 

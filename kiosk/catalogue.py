@@ -49,6 +49,7 @@ class Material:
     count: int
     required: bool
     note: str
+    licence: str = ""  # the electronic licence type (电子证照) that can stand for it; "" when none
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,8 @@ def parse_item(raw: Any, index: int) -> ServiceItem:
         if count < 1:
             raise CatalogueError(f"{m_where}: count must be at least 1")
         materials.append(Material(_need(m, "name", str, m_where), kind, count,
-                                  _need(m, "required", bool, m_where), str(m.get("note") or "")))
+                                  _need(m, "required", bool, m_where), str(m.get("note") or ""),
+                                  str(m.get("licence") or "")))
     steps = _need(raw, "steps", list, where)
     if not all(isinstance(s, str) for s in steps):
         raise CatalogueError(f"{where}: steps must be strings")

@@ -132,6 +132,36 @@ class PlatformClient:
             raise PlatformError("certificate list: unexpected answer", "bad_answer")
         return items
 
+    def list_licences(self, holder: CardHolder) -> list[dict[str, Any]]:
+        """Electronic licences (电子证照) the platform holds for the card holder, and only for them."""
+        id_number = subject_of(holder)
+        response = self._get_params("/api/v1/licences", {"id_number": id_number},
+                                    {"X-Subject-Id-Number": id_number})
+        data = self._json(response, "licence list")
+        items = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise PlatformError("licence list: unexpected answer", "bad_answer")
+        return items
+
+    def unfinished_link(self, item_id: str, missing: list[str], from_licences: list[str]) -> str:
+        """A link for the phone (手机继续办) to what a submission still misses: nothing personal is sent."""
+        body = {"kind": "unfinished", "item_id": item_id, "missing": missing, "from_licences": from_licences}
+        try:
+            response = self.http.post(self.base_url + "/api/v1/mobile-links", json=body, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise PlatformError(f"platform unreachable: {type(exc).__name__}", "unreachable") from exc
+        if response.status_code != 201:
+            self._json(response, "mobile link")  # raises with the status
+            raise PlatformError(f"mobile link failed: HTTP {response.status_code}")
+        try:
+            data = response.json()
+        except ValueError:
+            raise PlatformError("mobile link: answer is not JSON", "bad_answer") from None
+        url = data.get("url") if isinstance(data, dict) else None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise PlatformError("mobile link: unexpected answer", "bad_answer")
+        return url
+
     def certificate_document(self, certificate_id: str, holder: CardHolder) -> tuple[bytes, str]:
         """The certificate's PDF and its verification code (from the X-Verification-Code header)."""
         from urllib.parse import quote

@@ -17,7 +17,8 @@ from devices.receipt_printer.profiles import PrinterProfile
 from kiosk.masking import mask_name
 
 FORMS = {"original": "原件", "copy": "复印件", "both": "原件及复印件",
-         "原件": "原件", "复印件": "复印件", "原件及复印件": "原件及复印件", "electronic": "电子件", "电子件": "电子件"}
+         "原件": "原件", "复印件": "复印件", "原件及复印件": "原件及复印件", "electronic": "电子件", "电子件": "电子件",
+         "licence": "电子证照", "电子证照": "电子证照"}  # 电子证照: the platform holds it, nothing handed in
 DELIVERY = {"window": "窗口领取", "post": "快递邮寄", "express": "快递邮寄", "online": "网上送达",
             "self": "自助终端打印"}
 SERVICE_KINDS = {"door": "上门办", "proxy": "帮代办", "上门办": "上门办", "帮代办": "帮代办"}
@@ -68,6 +69,8 @@ class Material:
 
     @property
     def amount(self) -> str:
+        if self.form_zh == "电子证照":
+            return "电子证照"
         return f"{self.form_zh} {self.count}份"
 
 
@@ -202,6 +205,22 @@ class RequestReceipt:
 
 
 @dataclass(frozen=True)
+class ContinueSlip:
+    """手机继续办: a submission left unfinished -- what is still missing, and a QR code to the same
+    list and the item's notice on the phone (a random link that expires; none when offline)."""
+
+    item_name: str
+    printed_at: Union[datetime, str]
+    missing: tuple[str, ...] = ()
+    from_licences: tuple[str, ...] = ()  # materials the platform holds (电子证照), with the licence's name
+    mobile_url: str = ""
+    centre_name: str = ""
+    kiosk_id: str = ""
+
+    from_dict = classmethod(_from_dict)
+
+
+@dataclass(frozen=True)
 class TestPage:
     """打印测试: checks columns, Chinese text, QR and the cutter on the technician's request."""
 
@@ -212,7 +231,7 @@ class TestPage:
     from_dict = classmethod(_from_dict)
 
 
-Receipt = Union[SubmissionReceipt, OneTimeNotice, CertificateSlip, RequestReceipt, TestPage]
+Receipt = Union[SubmissionReceipt, OneTimeNotice, CertificateSlip, RequestReceipt, ContinueSlip, TestPage]
 
 
 def _title(title: str, centre: str) -> list[Block]:
@@ -342,6 +361,28 @@ def request_blocks(r: RequestReceipt) -> list[Block]:
     return blocks
 
 
+def continue_blocks(c: ContinueSlip) -> list[Block]:
+    blocks = _title("补交材料提示", c.centre_name)
+    blocks.append(Field("办理事项", c.item_name, bold_value=True))
+    blocks.append(Text(f"还需要补交的材料（共{len(c.missing)}项）：", bold=True))
+    blocks.extend(Row(name, marker=f"{i}. ") for i, name in enumerate(c.missing, 1))
+    if c.from_licences:
+        blocks.append(Text("已有电子证照，无需提交：", bold=True))
+        blocks.extend(Row(name, "电子证照", marker=f"{i}. ") for i, name in enumerate(c.from_licences, 1))
+    blocks.append(Rule())
+    if c.mobile_url:
+        blocks.append(Qr(c.mobile_url, caption="用手机扫码，查看还缺的材料和办事指南"))
+        blocks.append(Text("链接7天内有效。", align="center"))
+    else:
+        blocks.append(Text("网络暂时不通，未能生成手机链接；可在任一自助终端打印一次性告知单。", align="center"))
+    blocks.append(Text("材料备齐后，请带上身份证到自助终端或便民服务窗口提交。", align="center"))
+    blocks.append(Field("打印时间", _time(c.printed_at)))
+    if c.kiosk_id:
+        blocks.append(Text(f"终端 {c.kiosk_id}", align="center"))
+    blocks.append(Cut())
+    return blocks
+
+
 def test_page_blocks(t: TestPage, profile: PrinterProfile) -> list[Block]:
     ruler = "".join(str(i % 10) for i in range(1, profile.columns + 1))
     font = "GBK" if profile.font_charset == "gbk" else "GB18030"
@@ -376,6 +417,8 @@ def _blocks_zh(receipt: Receipt, profile: PrinterProfile) -> list[Block]:
         return certificate_blocks(receipt)
     if isinstance(receipt, RequestReceipt):
         return request_blocks(receipt)
+    if isinstance(receipt, ContinueSlip):
+        return continue_blocks(receipt)
     if isinstance(receipt, TestPage):
         return test_page_blocks(receipt, profile)
     raise TypeError(f"not a receipt: {type(receipt).__name__}")
@@ -471,6 +514,7 @@ def build(receipt: Receipt, profile: PrinterProfile) -> bytes:
 
 
 __all__ = [
-    "Material", "Fee", "NoticePlace", "SubmissionReceipt", "OneTimeNotice", "CertificateSlip", "RequestReceipt", "TestPage",
+    "Material", "Fee", "NoticePlace", "SubmissionReceipt", "OneTimeNotice", "CertificateSlip", "RequestReceipt",
+    "ContinueSlip", "TestPage",
     "blocks_for", "build", "mask_name", "mask_phone",
 ]

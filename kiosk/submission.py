@@ -135,6 +135,11 @@ class Draft:
     pages: dict[int, list[Path]] = field(default_factory=dict)
     phone: str = ""
     delivery: str = "pickup"                     # pickup | post
+    # Electronic licences (电子证照) standing for materials: material index → the licence as listed
+    # by the platform (id, title, issued_on, ...); ``licence_check`` says how looking them up went:
+    # "" (nothing to look up), "checking", "done" or "failed" (then every material is captured).
+    licences: dict[int, dict] = field(default_factory=dict)
+    licence_check: str = ""
 
     def count(self, index: int) -> int:
         return len(self.pages.get(index, []))
@@ -161,8 +166,24 @@ class Draft:
             except OSError:
                 pass
 
+    def licence_materials(self) -> list[int]:
+        """The materials an electronic licence could stand for (the catalogue names a type)."""
+        return [i for i, m in enumerate(self.item.materials) if m.licence]
+
+    def apply_licences(self, listed: list[dict]) -> None:
+        """Let the person's valid licences stand for the materials of their type (the newest first)."""
+        self.licences = {}
+        usable = sorted((entry for entry in listed if not entry.get("expired") and entry.get("id")),
+                        key=lambda entry: str(entry.get("issued_on", "")), reverse=True)
+        for index in self.licence_materials():
+            wanted = self.item.materials[index].licence
+            found = next((entry for entry in usable if entry.get("type") == wanted), None)
+            if found is not None:
+                self.licences[index] = found
+
     def missing_required(self) -> list[str]:
-        return [m.name for i, m in enumerate(self.item.materials) if m.required and not self.count(i)]
+        return [m.name for i, m in enumerate(self.item.materials)
+                if m.required and not self.count(i) and i not in self.licences]
 
     def total_pages(self) -> int:
         return sum(len(p) for p in self.pages.values())
@@ -175,6 +196,9 @@ class Draft:
         files: list[tuple[str, bytes]] = []
         materials = []
         for index, material in enumerate(self.item.materials):
+            if index in self.licences:     # the platform holds it: a reference, no pages
+                materials.append({"name": material.name, "licence": str(self.licences[index]["id"])})
+                continue
             names = []
             for page_no, path in enumerate(self.pages.get(index, []), 1):
                 name = f"{index + 1:02d}-{page_no:02d}.jpg"

@@ -23,6 +23,7 @@ class MaterialLine(BoxLayout):
     detail = StringProperty("")
     pages_text = StringProperty("")
     done = BooleanProperty(False)
+    licence = BooleanProperty(False)      # an electronic licence stands for it: no camera button
 
 
 class ItemChoice(ButtonBehavior, BoxLayout):
@@ -33,7 +34,7 @@ class ItemChoice(ButtonBehavior, BoxLayout):
 
 class SubmitScreen(Screen):
     controller = ObjectProperty(None, allownone=True)
-    step = StringProperty("choose")        # choose | materials | contact | review | done
+    step = StringProperty("choose")        # choose | materials | contact | review | done | phone
     title = StringProperty("")
     phone = StringProperty("")
     delivery = StringProperty("pickup")
@@ -42,6 +43,9 @@ class SubmitScreen(Screen):
     receipt_no = StringProperty("")
     done_message = StringProperty("")
     qr_texture = ObjectProperty(None, allownone=True)
+    licence_note = StringProperty("")     # how looking up electronic licences went
+    phone_text = StringProperty("")       # 手机继续办: what is missing, and what to do
+    phone_qr = ObjectProperty(None, allownone=True)
 
     def on_step(self, *args) -> None:
         self.ids.steps.current = self.step
@@ -64,7 +68,8 @@ class SubmitScreen(Screen):
         box.clear_widgets()
         for line in lines:
             box.add_widget(Factory.MaterialLine(index=line.index, name=line.name, done=line.done,
-                                                detail=line.detail, pages_text=line.pages_text))
+                                                detail=line.detail, pages_text=line.pages_text,
+                                                licence=line.licence))
         self.can_continue = can_continue
         self.ids.missing.text = missing_text
 
@@ -90,3 +95,12 @@ class SubmitScreen(Screen):
 
         self.step, self.title = "done", title
         self.receipt_no, self.done_message, self.qr_texture = receipt_no, message, qr_texture(qr_text)
+
+    def show_licence_note(self, text: str) -> None:
+        self.licence_note = text
+
+    def show_phone(self, title: str, text: str, url: str) -> None:
+        from screens.widgets import qr_texture
+
+        self.step, self.title = "phone", title
+        self.phone_text, self.phone_qr = text, (qr_texture(url) if url else None)

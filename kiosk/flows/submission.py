@@ -22,6 +22,7 @@ class SubmissionState:
     draft: Any = None          # kiosk.submission.Draft
     capturing: int = -1        # the material being captured, -1 when the camera is closed
     last_receipt_no: str = ""
+    phone_offered: bool = False  # 手机继续办 was shown for this visit's draft
 
 
 class SubmissionFlow(Flow):
@@ -60,9 +61,62 @@ class SubmissionFlow(Flow):
         session, item = self.session, self.ctx.catalogue.items.get(item_id)
         if session is None or item is None:
             return
-        session.flow_state(SubmissionState).draft = Draft(item=item, folder=session.temp_dir)
+        draft = Draft(item=item, folder=session.temp_dir)
+        session.flow_state(SubmissionState).draft = draft
         self.show_materials()
         self.ctx.shell.show("submit")
+        self.look_up_licences(draft)
+
+    # -- electronic licences (材料免提交) ----------------------------------------------------------
+    def look_up_licences(self, draft: Any) -> None:
+        """Ask the platform, in a worker, which materials it already holds for the card holder.
+
+        When it cannot be asked (offline, refused), every material is photographed as before: a
+        citizen sent home with a receipt for an application the platform then finds incomplete
+        would have to come back, which is what this is meant to spare them.
+        """
+        holder, client = self.holder, self.ctx.services.client
+        if not draft.licence_materials() or holder is None or client is None:
+            return
+        draft.licence_check = "checking"
+        self._licence_note(draft)
+
+        def listed(items: list[dict]) -> None:
+            if self.draft() is draft:
+                draft.apply_licences(items)
+                draft.licence_check = "done"
+                self._licences_arrived(draft)
+
+        def failed(exc: BaseException) -> None:
+            log.warning("electronic licences could not be looked up (%s): every material is photographed",
+                        getattr(exc, "kind", type(exc).__name__))
+            if self.draft() is draft:
+                draft.licence_check = "failed"
+                self._licences_arrived(draft)
+        self.ctx.jobs.submit(lambda: client.list_licences(holder), listed, failed)
+
+    def _licences_arrived(self, draft: Any) -> None:
+        step = getattr(self.view, "step", None)
+        if not isinstance(step, str) or step == "materials":   # the checklist is what the citizen sees
+            self.show_materials()
+        else:
+            self._licence_note(draft)
+
+    def _licence_note(self, draft: Any) -> None:
+        key = {"checking": "licence_checking", "failed": "licence_unavailable"}.get(draft.licence_check, "")
+        if draft.licence_check == "done" and draft.licences:
+            key = "licence_found"
+        note = getattr(self.view, "show_licence_note", None)
+        if callable(note):
+            note(self.t(key, n=len(draft.licences)) if key else "")
+
+    @staticmethod
+    def _day(iso: str, lang: str) -> str:
+        try:
+            year, month, day = (int(part) for part in iso[:10].split("-"))
+        except ValueError:
+            return iso
+        return f"{year}年{month}月{day}日" if lang == "zh" else f"{year}-{month:02d}-{day:02d}"
 
     def show_materials(self) -> None:
         draft = self.draft()
@@ -70,6 +124,13 @@ class SubmissionFlow(Flow):
             return
         lines = []
         for index, m in enumerate(draft.item.materials):
+            held = draft.licences.get(index)
+            if held is not None:
+                lines.append(MaterialLineData(
+                    index=index, name=m.name, done=True, licence=True, pages_text=self.t("licence_held"),
+                    detail=self.t("licence_detail", title=held.get("title", ""),
+                                  date=self._day(str(held.get("issued_on", "")), self.ctx.shell.lang))))
+                continue
             count = draft.count(index)
             need = self.t("required") if m.required else self.t("optional")
             lines.append(MaterialLineData(
@@ -79,6 +140,66 @@ class SubmissionFlow(Flow):
         missing = draft.missing_required()
         self.view.show_materials(draft.item.name, lines, not missing,
                                  self.t("still_missing", names="、".join(missing)) if missing else "")
+        self._licence_note(draft)
+
+    # -- 手机继续办: what is still missing, on the citizen's phone ------------------------------------
+    def offer_phone(self) -> bool:
+        """The citizen ends the visit with required materials missing: show the phone's QR code
+        (with 结束办理 beside it) instead of ending at once, once per visit. False: nothing to offer."""
+        draft, state = self.draft(), self.state(SubmissionState)
+        if draft is None or state is None or state.phone_offered or not draft.missing_required():
+            return False
+        if self.ctx.shell.current_screen() not in ("submit", "capture"):
+            return False
+        self.capture.stop()
+        state.capturing = -1
+        self.continue_on_phone()
+        return True
+
+    def continue_on_phone(self) -> None:
+        """回家用手机补交: a link (a random token that expires) to a page listing what is missing."""
+        draft, state = self.draft(), self.state(SubmissionState)
+        if draft is None or state is None:
+            return
+        missing = draft.missing_required()
+        if not missing:
+            return
+        state.phone_offered = True
+        held = [draft.item.materials[i].name for i in sorted(draft.licences)]
+        client = self.ctx.services.client
+
+        def make() -> str:
+            if client is None:
+                raise RuntimeError("no platform client")
+            return client.unfinished_link(draft.item.id, missing, held)
+
+        def made(url: str) -> None:
+            if self.draft() is draft:
+                self._show_phone(draft, missing, url)
+
+        def failed(exc: BaseException) -> None:
+            log.warning("no mobile link for an unfinished submission (%s)", getattr(exc, "kind", type(exc).__name__))
+            if self.draft() is draft:
+                self._show_phone(draft, missing, "")
+        self.ctx.jobs.submit(make, made, failed)
+
+    def finish_on_phone(self) -> None:
+        """结束办理 on the phone step: the QR code is on the slip, the visit ends (and is wiped)."""
+        self.ctx.shell.end_visit("continued on the phone")
+
+    def _show_phone(self, draft: Any, missing: list[str], url: str) -> None:
+        from kiosk.receipts import ContinueSlip
+
+        text = self.t("phone_missing", names="、".join(missing))
+        text += "\n" + self.t("phone_scan" if url else "phone_offline")
+        self.view.show_phone(self.t("phone_title"), text, url)
+        self.ctx.shell.show("submit")
+        self.ctx.shell.speak("phone_title")
+        self.print_receipt(ContinueSlip(
+            item_name=draft.item.name, printed_at=self.now(), missing=tuple(missing),
+            from_licences=tuple(f"{draft.item.materials[i].name}（{draft.licences[i].get('title', '')}）"
+                                for i in sorted(draft.licences)),
+            mobile_url=url, centre_name=self.ctx.cfg.kiosk.centre_name, kiosk_id=self.ctx.cfg.kiosk.id))
 
     def contact(self) -> None:
         draft = self.draft()
@@ -98,7 +219,9 @@ class SubmissionFlow(Flow):
                  f"申请人：{name}  {mask_id_number(holder.subject_id_number())}" if lang == "zh" else f"Applicant: {name}",
                  f"{self.t('materials')}："]
         for index, material in enumerate(draft.item.materials):
-            if draft.count(index):
+            if index in draft.licences:
+                lines.append(f"  · {material.name}  {self.t('licence_short')}")
+            elif draft.count(index):
                 lines.append(f"  · {material.name}  {self.t('pages_taken', n=draft.count(index))}")
         lines.append(f"{self.t('contact_phone')}：{draft.phone[:3]}****{draft.phone[-4:]}")
         lines.append(f"{self.t('delivery')}：{draft.delivery_text(holder, lang)}")
@@ -141,9 +264,12 @@ class SubmissionFlow(Flow):
         self.ctx.shell.speak("done_title")
         receipt = SubmissionReceipt(
             receipt_no=receipt_no, item_name=draft.item.name, submitted_at=self.now(), lookup_url=lookup,
-            materials=tuple(Material(m.name, "原件" if m.kind == "original" else "复印件", max(1, int(m.count or 1)),
+            materials=tuple(Material(m.name, "电子证照", 1, m.required,
+                                     f"{draft.licences[i].get('title', '')} {draft.licences[i].get('issued_on', '')}")
+                            if i in draft.licences else
+                            Material(m.name, "原件" if m.kind == "original" else "复印件", max(1, int(m.count or 1)),
                                      m.required, f"拍摄{draft.count(i)}页")
-                            for i, m in enumerate(draft.item.materials) if draft.count(i)),
+                            for i, m in enumerate(draft.item.materials) if draft.count(i) or i in draft.licences),
             delivery="post" if draft.delivery == "post" else "window",
             applicant=holder.name or "", centre_name=self.ctx.cfg.kiosk.centre_name,
             department=draft.item.department, time_limit_days=draft.item.time_limit_days,

@@ -30,6 +30,7 @@ class MaterialLineData:
     detail: str
     pages_text: str
     done: bool
+    licence: bool = False    # an electronic licence stands for it: nothing to photograph
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ class SubmitView(Protocol):
     def show_review(self, title: str, text: str) -> None: ...
     def show_done(self, title: str, receipt_no: str, message: str, qr_text: str) -> None: ...
     def set_confirm_enabled(self, enabled: bool) -> None: ...
+    def show_licence_note(self, text: str) -> None: ...    # how looking up electronic licences went
+    def show_phone(self, title: str, text: str, url: str) -> None: ...  # 手机继续办: url "" when offline
 
 
 class CaptureView(Protocol):
