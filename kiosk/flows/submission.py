@@ -34,6 +34,7 @@ class SubmissionFlow(Flow):
         super().__init__(ctx, view)
         self.capture = CaptureFlow(ctx, capture_view, self)
         self.last_receipt_no: str | None = None   # the demo's F4 scans it (a number, nothing personal)
+        self.last_phone_url = ""                  # the last 手机继续办 link shown (a random token, nothing personal)
 
     def draft(self) -> Any:
         state = self.state(SubmissionState)
@@ -97,15 +98,15 @@ class SubmissionFlow(Flow):
 
     def _licences_arrived(self, draft: Any) -> None:
         step = getattr(self.view, "step", None)
-        if not isinstance(step, str) or step == "materials":   # the checklist is what the citizen sees
+        on_checklist = not isinstance(step, str) or step == "materials"
+        if draft.licences and on_checklist:   # lines change: drawn again (otherwise they stay put under a finger)
             self.show_materials()
         else:
             self._licence_note(draft)
 
     def _licence_note(self, draft: Any) -> None:
-        key = {"checking": "licence_checking", "failed": "licence_unavailable"}.get(draft.licence_check, "")
-        if draft.licence_check == "done" and draft.licences:
-            key = "licence_found"
+        key = {"checking": "licence_checking", "failed": "licence_unavailable",
+               "done": "licence_found" if draft.licences else "licence_none"}.get(draft.licence_check, "")
         note = getattr(self.view, "show_licence_note", None)
         if callable(note):
             note(self.t(key, n=len(draft.licences)) if key else "")
@@ -192,6 +193,7 @@ class SubmissionFlow(Flow):
 
         text = self.t("phone_missing", names="、".join(missing))
         text += "\n" + self.t("phone_scan" if url else "phone_offline")
+        self.last_phone_url = url
         self.view.show_phone(self.t("phone_title"), text, url)
         self.ctx.shell.show("submit")
         self.ctx.shell.speak("phone_title")

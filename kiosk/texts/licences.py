@@ -7,6 +7,8 @@ STRINGS = {
     "licence_checking": ("正在查询您的电子证照……", "Looking up your electronic licences…"),
     "licence_found": ("平台已有您的 {n} 项电子证照，这些材料不用拍摄",
                       "The platform already holds {n} of these as electronic licences: no need to photograph them"),
+    "licence_none": ("平台上没有这些材料的电子证照，请逐项拍摄",
+                     "The platform holds none of these as electronic licences: please photograph each one"),
     "licence_unavailable": ("暂时查不到电子证照，请拍摄清单上的全部材料",
                             "Electronic licences cannot be checked just now: please photograph every document"),
     "phone_continue": ("回家用手机补交", "Finish on my phone"),
