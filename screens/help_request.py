@@ -39,7 +39,9 @@ class HelpRequestScreen(Screen):
         box = self.ids.item_list
         box.clear_widgets()
         for row in rows:
-            box.add_widget(Factory.HelpItemRow(text=row.title, key=row.key, detail=row.detail))
+            line = Factory.HelpItemRow(text=row.title)   # a kv class: its own properties are set after
+            line.key, line.detail = row.key, row.detail
+            box.add_widget(line)
         self.picking = True
 
     def show_item(self, item_text: str) -> None:
