@@ -473,6 +473,48 @@ def tap(widget: Any) -> None:
     touch.touch_up()
 
 
+def touch_takers(widget: Any) -> list[str]:
+    """Taps ``widget``'s centre once more and names every widget whose on_touch_down took the touch
+    (deepest first): what is on top of a widget whose taps do nothing."""
+    from kivy.core.window import Window
+
+    took: list[str] = []
+    saved: dict[type, Any] = {}
+
+    def recorder(fn: Any) -> Any:
+        def on_touch_down(self: Any, touch: Any, *a: Any, **k: Any) -> Any:
+            result = fn(self, touch, *a, **k)
+            if result:
+                took.append(f"{type(self).__name__}(text={str(getattr(self, 'text', ''))[:20]!r}, "
+                            f"disabled={getattr(self, 'disabled', None)}, opacity={getattr(self, 'opacity', 1)}, "
+                            f"size={tuple(round(v) for v in getattr(self, 'size', (0, 0)))})")
+            return result
+        return on_touch_down
+
+    stack = [Window]
+    while stack:
+        w = stack.pop()
+        stack.extend(w.children)
+        for cls in type(w).__mro__:
+            if "on_touch_down" in cls.__dict__ and cls not in saved and cls.__module__ != "kivy._event":
+                saved[cls] = cls.__dict__["on_touch_down"]
+    try:
+        for cls, fn in saved.items():
+            try:
+                setattr(cls, "on_touch_down", recorder(fn))
+            except (TypeError, AttributeError):
+                pass
+        tap(widget)
+    finally:
+        for cls, fn in saved.items():
+            try:
+                setattr(cls, "on_touch_down", fn)
+            except (TypeError, AttributeError):
+                pass
+    in_window = widget.get_root_window() is not None
+    return [f"target {type(widget).__name__} in window: {in_window}, disabled {widget.disabled}"] + took
+
+
 def until(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> Iterator[float]:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -501,6 +543,7 @@ class Soak:
         self.snapshot0: Any = None
         self.top_growth: list[str] = []
         self.inventory: list[dict] = []
+        self.last_target: Any = None
         (args.out / "soak.partial.csv").unlink(missing_ok=True)
 
     # ---- small moves ----
@@ -593,6 +636,7 @@ class Soak:
             settle = True
             target = widget()
             if target is not None:
+                self.last_target = target
                 tap(target)
             retry = time.monotonic() + 3.0
             while time.monotonic() < retry:
@@ -726,8 +770,15 @@ class Soak:
     def v_rating(self) -> Iterator[float]:
         app = self.app
         yield from self.begin()
-        rating = app.screens["rating"]
         yield from self.open_tile("rating", "rating")
+        yield from self.rate()
+        yield from self.finish()
+
+    def rate(self) -> Iterator[float]:
+        """On the rating screen: a score, reasons and a call-back phone when unhappy, 提交, thanks."""
+        app = self.app
+        rating = app.screens["rating"]
+        yield from until(lambda: app.manager.current == "rating", "rating screen")
         score = self.rng.randint(1, 5)
         yield from self.press(lambda: find(rating.ids.scores, lambda w: getattr(w, "score", None) == score),
                               lambda: rating.score == score, "score chosen")
@@ -741,17 +792,27 @@ class Soak:
             yield from self.type_digits(rating.ids.pad, self.people.phone(), lambda: rating.phone)
             yield from until(lambda: not rating.editing, "phone typed", 10)
         yield from self.press(lambda: rating.ids.submit_button, lambda: bool(app.shell.dialogs), "thanks")
-        yield from self.finish()
 
     def v_help(self) -> Iterator[float]:
+        """上门办/帮代办: the kind, the phone, 提交; the done panel with the request's number, then
+        评价本次服务 (rated at once) or home."""
         app = self.app
         yield from self.begin(with_card=self.people.card())
         yield from self.open_tile("help", "help")
         screen = app.screens["help"]
         kind = self.rng.choice(("proxy", "home_visit"))
         yield from self.press(lambda: screen.ids[kind], lambda: screen.kind == kind, "kind chosen")
-        yield from self.type_digits(screen.ids.pad, self.people.phone(), lambda: screen.phone)
-        yield from self.press(lambda: screen.ids.send, lambda: bool(app.shell.dialogs), "request stored")
+        if len(screen.phone) == 11 and self.rng.random() < 0.5:   # the visit's phone offered again: a new one
+            clear = app.tr(app.lang, "keyboard_clear")
+            yield from self.press(lambda: find(screen.ids.pad, lambda w: getattr(w, "text", None) == clear),
+                                  lambda: not screen.phone, "phone cleared")
+        if len(screen.phone) != 11:
+            yield from self.type_digits(screen.ids.pad, self.people.phone(), lambda: screen.phone)
+        yield from self.press(lambda: screen.ids.send, lambda: bool(screen.request_no) or bool(app.shell.dialogs),
+                              "request stored")
+        if screen.request_no and self.rng.random() < 0.4:
+            yield from self.press(lambda: screen.ids.rate, lambda: app.manager.current == "rating", "rating opened")
+            yield from self.rate()
         yield from self.remove_card()
         yield from self.finish()
 
@@ -913,6 +974,9 @@ class Soak:
                 self.stuck.append(f"visit {self.visit} {kind}: {exc} (screen {app.manager.current}; window: "
                                   f"{', '.join(on_window)}; dialogs {len(app.shell.dialogs)})")
                 print(f"stuck: {self.stuck[-1]}", file=sys.stderr, flush=True)
+                if self.args.trace and self.last_target is not None:
+                    print("  the last tap's target and who took it: " + "; ".join(touch_takers(self.last_target)),
+                          file=sys.stderr, flush=True)
                 if len(self.stuck) <= 5 and self.args.out:
                     from kiosk.app import save_window_png
                     save_window_png(str(self.args.out / f"stuck-{len(self.stuck)}.png"))
