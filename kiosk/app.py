@@ -34,7 +34,7 @@ from kiosk.localtime import now as kiosk_now
 from kiosk.services import Services
 from kiosk.session import IdleState, SessionKeeper
 from kiosk.ui_env import find_cjk_font
-from kiosk.voice import Speaker
+from kiosk.voice import Speaker, VoiceGuide, holder_strings, make_engine
 from kiosk.watchdog import install_on_kivy_clock
 from kiosk import counters
 
@@ -201,7 +201,9 @@ class KioskApp(App):
         self.flows: dict[str, Flow] = {}
         self.idle_dialog = None
         self.card_alert = None
-        self.voice = Speaker()
+        self.voice = Speaker(make_engine(cfg.voice.engine, cfg.voice.rate),   # never the visit's name or ID number
+                             personal=lambda: holder_strings(getattr(self.keeper.current, "identity", None)))
+        self.voice_guide = VoiceGuide(self.voice, translate)
         self.demo_keys = DemoKeys(self.devices, lambda: self.services.base_url,
                                   lambda: getattr(self.flows.get("submit"), "last_receipt_no", None))
         self.started_at = time.monotonic()
@@ -248,12 +250,15 @@ class KioskApp(App):
         screens.attach_controllers(self.screens, self.flows)
         self.manager.current = "attract"
         self.bind(lang=self._update_status_line)
+        self._wire_voice()
         self._update_clock()
         self._update_status_line()
         return root
 
     def on_start(self) -> None:
         Window.bind(on_touch_down=self._on_any_touch, on_key_down=self._on_key_down)
+        from screens.widgets import HoldToSpeak
+        self.hold_to_speak = HoldToSpeak(Window, self.say_label)   # a button held says what it is
         Window.clearcolor = self.c_bg
         self.keeper.purge_leftovers()
         self.services.on_outbox_change = lambda status: self.bridge.post(self.status.outbox_changed, status)
@@ -363,6 +368,8 @@ class KioskApp(App):
         service = self.flows["service"]
         service.touch()
         if self.header.collide_point(*touch.pos):
+            if self.header.ids.read_aloud.collide_point(*touch.pos):   # 读给我听 works on every screen
+                return self.header.ids.read_aloud.dispatch("on_touch_down", touch)
             service.header_tap()  # five taps within three seconds: the technician's PIN pad
             return self.manager.current == "attract"  # a tap on the header does not wake the kiosk
         return False
@@ -436,6 +443,29 @@ class KioskApp(App):
         if getattr(self.flows.get("submit"), "offer_phone", lambda: False)():
             return
         self.shell.open_dialog(Factory.ConfirmEndDialog())
+
+    # ---- voice: each screen says what it is (kiosk/voice.py) -------------------------------
+    def _wire_voice(self) -> None:
+        """In elderly mode a screen, or a new step of one, says what it is when it comes up."""
+        self.manager.bind(current=lambda *_: self.voice_intro())
+        self.bind(elderly=lambda *_: self.voice_intro())
+        for screen in self.screens.values():
+            if "step" in screen.properties():
+                screen.bind(step=lambda s, *_: self.voice_intro() if self.manager.current == s.name else None)
+
+    def voice_intro(self, on_request: bool = False) -> None:
+        """The current screen's intro: in elderly mode, or always when asked (读给我听)."""
+        screen = self.screens.get(self.manager.current)
+        if screen is None:
+            return
+        if on_request:
+            self.voice_guide.read_aloud(screen, self.lang, hotline=self.hotline)
+        else:
+            self.voice_guide.screen_shown(screen, self.lang, self.elderly, hotline=self.hotline)
+
+    def say_label(self, text: str) -> None:
+        """A button touched and held says what it is (screens/widgets.py)."""
+        self.voice_guide.label(text, self.lang)
 
     # ---- navigation ----------------------------------------------------------------------
     def show_screen(self, name: str) -> None:
@@ -546,7 +576,7 @@ class KioskApp(App):
         self._say_take_card()
 
     def _say_take_card(self) -> None:
-        self.voice.say(self.tr(self.lang, "take_card_voice"), self.lang)  # spoken in every mode
+        self.voice.say(self.tr(self.lang, "take_card_voice"), self.lang, interrupt=True)  # spoken in every mode
 
     def _close_card_alert(self) -> None:
         if self.card_alert is not None:

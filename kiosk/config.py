@@ -151,6 +151,13 @@ class ServiceSection:
 
 
 @dataclass(frozen=True)
+class VoiceSection:
+    """Spoken prompts (kiosk/voice.py): which text-to-speech engine, how fast."""
+    engine: str = "espeak-ng"  # a name in kiosk.voice.ENGINES: "espeak-ng", or "none" for silence
+    rate: int = 140  # words per minute (espeak-ng's own default is 175; older listeners like it slower)
+
+
+@dataclass(frozen=True)
 class Config:
     kiosk: KioskSection = field(default_factory=KioskSection)
     platform: PlatformSection = field(default_factory=PlatformSection)
@@ -162,6 +169,7 @@ class Config:
     policy: PolicySection = field(default_factory=PolicySection)
     fleet: FleetSection = field(default_factory=FleetSection)
     service: ServiceSection = field(default_factory=ServiceSection)
+    voice: VoiceSection = field(default_factory=VoiceSection)
     sources: tuple[str, ...] = (BUILT_IN,)
 
     @property
@@ -351,6 +359,7 @@ def validate(cfg: Config, file: str) -> Config:
         raise _fail(file, "outbox.concurrency", f"must be between 1 and 32, got {cfg.outbox.concurrency}")
     _validate_policy_and_fleet(cfg, file)
     _validate_service(cfg, file)
+    _validate_voice(cfg, file)
     return cfg
 
 
@@ -369,6 +378,15 @@ def _validate_service(cfg: Config, file: str) -> None:
                                   ("paper_warn_days", sv.paper_warn_days, 0, 60)):
         if not low <= value <= high:
             raise _fail(file, f"service.{key}", f"must be between {low} and {high}, got {value}")
+
+
+def _validate_voice(cfg: Config, file: str) -> None:
+    from kiosk.voice import ENGINES
+
+    if cfg.voice.engine not in ENGINES:
+        raise _fail(file, "voice.engine", f"must be one of {', '.join(map(repr, ENGINES))}, got {brief(cfg.voice.engine)}")
+    if not 80 <= cfg.voice.rate <= 300:
+        raise _fail(file, "voice.rate", f"must be between 80 and 300 words per minute, got {cfg.voice.rate}")
 
 
 _QUIET_HOURS = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$")

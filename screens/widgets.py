@@ -1,10 +1,14 @@
-"""Shared widgets: header, footer, big buttons, tiles, on-screen keyboard, dialogs.
+"""Shared widgets: header (with the 读给我听 button), footer, big buttons, tiles, on-screen keyboard,
+dialogs, and touch-and-hold: any button held for a moment says what it is instead of pressing.
 
 Their look lives in widgets.kv; behaviour that is more than a binding lives here.
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
@@ -33,12 +37,97 @@ def qr_texture(text: str):
     return texture
 
 
+HOLD_S = 0.6        # a touch held this long on a button says its label and does not press it
+HOLD_SLOP_PX = 24   # a finger that moved further than this is scrolling, not holding
+
+
+def spoken_label(widget) -> str:
+    """What a button says when held: its ``spoken_label`` if it declares one, else its text, its
+    title and subtitle (tiles, rows), its name, or else the texts of the labels inside it."""
+    declared = getattr(widget, "spoken_label", "")
+    if isinstance(declared, str) and declared.strip():
+        return declared
+    text = getattr(widget, "text", "")
+    if isinstance(text, str) and text.strip():
+        return text
+    parts = [getattr(widget, attr, "") for attr in ("title", "subtitle")]
+    parts = [p for p in parts if isinstance(p, str) and p.strip()]
+    if parts:
+        return "，".join(parts)
+    name = getattr(widget, "name", "")
+    if isinstance(name, str) and name.strip():
+        return name
+    texts: list[str] = []
+    stack = list(widget.children)
+    while stack:                     # top to bottom: children are listed last-added first
+        child = stack.pop()
+        value = getattr(child, "text", "")
+        if isinstance(child, Label) and isinstance(value, str) and value.strip() and child.opacity > 0:
+            texts.append(value)
+        stack.extend(child.children)
+    return "，".join(texts)
+
+
+class HoldToSpeak:
+    """Touch-and-hold on every button of the window (anything with Kivy's ButtonBehavior, so also
+    rows and keys the screens define): after ``HOLD_S`` the button's label is handed to ``say``,
+    and lifting the finger then does not press it. A quick tap is untouched: nothing here delays
+    or swallows it (the hold only starts a timer that the lifted finger cancels)."""
+
+    def __init__(self, window: Any, say: Callable[[str], None], hold_s: float = HOLD_S):
+        self.window = window
+        self.say = say
+        self.hold_s = hold_s
+        self._timers: dict[int, Any] = {}
+        window.bind(on_touch_down=self._down, on_touch_up=self._up)
+
+    def _down(self, window: Any, touch: Any) -> bool:
+        self._cancel(touch)
+        self._timers[touch.uid] = Clock.schedule_once(lambda dt: self._held(touch), self.hold_s)
+        return False
+
+    def _held(self, touch: Any) -> None:
+        self._timers.pop(touch.uid, None)
+        button = self.button_of(touch)
+        if button is None or abs(touch.x - touch.ox) + abs(touch.y - touch.oy) > HOLD_SLOP_PX:
+            return
+        touch.ud["kiosk.held"] = button
+        label = spoken_label(button)
+        if label.strip():
+            self.say(label)
+
+    @staticmethod
+    def button_of(touch: Any):
+        """The button the finger is on: the last one that took the touch."""
+        for ref in reversed(touch.grab_list):
+            widget = ref() if callable(ref) else ref
+            if isinstance(widget, ButtonBehavior) and not widget.disabled:
+                return widget
+        return None
+
+    def _up(self, window: Any, touch: Any) -> bool:
+        self._cancel(touch)
+        button = touch.ud.pop("kiosk.held", None)
+        if button is not None:       # it was held: it spoke, it does not press
+            for ref in list(touch.grab_list):
+                widget = ref() if callable(ref) else ref
+                if isinstance(widget, ButtonBehavior):
+                    touch.ungrab(widget)
+                    widget.state = "normal"
+        return False
+
+    def _cancel(self, touch: Any) -> None:
+        timer = self._timers.pop(touch.uid, None)
+        if timer is not None:
+            timer.cancel()
+
+
 class Text(Label):
     """A label in the theme's text colour (plain Labels keep their own colour)."""
 
 
 class Header(BoxLayout):
-    pass
+    """The centre's name, 读给我听 (the current screen read aloud, in any mode), the clock."""
 
 
 class Footer(BoxLayout):
@@ -50,6 +139,10 @@ class BigButton(ButtonBehavior, Label):
 
     primary = BooleanProperty(False)
     bg = ListProperty([0, 0, 0, 0])
+
+
+class ReadAloudButton(BigButton):
+    """读给我听: reads the current screen's intro aloud, in standard mode as in elderly mode."""
 
 
 class Tile(ButtonBehavior, BoxLayout):

@@ -177,8 +177,18 @@ class Flow:
             if result is not None and result.ok:
                 counters.count_receipt(job, printer.profile)
             self.ctx.post(done, result)
+            if result is not None and result.ok:
+                self.ctx.post(self.read_slip_aloud, receipt, printer.profile)
         printer.submit(job, on_done=printed)
         return True
+
+    def read_slip_aloud(self, receipt: Any, profile: Any) -> None:
+        """A slip came out: in elderly mode its key facts are read aloud (what it is, its number
+        digit by digit, what to do with it); never a name or an ID number (kiosk.voice)."""
+        from kiosk.receipts import blocks_for
+        from kiosk.voice import receipt_speech
+
+        self.ctx.shell.speak("voice_receipt", facts=receipt_speech(blocks_for(receipt, profile), self.ctx.shell.lang))
 
     @staticmethod
     def printer_detail(result: Any) -> str:

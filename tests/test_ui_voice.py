@@ -1,0 +1,261 @@
+"""A voice for every screen, in the real app under Xvfb (like tests/test_ui.py): every screen has an
+intro; in elderly mode each main screen says its intro when it comes up; 读给我听 reads it in
+standard mode; a button held says its label and is not pressed, a quick tap still presses; a
+printed slip's facts are read aloud; the card holder's name and ID number are never spoken. A
+fake espeak-ng on PATH records what the app asked the real subprocess path to say.
+Run as ``python tests/test_ui_voice.py SCENARIO DIR`` by the tests below."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.ui
+
+FAKE_ESPEAK = """#!{python}
+import json, os, sys
+if sys.argv[1:] == ["--voices=cmn"]:
+    print("Pty Language       Age/Gender VoiceName          File                 Other Languages")
+    print(" 5  cmn             --/M      Chinese_(Mandarin)   sit/cmn              (zh 5)")
+    print(" 5  cmn-latn-pinyin --/M      Chinese_(Pinyin)     sit/cmn-Latn-pinyin  (zh 5)")
+    sys.exit(0)
+with open(os.environ["FAKE_ESPEAK_LOG"], "a", encoding="utf-8") as log:
+    log.write(json.dumps(sys.argv[1:], ensure_ascii=False) + "\\n")
+"""
+
+
+def install_fake_espeak(folder: Path) -> Path:
+    """A program called espeak-ng that writes its arguments, one JSON line per call, to the log."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    program = bin_dir / "espeak-ng"
+    program.write_text(FAKE_ESPEAK.format(python=sys.executable), encoding="utf-8")
+    program.chmod(0o755)
+    return bin_dir
+
+
+# ---- in the app's process -------------------------------------------------------------------------
+def hold(widget, seconds=0.9):
+    """Touch ``widget`` and keep the finger there for ``seconds`` (the Kivy clock runs meanwhile)."""
+    from kivy.tests.common import UnitTestTouch
+
+    x, y = widget.to_window(*widget.center)
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    yield seconds
+    touch.touch_up()
+    yield 0.2
+
+
+def scenario_screens(app, clock, results):
+    from kiosk.i18n import STRINGS
+    from ui_harness import find, tap, wait_until
+
+    guide = app.voice_guide
+    results["intros"] = {name: guide.intro_key(screen) for name, screen in app.screens.items()}
+    results["intro_texts"] = {name: [key in STRINGS, app.tr("zh", key), app.tr("en", key)]
+                              for name, key in results["intros"].items() if key}
+    yield from wait_until(lambda: app.catalogue_index is not None and app.network_known and app.network_ok)
+    yield from wait_until(lambda: app.devices.reader.status().state.value == "ready")
+    sim = app.devices.reader.simulator
+    tap(app.screens["attract"].ids.elderly_start)       # the visit starts in elderly mode
+    yield 0.3
+    results["home_said"] = list(app.voice.spoken)
+    sim.present("resident")
+    yield from wait_until(lambda: bool(app.identity_name))
+    yield 0.3
+    holder = app.keeper.current.identity
+    results["secrets"] = [holder.name, holder.id_number]
+    said = {}
+    for action in ("guide", "progress", "certificates", "submit", "rating", "help"):
+        before = len(app.voice.spoken)
+        tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == action))
+        yield 0.5
+        said[app.manager.current] = app.voice.spoken[before:]
+        app.show_screen("home")
+        yield 0.2
+    results["said"] = said
+    # a printed slip is read aloud: the one-time notice of the first item
+    item = next(iter(app.catalogue.items.values()))
+    app.flows["guide"].open_item(item.id)
+    yield 0.4
+    before = len(app.voice.spoken)
+    tap(app.screens["guide-detail"].ids.notice_button)
+    yield from wait_until(lambda: any("已打印" in s for s in app.voice.spoken[before:]), timeout=30)
+    yield 0.3
+    results["slip_said"] = app.voice.spoken[before:]
+    app.shell.close_dialogs()
+    # personal data fed in is refused, never spoken
+    results["refused"] = [app.voice.say(f"您好，{holder.name}"), app.voice.say(f"号码 {holder.id_number}"),
+                          app.voice.say("请联系 139 1234 5678"), app.voice.say("您好，张某")]
+    results["all_spoken"] = list(app.voice.spoken)
+    sim.remove()
+    yield from wait_until(lambda: not app.card_on_reader)
+    yield 0.3
+
+
+def scenario_request_and_hold(app, clock, results):
+    from ui_harness import find, tap, wait_until
+
+    yield from wait_until(lambda: app.catalogue_index is not None)
+    tap(app.screens["attract"])                          # standard mode
+    yield 0.3
+    results["elderly"] = app.elderly
+    results["quiet_on_entry"] = list(app.voice.spoken)
+    read_aloud = app.header.ids.read_aloud
+    results["button"] = [read_aloud.text, read_aloud.height, read_aloud.font_size, list(read_aloud.texture_size),
+                         read_aloud.width]
+    tap(read_aloud)
+    yield 0.3
+    results["read_home"] = list(app.voice.spoken)
+    # hold a tile: it says its name and does not open its task
+    tile = find(app.screens["home"], lambda w: getattr(w, "action", None) == "rating")
+    before = len(app.voice.spoken)
+    yield from hold(tile)
+    results["tile_held"] = [app.voice.spoken[before:], app.manager.current, tile.state]
+    # a quick tap on the same tile still opens it, at once
+    tap(tile)
+    yield 0.3
+    results["tile_tapped"] = app.manager.current
+    tap(read_aloud)
+    yield 0.3
+    results["read_rating"] = app.voice.spoken[-1]
+    # the progress screen's number pad: a held key says its digit and types nothing; taps type
+    app.show_screen("home")
+    yield 0.2
+    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "progress"))
+    yield 0.4
+    progress = app.screens["progress"]
+    key = find(progress.ids.pad, lambda w: getattr(w, "text", None) == "7")
+    before = len(app.voice.spoken)
+    yield from hold(key)
+    results["key_held"] = [app.voice.spoken[before:], progress.receipt_text, app.manager.current]
+    for digit in "139":
+        tap(find(progress.ids.pad, lambda w: getattr(w, "text", None) == digit))
+        yield 0.05
+    yield 0.1
+    results["typed"] = progress.receipt_text
+    # the footer's buttons speak when held too, and are not pressed
+    before = len(app.voice.spoken)
+    yield from hold(app.footer.ids.elderly_button)
+    results["footer_held"] = [app.voice.spoken[before:], app.elderly]
+    # 读给我听 works on the attract screen as well (it does not start a visit)
+    app.end_session("test")
+    yield 0.3
+    before = len(app.voice.spoken)
+    tap(read_aloud)
+    yield 0.3
+    results["attract_read"] = [app.voice.spoken[before:], app.manager.current]
+    results["fake_log"] = os.environ.get("FAKE_ESPEAK_LOG", "")
+
+
+SCENARIOS = {"screens": scenario_screens, "request_and_hold": scenario_request_and_hold}
+
+
+def main() -> int:
+    sys.path.insert(0, str(ROOT / "tests"))
+    name, folder = sys.argv[1], Path(sys.argv[2])
+    from dataclasses import replace
+
+    from kiosk import ui_env
+    from kiosk.config import PathsSection, load_config
+
+    cfg = load_config(None)
+    cfg = replace(cfg, paths=PathsSection(data_dir=folder / "data", log_dir=folder / "log",
+                                          key_file=folder / "keys" / "outbox.key"))
+    width, height = cfg.screen.width, cfg.screen.height
+    if os.environ.get("UI_SIZE"):
+        width, height = (int(v) for v in os.environ["UI_SIZE"].split("x"))
+    ui_env.prepare(width, height, kivy_home=folder / "kivy")
+
+    from kiosk.app import KioskApp
+    from kiosk.logging_setup import install
+    from ui_harness import FakeClock, drive
+
+    install(cfg.paths.log_dir)
+    clock = FakeClock()
+    results: dict = {}
+    outcome = {"ok": False}
+
+    def started(app):
+        drive(app, SCENARIOS[name](app, clock, results), outcome)
+
+    KioskApp(cfg, on_started=started, monotonic=clock).run()
+    if not outcome["ok"]:
+        print(outcome.get("error", "scenario did not finish"), json.dumps(results, ensure_ascii=False, default=str),
+              file=sys.stderr)
+        return 1
+    print(json.dumps(results, ensure_ascii=False, default=str))
+    return 0
+
+
+# ---- the tests ---------------------------------------------------------------------------------------
+def run(name: str, tmp_path: Path, display: str, size: str = "") -> tuple[dict, list[list[str]]]:
+    log = tmp_path / "espeak.jsonl"
+    bin_dir = install_fake_espeak(tmp_path)
+    environ = dict(os.environ, DISPLAY=display, XDG_DATA_HOME=str(tmp_path / "xdg"), FAKE_ESPEAK_LOG=str(log),
+                   PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    if size:
+        environ["UI_SIZE"] = size
+    proc = subprocess.run([sys.executable, __file__, name, str(tmp_path)], capture_output=True, text=True,
+                          timeout=240, env=environ, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    calls = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+    return json.loads(proc.stdout.strip().splitlines()[-1]), calls
+
+
+def kiosk_files(tmp_path: Path):
+    demo = tmp_path / "data" / "demo"
+    return [p for p in tmp_path.rglob("*") if p.is_file() and demo not in p.parents]
+
+
+def test_every_screen_speaks_its_intro_in_elderly_mode_and_never_the_holder(tmp_path, display):
+    r, calls = run("screens", tmp_path, display)
+    assert r["intros"] and all(r["intros"].values()), r["intros"]          # every screen declares one
+    for name, (known, zh, en) in r["intro_texts"].items():
+        assert known and zh.strip() and en.strip() and zh != en, name
+    intro = {name: r["intro_texts"][name][1] for name in r["intros"]}
+    assert r["home_said"][-1] == intro["home"]
+    for name in ("guide", "progress", "certificates", "submit", "rating", "help"):
+        assert intro[name] in r["said"][name], (name, r["said"][name])
+    slip = " ".join(r["slip_said"])
+    assert "一次性告知单已打印" in slip and "办理事项" in slip
+    assert r["refused"] == [False, False, False, True]
+    name, number = r["secrets"]
+    for said in r["all_spoken"]:
+        assert name not in said and number not in said and name[1:] not in said
+    # the real subprocess path ran espeak-ng with the Mandarin (cmn) voice, text after "--"
+    assert calls, "espeak-ng was never called"
+    assert all(c[0] == "-v" and c[1].startswith("cmn") and c[2] == "-s" and c[-2] == "--" for c in calls)
+    assert any(c[-1] == intro["home"] for c in calls)
+    for call in calls:
+        assert name not in call[-1] and number not in call[-1]
+    for path in kiosk_files(tmp_path):   # neither the logs nor anything else keeps the name or the number
+        data = path.read_bytes()
+        assert number.encode() not in data and name.encode("utf-8") not in data, path
+
+
+@pytest.mark.parametrize("size", ["", "1920x1080"])
+def test_read_aloud_on_request_hold_speaks_without_pressing_and_taps_still_press(tmp_path, display, size):
+    r, calls = run("request_and_hold", tmp_path, display, size)
+    assert r["elderly"] is False and r["quiet_on_entry"] == []              # standard mode: silent on entry
+    text, height, font_size, texture, width = r["button"]
+    assert text == "读给我听" and height >= 100 and font_size >= 36 and texture[0] <= width
+    assert len(r["read_home"]) == 1 and r["read_home"][0].startswith("这是首页")
+    said, screen, state = r["tile_held"]
+    assert said == ["好差评，评价服务，提出建议"] and screen == "home" and state == "normal"
+    assert r["tile_tapped"] == "rating" and r["read_rating"].startswith("这是好差评")
+    assert r["key_held"] == [["7"], "ZW", "progress"] and r["typed"] == "ZW139"
+    assert r["footer_held"] == [["长辈模式"], False]
+    said, screen = r["attract_read"]
+    assert screen == "attract" and said and said[0].startswith("这里是二十四小时自助服务区")
+    assert [c[-1] for c in calls][:1] == [r["read_home"][0]]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
