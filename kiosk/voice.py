@@ -161,6 +161,8 @@ def holder_strings(holder: Any) -> list[str]:
         values.append(name)
         if len(name) >= 3:
             values.append(name[1:])        # the given name alone is the name too
+        if len(name) >= 4:
+            values.append(name[2:])        # ... after a compound surname (欧阳, 司马)
     for attr in ("name_en", "address"):
         value = (getattr(holder, attr, None) or "").strip()
         if value:
