@@ -40,6 +40,15 @@ STRINGS: dict[str, tuple[str, str]] = {
                    "Ask staff to visit or act for you: choose one, type your phone number, then submit. Staff will call you."),
     "voice_service_pin": ("这是技术人员维护入口。办事群众请点返回。", "Technician sign-in. Citizens: please touch back."),
     "voice_service": ("这是技术人员维护页面。办事群众请拨打{hotline}。", "Technician pages. Citizens: please call {hotline}."),
+    "voice_appointment": ("这是预约办理。请点要预约的事项。", "Book a time: touch the item you want to book."),
+    "voice_appointment_kind": ("请选择办理方式：到窗口办、下班后延时办，或者请工作人员上门。",
+                               "Choose how: at the window, after hours, or a home visit."),
+    "voice_appointment_village": ("请点您住的村，工作人员会上门。", "Touch your village; staff will come to you."),
+    "voice_appointment_day": ("请点哪一天来办。", "Touch the day you want."),
+    "voice_appointment_time": ("请点几点来办。写着已满的时间不能选。", "Touch a time. Times marked full cannot be booked."),
+    "voice_appointment_phone": ("请核对手机号，再点确认预约。预约好后会打印预约单。",
+                                "Check the phone number, then confirm. A booking slip will be printed."),
+    "voice_appointment_mine": ("这是您的预约。要取消，请点那一条预约。", "Your bookings. To cancel one, touch it."),
     "voice_receipt": ("{facts}", "{facts}"),
 }
 
@@ -62,4 +71,11 @@ INTROS: dict[str, str] = {  # screen name (or "name.step") → its intro; one pe
     "help": "voice_help",
     "service-pin": "voice_service_pin",
     "service": "voice_service",
+    "appointment": "voice_appointment",
+    "appointment.kind": "voice_appointment_kind",
+    "appointment.village": "voice_appointment_village",
+    "appointment.day": "voice_appointment_day",
+    "appointment.time": "voice_appointment_time",
+    "appointment.phone": "voice_appointment_phone",
+    "appointment.mine": "voice_appointment_mine",
 }
