@@ -321,6 +321,11 @@ class KioskApp(App):
         self.elderly = not self.elderly
         self.apply_theme()
 
+    def on_lang(self, *_: Any) -> None:
+        """The centre's name in the visit's language (header and attract screen)."""
+        k = self.cfg.kiosk
+        self.centre_name = k.centre_name_en if self.lang == "en" and k.centre_name_en else k.centre_name
+
     def toggle_language(self) -> None:
         languages = list(self.cfg.kiosk.languages)
         self.lang = languages[(languages.index(self.lang) + 1) % len(languages)] if self.lang in languages else languages[0]

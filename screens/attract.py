@@ -21,8 +21,20 @@ class AttractScreen(Screen):
             self._rotation.cancel()
             self._rotation = None
 
+    def on_kv_post(self, base_widget) -> None:
+        App.get_running_app().bind(lang=lambda *_: self.show_notice())
+
+    def notices(self) -> list[str]:
+        """The notices in the kiosk's language (English ones from ``kiosk.notices_en``)."""
+        app = App.get_running_app()
+        return list(app.cfg.kiosk.notices_en) if app.lang == "en" else list(app.notices)
+
+    def show_notice(self) -> None:
+        notices = self.notices()
+        self.notice = notices[(self.notice_index - 1) % len(notices)] if notices else ""
+
     def rotate_notice(self) -> None:
-        notices = App.get_running_app().notices
+        notices = self.notices()
         if notices:
             self.notice = notices[self.notice_index % len(notices)]
             self.notice_index += 1

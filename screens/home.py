@@ -64,10 +64,12 @@ class HomeScreen(Screen):
             tile = Factory.Tile(glyph=glyph, accent=accent, action=action)
             tile.title = app.tr(app.lang, title)
             tile.subtitle = app.tr(app.lang, subtitle)
+            tile.glyph = glyph if app.lang == "zh" else app.tr(app.lang, title)[:1]
 
-            def relabel(*_, tile=tile, title=title, subtitle=subtitle):
+            def relabel(*_, tile=tile, title=title, subtitle=subtitle, glyph=glyph):
                 tile.title = app.tr(app.lang, title)
                 tile.subtitle = app.tr(app.lang, subtitle)
+                tile.glyph = glyph if app.lang == "zh" else app.tr(app.lang, title)[:1]  # a letter in English
             app.bind(lang=relabel)
             tile.bind(on_release=lambda t: app.open_task(t.action, t.title))
             tile.bind(size=fit_tile)
