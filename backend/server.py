@@ -99,6 +99,8 @@ def build_app(db: Database, *, public_url: str, test_endpoints: bool = False,
     install_fleet(app, db)
     from backend.fleet import dashboard  # the administrator's fleet dashboard under /admin/
     dashboard.install(app, db)
+    from backend import callbacks_admin  # staff's call-back tasks (回访), under the same sign-in
+    app.include_router(callbacks_admin.router)
     return app
 
 

@@ -33,7 +33,8 @@ from starlette.concurrency import run_in_threadpool
 
 from backend import api_docs as docs
 from backend import numbers
-from backend.appointments import SlotError, booking, booking_row, cancel, item_row, notice
+from backend.appointments import (SlotError, SlotTaken, booking, booking_row, cancel, free_slots, item_row, notice,
+                                  reschedule)
 from backend.applications import load_applications
 from backend.auth import KioskIdentity, require_kiosk
 from backend.bodies import read_body
@@ -212,7 +213,23 @@ def application_page(found: dict) -> str:
     return page("办件进度", body)
 
 
-def booking_page(found: dict, name: str, token: str, form_token: str, message: str | None) -> str:
+def change_form(token: str, form_token: str, alternatives: list[dict]) -> str:
+    """改约: the other free times of the same item, way and village, one big choice each."""
+    if not alternatives:
+        return "<h2>改约</h2><p class=\"note\">最近7天没有其他空闲时段。</p>"
+    choices = "".join(
+        "<label style=\"display:block;padding:10px 8px;margin:6px 0;border:1px solid #888;border-radius:6px\">"
+        f"<input type=\"radio\" name=\"slot_id\" value=\"{esc(s['slot_id'])}\" required "
+        "style=\"width:1.3em;height:1.3em;vertical-align:middle\"> "
+        f"{esc(friendly(s['starts_at']))}–{esc(s['ends_at'][11:16])}（还可约{esc(s['free'])}人）</label>"
+        for s in alternatives)
+    return (f"<h2>改约：选另一个时间</h2><form method=\"post\" action=\"/m/{esc(token)}/change\">"
+            f"<input type=\"hidden\" name=\"form_token\" value=\"{esc(form_token)}\">{choices}"
+            "<p><button type=\"submit\" style=\"background:#0a4d99\">改到选中的时间</button></p></form>")
+
+
+def booking_page(found: dict, name: str, token: str, form_token: str, message: str | None,
+                 alternatives: list[dict] | None = None) -> str:
     slot = found["slot"]
     where = slot["centre"] + (f"（上门：{slot['village']}）" if slot["village"] else "")
     body = (f"<p class=\"big\">{esc(found['status_label'])}</p>"
@@ -224,6 +241,7 @@ def booking_page(found: dict, name: str, token: str, form_token: str, message: s
         body += (f"<form method=\"post\" action=\"/m/{esc(token)}/cancel\">"
                  f"<input type=\"hidden\" name=\"form_token\" value=\"{esc(form_token)}\">"
                  "<p><button type=\"submit\">取消这个预约</button></p></form>")
+        body += change_form(token, form_token, alternatives or [])
     if found["notice"]:
         body += notice_html(found["notice"])
     return page("我的预约", body)
@@ -239,6 +257,15 @@ def unfinished_page(found: dict, item: Any) -> str:
     body += ("<p class=\"note\">材料备齐后，请带上身份证到任一自助终端或便民服务窗口重新提交；"
              "有疑问请拨打 12345。</p>")
     return page("还差这些材料", body + notice_html(notice(item)))
+
+
+def alternatives(conn: sa.Connection, found: dict | None, now: Any) -> list[dict]:
+    """Free slots a live booking may move to: same item, way and village, not its own."""
+    if found is None or found["status"] != "booked":
+        return []
+    slot = found["slot"]
+    return [s for s in free_slots(conn, slot["item_id"], now, kind=slot["kind"], village=slot["village"])
+            if s["free"] > 0 and s["slot_id"] != slot["slot_id"]]
 
 
 def render(db: Any, token: str, message: str | None = None) -> str | None:
@@ -259,8 +286,9 @@ def render(db: Any, token: str, message: str | None = None) -> str | None:
             row = booking_row(conn, link["target"])
             if row is None:
                 return None
-            return booking_page(booking(conn, link["target"]), mask_name(row["name"]), token,  # type: ignore[arg-type]
-                                link["form_token"], message)
+            found = booking(conn, link["target"])
+            return booking_page(found, mask_name(row["name"]), token,  # type: ignore[arg-type]
+                                link["form_token"], message, alternatives(conn, found, db.clock()))
         found = load_applications(conn, applications.c.receipt_no == link["target"])
         return application_page(found[0]) if found else None
 
@@ -352,4 +380,69 @@ async def mobile_cancel(token: str, request: Request) -> Response:
         return html_answer(None)
     text = ("这个预约已经开始，不能再取消。" if status == 422 else "请在预约页面上点“取消这个预约”。")
     return Response(page("无法取消", f"<p>{esc(text)}</p>"), status_code=status, media_type="text/html",
+                    headers=PAGE_HEADERS)
+
+
+@public_router.post("/m/{token}/change", responses={
+    303: {"description": "moved to the chosen time: back to the page"},
+    403: {"description": "no valid form token, or posted from another site", "content": HTML},
+    404: {"description": "unknown or expired link, or not a booking", "content": HTML},
+    409: {"description": "the chosen time filled up meanwhile: the page again, saying so", "content": HTML},
+    413: {"description": "the form is larger than the limit", "content": HTML},
+    415: {"description": "not a form", "content": HTML},
+    422: {"description": "no time chosen, or the booking can no longer be changed", "content": HTML},
+}, openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
+    "schema": {"type": "object", "properties": {"form_token": {"type": "string", "maxLength": 64},
+                                                "slot_id": {"type": "integer"}},
+               "required": ["form_token", "slot_id"]}}}}})
+async def mobile_change(token: str, request: Request) -> Response:
+    """The booking page's 改约 form: move the booking to another free time."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return Response(page("无法改约", "<p>请在预约页面上选择时间后点“改到选中的时间”。</p>"), status_code=415,
+                        media_type="text/html", headers=PAGE_HEADERS)
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_FORM_BYTES:
+            return Response(page("无法改约", "<p>请求过大。</p>"), status_code=413, media_type="text/html",
+                            headers=PAGE_HEADERS)
+    try:
+        form = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
+    except ValueError:  # too many fields
+        form = {}
+    sent = (form.get("form_token") or [""])[0]
+    chosen = (form.get("slot_id") or [""])[0]
+    db = request.app.state.db
+    cross_site = _cross_site(request)
+
+    def work() -> int:
+        with db.write() as conn:
+            link = resolve(conn, token, db.clock())
+            if link is None or link["kind"] != "booking":
+                return 404
+            if cross_site or not hmac.compare_digest(sent.encode("utf-8"), link["form_token"].encode("utf-8")):
+                return 403
+            if not chosen.isdigit() or not 1 <= int(chosen) < 2**63:
+                return 422
+            try:
+                reschedule(conn, link["target"], int(chosen), db.clock())
+            except SlotTaken:
+                return 409
+            except SlotError:
+                return 422
+            log.info("booking %s moved to slot %s on the phone", link["target"], chosen)
+            return 303
+
+    status = await run_in_threadpool(work)
+    if status == 303:
+        return RedirectResponse(f"/m/{token}", status_code=303, headers=PAGE_HEADERS)
+    if status == 404:
+        return html_answer(None)
+    if status == 409:
+        again = await run_in_threadpool(render, db, token, "您选的时间刚刚约满了，请另选一个时间。")
+        return Response(again or "", status_code=409, media_type="text/html", headers=PAGE_HEADERS)
+    text = ("请先选一个时间，或这个预约已经开始、已取消，不能再改。" if status == 422
+            else "请在预约页面上选择时间后点“改到选中的时间”。")
+    return Response(page("无法改约", f"<p>{esc(text)}</p>"), status_code=status, media_type="text/html",
                     headers=PAGE_HEADERS)
