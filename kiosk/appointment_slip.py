@@ -46,7 +46,7 @@ def slip_blocks(s: AppointmentSlip) -> list[Block]:
     blocks.append(Field("待确认编号" if s.provisional else "预约编号", s.number, bold_value=True))
     blocks.append(Field("办理事项", s.item_name))
     blocks.append(Field("办理方式", s.kind))
-    blocks.append(Field("时间", s.when, bold_value=True))
+    blocks.append(Field("预约时间", s.when, bold_value=True))
     blocks.append(Field("地点", s.place, bold_value=True))
     if s.holder:
         blocks.append(Field("预约人", mask_name(s.holder)))

@@ -71,6 +71,9 @@ def test_book_a_window_slot_with_the_card_and_a_slip(tmp_path, outbox, platform)
     server, _client, _catalogue = platform
     printer = FakeReceiptPrinter()
     k = kiosk(tmp_path, outbox, platform, printer)
+    said_aloud = []
+    speak = k.shell.speak
+    k.shell.speak = lambda key, **values: (said_aloud.append((key, values)), speak(key, **values))
     _day, slot_row = book_first_free(k, "YL-003", "window")
     # no card yet: the identify screen asks for it, then the flow goes on to the phone number
     assert k.shell.screen == "identify"
@@ -90,6 +93,10 @@ def test_book_a_window_slot_with_the_card_and_a_slip(tmp_path, outbox, platform)
     assert "预约凭条" in text and done.number in text and "资源镇政务服务中心" in text and "居民身份证" in text
     assert done.qr_text.encode("ascii") in job and WEI.encode() not in job and "韦岚" not in text
     assert "韦*" in text and "139****5678" in text
+    # and its key facts are read aloud: what it is, the time and the place, never the name or the phone
+    (said,) = [values["facts"] for key, values in said_aloud if key == "voice_receipt"]
+    assert said.startswith("预约凭条已打印") and "资源镇政务服务中心" in said and slot_row.title[:5] in said
+    assert "5678" not in said and "韦" not in said
     # the phone page opens without any personal number
     page = requests.get(done.qr_text, timeout=10)
     assert page.status_code == 200 and done.number in page.text and WEI not in page.text

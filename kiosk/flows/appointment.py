@@ -116,8 +116,7 @@ class AppointmentFlow(Flow):
         if wanted in self.bookable and wanted in self.ctx.catalogue.items:
             self.choose_item(wanted)
             return
-        rows = [Row(key=item_id, title=self.ctx.catalogue.items[item_id].name,
-                    detail=self.ctx.catalogue.items[item_id].department)
+        rows = [Row(key=item_id, title=self._name_of(item_id), detail=self._department_of(item_id))
                 for item_id in self.bookable if item_id in self.ctx.catalogue.items]
         self.view.show_choices("item", self.t("appt_choose_item"), rows, message or ("" if rows else self.t("appt_no_items")))
 
@@ -128,10 +127,22 @@ class AppointmentFlow(Flow):
 
         return datetime.fromtimestamp(moment, zone(self.ctx.cfg.kiosk.time_zone)).strftime("%H:%M")
 
+    def _english(self, item_id: str) -> Any:
+        item = self.ctx.catalogue.items.get(item_id)
+        return getattr(item, "en", None) if item is not None and self.ctx.shell.lang == "en" else None
+
+    def _name_of(self, item_id: str) -> str:
+        """The item's name in the citizen's language (Chinese when the platform has no English)."""
+        item, en = self.ctx.catalogue.items.get(item_id), self._english(item_id)
+        return en.name if en is not None else (item.name if item is not None else "")
+
+    def _department_of(self, item_id: str) -> str:
+        item, en = self.ctx.catalogue.items.get(item_id), self._english(item_id)
+        return en.department if en is not None else (item.department if item is not None else "")
+
     def _item_name(self) -> str:
         state = self.state(AppointmentState)
-        item = self.ctx.catalogue.items.get(state.item_id if state else "")
-        return item.name if item is not None else ""
+        return self._name_of(state.item_id if state else "")
 
     # ---- choosing ------------------------------------------------------------------------------
     def choose_item(self, item_id: str) -> None:
@@ -293,7 +304,6 @@ class AppointmentFlow(Flow):
         summary = self.t("appt_summary", item=self._item_name(), when=self._when(state.slot),
                          place=self._place(state.slot))
         self.view.show_phone(self.t("appt_phone_title"), summary, state.phone or visit_phone(self.session))
-        self.ctx.shell.speak("appt_phone_title")
 
     # ---- booking -------------------------------------------------------------------------------
     def book(self, phone: str) -> None:
@@ -487,7 +497,7 @@ class AppointmentFlow(Flow):
             return False
         item = self.ctx.catalogue.items.get(state.item_id)
         slip = AppointmentSlip(
-            number=number, item_name=self._item_name(), kind=self.ctx.shell.text_in("zh", f"appt_kind_{slot.get('kind', 'window')}"),
+            number=number, item_name=item.name if item is not None else "", kind=self.ctx.shell.text_in("zh", f"appt_kind_{slot.get('kind', 'window')}"),
             when=self.ctx.shell.text_in("zh", "appt_day", **self._day_parts(slot)) + f" {slot['starts_at'][11:16]}–{slot['ends_at'][11:16]}",
             place=self._place_zh(slot), printed_at=self.now(), materials=self._materials(notice),
             provisional=provisional, link=link, holder=getattr(self.holder, "display_name", "") or "",
@@ -499,8 +509,17 @@ class AppointmentFlow(Flow):
             if result is not None and result.ok:
                 counters.count_receipt(job, printer.profile)
             self.ctx.post(self._slip_printed, result)
+            if result is not None and result.ok:
+                self.ctx.post(self._read_slip, slip, printer.profile)
         printer.submit(job, on_done=printed)
         return True
+
+    def _read_slip(self, slip: Any, profile: Any) -> None:
+        """The slip came out: its key facts read aloud in elderly mode (never the name or the phone)."""
+        from kiosk.appointment_slip import slip_blocks
+        from kiosk.voice import receipt_speech
+
+        self.ctx.shell.speak("voice_receipt", facts=receipt_speech(slip_blocks(slip), self.ctx.shell.lang))
 
     def _day_parts(self, slot: dict) -> dict:
         moment = datetime.fromisoformat(slot["starts_at"][:10])
@@ -537,7 +556,7 @@ class AppointmentFlow(Flow):
         def loaded(items: list[dict]) -> None:
             state.mine = items
             self.view.set_busy(False)
-            rows = [Row(key=b["booking_no"], title=(b.get("notice") or {}).get("item_name", ""),
+            rows = [Row(key=b["booking_no"], title=self._name_of(b["slot"]["item_id"]) or (b.get("notice") or {}).get("item_name", ""),
                         detail=f"{self._when(b['slot'])}\n{self._place(b['slot'])}") for b in items]
             self.view.show_choices("mine", self.t("appt_mine_title"), rows, "" if rows else self.t("appt_mine_none"))
 
