@@ -250,3 +250,29 @@ def test_offline_booking_for_a_slot_taken_meanwhile_comes_back_plainly(tmp_path,
     assert k.shell.messages[-1] == ("时段已满", "这个时段刚刚被别人约满了，请另选一个时间。")
     step, _title, _rows, message = choices(k)
     assert step == "day" and "约满" in message
+
+
+def test_the_card_taken_away_closes_mine_and_is_asked_again_before_booking(tmp_path, outbox, platform):
+    from kiosk.flows import card_removed
+
+    k = kiosk(tmp_path, outbox, platform)
+    k.present()
+    flow = k.flows["appointment"]
+    book_first_free(k, "SB-007", "window")
+    flow.book("13912345678")
+    flow.mine()
+    assert choices(k)[0] == "mine"
+    card_removed(k.flows)
+    assert choices(k)[0] == "item"                       # the holder's list is gone from the screen
+    book_first_free(k, "SB-007", "after_hours")          # a time chosen without the card: asked for it
+    assert k.shell.screen == "identify"
+    k.present()
+    assert k.shell.screen == "appointment" and k.views["appointment"].last("show_phone")[2] == "13912345678"
+    card_removed(k.flows)                                # taken away while typing: the booking stays …
+    assert k.shell.screen == "appointment"
+    flow.book("13912345678")                             # … and 确认预约 asks for the card again
+    assert k.shell.screen == "identify"
+    k.present()
+    assert k.shell.screen == "appointment" and k.views["appointment"].last("show_phone")
+    flow.book("13912345678")
+    assert k.views["appointment"].last("show_done")[0].title == "预约成功"

@@ -312,6 +312,10 @@ class AppointmentFlow(Flow):
         if state is None or holder is None or state.slot is None or len(phone) != 11 or not phone.isdigit():
             return
         state.phone = phone
+        if self.session is not None and self.session.card_away:   # the card again first
+            state.after_card = "book"
+            self.ctx.shell.open_task("appointment-card", self.t("appt_title"))
+            return
         slot = dict(state.slot)
         address = None
         if slot.get("kind") == "home_visit":
@@ -606,11 +610,14 @@ class AppointmentFlow(Flow):
         self._checking = False
 
     def card_removed(self) -> None:
+        """The card left: 我的预约 (the holder's own list) closes; a booking in progress stays, and
+        确认预约 asks for the card again."""
         state = self.state(AppointmentState)
-        if state is not None:
-            state.mine, state.cancelling = [], ""
-        if self.ctx.shell.current_screen() == "appointment" and state is not None and not state.booking_no \
-                and not state.request_no:
+        if state is None:
+            return
+        listed = bool(state.mine) or bool(state.cancelling)
+        state.mine, state.cancelling = [], ""
+        if listed and self.ctx.shell.current_screen() == "appointment":
             self._show_items()
 
     def rate(self) -> None:
