@@ -11,6 +11,7 @@ SCREENSHOT_NAMES = ("attract", "home", "guide", "guide-detail", "idle", "not-rea
                     "service-pin", "service")
 SCREENSHOT_NAMES += ("appointment-items", "appointment-days", "appointment-times", "appointment-phone",  # booking steps
                      "appointment-done", "appointment-pending")
+SCREENSHOT_NAMES += ("submit-licences", "submit-phone")  # 材料免提交 on the checklist, 手机继续办
 
 
 def register(parsers) -> None:
@@ -73,6 +74,10 @@ def stage(app, screen: str) -> None:
         from kiosk.commands.screenshot_appointment import stage as stage_appointment
 
         stage_appointment(app, screen)
+    elif screen.startswith("submit-"):
+        from kiosk.commands.screenshot_licences import stage as stage_submit
+
+        stage_submit(app, screen)
     elif screen == "guide":
         app.open_task("guide")
         app.screens["guide"].query = "shebao"

@@ -3,7 +3,7 @@
 STRINGS = {
     "licence_held": ("已有电子证照，无需提交", "Held as an electronic licence: nothing to hand in"),
     "licence_detail": ("{title} · {date}发证", "{title} · issued {date}"),
-    "licence_short": ("电子证照", "electronic licence"),
+    "licence_short": ("电子证照", "e-licence"),
     "licence_checking": ("正在查询您的电子证照……", "Looking up your electronic licences…"),
     "licence_found": ("平台已有您的 {n} 项电子证照，这些材料不用拍摄",
                       "The platform already holds {n} of these as electronic licences: no need to photograph them"),
