@@ -21,4 +21,6 @@ STRINGS = {
                       "The network is down, so there is no code for the phone. A slip listing what is missing "
                       "has been printed."),
     "phone_back": ("返回继续拍摄", "Back to photographing"),
+    "voice_submit_phone": ("请用手机扫描屏幕上的二维码，回家后可以看到还缺哪些材料。小票已经打印，请收好。",
+                           "Scan the code with your phone to see at home what is still missing. Take the printed slip."),
 }

@@ -65,6 +65,7 @@ INTROS: dict[str, str] = {  # screen name (or "name.step") → its intro; one pe
     "submit.contact": "voice_submit_contact",
     "submit.review": "voice_submit_review",
     "submit.done": "voice_submit_done",
+    "submit.phone": "voice_submit_phone",
     "capture": "voice_capture",
     "certificates": "voice_certificates",
     "certificates.preview": "voice_certificates_preview",
