@@ -299,6 +299,9 @@ class Submission(Strict):
                                    description="the number the kiosk printed: ZW, its 4-digit number, YYMMDD, "
                                                "'-', 8 digits; at most tomorrow's date")
     kiosk_id: str | None = Field(None, description="must be the kiosk of the bearer token")
+    mobile_token: str | None = Field(None, min_length=32, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                     description="a random token the kiosk drew for the receipt's phone link "
+                                                 "(/m/{token}); never used before")
 
 
 class SubmissionMultipart(BaseModel):

@@ -39,6 +39,24 @@ def mint(conn: sa.Connection, kind: str, target: str, kiosk_id: str | None, now:
     return token, expires_at
 
 
+KIOSK_TOKEN_CHARS = (32, 64)  # a token a kiosk made itself: at least 192 random bits, URL-safe
+
+
+def adopt(conn: sa.Connection, token: str, kind: str, target: str, kiosk_id: str | None, now: datetime,
+          expires_at: datetime) -> bool:
+    """Record a link whose token the kiosk drew itself (printed on a receipt before the upload could
+    reach us); False when the token is malformed or already used."""
+    if kind not in KINDS or not KIOSK_TOKEN_CHARS[0] <= len(token) <= KIOSK_TOKEN_CHARS[1] \
+            or not set(token) <= TOKEN_CHARS:
+        return False
+    if conn.execute(sa.select(mobile_links.c.id).where(mobile_links.c.token_sha256 == digest(token))).first():
+        return False
+    conn.execute(sa.insert(mobile_links).values(
+        token_sha256=digest(token), kind=kind, target=target, kiosk_id=kiosk_id,
+        form_token=secrets.token_urlsafe(24), created_at=to_utc(now), expires_at=to_utc(expires_at)))
+    return True
+
+
 def resolve(conn: sa.Connection, token: str, now: datetime) -> dict | None:
     """The live link for ``token``; None for an unknown, malformed or expired one."""
     if not 16 <= len(token) <= 64 or not set(token) <= TOKEN_CHARS:

@@ -162,6 +162,18 @@ class PlatformClient:
             raise PlatformError("mobile link: unexpected answer", "bad_answer")
         return url
 
+    def resolve_link(self, token: str) -> dict[str, Any] | None:
+        """What a phone link scanned at the kiosk opens ({kind, target}); None for an unknown or expired one."""
+        from urllib.parse import quote
+
+        response = self._get(f"/api/v1/mobile-links/{quote(token, safe='')}")
+        if response.status_code == 404:
+            return None
+        data = self._json(response, "phone link")
+        if not isinstance(data, dict) or not isinstance(data.get("kind"), str) or not isinstance(data.get("target"), str):
+            raise PlatformError("phone link: unexpected answer", "bad_answer")
+        return data
+
     def certificate_document(self, certificate_id: str, holder: CardHolder) -> tuple[bytes, str]:
         """The certificate's PDF and its verification code (from the X-Verification-Code header)."""
         from urllib.parse import quote

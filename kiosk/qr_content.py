@@ -24,6 +24,11 @@ MAX_CODE_CHARS = 512
 RECEIPT_NO_RE = re.compile(r"[A-Z]{1,6}[0-9]{6,20}(?:-[0-9A-Z]{1,12}){0,3}")
 RECEIPT_NO_MAX = 40
 PROGRESS_PATH = "progress"
+# A receipt's QR code may instead open the application's page on a phone: <base URL>/m/<token>, a
+# random token the kiosk draws and the platform records with the submission (it expires). Scanned
+# here, the kiosk asks its platform which receipt the token belongs to.
+PHONE_PATH = "m"
+PHONE_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
 # Receipt numbers issued today: ZW + issuer (4 digits) + date (YYMMDD) + "-" + 8 digits, e.g.
 # ZW0042261201-73920155 is kiosk 42's on 2026-12-01. Issuer 0000 is the platform; kiosks are
@@ -44,10 +49,12 @@ UNRECOGNISED_EN = "This code cannot be used here."
 
 @dataclass(frozen=True)
 class ScanMeaning:
-    kind: str  # "receipt" (open progress lookup for receipt_no) or "unrecognised"
+    kind: str  # "receipt" (open progress lookup for receipt_no), "phone_link" (ask the platform what
+    # the link opens: a receipt's phone QR code) or "unrecognised"
     receipt_no: str | None
     message_zh: str
     message_en: str
+    token: str = ""  # phone_link: the link's random token
 
 
 def _unrecognised() -> ScanMeaning:
@@ -165,10 +172,29 @@ def interpret(text: str, base_url: str | None) -> ScanMeaning:
         receipt_no = _receipt_from_url(text, base_url)
         if receipt_no is not None:
             return ScanMeaning("receipt", receipt_no, "正在查询办件进度", "Looking up the application")
+        token = _own_path_tail(text, base_url, PHONE_PATH)
+        if token is not None and PHONE_TOKEN_RE.fullmatch(token):
+            return ScanMeaning("phone_link", None, "正在查询办件进度", "Looking up the application", token)
     return _unrecognised()
 
 
+def phone_link_text(token: str, base_url: str) -> str:
+    """The text of a receipt's phone QR code: the application's page on a phone (``/m/<token>``)."""
+    if not PHONE_TOKEN_RE.fullmatch(token or ""):
+        raise ValueError("a phone link's token is 32-64 URL-safe characters")
+    return f"{base_url.strip().rstrip('/')}/{PHONE_PATH}/{token}"
+
+
 def _receipt_from_url(text: str, base_url: str) -> str | None:
+    tail = _own_path_tail(text, base_url, PROGRESS_PATH)
+    if tail is None:
+        return None
+    receipt_no = parse_receipt_no(tail)
+    return receipt_no if receipt_no == tail else None
+
+
+def _own_path_tail(text: str, base_url: str, path: str) -> str | None:
+    """What follows ``<base>/<path>/`` in a URL on this kiosk's own platform, else None."""
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -184,9 +210,7 @@ def _receipt_from_url(text: str, base_url: str) -> str | None:
         return None
     if parts.query or parts.fragment:
         return None
-    prefix = f"{base_path}/{PROGRESS_PATH}/"
+    prefix = f"{base_path}/{path}/"
     if not parts.path.startswith(prefix):
         return None
-    tail = parts.path[len(prefix):]
-    receipt_no = parse_receipt_no(tail)
-    return receipt_no if receipt_no == tail else None
+    return parts.path[len(prefix):]

@@ -149,3 +149,26 @@ def test_an_unfinished_submission_links_to_what_is_missing(served):
                          ({"kind": "unfinished", "item_id": ITEM, "missing": ["居民户口簿"], "name": "x"}, 422)):
         refused = requests.post(served.url + "/api/v1/mobile-links", headers=DEMO, json=body, timeout=10)
         assert refused.status_code == status, (body, refused.text)
+
+
+def test_a_receipts_phone_link_is_drawn_by_the_kiosk_and_opens_progress(served):
+    import secrets
+
+    token = secrets.token_urlsafe(24)
+    payload = {"item_id": "JY-002", "materials": [], "delivery": {"method": "pickup"}, "mobile_token": token,
+               "applicant": {"name": "韦岚", "id_number": WEI, "phone": "13877310427"}}
+    made = requests.post(served.url + "/api/v1/submissions", json=payload, timeout=10,
+                         headers={**DEMO, "Idempotency-Key": str(uuid.uuid4())})
+    assert made.status_code == 201, made.text
+    receipt_no = made.json()["receipt_no"]
+    page = requests.get(served.url + "/m/" + token, timeout=10)
+    assert page.status_code == 200 and receipt_no in page.text and "韦*" in page.text and WEI not in page.text
+    seen = requests.get(served.url + "/api/v1/mobile-links/" + token, headers=DEMO, timeout=10)
+    assert seen.status_code == 200 and seen.json()["kind"] == "application" and seen.json()["target"] == receipt_no
+    assert requests.get(served.url + "/api/v1/mobile-links/" + token, timeout=10).status_code == 401
+    unknown = requests.get(served.url + "/api/v1/mobile-links/" + secrets.token_urlsafe(24), headers=DEMO, timeout=10)
+    assert unknown.status_code == 404
+    for bad in (token, "short", "x" * 40 + "/"):
+        again = requests.post(served.url + "/api/v1/submissions", json={**payload, "mobile_token": bad}, timeout=10,
+                              headers={**DEMO, "Idempotency-Key": str(uuid.uuid4())})
+        assert again.status_code == 422 and "mobile_token" in again.json()["error"], bad

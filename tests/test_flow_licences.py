@@ -73,6 +73,16 @@ def test_two_materials_come_from_electronic_licences(tmp_path, platform, outbox)
     assert sender.run_until_empty(timeout=20) and outbox.status()["done"] == 1
     found = client.get_application(receipt_no)
     assert [m.get("licence") for m in found["materials"] if m["pages"] == 0] == [m["licence"] for m in refs]
+    # the receipt's one code: a phone opens the application's page, the kiosk's scanner its progress
+    qr_text = k.views["submit"].last("show_done")[3]
+    assert qr_text == server.url + "/m/" + payload["mobile_token"]
+    page = requests.get(qr_text, timeout=10)
+    assert page.status_code == 200 and receipt_no in page.text and MENG not in page.text
+    k.flows["code"].scanned(qr_text)
+    applications, _message = k.views["progress"].last("show_results")
+    assert [a["receipt_no"] for a in applications] == [receipt_no]
+    k.flows["code"].scanned(server.url + "/m/" + "A" * 32)     # well-formed, unknown
+    assert "查不到办件" in k.shell.messages[-1][1]
 
 
 def test_offline_every_material_is_photographed(tmp_path, platform):

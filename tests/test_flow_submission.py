@@ -81,7 +81,7 @@ def test_a_three_material_submission_from_choice_to_receipt(tmp_path, platform, 
     k.shell.is_online = False
     submission.confirm()
     _title, receipt_no, message, qr_text = k.views["submit"].last("show_done")
-    assert receipt_no.startswith("ZW0042") and receipt_no in qr_text
+    assert receipt_no.startswith("ZW0042") and qr_text.startswith(server.url + "/m/")  # the phone link
     assert message == "网络暂时中断，材料已安全保存，恢复后自动提交"
     assert len(printer.jobs) == 1 and submission.last_receipt_no == receipt_no
     (leased,) = outbox.lease()
@@ -89,6 +89,7 @@ def test_a_three_material_submission_from_choice_to_receipt(tmp_path, platform, 
     payload = json.loads(request.json_text)
     assert request.path == "/api/v1/submissions" and payload["receipt_no"] == receipt_no
     assert payload["applicant"]["id_number"] == WEI and payload["delivery"]["method"] == "post"
+    assert qr_text.endswith("/m/" + payload["mobile_token"]) and WEI not in qr_text
     assert len(request.files) >= 3
     folder = k.keeper.current.temp_dir
     k.keeper.end("done")

@@ -158,6 +158,35 @@ async def unfinished_link(request: Request, body: dict, kiosk: KioskIdentity) ->
     return json_response(201, render_json(made))
 
 
+class ResolvedLink(BaseModel):
+    kind: str
+    target: str = Field(description="receipt number, booking number, item id or unfinished submission's number")
+    expires_at: str
+
+
+docs.register_models(ResolvedLink)
+
+
+@router.get("/mobile-links/{token}", **docs.kiosk_route({
+    200: docs.json_answer(ResolvedLink, "what the link opens"),
+    404: docs.json_answer(docs.Error, "no live link has this token"),
+}, description="What a phone link scanned at a kiosk opens (a receipt's QR code brings its progress up). "
+    "Unknown tokens count toward the kiosk's hourly limit of unknown numbers."))
+async def get_link(token: str, request: Request, kiosk: KioskIdentity = Depends(require_kiosk)) -> Response:
+    db = request.app.state.db
+
+    def work() -> dict | None:
+        with db.read() as conn:
+            return resolve(conn, token, db.clock())
+
+    found = await run_in_threadpool(work)
+    if found is None:
+        await run_in_threadpool(request.app.state.access_policy.receipt_miss, db, kiosk.id)
+        raise HTTPException(404, "no live link has this token")
+    return json_response(200, render_json({"kind": found["kind"], "target": found["target"],
+                                           "expires_at": local_iso(found["expires_at"])}))
+
+
 # -- the pages -------------------------------------------------------------------------------------
 
 STYLE = ("body{font-family:sans-serif;font-size:18px;line-height:1.5;margin:0;padding:12px;color:#111;"

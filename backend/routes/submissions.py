@@ -35,6 +35,10 @@ sent as ``{"name": "居民户口簿", "licence": "<licence id>"}`` instead of pa
 material the catalogue marks with a licence type, a licence of that type held by the applicant and
 valid on the day of the receipt number (else 422, one line saying which).
 
+``mobile_token`` (optional) is a random token the kiosk drew for the receipt's QR code,
+``{public URL}/m/{token}``: the application's page on the citizen's phone (``backend.mobile_links``),
+valid until 30 days after the deadline. A malformed or already used token is refused (422).
+
 ``receipt_no`` and ``kiosk_id`` are optional. A kiosk numbers the receipt itself (the citizen takes
 it home even when the upload waits offline in the outbox), in its own number space
 (``backend.numbers``): a number that does not carry the calling kiosk's number, or is dated after
@@ -62,6 +66,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,10 +80,11 @@ from backend.applications import ReceiptNumberTaken, record_application
 from backend.auth import require_kiosk
 from backend.bodies import (MAX_FILES, MAX_JSON_BYTES, MAX_MULTIPART_BYTES, ReceivedBody, ReceivedFile, read_body,
                             read_payload_part)
-from backend.clock import local_iso, local_time
+from backend.clock import CHINA_TZ, local_iso, local_time
 from backend.db import applications, catalogue_items, submission_files
 from backend.idempotency import IdempotentWrite, idempotent_write
 from backend.licences import check_reference
+from backend.mobile_links import adopt
 from backend.people import normalise_id_number
 from backend.validation import check_name, check_phone, check_text, refuse
 
@@ -92,7 +98,8 @@ MAX_ADDRESS_CHARS = 200
 FILE_NAME = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,255}$")
 # What the file is, from its first bytes: a scanned page (JPEG) or an assembled material (PDF).
 SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"%PDF-", "application/pdf"))
-FIELDS = {"item_id", "applicant", "materials", "delivery", "kiosk_id", "receipt_no"}
+FIELDS = {"item_id", "applicant", "materials", "delivery", "kiosk_id", "receipt_no", "mobile_token"}
+LINK_AFTER_DEADLINE = timedelta(days=30)  # how long the receipt's phone link outlives the deadline
 
 
 @dataclass(frozen=True)
@@ -339,6 +346,12 @@ async def post_submission(request: Request, write: IdempotentWrite = Depends(ide
             booked = book_courier(conn, courier.courier_of(request.app.state), delivery, name=applicant["name"],
                                   receipt_no=receipt_no, kiosk_id=write.kiosk_id, now=received_at)
             conn.execute(sa.update(applications).where(applications.c.id == application_id).values(delivery=booked))
+        token = payload.get("mobile_token")
+        if token is not None:
+            until = datetime.combine(deadline + LINK_AFTER_DEADLINE, time(0), CHINA_TZ)
+            if not isinstance(token, str) or not adopt(conn, token, "application", receipt_no, write.kiosk_id,
+                                                       received_at, until):
+                raise refuse("mobile_token must be 32-64 URL-safe characters, drawn at random, not used before")
         by_name = {u.name: u for u in uploads}
         for material in materials:
             for position, page in enumerate(material["pages"]):

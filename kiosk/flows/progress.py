@@ -135,5 +135,22 @@ class CodeFlow(Flow):
             shell.close_dialogs()
             self.progress.open_receipt(meaning.receipt_no)
             return
+        if meaning.kind == "phone_link":     # a receipt's phone code: the platform knows its receipt
+            shell.close_dialogs()
+            self._open_phone_link(meaning)
+            return
         shell.message(self.t("code_unrecognised_title"),
                       meaning.message_en if shell.lang == "en" else meaning.message_zh)
+
+    def _open_phone_link(self, meaning: Any) -> None:
+        client, shell = self.ctx.services.client, self.ctx.shell
+
+        def opened(link: dict | None) -> None:
+            if link is not None and link.get("kind") == "application":
+                self.progress.open_receipt(str(link["target"]))
+                return
+            shell.message(self.t("code_unrecognised_title"), self.t("phone_link_unknown"))
+
+        def failed(exc: BaseException) -> None:
+            shell.message(self.t("code_unrecognised_title"), self.failure_text(exc))
+        self.ctx.jobs.submit(lambda: client.resolve_link(meaning.token), opened, failed)

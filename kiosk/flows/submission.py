@@ -238,28 +238,32 @@ class SubmissionFlow(Flow):
         self.view.set_confirm_enabled(False)
         outbox, book = self.ctx.services.outbox, getattr(self.ctx.services, "receipts", None)
 
-        def store() -> str:
+        def store() -> tuple[str, str]:
+            import secrets
+
             if outbox is None:
                 raise RuntimeError("outbox unavailable")
             receipt_no = new_receipt_no(self.now(), book)   # recorded durably: blocking, so here
             payload, files = draft.request(holder, receipt_no)
-            outbox.put("POST", "/api/v1/submissions", json=payload, files=files)
-            return receipt_no
+            token = secrets.token_urlsafe(24)               # the receipt's phone link, recorded by the platform
+            outbox.put("POST", "/api/v1/submissions", json={**payload, "mobile_token": token}, files=files)
+            return receipt_no, token
 
-        def stored(receipt_no: str) -> None:
+        def stored(made: tuple[str, str]) -> None:
             self.view.set_confirm_enabled(True)
-            self._show_receipt(draft, holder, receipt_no)
+            self._show_receipt(draft, holder, *made)
 
         def failed(exc: BaseException) -> None:
             self.view.set_confirm_enabled(True)
             self.save_failed(exc)
         self.ctx.jobs.submit(store, stored, failed)
 
-    def _show_receipt(self, draft: Any, holder: Any, receipt_no: str) -> None:
-        from kiosk.qr_content import receipt_qr_text
+    def _show_receipt(self, draft: Any, holder: Any, receipt_no: str, token: str) -> None:
+        from kiosk.qr_content import phone_link_text
         from kiosk.receipts import Material, SubmissionReceipt
 
-        lookup = receipt_qr_text(receipt_no, self.ctx.services.base_url)
+        # one code for both: a phone opens the application's page, the kiosk's scanner its progress
+        lookup = phone_link_text(token, self.ctx.services.base_url)
         self.last_receipt_no = receipt_no
         message = self.t("submitted_online" if self.ctx.shell.online() else "saved_offline")
         self.view.show_done(self.t("done_title"), receipt_no, message, lookup)

@@ -23,4 +23,7 @@ STRINGS = {
     "phone_back": ("返回继续拍摄", "Back to photographing"),
     "voice_submit_phone": ("请用手机扫描屏幕上的二维码，回家后可以看到还缺哪些材料。小票已经打印，请收好。",
                            "Scan the code with your phone to see at home what is still missing. Take the printed slip."),
+    "phone_link_unknown": ("这个二维码暂时查不到办件：材料可能还在上传，或链接已过期。请在办件查询里输入回执编号。",
+                           "This code finds no application yet: it may still be uploading, or the link has expired. "
+                           "Type the receipt number under progress."),
 }
