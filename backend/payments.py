@@ -32,8 +32,8 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from backend import numbers
-from backend.clock import as_utc, local_iso, to_utc
-from backend.db import catalogue_items, item_fees, payment_events, payment_orders
+from backend.clock import as_utc, local_iso, local_time, to_utc
+from backend.db import applications, catalogue_items, item_fees, payment_events, payment_orders
 
 ORDER_PREFIX = "ZF"  # 支付
 ORDER_VALID = timedelta(minutes=15)
@@ -68,12 +68,22 @@ class PaymentProvider(Protocol):
 
 
 class ReferenceProvider:
-    """The reference platform's pretend payment service (pays only when a test tells it to)."""
+    """The reference platform's pretend payment service (pays only when a test tells it to).
+
+    ``page_url``: in the demo (``kiosk backend --demo``) the QR code opens the platform's demo pay
+    page (``backend.routes.demo_pay``) at ``{page_url}/{ref}``, where 支付 / 支付失败 play the
+    provider's notifications; otherwise it holds a ``refpay://`` reference no phone can open.
+    """
 
     name = "reference"
 
+    def __init__(self, page_url: str | None = None) -> None:
+        self.page_url = page_url.rstrip("/") if page_url else None
+
     def create_order(self, order_no: str, amount_fen: int, description: str, expires_at: datetime) -> ProviderOrder:
         ref = "RP" + secrets.token_hex(12).upper()
+        if self.page_url:
+            return ProviderOrder(ref, f"{self.page_url}/{ref}")
         return ProviderOrder(ref, f"refpay://pay?ref={ref}&amount_fen={amount_fen}")
 
 
@@ -206,6 +216,43 @@ def apply_event(conn: sa.Connection, order_no: str, event: str, transaction_id: 
     except sa_exc.IntegrityError:  # the same notification, concurrently (PostgreSQL)
         raise PaymentError("this notification is being applied concurrently; send it again") from None
     return outcome
+
+
+def order_by_ref(conn: sa.Connection, provider_ref: str) -> dict | None:
+    row = conn.execute(sa.select(payment_orders).where(payment_orders.c.provider_ref == provider_ref)
+                       ).mappings().first()
+    return None if row is None else dict(row)
+
+
+def fees(conn: sa.Connection) -> list[dict]:
+    """The fee schedule: every item that takes a payment, with its amount."""
+    rows = conn.execute(sa.select(item_fees).order_by(item_fees.c.item_id)).mappings().all()
+    return [{"item_id": r["item_id"], "amount_fen": r["amount_fen"], "amount": yuan(r["amount_fen"]),
+             "label": r["label"]} for r in rows]
+
+
+def dues_of(conn: sa.Connection, id_number: str, now: datetime) -> list[dict]:
+    """A person's applications that take a fee and are not paid yet, newest first. Each names the
+    order still open for it (pending and not expired), which the kiosk shows again rather than
+    making another; a paid order (on time or late) takes the application off the list."""
+    rows = conn.execute(
+        sa.select(applications.c.receipt_no, applications.c.item_id, applications.c.item_name,
+                  applications.c.received_at, item_fees.c.amount_fen, item_fees.c.label)
+        .join(item_fees, item_fees.c.item_id == applications.c.item_id)
+        .where(applications.c.applicant_id_number == id_number)
+        .order_by(applications.c.received_at.desc(), applications.c.id.desc())).mappings().all()
+    dues = []
+    for row in rows:
+        orders = conn.execute(sa.select(payment_orders).where(payment_orders.c.receipt_no == row["receipt_no"])
+                              .order_by(payment_orders.c.id.desc())).mappings().all()
+        if any(o["status"] == "paid" for o in orders):
+            continue
+        open_order = next((o["order_no"] for o in orders if o["status"] == "pending"
+                           and as_utc(o["expires_at"]) > to_utc(now)), None)
+        dues.append({"receipt_no": row["receipt_no"], "item_id": row["item_id"], "item_name": row["item_name"],
+                     "amount_fen": row["amount_fen"], "amount": yuan(row["amount_fen"]), "label": row["label"],
+                     "received_on": local_time(row["received_at"]).date().isoformat(), "open_order_no": open_order})
+    return dues
 
 
 def is_expired(row: dict, now: datetime) -> bool:

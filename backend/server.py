@@ -31,7 +31,7 @@ from backend.auth import AuthThrottle
 from backend.db import Database
 from backend.idempotency import error_body
 from backend.limits import BodyLimit
-from backend.routes import ROUTER_MODULES, TEST_ROUTER_MODULES, UPLOAD_PATHS
+from backend.routes import DEMO_PAYMENT_MODULES, ROUTER_MODULES, TEST_ROUTER_MODULES, UPLOAD_PATHS
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +58,15 @@ def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
 
 def build_app(db: Database, *, public_url: str, test_endpoints: bool = False,
               verifier: SubjectVerifier | None = None, access_policy: AccessPolicy | None = None,
-              auth_throttle: AuthThrottle | None = None) -> FastAPI:
+              auth_throttle: AuthThrottle | None = None, demo_payments: bool = False) -> FastAPI:
     """The FastAPI app over an initialised :class:`Database` (which it disposes at shutdown).
 
     ``public_url`` is where citizens' phones reach the platform (printed in certificates' QR
     codes); ``test_endpoints`` mounts the endpoints that only tests use; ``verifier`` checks the
     person at the kiosk before their records are read (``backend.access``; the reference platform
-    takes the kiosk's word that it read the card).
+    takes the kiosk's word that it read the card). ``demo_payments`` (the demo only, on loopback):
+    the payment QR opens the demo pay page and the provider's test endpoint is mounted, so a demo
+    order can actually be paid (``backend.routes.demo_pay``).
     """
 
     @contextlib.asynccontextmanager
@@ -90,7 +92,11 @@ def build_app(db: Database, *, public_url: str, test_endpoints: bool = False,
         return {"status": "ok"}
 
     api_docs.install(app)
-    for name in ROUTER_MODULES + (TEST_ROUTER_MODULES if test_endpoints else ()):
+    if demo_payments:
+        from backend.payments import ReferenceProvider
+        app.state.payment_provider = ReferenceProvider(page_url=app.state.public_url + "/demo-pay")
+    demo_modules = DEMO_PAYMENT_MODULES if demo_payments else ()
+    for name in ROUTER_MODULES + tuple(dict.fromkeys((TEST_ROUTER_MODULES if test_endpoints else ()) + demo_modules)):
         module = importlib.import_module(name)
         app.include_router(module.router, prefix=API_PREFIX)
         if hasattr(module, "public_router"):

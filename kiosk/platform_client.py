@@ -187,6 +187,57 @@ class PlatformClient:
             raise PlatformError("certificate document: not a PDF", "bad_answer")
         return response.content, response.headers.get("X-Verification-Code", "")
 
+    # ---- payment by phone (自助缴费): the citizen pays on their own phone; no card data here ----
+    def payment_dues(self, holder: CardHolder) -> list[dict[str, Any]]:
+        """The card holder's applications whose fee is not paid yet (each with the order still open, if any)."""
+        id_number = subject_of(holder)
+        response = self._get_params("/api/v1/payments/due", {"id_number": id_number},
+                                    {"X-Subject-Id-Number": id_number})
+        data = self._json(response, "payments due")
+        items = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise PlatformError("payments due: unexpected answer", "bad_answer")
+        return items
+
+    def payment_fees(self) -> dict[str, dict[str, Any]]:
+        """The fee schedule by item id: which items take a payment, and how much."""
+        data = self._json(self._get("/api/v1/payments/fees"), "fee schedule")
+        items = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise PlatformError("fee schedule: unexpected answer", "bad_answer")
+        return {str(fee.get("item_id")): fee for fee in items if isinstance(fee, dict)}
+
+    def create_payment(self, item_id: str, receipt_no: str | None, key: str) -> dict[str, Any]:
+        """A payment order for an item (and the application it pays for): its number, amount and the
+        QR content to show. ``key`` makes a repeated request give the same order, never a second."""
+        body: dict[str, Any] = {"item_id": item_id}
+        if receipt_no:
+            body["receipt_no"] = receipt_no
+        try:
+            response = self.http.post(self.base_url + "/api/v1/payments", json=body,
+                                      headers={"Idempotency-Key": key}, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise PlatformError(f"platform unreachable: {type(exc).__name__}", "unreachable") from exc
+        if response.status_code == 201:
+            response.status_code = 200
+        return self._order(self._json(response, "payment order"))
+
+    def payment_status(self, order_no: str) -> dict[str, Any] | None:
+        """The order as the platform now sees it (pending, paid, failed, expired); None if unknown."""
+        from urllib.parse import quote
+
+        response = self._get(f"/api/v1/payments/{quote(order_no, safe='')}")
+        if response.status_code == 404:
+            return None
+        return self._order(self._json(response, "payment status"))
+
+    @staticmethod
+    def _order(data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict) or not isinstance(data.get("order_no"), str) \
+                or data.get("status") not in ("pending", "paid", "failed", "expired"):
+            raise PlatformError("payment order: unexpected answer", "bad_answer")
+        return data
+
     def _get_params(self, path: str, params: dict[str, str], headers: dict[str, str]) -> requests.Response:
         try:
             return self.http.get(self.base_url + path, params=params, headers=headers, timeout=self.timeout)

@@ -221,6 +221,21 @@ class ContinueSlip:
 
 
 @dataclass(frozen=True)
+class PaymentReceipt:
+    """缴费凭条: printed once a payment by phone arrived (the order number is what staff look up)."""
+
+    order_no: str
+    item_name: str
+    amount: str  # in yuan, like 40.00
+    paid_at: Union[datetime, str]  # in the kiosk's zone
+    receipt_no: str = ""  # the application the fee is for
+    centre_name: str = ""
+    kiosk_id: str = ""
+
+    from_dict = classmethod(_from_dict)
+
+
+@dataclass(frozen=True)
 class TestPage:
     """打印测试: checks columns, Chinese text, QR and the cutter on the technician's request."""
 
@@ -231,7 +246,8 @@ class TestPage:
     from_dict = classmethod(_from_dict)
 
 
-Receipt = Union[SubmissionReceipt, OneTimeNotice, CertificateSlip, RequestReceipt, ContinueSlip, TestPage]
+Receipt = Union[SubmissionReceipt, OneTimeNotice, CertificateSlip, RequestReceipt, ContinueSlip, TestPage,
+                PaymentReceipt]
 
 
 def _title(title: str, centre: str) -> list[Block]:
@@ -383,6 +399,22 @@ def continue_blocks(c: ContinueSlip) -> list[Block]:
     return blocks
 
 
+def payment_blocks(r: PaymentReceipt) -> list[Block]:
+    blocks = _title("缴费凭条", r.centre_name)
+    blocks.append(Field("订单编号", r.order_no, bold_value=True))
+    blocks.append(Field("缴费事项", r.item_name))
+    blocks.append(Text(f"金额：{r.amount}元", bold=True, size=2))
+    if r.receipt_no:
+        blocks.append(Field("回执编号", r.receipt_no))
+    blocks.append(Field("支付方式", "手机扫码支付"))
+    blocks.append(Field("支付时间", _time(r.paid_at)))
+    if r.kiosk_id:
+        blocks.append(Field("终端编号", r.kiosk_id))
+    blocks.append(Text("已支付成功，请妥善保管本凭条。重复支付的款项将原路退回。", align="center"))
+    blocks.append(Cut())
+    return blocks
+
+
 def test_page_blocks(t: TestPage, profile: PrinterProfile) -> list[Block]:
     ruler = "".join(str(i % 10) for i in range(1, profile.columns + 1))
     font = "GBK" if profile.font_charset == "gbk" else "GB18030"
@@ -421,6 +453,8 @@ def _blocks_zh(receipt: Receipt, profile: PrinterProfile) -> list[Block]:
         return continue_blocks(receipt)
     if isinstance(receipt, TestPage):
         return test_page_blocks(receipt, profile)
+    if isinstance(receipt, PaymentReceipt):
+        return payment_blocks(receipt)
     raise TypeError(f"not a receipt: {type(receipt).__name__}")
 
 
@@ -516,5 +550,5 @@ def build(receipt: Receipt, profile: PrinterProfile) -> bytes:
 __all__ = [
     "Material", "Fee", "NoticePlace", "SubmissionReceipt", "OneTimeNotice", "CertificateSlip", "RequestReceipt",
     "ContinueSlip", "TestPage",
-    "blocks_for", "build", "mask_name", "mask_phone",
+    "PaymentReceipt", "blocks_for", "build", "mask_name", "mask_phone",
 ]

@@ -26,6 +26,7 @@ KV_FILES = (  # one per line: screens are added by appending a line
     "service_pin",
     "service",
     "appointment",
+    "payment",
 )
 
 # screen name → the action of the flow that controls it (kiosk.flows registry)
@@ -41,6 +42,7 @@ CONTROLLERS = {
     "service-pin": "service",
     "service": "service",
     "appointment": "appointment",
+    "payment": "pay",
 }
 
 
@@ -68,6 +70,7 @@ def make_screens() -> dict[str, Any]:
     from screens.guide import GuideScreen
     from screens.guide_detail import GuideDetailScreen
     from screens.help_request import HelpRequestScreen
+    from screens.payment import PaymentScreen
     from screens.home import HomeScreen
     from screens.identify import IdentifyScreen
     from screens.progress import ProgressScreen
@@ -91,6 +94,7 @@ def make_screens() -> dict[str, Any]:
         ServicePinScreen,
         ServiceScreen,
         AppointmentScreen,
+        PaymentScreen,
     )]
     return {screen.name: screen for screen in made}
 

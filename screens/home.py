@@ -19,6 +19,7 @@ TILES = (
     ("rating", "tile_rating", "tile_rating_sub", "评", (0.70, 0.13, 0.16, 1)),
     ("help", "tile_help", "tile_help_sub", "帮", (0.13, 0.40, 0.13, 1)),
     ("appointment", "tile_appointment", "tile_appointment_sub", "约", (0.0, 0.36, 0.55, 1)),
+    ("pay", "tile_payment", "tile_payment_sub", "缴", (0.72, 0.36, 0.0, 1)),
 )
 GLYPH_SHARE, TITLE_SHARE, SUBTITLE_SHARE = 0.45, 0.3, 0.25
 

@@ -22,5 +22,7 @@ ROUTER_MODULES = (
 )
 TEST_ROUTER_MODULES = ("backend.routes.echo", "backend.routes.payment_provider_test",
                        "backend.routes.courier_test")
+# Mounted by the demo platform only (``kiosk backend --demo``, loopback): a demo order can be paid.
+DEMO_PAYMENT_MODULES = ("backend.routes.payment_provider_test", "backend.routes.demo_pay")
 # Routes whose bodies may carry files (the multipart size limit); every other body is JSON-sized.
 UPLOAD_PATHS = ("/submissions", "/echo")

@@ -2,6 +2,10 @@
 
 * ``POST /api/v1/payments`` (Idempotency-Key) ``{"item_id": "HJ-002", "receipt_no": null}`` — 201
   the order: number, amount, the QR content to show, when it expires; 422 for an item without a fee.
+* ``GET /api/v1/payments/due?id_number=`` — the card holder's applications that take a fee and are
+  not paid yet (with the order still open for each, if any); for the kiosk that has just read the
+  card, named in ``X-Subject-Id-Number``, audited and counted like any listing of a person's records.
+* ``GET /api/v1/payments/fees`` — the fee schedule: which items take a payment, and how much.
 * ``GET /api/v1/payments/{order_no}`` — the order's status (pending, paid, failed, expired), what to
   tell the citizen, what was charged (never more than the amount) and any refund due.
 
@@ -20,12 +24,16 @@ from starlette.concurrency import run_in_threadpool
 
 from backend import api_docs as docs
 from backend import numbers
+from backend.access import id_number_param, record_access, require_subject, verify_subject
 from backend.auth import KioskIdentity, require_kiosk
 from backend.bodies import read_body
 from backend.idempotency import IdempotentWrite, idempotent_write, json_response, render_json
-from backend.payments import PaymentError, ReferenceProvider, create_order, expire_if_due, order_row, order_view
+from backend.payments import (PaymentError, ReferenceProvider, create_order, dues_of, expire_if_due, fees,
+                              order_row, order_view)
 
 log = logging.getLogger(__name__)
+
+LIST_DUES = "list_payments_due"   # the audit record's action (backend.access)
 
 router = APIRouter(dependencies=[Depends(require_kiosk)])
 
@@ -55,7 +63,33 @@ class PaymentRequest(BaseModel):
     receipt_no: str | None = Field(None, max_length=40, description="the application this pays for, if any")
 
 
-docs.register_models(PaymentOrder, PaymentRequest)
+class PaymentDue(BaseModel):
+    receipt_no: str = Field(description="the application the fee is for")
+    item_id: str
+    item_name: str
+    amount_fen: int
+    amount: str = Field(description="in yuan, like 40.00")
+    label: str = Field(description="what the fee is, in Chinese")
+    received_on: str = Field(description="the day the application was received, in China time")
+    open_order_no: str | None = Field(description="an order for it still waiting for payment, to show again")
+
+
+class PaymentDueList(BaseModel):
+    items: list[PaymentDue]
+
+
+class Fee(BaseModel):
+    item_id: str
+    amount_fen: int
+    amount: str
+    label: str
+
+
+class FeeList(BaseModel):
+    items: list[Fee]
+
+
+docs.register_models(PaymentOrder, PaymentRequest, PaymentDue, PaymentDueList, Fee, FeeList)
 
 
 def provider_of(request: Request) -> Any:
@@ -92,6 +126,39 @@ async def post_payment(request: Request, write: IdempotentWrite = Depends(idempo
         return 201, order
 
     return await run_in_threadpool(write.run, body.fingerprint(), work)
+
+
+@router.get("/payments/due", **docs.kiosk_route({
+    200: docs.json_answer(PaymentDueList, "the person's unpaid fees, newest application first"),
+}, parameters=(docs.SUBJECT_HEADER,), description="A person's applications awaiting payment, for the kiosk that "
+    "has just read their card. On the record, and within the kiosk's hourly limit of distinct people. "
+    + docs.EVIDENCE_NOTE))
+async def list_dues(request: Request, id_number: str | None = None,
+                    kiosk: KioskIdentity = Depends(require_kiosk)) -> Response:
+    number = id_number_param(id_number)
+    require_subject(request, number)
+    verify_subject(request, kiosk.id, number, LIST_DUES)
+    db = request.app.state.db
+
+    def load() -> list[dict]:
+        record_access(db, request.app.state.access_policy, kiosk.id, LIST_DUES, number)
+        with db.read() as conn:
+            return dues_of(conn, number, db.clock())
+
+    return json_response(200, render_json({"items": await run_in_threadpool(load)}))
+
+
+@router.get("/payments/fees", **docs.kiosk_route({
+    200: docs.json_answer(FeeList, "every item that takes a payment"),
+}, description="The fee schedule: what the kiosk can take a payment for."))
+async def list_fees(request: Request) -> Response:
+    db = request.app.state.db
+
+    def load() -> list[dict]:
+        with db.read() as conn:
+            return fees(conn)
+
+    return json_response(200, render_json({"items": await run_in_threadpool(load)}))
 
 
 @router.get("/payments/{order_no}", **docs.kiosk_route({

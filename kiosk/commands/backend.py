@@ -214,7 +214,8 @@ def run_backend(args: argparse.Namespace) -> int:
             print(f"kiosk backend: serving {url} (database {db.display_url()})", flush=True)
 
         app = build_app(db, public_url=public_url or served,
-                        access_policy=AccessPolicy(subjects_per_hour=args.people_per_hour))
+                        access_policy=AccessPolicy(subjects_per_hour=args.people_per_hour),
+                        demo_payments=args.demo)   # the demo pay page and provider endpoint: demo only
         serve_until_signalled(app, sock, announce)
     finally:
         sock.close()

@@ -14,6 +14,7 @@ from kiosk.flows.base import Catalogue, Devices, Flow, FlowContext, Shell
 from kiosk.flows.certificates import CertificatesFlow
 from kiosk.flows.guide import GuideFlow, NoticeFlow
 from kiosk.flows.identify import IdentifyFlow
+from kiosk.flows.payment import PaymentFlow, PaymentOfferFlow
 from kiosk.flows.progress import CodeFlow, ProgressByCardFlow, ProgressFlow
 from kiosk.flows.rating import RatingFlow
 from kiosk.flows.service import ServiceFlow
@@ -42,6 +43,7 @@ def build_flows(ctx: FlowContext, views: Mapping[str, Any]) -> dict[str, Flow]:
         KioskStatus(ctx, views["status"]),
         ServiceFlow(ctx, views["service-pin"], views["service"]),
         *appointment_flows(ctx, views["appointment"]),
+        *(PaymentFlow(ctx, views["payment"]), PaymentOfferFlow(ctx, views["payment"])),
     ]
     return {flow.action: flow for flow in flows}
 

@@ -281,6 +281,7 @@ class SubmissionFlow(Flow):
             department=draft.item.department, time_limit_days=draft.item.time_limit_days,
             kiosk_id=self.ctx.cfg.kiosk.id)
         self.print_receipt(receipt)
+        self.ctx.shell.open_task("pay_offer", item_id=draft.item.id, receipt_no=receipt_no)  # 现在缴费, if it has a fee
 
 
 def sides_of(material_name: str) -> tuple[str, ...]:

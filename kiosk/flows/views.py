@@ -155,6 +155,39 @@ class AppointmentView(Protocol):
     def set_busy(self, busy: bool, message: str = "") -> None: ...
 
 
+@dataclass(frozen=True)
+class PaymentOrderInfo:
+    """An order waiting for the citizen's phone: what the payment screen shows big."""
+
+    item: str
+    amount: str              # "40.00 元"
+    qr_text: str             # the provider's pay URL, drawn as the QR code
+    order_line: str          # order number and until when the code is valid
+    prompt: str              # scan with your phone
+    waiting: str             # waiting; the slip prints by itself
+    note: str                # leaving is safe: a late payment is recorded, never charged twice
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    kind: str                # paid | failed | expired
+    title: str
+    body: str
+    phones: str              # 12345 and the centre's phone ("" when paid)
+    retry: bool              # offer 重新支付 (a new order)
+
+
+class PaymentView(Protocol):
+    def reset(self) -> None: ...
+    def set_busy(self, busy: bool, message: str = "") -> None: ...
+    def show_list(self, rows: Sequence[Row], message: str) -> None: ...   # the card holder's fees
+    def show_order(self, order: PaymentOrderInfo) -> None: ...
+    def show_hint(self, text: str) -> None: ...                         # while waiting ("" clears it)
+    def show_outcome(self, outcome: PaymentOutcome) -> None: ...
+    def show_message(self, message: str, phones: str) -> None: ...      # offline or refused: what to do
+    def offer(self, title: str, body: str, item_id: str, receipt_no: str) -> None: ...  # 现在缴费 / 以后再缴
+
+
 class StatusView(Protocol):
     """The header's state (the app's properties, which kv binds to)."""
 
