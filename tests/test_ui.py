@@ -309,3 +309,39 @@ def test_the_attract_clock_keeps_to_its_own_place(tmp_path, display, size):
             _x, _y, w, h, text_w, text_h = r[mode][name]
             assert text_w <= w and text_h <= h * 1.25, (mode, name, r[mode][name])   # no spill onto its neighbours
         assert r[mode]["clock"][5] >= 80                                           # still a big clock
+
+
+def test_payment_by_phone_pay_fail_expire_twice_and_leaving(tmp_path, display):
+    r = run_scenario("payment", tmp_path, display)
+    assert r["asked_for_card"] == "identify"
+    assert r["rows"] == [["居民身份证补领", "40.00元"]]
+    item, amount, demo_page = r["order"]
+    assert item == "居民身份证补领" and amount == "40.00 元" and demo_page
+    font_size, (qr_w, qr_h), (width, height) = r["big"]
+    assert font_size >= 100 and min(qr_w, qr_h) >= 0.4 * min(width, height)     # the amount and the QR big
+    assert r["taps_after_card"] == 1
+    assert r["paid"][:2] == ["paid", "缴费成功"] and "40.00" in r["paid"][2]
+    assert r["paid_status"]["charged_fen"] == 4000 and r["slips_for_pay"] == 1
+    assert r["after_paid_list"] == "您目前没有待缴费的事项。"
+    outcome, title, body, phones, retry = r["failed"]
+    assert outcome == "failed" and title == "支付没有成功" and "没有扣款" in body and "窗口" in body and retry
+    assert "12345" in phones and "0773-5512345" in phones
+    assert r["retry_new_order"] is True
+    outcome, title, body, retry = r["expired"]
+    assert outcome == "expired" and "过期" in title and "重新支付" in body and retry
+    shown, slips, platform = r["twice"]
+    assert shown == ["paid"] and slips == 1                                          # shown paid once, one slip
+    assert platform["charged_fen"] == 2000 and platform["refund_due_fen"] == 2000    # charged once, refunded once
+    assert r["after_leaving"] == ["attract", True, "", ""]                          # nothing left on screen
+    assert r["late_pay"] == "paid" and r["left_status"] == "paid" and r["slips_after_leaving"] == 0
+    for path in kiosk_files(tmp_path):
+        data = path.read_bytes()
+        for secret in ("韦岚", "450329198802140427"):
+            assert secret.encode() not in data, (secret, path)
+
+
+def test_payment_offline_says_it_needs_the_platform_and_queues_nothing(tmp_path, display):
+    r = run_scenario("payment_offline", tmp_path, display)
+    message, phones = r["message"]
+    assert "缴费需要连接平台" in message and "不会排队" in message and "12345" in phones
+    assert r["outbox"]["pending"] == 0 and r["outbox"]["inflight"] == 0

@@ -714,7 +714,131 @@ def scenario_landscape_forms(app, clock, results):
     yield from wait_until(lambda: not app.card_on_reader)
 
 
-SCENARIOS = {"attract_clock": scenario_attract_clock, "landscape_forms": scenario_landscape_forms, "elderly_rows": scenario_elderly_rows, "elderly_offer": scenario_elderly_offer, "reading_idle": scenario_reading_idle, "help_phones": scenario_help_phones, "card_taken": scenario_card_taken, "progress": scenario_progress, "certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
+def scenario_payment(app, clock, results):
+    """自助缴费 against the demo platform: the phone is played by posting to the demo pay page the QR opens."""
+    import requests
+
+    def phone(event):
+        answer = requests.post(screen.qr_text, data={"event": event}, timeout=10)
+        assert answer.status_code == 200, answer.text
+
+    def order_no():
+        return screen.order_line.split()[1]
+
+    def status(number):
+        headers = {"Authorization": "Bearer demo-token", "X-Kiosk-Id": app.cfg.kiosk.id}
+        return requests.get(f"{app.services.base_url}/api/v1/payments/{number}", headers=headers, timeout=10).json()
+
+    def new_order(item_id):
+        app.open_task("pay_offer", item_id=item_id, receipt_no="")     # as the end of a submission does
+        yield from wait_until(lambda: bool(app.shell.dialogs), timeout=30)
+        yield 0.3
+        tap(app.shell.dialogs[-1].ids.pay_now_button)
+        yield from wait_until(lambda: screen.step == "order" and bool(screen.qr_text), timeout=30)
+        yield 0.3
+
+    yield from wait_until(lambda: app.catalogue_index is not None and app.network_known and app.network_ok)
+    yield from wait_until(lambda: app.devices.reader.status().state.value == "ready")
+    printer = app.devices.printer.simulator
+    screen = app.screens["payment"]
+    tap(app.screens["attract"])
+    yield 0.3
+    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "pay"))
+    yield 0.3
+    results["asked_for_card"] = app.manager.current
+    app.devices.reader.simulator.present("resident")
+    yield from wait_until(lambda: app.manager.current == "payment" and not screen.busy and screen.step == "list"
+                          and bool(screen.ids.rows.children), timeout=30)
+    yield 0.3
+    rows = [w for w in screen.ids.rows.children if type(w).__name__ == "DueRow"]
+    results["rows"] = [(w.title, w.amount) for w in rows]
+    taps_after_card = 0
+    tap(rows[0])
+    taps_after_card += 1
+    yield from wait_until(lambda: screen.step == "order" and bool(screen.qr_text), timeout=30)
+    yield 0.3
+    results["order"] = [screen.item, screen.amount, screen.qr_text.startswith(app.services.base_url + "/demo-pay/RP")]
+    results["big"] = [screen.ids.amount.font_size, list(screen.ids.qr.size), list(window().size)]
+    slips = printer.jobs_printed
+    phone("pay")
+    yield from wait_until(lambda: screen.step == "outcome", timeout=30)
+    yield from wait_until(lambda: printer.jobs_printed > slips, timeout=20)
+    results["paid"] = [screen.outcome, screen.outcome_title, screen.outcome_body]
+    results["taps_after_card"] = taps_after_card
+    paid_no = order_no() if screen.order_line else ""
+    results["paid_status"] = status(paid_no) if paid_no else None
+    yield 0.5
+    results["slips_for_pay"] = printer.jobs_printed - slips
+    tap(screen.ids.back_button)         # the outcome has had its time to lay out
+    yield from wait_until(lambda: screen.step == "list" and not screen.busy, timeout=30)
+    results["after_paid_list"] = screen.message
+    # failed, then a new order that expires, then 重新支付 again
+    yield from new_order("HJ-001")
+    failed_no = order_no()
+    phone("fail")
+    yield from wait_until(lambda: screen.step == "outcome", timeout=30)
+    results["failed"] = [screen.outcome, screen.outcome_title, screen.outcome_body, screen.phones, screen.retry]
+    yield 0.3      # let the outcome lay out before touching its button
+    tap(screen.ids.retry_button)
+    yield from wait_until(lambda: screen.step == "order" and bool(screen.qr_text), timeout=30)
+    yield 0.2
+    results["retry_new_order"] = order_no() != failed_no
+    phone("expire")
+    yield from wait_until(lambda: screen.step == "outcome", timeout=30)
+    results["expired"] = [screen.outcome, screen.outcome_title, screen.outcome_body, screen.retry]
+    # paying twice: charged once, shown paid once, one slip
+    yield 0.3
+    tap(screen.ids.retry_button)
+    yield from wait_until(lambda: screen.step == "order" and bool(screen.qr_text), timeout=30)
+    yield 0.2
+    twice_no, slips = order_no(), printer.jobs_printed
+    outcomes, shown = [], screen.show_outcome
+    screen.show_outcome = lambda outcome: (outcomes.append(outcome.kind), shown(outcome))   # what the flow shows
+    phone("pay")
+    phone("pay_again")
+    yield from wait_until(lambda: screen.step == "outcome", timeout=30)
+    yield 3.0                                     # time for another poll, were the kiosk still asking
+    results["twice"] = [outcomes, printer.jobs_printed - slips, status(twice_no)]
+    # leaving before the payment arrives: the visit ends; the platform reconciles the payment
+    yield from new_order("HJ-003")
+    left_no, slips = order_no(), printer.jobs_printed
+    tap(app.footer.ids.end_visit_button)
+    yield from wait_until(lambda: bool(app.shell.dialogs))
+    yield 0.2
+    tap(app.shell.dialogs[-1].ids.end_button)
+    yield 0.5
+    results["after_leaving"] = [app.manager.current, app.keeper.current is None, screen.qr_text, screen.item]
+    answer = requests.post(f"{app.services.base_url}/api/v1/test/payments/{left_no}/events",
+                           json={"event": "pay"}, headers={"Authorization": "Bearer demo-token"}, timeout=10)
+    results["late_pay"] = answer.json()["outcome"]
+    yield 3.0
+    results["left_status"] = status(left_no)["status"]
+    results["slips_after_leaving"] = printer.jobs_printed - slips
+    app.devices.reader.simulator.remove()
+    yield from wait_until(lambda: not app.card_on_reader)
+
+
+def scenario_payment_offline(app, clock, results):
+    yield from wait_until(lambda: app.catalogue_index is not None and app.network_known and app.network_ok)
+    yield from wait_until(lambda: app.devices.reader.status().state.value == "ready")
+    app.services.demo.stop()
+    app.status.probe_network()
+    yield from wait_until(lambda: not app.network_ok)
+    screen = app.screens["payment"]
+    tap(app.screens["attract"])
+    yield 0.3
+    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "pay"))
+    yield 0.3
+    app.devices.reader.simulator.present("resident")
+    yield from wait_until(lambda: app.manager.current == "payment" and screen.step == "message", timeout=60)
+    yield 0.3
+    results["message"] = [screen.outcome_body, screen.phones]
+    results["outbox"] = app.services.outbox.status()
+    app.devices.reader.simulator.remove()
+    yield from wait_until(lambda: not app.card_on_reader)
+
+
+SCENARIOS = {"payment": scenario_payment, "payment_offline": scenario_payment_offline, "attract_clock": scenario_attract_clock, "landscape_forms": scenario_landscape_forms, "elderly_rows": scenario_elderly_rows, "elderly_offer": scenario_elderly_offer, "reading_idle": scenario_reading_idle, "help_phones": scenario_help_phones, "card_taken": scenario_card_taken, "progress": scenario_progress, "certificates": scenario_certificates, "submit": scenario_submit, "rating": scenario_rating, "qr": scenario_qr, "identity": scenario_identity, "browse": scenario_browse, "idle": scenario_idle, "tiles": scenario_tiles}
 
 
 def drive(app, steps, outcome: dict) -> None:

@@ -12,6 +12,7 @@ SCREENSHOT_NAMES = ("attract", "home", "guide", "guide-detail", "idle", "not-rea
 SCREENSHOT_NAMES += ("appointment-items", "appointment-days", "appointment-times", "appointment-phone",  # booking steps
                      "appointment-done", "appointment-pending")
 SCREENSHOT_NAMES += ("submit-licences", "submit-phone")  # 材料免提交 on the checklist, 手机继续办
+SCREENSHOT_NAMES += ("payment", "payment-expired")   # the amount and QR of a demo order; that order expired
 
 
 def register(parsers) -> None:
@@ -58,6 +59,8 @@ def screenshot(args: argparse.Namespace) -> int:
 
 def settle_seconds(screen: str) -> float:
     """How long a staged screen may fill in before its picture is taken (the diagnostics fill in from workers)."""
+    if screen.startswith("payment"):
+        return 12.0     # a real order from the demo platform, made once it is up
     return 12.0 if screen == "service" else 2.0 if screen == "service-pin" else 1.5
 
 
@@ -68,6 +71,11 @@ def stage(app, screen: str) -> None:
         return
     if screen.startswith("service"):
         stage_service(app, screen)
+        return
+    if screen.startswith("payment"):
+        from kiosk.commands.screenshot_payment import stage as stage_payment
+
+        stage_payment(app, screen)
         return
     app.start_session("screenshot")
     if screen.startswith("appointment-"):

@@ -13,7 +13,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pay_making": ("正在生成支付二维码…", "Making the payment code…"),
     "pay_amount_label": ("应缴金额", "Amount"),
     "pay_amount": ("{amount} 元", "¥{amount}"),
-    "pay_scan": ("请用手机微信或支付宝扫描下方二维码付款", "Scan the code below with your phone to pay"),
+    "pay_scan": ("请用手机扫描二维码付款", "Scan the code below with your phone to pay"),
     "pay_waiting": ("等待付款… 付款成功后自动打印缴费凭条", "Waiting for your payment… the slip prints by itself"),
     "pay_order_line": ("订单号 {order_no} · {expires} 前有效", "Order {order_no} · valid until {expires}"),
     "pay_leave_note": ("付款后请稍候。如已付款但您先离开，平台会自动入账，不会重复收费。",
