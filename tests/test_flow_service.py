@@ -84,7 +84,7 @@ class Rig:
         services = type("Services", (), {"outbox": self.outbox, "base_url": "http://127.0.0.1:9", "sender": None})()
         self.views = {name: Recorder(state="waiting") for name in
                       ("identify", "guide", "guide-detail", "progress", "certificates", "submit", "capture", "rating",
-                       "help", "service-pin", "service")}
+                       "help", "service-pin", "service", "payment")}
         self.views["status"] = Recorder(network_ok=True, network_known=False, pending_uploads=-1)
         ctx = FlowContext(shell=self.shell, keeper=self.keeper, services=services, jobs=workers, post=bridge.post,
                           devices=devices, catalogue=Catalogue(), cfg=self.cfg)
