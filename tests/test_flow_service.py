@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from flow_fakes import FakeShell, Recorder, card
+from flow_fakes import FakeShell, Recorder, RecordingViews, card
 from kiosk.bridge import UiBridge, Workers
 from kiosk.config import load_config
 from kiosk import counters
@@ -82,9 +82,9 @@ class Rig:
         self.outbox = Outbox(self.cfg.paths.data_dir / "outbox", key_file=self.cfg.paths.key_file)
         self.counters = counters.configure(self.cfg.paths.data_dir)  # as the app does at start
         services = type("Services", (), {"outbox": self.outbox, "base_url": "http://127.0.0.1:9", "sender": None})()
-        self.views = {name: Recorder(state="waiting") for name in
-                      ("identify", "guide", "guide-detail", "progress", "certificates", "submit", "capture", "rating",
-                       "help", "service-pin", "service", "payment")}
+        self.views = RecordingViews({name: Recorder(state="waiting") for name in
+                                     ("identify", "guide", "guide-detail", "progress", "certificates", "submit",
+                                      "capture", "rating", "help", "service-pin", "service")})   # others made on use
         self.views["status"] = Recorder(network_ok=True, network_known=False, pending_uploads=-1)
         ctx = FlowContext(shell=self.shell, keeper=self.keeper, services=services, jobs=workers, post=bridge.post,
                           devices=devices, catalogue=Catalogue(), cfg=self.cfg)
