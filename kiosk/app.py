@@ -205,7 +205,8 @@ class KioskApp(App):
                              personal=lambda: holder_strings(getattr(self.keeper.current, "identity", None)))
         self.voice_guide = VoiceGuide(self.voice, translate)
         self.demo_keys = DemoKeys(self.devices, lambda: self.services.base_url,
-                                  lambda: getattr(self.flows.get("submit"), "last_receipt_no", None))
+                                  lambda: getattr(self.flows.get("submit"), "last_receipt_no", None),
+                                  lambda: self.flows["pay"].pay_url() if self.manager.current == "payment" else "")
         self.started_at = time.monotonic()
         self.first_frame_at: float | None = None
         self.fleet = fleet  # kiosk.fleet.app_wiring.FleetWiring: signed configuration from the county

@@ -163,3 +163,25 @@ def test_the_end_of_a_submission_offers_payment_only_for_an_item_with_a_fee(tmp_
     k.shell.open_task("pay_offer", "", item_id="HJ-002", receipt_no="ZW0001261201-12345678")
     title, body, item_id, receipt_no = k.views["payment"].last("offer")
     assert title == "本事项需缴费 40.00 元" and "现在" in body and (item_id, receipt_no) == ("HJ-002", "ZW0001261201-12345678")
+
+
+def test_the_demo_keys_play_the_phone_on_the_demo_pay_page_only(tmp_path):
+    import time
+    import uuid
+
+    from kiosk.demo_keys import KEY_F6, KEY_F7, DemoKeys
+    from security_platform import platform as serve
+
+    with serve(tmp_path / "demo.sqlite3", demo_payments=True) as server:
+        client = PlatformClient(server.url, "demo-token", "demo-kiosk-001", timeout=10)
+        orders = [client.create_payment("HJ-002", None, uuid.uuid4().hex) for _ in range(2)]
+        assert all(o["qr_content"].startswith(server.url + "/demo-pay/RP") for o in orders)
+        for order, key, wanted in zip(orders, (KEY_F6, KEY_F7), ("paid", "failed")):
+            keys = DemoKeys(Devices(), lambda: server.url, lambda: None, pay_url=lambda o=order: o["qr_content"])
+            assert keys.press(key)
+            deadline = time.monotonic() + 20
+            while client.payment_status(order["order_no"])["status"] == "pending" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert client.payment_status(order["order_no"])["status"] == wanted
+    for elsewhere in ("", "https://pay.example.com/demo-pay/RP1", "refpay://pay?ref=RP1", "http://127.0.0.1:9/m/abc"):
+        assert not DemoKeys(Devices(), lambda: "", lambda: None, pay_url=lambda u=elsewhere: u).press(KEY_F6)

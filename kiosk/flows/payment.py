@@ -154,6 +154,12 @@ class PaymentFlow(Flow):
     def entered(self) -> None:
         self.ctx.shell.speak("pay_intro")
 
+    def pay_url(self) -> str:
+        """What the QR code on screen opens (the demo's F6/F7 play the phone on it); "" when none."""
+        state = self.state(PaymentState)
+        order = None if state is None else state.order
+        return str(order.get("qr_content") or "") if order and order.get("status") == "pending" else ""
+
     # ---- the order on screen, and its polling -------------------------------------------------
     def _show(self, order: dict | None) -> None:
         state = self.state(PaymentState)
