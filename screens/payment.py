@@ -38,6 +38,8 @@ class PaymentOfferDialog(ModalView):
 
 
 class PaymentScreen(Screen):
+    # what the screen says when it (or a new step) comes up in elderly mode: set before each step
+    voice_intro = StringProperty("pay_intro")
     controller = ObjectProperty(None, allownone=True)
     step = StringProperty("list")      # list | order | outcome | message
     busy = BooleanProperty(False)
@@ -62,11 +64,8 @@ class PaymentScreen(Screen):
     def on_step(self, *args) -> None:
         self.ids.steps.current = self.step
 
-    def on_enter(self, *args) -> None:
-        if self.controller is not None and hasattr(self.controller, "entered"):
-            self.controller.entered()
-
     def reset(self) -> None:
+        self.voice_intro = "pay_intro"
         self.step, self.busy, self.message, self.hint = "list", False, "", ""
         self.item = self.amount = self.prompt = self.waiting = self.order_line = self.note = self.qr_text = ""
         self.qr_texture = None
@@ -83,6 +82,7 @@ class PaymentScreen(Screen):
     def show_list(self, rows: Sequence[Row], message: str) -> None:
         from kivy.factory import Factory
 
+        self.voice_intro = "pay_intro"
         self.busy, self.step, self.message = False, "list", message
         box = self.ids.rows
         box.clear_widgets()
@@ -96,6 +96,7 @@ class PaymentScreen(Screen):
         self.order_line, self.note, self.hint = order.order_line, order.note, ""
         self.qr_text = order.qr_text
         self.qr_texture = qr_texture(order.qr_text) if order.qr_text else None
+        self.voice_intro = "pay_intro_order"
         self.busy, self.message, self.step = False, "", "order"
 
     def show_hint(self, text: str) -> None:
@@ -105,11 +106,13 @@ class PaymentScreen(Screen):
         self.outcome, self.outcome_title, self.outcome_body = outcome.kind, outcome.title, outcome.body
         self.phones, self.retry = outcome.phones, outcome.retry
         self.qr_texture, self.qr_text = None, ""
+        self.voice_intro = f"pay_intro_{outcome.kind}"
         self.busy, self.message, self.step = False, "", "outcome"
 
     def show_message(self, message: str, phones: str) -> None:
         self.outcome, self.outcome_title, self.outcome_body = "", "", message
         self.phones, self.retry = phones, False
+        self.voice_intro = "pay_intro_message"
         self.busy, self.message, self.step = False, "", "message"
 
     def offer(self, title: str, body: str, item_id: str, receipt_no: str) -> None:

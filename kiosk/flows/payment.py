@@ -61,7 +61,7 @@ class PaymentFlow(Flow):
         of a submission) the order for that item is made at once."""
         self._stop_polling()
         self.view.reset()
-        self.ctx.shell.show("payment")      # the screen says what it is on entry (``entered``)
+        self.ctx.shell.show("payment")      # the screen says each step in elderly mode (its ``voice_intro``)
         item_id = str(options.get("item_id") or "")
         if item_id:
             self.pay_for(item_id, str(options.get("receipt_no") or ""))
@@ -151,9 +151,6 @@ class PaymentFlow(Flow):
             if state.order is None:
                 self.view.reset()
 
-    def entered(self) -> None:
-        self.ctx.shell.speak("pay_intro")
-
     def pay_url(self) -> str:
         """What the QR code on screen opens (the demo's F6/F7 play the phone on it); "" when none."""
         state = self.state(PaymentState)
@@ -180,7 +177,6 @@ class PaymentFlow(Flow):
             qr_text=str(order.get("qr_content") or ""),
             order_line=self.t("pay_order_line", order_no=order["order_no"], expires=expires),
             prompt=self.t("pay_scan"), waiting=self.t("pay_waiting"), note=self.t("pay_leave_note")))
-        self.ctx.shell.speak("pay_scan")
         self._poll(order["order_no"])
 
     def _poll(self, order_no: str) -> None:
@@ -233,10 +229,8 @@ class PaymentFlow(Flow):
             self._paid(state, order)
         elif status == "failed":
             self.view.show_outcome(self._outcome("failed", self.t("pay_failed_body")))
-            self.ctx.shell.speak("pay_failed_title")
         elif status == "expired":
             self.view.show_outcome(self._outcome("expired", self.t("pay_expired_body")))
-            self.ctx.shell.speak("pay_expired_title")
         else:
             self.view.show_outcome(self._outcome("expired", self.t("pay_unknown_body"), retry=False))
 
@@ -260,7 +254,6 @@ class PaymentFlow(Flow):
         if order_no in state.receipted:
             return          # shown paid once, one slip
         state.receipted.add(order_no)
-        self.ctx.shell.speak("pay_paid_title")
         zone = self.ctx.cfg.kiosk.time_zone
         slip = PaymentReceipt(order_no=order_no, item_name=str(order.get("item_name", "")),
                               amount=str(order.get("amount", "")),

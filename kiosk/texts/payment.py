@@ -45,5 +45,15 @@ STRINGS: dict[str, tuple[str, str]] = {
                        "Pay now with your phone, or later under “Pay a fee” or at the window."),
     "pay_now": ("现在缴费", "Pay now"),
     "pay_later": ("以后再缴", "Later"),
-    "pay_intro": ("自助缴费。请用手机扫码付款。", "Pay a fee. Scan the code with your phone."),
+    # what the payment screen says in elderly mode as each step comes up
+    "pay_intro": ("这是自助缴费。请点要缴费的事项，再用手机扫码付款。", "Pay a fee. Touch the fee, then pay with your phone."),
+    "pay_intro_order": ("应缴金额在屏幕上。请用手机扫描屏幕上的二维码付款，付款成功后会自动打印缴费凭条。",
+                        "The amount is on the screen. Scan the code with your phone; the slip prints by itself."),
+    "pay_intro_paid": ("缴费成功，请在出纸口取走缴费凭条。", "Paid. Please take your slip."),
+    "pay_intro_failed": ("支付没有成功，没有扣款。可以点重新支付，或者到窗口缴费。",
+                         "The payment did not go through; nothing was charged. Touch pay again, or pay at the window."),
+    "pay_intro_expired": ("支付二维码已过期，没有扣款。可以点重新支付，或者到窗口缴费。",
+                          "The payment code expired; nothing was charged. Touch pay again, or pay at the window."),
+    "pay_intro_message": ("现在无法缴费，没有扣款。请稍后再试，或者到窗口缴费。",
+                          "Paying is not possible now; nothing was charged. Try later or pay at the window."),
 }
