@@ -22,12 +22,12 @@ def test_search_detail_notice_and_submit(tmp_path, platform):
     assert k.shell.screen == "guide-detail"
     title, subtitle, submittable, sections, note = k.views["guide-detail"].last("show_item")
     assert title == item.name and submittable and note == ""
-    assert [s.heading for s in sections] == ["办理地点（就近办）", "所需材料", "办理流程", "办理条件", "办理时限", "收费标准",
+    assert [s.heading for s in sections] == ["所需材料", "办理地点（就近办）", "办理流程", "办理条件", "办理时限", "收费标准",
                                              "收费依据", "设定依据", "咨询电话", "监督电话"]
     assert len(sections[1].materials) == len(item.materials)
     k.shell.lang = "en"
     guide.redraw()
-    assert k.views["guide-detail"].last("show_item")[3][0].heading == "Where to go (nearest first)"
+    assert k.views["guide-detail"].last("show_item")[3][1].heading == "Where to go (nearest first)"
     k.shell.lang = "zh"
     guide.print_notice()
     assert len(printer.jobs) == 1 and k.shell.messages[-1][0] == "已打印，请在出纸口取走"

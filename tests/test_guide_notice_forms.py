@@ -60,19 +60,19 @@ def test_guide_says_where_to_go_and_whether_this_kiosk_can(tmp_path, platform):
     k = make_kiosk(tmp_path, services=Services(client), catalogue=catalogue)
     guide = k.flows["guide"]
     guide.open_item("SB-001")
-    where = k.views["guide-detail"].last("show_item")[3][0]
+    where = k.views["guide-detail"].last("show_item")[3][1]
     assert where.heading == "办理地点（就近办）"
     assert where.text.startswith("本机可以办") and "演示镇便民服务中心（最近）" in where.text
     assert "地址：演示县演示镇振兴路18号" in where.text and "开放时间：周一至周五" in where.text
     counter_only = next(i for i in catalogue.items.values() if not i.kiosk_submittable and i.level == "town")
     guide.open_item(counter_only.id)
-    where = k.views["guide-detail"].last("show_item")[3][0]
+    where = k.views["guide-detail"].last("show_item")[3][1]
     assert where.text.startswith("这台自助终端不能提交") and "演示镇便民服务中心（最近）" in where.text
     # a kiosk elsewhere: the nearest place follows its own place
     k2 = make_kiosk(tmp_path / "k2", services=Services(client), catalogue=catalogue,
                     cfg=_cfg_with_place("chetian-24h"))
     k2.flows["guide"].open_item(counter_only.id)
-    assert "车田乡便民服务中心（最近）" in k2.views["guide-detail"].last("show_item")[3][0].text
+    assert "车田乡便民服务中心（最近）" in k2.views["guide-detail"].last("show_item")[3][1].text
 
 
 def _cfg_with_place(code: str):
@@ -184,7 +184,7 @@ def test_guide_prints_blank_and_filled_forms_and_keeps_nothing(tmp_path, platfor
     k = make_kiosk(tmp_path, services=Services(client), catalogue=catalogue, devices=Devices(docprinter=printer))
     guide = k.flows["guide"]
     guide.open_item("SB-001")
-    materials = k.views["guide-detail"].last("show_item")[3][1].materials
+    materials = k.views["guide-detail"].last("show_item")[3][0].materials
     number = next(int(m.number) for m in materials if m.form)
     assert [m.form for m in materials].count(True) == 1
 

@@ -219,7 +219,45 @@ def scenario_guide_taps(app, clock, results):
     results["taps"] = taps
 
 
-ui_harness.SCENARIOS.update({"english_walk": scenario_english_walk, "guide_taps": scenario_guide_taps})
+def scenario_guide_shots(app, clock, results):
+    """Pictures of a guide's detail (top, and its printable form) and of its printed notice, in the
+    language and mode of UI_LANG / UI_ELDERLY, into the folder UI_SHOTS."""
+    import os
+
+    from kiosk.app import save_window_png
+
+    shots, suffix = os.environ["UI_SHOTS"], os.environ.get("UI_SUFFIX", "")
+    yield from wait_until(lambda: app.catalogue_index is not None and app.network_known and app.network_ok)
+    tap(app.screens["attract"])
+    yield 0.3
+    app.lang = os.environ.get("UI_LANG", "zh")
+    if os.environ.get("UI_ELDERLY") and not app.elderly:
+        app.toggle_elderly()
+    yield 0.3
+    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "guide"))
+    yield 0.4
+    app.screens["guide"].open_item(os.environ.get("UI_ITEM", "SB-001"))
+    yield 0.6
+    save_window_png(os.path.join(shots, f"detail{suffix}.png"))
+    detail = app.screens["guide-detail"]
+    row = find(detail.ids.body, lambda w: type(w).__name__ == "MaterialRow" and w.form)
+    results["form_row"] = row is not None
+    if row is not None:
+        detail.ids.scroller.scroll_to(row, padding=40, animate=False)
+        yield 0.5
+        save_window_png(os.path.join(shots, f"form{suffix}.png"))
+        results["form_buttons"] = [row.ids.blank_form.text, row.ids.filled_form.text]
+    tap(detail.ids.notice_button)
+    yield from wait_until(lambda: bool(app.shell.dialogs), timeout=30)
+    yield 0.3
+    save_window_png(os.path.join(shots, f"notice-dialog{suffix}.png"))
+    job = app.devices.printer.simulator.jobs[-1]
+    job.image.save(os.path.join(shots, f"notice-paper{suffix}.png"))
+    results["qr"] = [r.text for r in __import__("zxingcpp").read_barcodes(job.image.convert("L"))]
+    yield from close_dialogs(app)
+
+
+ui_harness.SCENARIOS.update({"guide_shots": scenario_guide_shots, "english_walk": scenario_english_walk, "guide_taps": scenario_guide_taps})
 
 if __name__ == "__main__":
     sys.exit(ui_harness.main())

@@ -33,9 +33,13 @@ def places_for(ctx: FlowContext, item: Any) -> list[Place]:
     """Where to go for ``item``, nearest first; this kiosk's own zone is left out (the kiosk says
     itself whether it can take the item)."""
     here = here_place(ctx)
-    found = nearest_places(item, getattr(ctx.catalogue.index, "places", ()) or (), here)
-    return [p for p in found if p.kind != "self_service" or (here is not None and p.code == here.code
-                                                              and not item.kiosk_submittable)][:PLACES_SHOWN]
+    found = [p for p in nearest_places(item, getattr(ctx.catalogue.index, "places", ()) or (), here)
+             if p.kind != "self_service"]
+    if here is not None and here.town:
+        # another town's places are not near: named only when nothing nearer can do it
+        near = [p for p in found if p.town == here.town or p.kind == "county"]
+        found = near or found
+    return found[:PLACES_SHOWN]
 
 
 class ItemText:
@@ -122,8 +126,8 @@ class GuideFlow(Flow):
                           for n, (m, (name, note)) in enumerate(zip(item.materials, text.materials), 1))
         content = not text.english  # the platform's text as sent (Chinese)
         sections = (
-            DetailSection(t("where_to_go"), self.where_to_go(item)),
             DetailSection(t("materials"), materials=materials),
+            DetailSection(t("where_to_go"), self.where_to_go(item)),
             DetailSection(t("steps"), "\n".join(f"{i}. {s}" for i, s in enumerate(text.steps, 1)), platform=content),
             DetailSection(t("conditions"), text.conditions, platform=content),
             DetailSection(t("time_limit"), self._limit(item)),

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 STRINGS: dict[str, tuple[str, str]] = {
     "where_to_go": ("办理地点（就近办）", "Where to go (nearest first)"),
-    "this_kiosk_can": ("本机可以办：在这台自助终端刷身份证就能提交申请，全天24小时。",
-                       "This kiosk can do it: swipe your ID card here and submit, 24 hours a day."),
+    "this_kiosk_can": ("本机可以办：在这台机器上刷身份证就能提交（24小时开放）",
+                       "This kiosk can do it: swipe your ID card here and submit (open 24 hours)."),
     "this_kiosk_cannot": ("这台自助终端不能提交这个事项。请到下面最近的地点办理：",
                           "This kiosk cannot take this application. Please go to the nearest place below:"),
     "place_nearest": ("（最近）", " (nearest)"),
