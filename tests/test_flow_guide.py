@@ -24,7 +24,7 @@ def test_search_detail_notice_and_submit(tmp_path, platform):
     assert title == item.name and submittable and note == ""
     assert [s.heading for s in sections] == ["所需材料", "办理地点（就近办）", "办理流程", "办理条件", "办理时限", "收费标准",
                                              "收费依据", "设定依据", "咨询电话", "监督电话"]
-    assert len(sections[1].materials) == len(item.materials)
+    assert len(sections[0].materials) == len(item.materials)
     k.shell.lang = "en"
     guide.redraw()
     assert k.views["guide-detail"].last("show_item")[3][1].heading == "Where to go (nearest first)"

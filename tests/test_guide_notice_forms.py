@@ -104,6 +104,9 @@ def test_printed_notice_has_places_hours_steps_and_a_phone_qr(tmp_path, platform
     assert page.status_code == 200 and item.name in page.text
     for material in item.materials:
         assert material.name in page.text
+    for step in item.steps:                           # the phone shows the same notice: steps and places too
+        assert step in page.text
+    assert "演示镇便民服务中心" in page.text and "振兴路18号" in page.text and "开放时间" in page.text
 
 
 def test_notice_in_english_mode_has_no_chinese(tmp_path, platform):

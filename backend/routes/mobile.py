@@ -230,6 +230,23 @@ def notice_html(found: dict) -> str:
                     ("咨询电话", found["phone"])]))
 
 
+def notice_where_html(conn: sa.Connection, item: dict) -> str:
+    """The notice's steps and where to go (就近办): each place that handles the item, its address,
+    hours and phone; the 24-hour self-service zones when a kiosk can take the item."""
+    from backend.catalogue import PLACE_KINDS, place_handles
+    from backend.db import catalogue_documents
+
+    places = conn.execute(sa.select(catalogue_documents.c.document)
+                          .where(catalogue_documents.c.name == "places")).scalar() or []
+    order = ("town", "village", "self_service", "county")
+    found = sorted((p for p in places if place_handles(p, item)),
+                   key=lambda p: order.index(p["kind"]) if p["kind"] in order else len(PLACE_KINDS))
+    steps = "".join(f"<p>{number}. {esc(step)}</p>" for number, step in enumerate(item["steps"], 1))
+    where = "".join(f"<li><b>{esc(p['name'])}</b><br>地址：{esc(p['address'])}<br>开放时间：{esc(p['hours'])}"
+                    f"<br>电话：{esc(p['phone'])}</li>" for p in found)
+    return f"<h2>办理流程</h2>{steps}" + (f"<h2>办理地点（就近办）</h2><ul>{where}</ul>" if where else "")
+
+
 def application_page(found: dict) -> str:
     history = "".join(f"<li>{esc(friendly(h['at']))} {esc(h['status'])}"
                       + (f"<br><span class=\"note\">{esc(h['note'])}</span>" if h["note"] else "") + "</li>"
@@ -304,7 +321,8 @@ def render(db: Any, token: str, message: str | None = None) -> str | None:
             return None
         if link["kind"] == "notice":
             item = item_row(conn, link["target"])
-            return None if item is None else page(f"一次性告知：{item['name']}", notice_html(notice(item)))
+            return None if item is None else page(f"一次性告知：{item['name']}",
+                                                  notice_html(notice(item)) + notice_where_html(conn, item))
         if link["kind"] == "unfinished":
             from backend.licences import unfinished_row
 
