@@ -216,6 +216,7 @@ class ContinueSlip:
     mobile_url: str = ""
     centre_name: str = ""
     kiosk_id: str = ""
+    lang: str = "zh"  # en: printed in English (the citizen's language)
 
     from_dict = classmethod(_from_dict)
 
@@ -485,6 +486,13 @@ EN_WORDS = {
     "窗口领取": "Collect at the counter", "快递邮寄": "By post", "网上送达": "Online", "自助终端打印": "Print at a kiosk",
     "上门办": "Home visit", "帮代办": "Proxy help", "原件": "original", "复印件": "copy",
     "原件及复印件": "original and copy", "电子件": "electronic", "（最近）": " (nearest)", "（如有）": " (if any)",
+    "补交材料提示": "STILL TO BRING", "已有电子证照，无需提交：": "Held as electronic licences, nothing to bring:",
+    "电子证照": "e-licence", "用手机扫码，查看还缺的材料和办事指南": "Scan to see on your phone what is missing",
+    "链接7天内有效。": "The link is valid for 7 days.",
+    "网络暂时不通，未能生成手机链接；可在任一自助终端打印一次性告知单。":
+        "The network was down: no phone link. Any kiosk prints the full notice.",
+    "材料备齐后，请带上身份证到自助终端或便民服务窗口提交。":
+        "When you have everything, bring your ID card to a kiosk or the service counter.",
 }
 _EN_PATTERNS = (
     (re.compile(r"^(\d+)个工作日$"), lambda m: f"{m.group(1)} working days"),
@@ -493,6 +501,7 @@ _EN_PATTERNS = (
     (re.compile(r"^(\d+)份，每份(\d+)页$"), lambda m: f"{m.group(1)} x {m.group(2)} pages"),
     (re.compile(r"^已收材料（共(\d+)项）：$"), lambda m: f"Materials received ({m.group(1)}):"),
     (re.compile(r"^终端 (.+)$"), lambda m: f"Kiosk {m.group(1)}"),
+    (re.compile(r"^还需要补交的材料（共(\d+)项）：$"), lambda m: f"Still to bring ({m.group(1)}):"),
     (re.compile(r"^工作人员将在(.+)内与您电话联系，请保持电话畅通。$"),
      lambda m: f"Staff will phone you within {english(m.group(1))}. Please keep your phone on."),
     (re.compile(r"^(\d+)个工作日内?$"), lambda m: f"{m.group(1)} working day{'s' if m.group(1) != '1' else ''}"),

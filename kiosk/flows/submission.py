@@ -201,7 +201,8 @@ class SubmissionFlow(Flow):
             item_name=draft.item.name, printed_at=self.now(), missing=tuple(missing),
             from_licences=tuple(f"{draft.item.materials[i].name}（{draft.licences[i].get('title', '')}）"
                                 for i in sorted(draft.licences)),
-            mobile_url=url, centre_name=self.ctx.cfg.kiosk.centre_name, kiosk_id=self.ctx.cfg.kiosk.id))
+            mobile_url=url, centre_name=self.ctx.cfg.kiosk.centre_name, kiosk_id=self.ctx.cfg.kiosk.id,
+            lang=self.ctx.shell.lang))
 
     def contact(self) -> None:
         draft = self.draft()
