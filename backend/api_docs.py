@@ -334,6 +334,8 @@ class ServiceRequest(Strict):
     note: str | None = Field(None, max_length=300)
     request_no: str | None = Field(None, max_length=40, description="the number the kiosk showed and printed, "
                                    "in its own space (ZW + kiosk number + YYMMDD + 8 digits)")
+    mobile_token: str | None = Field(None, min_length=32, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                     description="a random token the kiosk drew for the slip's phone link")
 
 
 class FleetReport(Strict):

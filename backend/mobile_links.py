@@ -3,8 +3,9 @@
 A kiosk prints a QR code with ``{public URL}/m/{token}``; the token is 192 random bits, only its
 sha256 is stored, and it opens one thing for :data:`LINK_VALID` (7 days): an application's
 progress (``application``, by receipt number), a booking (``booking``, by booking number), an
-item's one-time notice (``notice``, by item id) or what a submission left at a kiosk still misses
-(``unfinished``, by the number ``backend.licences.record_unfinished`` gives). Each link also has a form token that a page's
+item's one-time notice (``notice``, by item id), what a submission left at a kiosk still misses
+(``unfinished``, by the number ``backend.licences.record_unfinished`` gives) or a request for a home
+visit or proxy service (``request``, by request number; the kiosk draws that token, ``adopt``). Each link also has a form token that a page's
 POST form must carry back (the booking's cancel button), so another site cannot post for it.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from backend.clock import as_utc, to_utc
 from backend.db import mobile_links
 
 LINK_VALID = timedelta(days=7)
-KINDS = ("application", "booking", "notice", "unfinished")
+KINDS = ("application", "booking", "notice", "unfinished", "request")
 TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 

@@ -130,3 +130,24 @@ def test_offline_the_slip_lists_what_is_missing_without_a_code(tmp_path, platfor
     _title, text, url = k.views["submit"].last("show_phone")
     assert url == "" and "网络暂时不通" in text and "居民户口簿" in text
     assert "还需要补交的材料".encode("gb18030") in printer.jobs[-1]
+
+
+def test_a_home_visit_slip_carries_its_phone_link(tmp_path, platform, outbox):
+    server, client, catalogue = platform
+    printer = FakeReceiptPrinter()
+    k = make_kiosk(tmp_path, services=Services(client, outbox, base_url=server.url), catalogue=catalogue,
+                   devices=Devices(printer=printer))
+    meng(k)
+    k.shell.open_task("help", "上门办/帮代办", item_id="YL-001")
+    k.flows["help"].send("home_visit", "13912345678", "time_any")
+    (leased,) = outbox.lease()
+    payload = json.loads(outbox.load(leased).json_text)
+    url = server.url + "/m/" + payload["mobile_token"]
+    assert url.encode() in printer.jobs[-1], "the slip's QR code is the request's phone page"
+    assert requests.get(url, timeout=10).status_code == 404, "not on the platform until the outbox delivers it"
+    answer = requests.post(server.url + "/api/v1/service-requests", json=payload, timeout=10,
+                           headers={"Authorization": "Bearer demo-token", "Idempotency-Key": "help-" + payload["request_no"]})
+    assert answer.status_code == 201, answer.text
+    page = requests.get(url, timeout=10).text
+    assert payload["request_no"] in page and "上门办" in page and "蒙**" in page and "高龄津贴申领" in page
+    assert "13912345678" not in page and MENG not in page

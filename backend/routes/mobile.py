@@ -293,6 +293,23 @@ def booking_page(found: dict, name: str, token: str, form_token: str, message: s
     return page("我的预约", body)
 
 
+REQUEST_KINDS = {"home_visit": "上门办", "proxy": "帮代办"}
+REQUEST_STATUS = {"registered": "已登记，工作人员将在1个工作日内电话联系您"}
+
+
+def request_page(found: dict, item: Any) -> str:
+    """A request for a home visit or proxy service: its state and, with an item, what to prepare."""
+    body = (f"<p class=\"big\">{esc(REQUEST_STATUS.get(found['status'], found['status']))}</p>"
+            + rows([("服务类型", REQUEST_KINDS.get(found["kind"], found["kind"])),
+                    ("申请编号", found["request_no"]), ("申请人", mask_name(found["name"])),
+                    ("办理事项", item["name"] if item else "由工作人员电话确认"),
+                    ("期望时间", found["preferred_time"] or "—"),
+                    ("提交时间", friendly(local_iso(found["created_at"])))]))
+    if item is not None:
+        body += notice_html(notice(item))
+    return page("服务申请", body)
+
+
 def unfinished_page(found: dict, item: Any) -> str:
     """What a citizen who left a submission unfinished still has to bring, and the notice."""
     missing = "".join(f"<li class=\"big\">{esc(name)}</li>" for name in found["missing"])
@@ -323,6 +340,13 @@ def render(db: Any, token: str, message: str | None = None) -> str | None:
             item = item_row(conn, link["target"])
             return None if item is None else page(f"一次性告知：{item['name']}",
                                                   notice_html(notice(item)) + notice_where_html(conn, item))
+        if link["kind"] == "request":
+            from backend.db import service_requests
+
+            row = conn.execute(sa.select(service_requests)
+                               .where(service_requests.c.request_no == link["target"])).mappings().first()
+            item = item_row(conn, row["item_id"]) if row is not None and row["item_id"] else None
+            return None if row is None else request_page(dict(row), item)
         if link["kind"] == "unfinished":
             from backend.licences import unfinished_row
 

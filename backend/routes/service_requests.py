@@ -11,6 +11,9 @@ go) and optional for proxy service; ``item_id`` (a catalogue item, when the pers
 is the number the kiosk already showed and printed for the citizen, in the kiosk's own space
 (``ZW`` + its number + date, as for receipts); a taken one is answered 409 ``request_no_taken``.
 
+``mobile_token`` (optional) is a random token the kiosk drew for the slip's QR code: the request's
+page on the citizen's phone (``{public URL}/m/{token}``, valid 30 days; ``backend.mobile_links``).
+
 Answer 201 ``{request_no, kind, kind_label, status, received_at}`` where ``request_no`` is a number
 in the platform's own space, ``FW0000261123-59281734`` (``backend.numbers``); a repeat of the
 Idempotency-Key answers the same.
@@ -18,6 +21,7 @@ Idempotency-Key answers the same.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +36,7 @@ from backend.bodies import read_body
 from backend.clock import local_iso, to_utc
 from backend.db import catalogue_items, service_requests
 from backend.idempotency import IdempotentWrite, idempotent_write
+from backend.mobile_links import adopt
 from backend.validation import check_name, check_phone, check_text
 
 log = logging.getLogger(__name__)
@@ -40,7 +45,8 @@ router = APIRouter(dependencies=[Depends(require_kiosk)])
 
 KIND_LABELS = {"home_visit": "上门办", "proxy": "帮代办"}
 NUMBER_TRIES = 20
-FIELDS = {"kind", "item_id", "name", "phone", "address", "preferred_time", "note", "request_no"}
+FIELDS = {"kind", "item_id", "name", "phone", "address", "preferred_time", "note", "request_no", "mobile_token"}
+LINK_VALID = timedelta(days=30)  # the slip's phone link: long enough for the visit to be planned and made
 
 
 def check_request(conn: sa.Connection, body: Any) -> dict:
@@ -115,6 +121,10 @@ async def post_service_request(request: Request,
             except numbers.ReceiptNumberError as exc:
                 raise HTTPException(400, str(exc).replace("receipt_no", "request_no")) from None
         request_no = insert_request(conn, fields, write.kiosk_id, now, proposed)
+        token = payload.get("mobile_token")
+        if token is not None and (not isinstance(token, str) or not adopt(
+                conn, token, "request", request_no, write.kiosk_id, now, to_utc(now) + LINK_VALID)):
+            raise HTTPException(422, "mobile_token must be 32-64 URL-safe characters, drawn at random, not used before")
         log.info("service request %s received: %s, item %s, kiosk %s", request_no, fields["kind"],
                  fields["item_id"] or "-", write.kiosk_id)
         return 201, {"request_no": request_no, "kind": fields["kind"], "kind_label": KIND_LABELS[fields["kind"]],

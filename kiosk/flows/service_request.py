@@ -97,23 +97,31 @@ class ServiceRequestFlow(Flow):
         outbox, book = self.ctx.services.outbox, getattr(self.ctx.services, "receipts", None)
         when = self.now()
 
+        link: dict[str, str] = {}
+
         def store() -> str:
+            import secrets
+
             if outbox is None:
                 raise RuntimeError("outbox unavailable")
             request_no = new_receipt_no(when, book)     # recorded durably: blocking, so here
-            outbox.put("POST", "/api/v1/service-requests", json={**payload, "request_no": request_no})
+            link["token"] = secrets.token_urlsafe(24)   # the slip's phone link, recorded by the platform
+            outbox.put("POST", "/api/v1/service-requests",
+                       json={**payload, "request_no": request_no, "mobile_token": link["token"]})
             return request_no
 
         def stored(request_no: str) -> None:
-            self._stored(request_no, kind, item, phone, preferred, when)
+            self._stored(request_no, kind, item, phone, preferred, when, link.get("token", ""))
         self.ctx.jobs.submit(store, stored, self._failed)
 
     def _failed(self, exc: BaseException) -> None:
         self.view.mark_unsent()
         self.save_failed(exc)
 
-    def _stored(self, request_no: str, kind: str, item: Any, phone: str, preferred: str, when: Any) -> None:
+    def _stored(self, request_no: str, kind: str, item: Any, phone: str, preferred: str, when: Any,
+                token: str = "") -> None:
         from kiosk.flows.rating import note_done
+        from kiosk.qr_content import phone_link_text
         from kiosk.receipts import RequestReceipt
 
         online = self.ctx.shell.online()
@@ -125,7 +133,8 @@ class ServiceRequestFlow(Flow):
         self.print_receipt(RequestReceipt(
             request_no=request_no, kind=kind_label, submitted_at=when,
             item_name=item.name if item is not None else "", contact_phone=phone,
-            preferred_time=self.ctx.shell.text_in("zh", preferred), centre_name=self.ctx.cfg.kiosk.centre_name))
+            preferred_time=self.ctx.shell.text_in("zh", preferred), centre_name=self.ctx.cfg.kiosk.centre_name,
+            lookup_url=phone_link_text(token, self.ctx.services.base_url) if token else ""))
 
     def rate(self) -> None:
         """评价本次服务: the rating is about this request (its number, its item)."""
