@@ -30,7 +30,7 @@ class AppointmentChoice(ButtonBehavior, BoxLayout):
     detail = StringProperty("")
     full = BooleanProperty(False)
     grid = BooleanProperty(False)
-    compact = BooleanProperty(False)   # lying screen: lower buttons, so that two rows of days fit
+    compact = BooleanProperty(False)   # a lying window: lower buttons, so that two rows of days fit
 
 
 class AppointmentScreen(Screen):
@@ -65,10 +65,9 @@ class AppointmentScreen(Screen):
         box = self.ids.choices
         box.clear_widgets()
         grid = step in GRID_STEPS
-        compact = self.width > self.height
         for row in rows:
             box.add_widget(Factory.AppointmentChoice(key=row.key, title=row.title, detail=row.detail,
-                                                     full=row.flag, grid=grid, compact=compact))
+                                                     full=row.flag, grid=grid))
         self.ids.choices_scroll.scroll_y = 1
 
     def show_phone(self, title: str, summary: str, phone: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 SCREENSHOT_NAMES = ("attract", "home", "guide", "guide-detail", "idle", "not-ready", "identify", "card-alert", "progress", "rating", "help",
                     "service-pin", "service")
 SCREENSHOT_NAMES += ("appointment-items", "appointment-days", "appointment-times", "appointment-phone",  # booking steps
-                     "appointment-done", "appointment-pending")
+                     "appointment-done", "appointment-pending", "appointment-mine", "appointment-confirm")
 SCREENSHOT_NAMES += ("submit-licences", "submit-phone")  # 材料免提交 on the checklist, 手机继续办
 SCREENSHOT_NAMES += ("payment", "payment-expired")   # the amount and QR of a demo order; that order expired
 

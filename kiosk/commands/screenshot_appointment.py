@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 SCREENS = ("appointment-items", "appointment-days", "appointment-times", "appointment-phone",
-           "appointment-done", "appointment-pending")
+           "appointment-done", "appointment-pending", "appointment-mine", "appointment-confirm")
 
 
 # items of the demo catalogue that take bookings (the screenshot does not wait for the catalogue)
@@ -29,7 +29,8 @@ def stage(app: Any, screen: str) -> None:
     app.show_screen("appointment")
     when = t("appt_day", month=12, day=3, weekday=t("appt_weekday_3")) + " 09:00–10:00"
     if screen == "appointment-items":
-        view.show_choices("item", t("appt_choose_item"), [Row(key=k, title=n, detail=d) for k, n, d in DEMO_ITEMS])
+        view.show_choices("item", t("appt_choose_item"), [Row(key=k, title=n, detail=d.split("（")[0])
+                                                          for k, n, d in DEMO_ITEMS])
     elif screen == "appointment-days":
         rows = []
         for offset, (day, weekday) in enumerate(((2, 2), (3, 3), (4, 4), (5, 5), (7, 0), (8, 1))):
@@ -47,6 +48,14 @@ def stage(app: Any, screen: str) -> None:
         summary = t("appt_summary", item="老年人优待证办理", when=when,
                     place=t("appt_place_window", centre="资源镇政务服务中心"))
         view.show_phone(t("appt_phone_title"), summary, "1391234")
+    elif screen in ("appointment-mine", "appointment-confirm"):
+        place = t("appt_place_window", centre="资源镇政务服务中心")
+        rows = [Row(key="YY0000261201-73920155", title="老年人优待证办理", detail=f"{when}\n{place}"),
+                Row(key="YY0000261201-19283746", title="社会保障卡申领",
+                    detail=t("appt_day", month=12, day=7, weekday=t("appt_weekday_0")) + f" 15:00–16:00\n{place}")]
+        view.show_choices("mine", t("appt_mine_title"), rows)
+        if screen == "appointment-confirm":
+            view.show_confirm(t("appt_cancel_ask", what=f"老年人优待证办理\n{when}"))
     elif screen in ("appointment-done", "appointment-pending"):
         pending = screen == "appointment-pending"
         view.show_done(AppointmentDone(

@@ -137,8 +137,10 @@ class AppointmentFlow(Flow):
         return en.name if en is not None else (item.name if item is not None else "")
 
     def _department_of(self, item_id: str) -> str:
+        """The department, without what is in brackets (a big button has room for one line)."""
         item, en = self.ctx.catalogue.items.get(item_id), self._english(item_id)
-        return en.department if en is not None else (item.department if item is not None else "")
+        text = en.department if en is not None else (item.department if item is not None else "")
+        return text.split("（")[0].split(" (")[0]
 
     def _item_name(self) -> str:
         state = self.state(AppointmentState)

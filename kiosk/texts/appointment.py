@@ -68,7 +68,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "appt_pending_number": ("待确认编号", "Provisional number"),
     "appt_place_window": ("{centre}（窗口）", "{centre} (window)"),
     "appt_place_after_hours": ("{centre}（延时窗口，{time}开放）", "{centre} (after-hours window, opens {time})"),
-    "appt_place_home": ("上门：{village}（您家）", "Home visit: {village} (your home)"),
+    "appt_place_home": ("上门到家：{village}", "Home visit: {village}"),
     "appt_failed": ("预约没有成功：{reason}", "The booking did not go through: {reason}"),
     "appt_choose_other": ("另选时间", "Another time"),
 }
