@@ -14,6 +14,7 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 from kivy.uix.modalview import ModalView
+from kivy.uix.scrollview import ScrollView
 
 
 def owner_screen(widget):
@@ -86,10 +87,16 @@ class HoldToSpeak:
         self._timers[touch.uid] = Clock.schedule_once(lambda dt: self._held(touch), self.hold_s)
         return False
 
-    def _held(self, touch: Any) -> None:
+    def _held(self, touch: Any, waited: float = 0.0) -> None:
         self._timers.pop(touch.uid, None)
+        if abs(touch.x - touch.ox) + abs(touch.y - touch.oy) > HOLD_SLOP_PX:
+            return                   # the finger moved: a scroll or a drag, not a hold
         button = self.button_of(touch)
-        if button is None or abs(touch.x - touch.ox) + abs(touch.y - touch.oy) > HOLD_SLOP_PX:
+        if button is None:
+            # a scrolling list keeps the touch until it is sure it is no scroll (a few frames),
+            # then hands it to the row under the finger: wait for that, briefly
+            if waited < 3.0 and any(isinstance(ref(), ScrollView) for ref in touch.grab_list):
+                self._timers[touch.uid] = Clock.schedule_once(lambda dt: self._held(touch, waited + 0.1), 0.1)
             return
         touch.ud["kiosk.held"] = button
         label = spoken_label(button)

