@@ -125,14 +125,15 @@ def make_engine(name: str = DEFAULT_ENGINE, rate: int = DEFAULT_RATE) -> TtsEngi
 
 # ---- the personal-data guard ----------------------------------------------------------------------
 _CHINESE_DIGITS = str.maketrans("零〇一二三四五六七八九幺两", "0012345678912")
-_JOINERS = re.compile(r"(?<=[0-9])[\s\-－_.,，、·/]+(?=[0-9Xx])")
-_ID_NUMBER = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9Xx])")
-_MOBILE = re.compile(r"(?<![0-9])(?:\+?86)?1[3-9][0-9]{9}(?![0-9])")
+_JOINERS = re.compile(r"(?<=[0-9])[\s\-－]+(?=[0-9Xx])")   # 1101 0519 …, 139-1234-5678
+# never glued to a letter: a receipt number (ZW0042261201-73920155) is not an ID number
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86)?1[3-9][0-9]{9}(?![0-9A-Za-z])")
 
 
 def _digits_view(text: str) -> str:
-    """``text`` with Chinese numerals as digits and the separators between digits taken out, so
-    that 一一〇一〇五… and 1101 0519 … look like the numbers they are."""
+    """``text`` with Chinese numerals as digits and the spaces and hyphens between digits taken
+    out, so that 一一〇一〇五… and 1101 0519 … look like the numbers they are."""
     return _JOINERS.sub("", text.translate(_CHINESE_DIGITS))
 
 
@@ -307,8 +308,8 @@ class Speaker:
 class VoiceGuide:
     """What each screen says. A screen declares its intro with a class attribute
     ``voice_intro = "text_key"`` (or its name is in ``kiosk.texts.voice.INTROS``); a screen with
-    steps (a ``step`` property) may have ``INTROS["screen.step"]`` for a step. ``text(key, lang)``
-    gives a UI text (kiosk.i18n.translate)."""
+    steps (a ``step`` property) may add ``voice_intros = {"step": "text_key"}`` on its class (or
+    ``INTROS["screen.step"]``). ``text(key, lang)`` gives a UI text (kiosk.i18n.translate)."""
 
     def __init__(self, speaker: Speaker, text: Callable[..., str]):
         self.speaker = speaker
@@ -320,8 +321,9 @@ class VoiceGuide:
 
         name = getattr(screen, "name", "")
         step = getattr(screen, "step", "")
-        if step and f"{name}.{step}" in INTROS:
-            return INTROS[f"{name}.{step}"]
+        by_step = getattr(screen, "voice_intros", None) or {}
+        if step and (step in by_step or f"{name}.{step}" in INTROS):
+            return by_step.get(step) or INTROS[f"{name}.{step}"]
         return getattr(screen, "voice_intro", "") or INTROS.get(name, "")
 
     def intro(self, screen: Any, lang: str, **values: Any) -> str:

@@ -97,7 +97,7 @@ def test_an_engine_that_fails_while_speaking_is_logged_and_the_kiosk_goes_on(cap
 # ---- the guard -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("text", [
     f"您的身份证号是{ID_NUMBER}", "身份证 110105194912310021", "旧身份证110105491231002",
-    "1101 0519 4912 3100 2X", "一一〇一〇五一九四九一二三一〇〇二X", "手机13912345678", "电话 139-1234-5678",
+    "1101 0519 4912 3100 2X", "110105-19491231-002X", "一一〇一〇五一九四九一二三一〇〇二X", "手机13912345678", "电话 139-1234-5678",
     "幺三九一二三四五六七八", "+8613912345678",
 ])
 def test_the_guard_refuses_id_numbers_and_phones_in_full_however_they_are_written(text):
@@ -107,6 +107,7 @@ def test_the_guard_refuses_id_numbers_and_phones_in_full_however_they_are_writte
 @pytest.mark.parametrize("text", [
     "请拨打12345", "回执编号：Z W，二零二六，一二零一，零零零，零四二", "请在2026年12月1日 09:30前来",
     "手机尾号5678", "138****1234", "110105********002X", "承诺时限：20个工作日", "您好，欧某",
+    "ZW0042261201-73920155", "回执编号：Z W，零零四二，二六一，二零一，七三九二，零一五五",
 ])
 def test_the_guard_lets_ordinary_prompts_through(text):
     assert unspeakable(text) == ""
@@ -143,7 +144,9 @@ def test_numbers_are_read_one_by_one_in_even_groups():
         "Z W, two zero two six, one two zero one, zero zero zero, zero four two"
     assert digits_in_groups("ZM2026000123") == "Z M，二零二六，零零零，一二三"
     assert digits_in_groups("K7Q2-9XXM") == "K 七 Q 二，九 X X M"
+    assert digits_in_groups("ZW0042261201-73920155") == "Z W，零零四二，二六一，二零一，七三九二，零一五五"
     assert digits_in_groups(ID_NUMBER) == "" and digits_in_groups("13912345678") == ""
+    assert digits_in_groups("110105-19491231-002X") == ""
 
 
 def test_a_printed_slip_says_what_it_is_its_number_and_what_to_do_never_who():
@@ -208,8 +211,8 @@ def test_every_intro_is_a_text_in_both_languages_and_every_kv_screen_has_one():
 
 
 class FakeScreen:
-    def __init__(self, name: str, step: str = "", voice_intro: str = ""):
-        self.name, self.step, self.voice_intro = name, step, voice_intro
+    def __init__(self, name: str, step: str = "", voice_intro: str = "", voice_intros: dict | None = None):
+        self.name, self.step, self.voice_intro, self.voice_intros = name, step, voice_intro, voice_intros
 
 
 def test_the_guide_picks_a_steps_intro_a_declared_one_or_the_screens():
@@ -219,6 +222,9 @@ def test_the_guide_picks_a_steps_intro_a_declared_one_or_the_screens():
     assert guide.intro_key(FakeScreen("submit", "choose")) == "voice_submit"
     assert guide.intro_key(FakeScreen("appointments", voice_intro="voice_home")) == "voice_home"
     assert guide.intro_key(FakeScreen("nowhere")) == ""
+    steps = {"pay": "voice_rating"}
+    assert guide.intro_key(FakeScreen("payment", "pay", "voice_home", steps)) == "voice_rating"
+    assert guide.intro_key(FakeScreen("payment", "done", "voice_home", steps)) == "voice_home"
     guide.screen_shown(FakeScreen("home"), "zh", elderly=False)
     assert speaker.spoken == []
     guide.screen_shown(FakeScreen("home"), "zh", elderly=True)
