@@ -245,16 +245,49 @@ def _without_fingers(contour: np.ndarray, shape: tuple[int, ...], min_area: floa
     return order_corners(quad + [x0, y0])
 
 
-def _merged_pairs(quads: list[np.ndarray], min_area: float) -> list[np.ndarray]:
+def _paper_candidates(small: np.ndarray, min_area: float, max_area: float) -> list[np.ndarray]:
+    """Quadrilaterals from where the frame is paper-coloured: light in every channel (min over B, G,
+    R, split from the desk by Otsu), with thin things (fingers, a pen, a strap) opened away. Edges
+    lose a page whose outline is crossed by fingers or a glare spot; its paper still shows."""
+    if small.ndim != 3:
+        return []
+    h, w = small.shape[:2]
+    lightness = cv2.GaussianBlur(small, (5, 5), 0).min(axis=2)
+    _, mask = cv2.threshold(lightness, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # two looks: thin things opened away at once (fingers stay apart from the paper), and the print
+    # on the paper (text, a photo, a table) closed and filled in first (a card's photo stays inside)
+    k = max(5, int(0.03 * max(w, h)) | 1)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    filled = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    outer, _ = cv2.findContours(filled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(filled, outer, -1, 255, -1)
+    contours = []
+    for m in (mask, filled):
+        contours += cv2.findContours(cv2.morphologyEx(m, cv2.MORPH_OPEN, disc), cv2.RETR_EXTERNAL,
+                                     cv2.CHAIN_APPROX_SIMPLE)[0]
+    quads = []
+    for c in contours:
+        hull = cv2.convexHull(c)
+        area = cv2.contourArea(hull)
+        if not (min_area <= area <= max_area):
+            continue
+        quad = _quad_from_hull(hull)
+        if quad is not None and 0.85 * area <= _area(quad) <= 1.15 * area:
+            quads.append(order_corners(quad))
+    return quads
+
+
+def _merged_pairs(quads: list[np.ndarray], min_area: float, slack: float = 1.15) -> list[np.ndarray]:
     """Two neighbouring outlines that together make one quadrilateral: an open booklet's pages, or
-    the lit and the shaded part of a page a shadow falls across."""
+    the lit and the shaded part of a page a shadow falls across (``slack``: how much larger than
+    both the whole may be: the gap a hand leaves between the two parts of the paper it covers)."""
     out = []
     areas = [_area(q) for q in quads]
     for i in range(len(quads)):
         for j in range(i + 1, len(quads)):
             hull = cv2.convexHull(np.vstack([quads[i], quads[j]]).astype(np.float32))
             area = cv2.contourArea(hull)
-            if area < min_area or area > 1.15 * (areas[i] + areas[j]):
+            if area < min_area or area > slack * (areas[i] + areas[j]):
                 continue
             quad = _simplify_to_quad(hull)
             if quad is not None and _area(quad) >= 0.95 * area:
@@ -456,7 +489,9 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
     lo, hi = min_area * w * h, MAX_AREA * w * h
     maps = _edge_maps(small)
     quads = _dedupe([q for m in maps for q in _candidates(m, lo, hi)], 3.0)
-    quads = _dedupe(quads + _merged_pairs(quads, lo), 3.0)
+    paper = _paper_candidates(small, lo / 3, hi)  # a page a hand cuts in two: both parts, merged
+    quads = _dedupe(quads + _merged_pairs(quads, lo) + [q for q in paper if _area(q) >= lo]
+                    + _merged_pairs(paper, lo, 1.4), 3.0)
     quads = sorted((q for q in quads if is_sane(q)), key=_area, reverse=True)
     found: list[_Found] = []
     measured: list[np.ndarray] = []
