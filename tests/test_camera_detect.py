@@ -100,3 +100,17 @@ def test_an_id_card_lying_sideways_or_upside_down_is_turned_upright(seed, deg, r
     assert result.found and result.rotation == rotation
     assert result.width > result.height              # a card comes out lengthwise
     assert score(cap, result.corners) > 0.97
+
+
+@pytest.mark.parametrize("index", [3, 50])
+def test_a_document_whose_outline_fingers_cross_is_found_by_its_paper(index):
+    """tune_b #3: a receipt with three fingers over its top and a glare spot; #50: an ID card on
+    checked cloth with a finger across its whole height. Their edges never close into an outline;
+    the paper does."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture("tune_b", index)
+    assert "hand" in capture.conditions
+    result = process(capture.image, "original", deskew=False)
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.85

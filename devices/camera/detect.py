@@ -18,6 +18,10 @@ A candidate is a document when
 * none of its sides carries on past a corner (a seam or a stripe; one page of an open booklet is
   grown into the whole).
 
+When no clear document is found, two more looks: with the light divided out (a shadow band across
+the page), and where the paper is (light in every colour channel, thin things such as fingers opened
+away; a page a finger cuts in two comes back as two parts, merged).
+
 The outermost (largest) such candidate wins: inner rectangles never beat the page around them. Its
 sides are measured once more on the full-resolution frame. ``confidence`` (0..1) says how clearly the
 outline stands out: support × contrast, lowered for sides on the frame's border and when a second
@@ -489,9 +493,7 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
     lo, hi = min_area * w * h, MAX_AREA * w * h
     maps = _edge_maps(small)
     quads = _dedupe([q for m in maps for q in _candidates(m, lo, hi)], 3.0)
-    paper = _paper_candidates(small, lo / 3, hi)  # a page a hand cuts in two: both parts, merged
-    quads = _dedupe(quads + _merged_pairs(quads, lo) + [q for q in paper if _area(q) >= lo]
-                    + _merged_pairs(paper, lo, 1.4), 3.0)
+    quads = _dedupe(quads + _merged_pairs(quads, lo), 3.0)
     quads = sorted((q for q in quads if is_sane(q)), key=_area, reverse=True)
     found: list[_Found] = []
     measured: list[np.ndarray] = []
@@ -527,6 +529,13 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         more = _dedupe([q for m in _edge_maps(_flat_field(small)) for q in _candidates(m, lo, hi)], 3.0)
         more = sorted((q for q in _dedupe(more + _merged_pairs(more, lo), 3.0) if is_sane(q)), key=_area, reverse=True)
         for quad in more[:12]:
+            consider(quad, True)
+    if not any(f.confidence() >= DOUBTFUL for f in found):
+        # still nothing: fingers or glare across the outline. Where is the paper? (A page a hand
+        # cuts in two shows as two parts: merged.)
+        paper = _paper_candidates(small, lo / 3, hi)
+        paper = _dedupe([q for q in paper if _area(q) >= lo] + _merged_pairs(paper, lo, 1.4), 3.0)
+        for quad in sorted((q for q in paper if is_sane(q)), key=_area, reverse=True)[:8]:
             consider(quad, True)
     if not found:
         return None
