@@ -162,6 +162,7 @@ class OneTimeNotice:
     steps: tuple[str, ...] = ()
     places: tuple["NoticePlace", ...] = ()  # where to go, nearest first
     this_kiosk: str = ""  # whether this kiosk can take the item, in a sentence
+    content_note: str = ""  # e.g. "This content is only available in Chinese", under the item's name
     lang: str = "zh"  # en: printed in English (the citizen's language)
 
     from_dict = classmethod(_from_dict)
@@ -294,6 +295,8 @@ def submission_blocks(r: SubmissionReceipt) -> list[Block]:
 def notice_blocks(n: OneTimeNotice) -> list[Block]:
     blocks = _title("一次性告知单", n.centre_name)
     blocks.append(Field("办理事项", n.item_name, bold_value=True))
+    if n.content_note:
+        blocks.append(Text(n.content_note, bold=True))
     if n.department:
         blocks.append(Field("实施部门", n.department))
     if n.conditions:

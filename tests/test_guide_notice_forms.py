@@ -126,6 +126,19 @@ def test_notice_in_english_mode_has_no_chinese(tmp_path, platform):
     assert len(decode_qr(job.image)) == 1
 
 
+def test_english_notice_of_a_chinese_only_item_says_so(tmp_path, platform):
+    _server, client, catalogue = platform
+    printer = FakeReceiptPrinter()
+    k = make_kiosk(tmp_path, services=Services(client), catalogue=catalogue, devices=Devices(printer=printer))
+    k.shell.lang = "en"
+    item = next(i for i in catalogue.items.values() if i.en is None)
+    k.flows["guide"].open_item(item.id)
+    k.flows["guide"].print_notice()
+    text = printed(printer.jobs[0], printer).text.replace("\n", " ")
+    assert "This content is only available in Chinese" in text and "[What to bring]" in text
+    assert item.materials[0].name in text  # the platform's words as sent
+
+
 def test_notice_without_the_platform_still_prints_everything_but_the_qr(tmp_path, platform):
     _server, _client, catalogue = platform
     from kiosk.platform_client import PlatformClient

@@ -35,10 +35,13 @@ def test_english_mode_leaves_no_chinese_of_the_kiosks_own(tmp_path, display):
     title, note, shown = r["chinese_item"]
     assert title and note == shown == "This content is only available in Chinese"
     assert r["asked_for_card"] == "identify"
+    assert {"progress", "certificates", "submit", "rating", "help"} <= set(r["tasks_walked"])
 
 
-@pytest.mark.parametrize("size", ["", "1920x1080"])
-def test_a_guide_is_three_taps_from_home(tmp_path, display, size):
+@pytest.mark.parametrize("size, elderly", [("", ""), ("1920x1080", ""), ("", "1")])
+def test_a_guide_is_three_taps_from_home(tmp_path, display, size, elderly, monkeypatch):
+    monkeypatch.setenv("UI_ELDERLY", elderly)
     r = run_scenario("guide_taps", tmp_path, display, size)
+    assert r["elderly"] == bool(elderly)
     assert r["row_found"] and r["screen"] == "guide-detail" and r["item"] == "最低生活保障申请"
     assert r["taps"] <= 3

@@ -175,7 +175,9 @@ def scenario_english_walk(app, clock, results):
     yield from wait_until(lambda: bool(app.identity_name))
     yield 0.4
     leftovers(app, "home with card", fragments, found)
-    for action in ("progress", "certificates", "submit", "rating", "help"):
+    actions = [w.action for w in app.screens["home"].ids.tiles.children if getattr(w, "action", "") not in ("", "guide")]
+    results["tasks_walked"] = sorted(actions)
+    for action in actions:
         app.show_screen("home")
         yield 0.3
         tap(find(app.screens["home"], lambda w, a=action: getattr(w, "action", None) == a))
@@ -196,10 +198,17 @@ def scenario_english_walk(app, clock, results):
 
 
 def scenario_guide_taps(app, clock, results):
-    """Taps from the home screen to a guide's detail: a quick word, then the item."""
+    """Taps from the home screen to a guide's detail: a quick word, then the item (UI_ELDERLY: in
+    elderly mode, switched on from the attract screen's big button)."""
+    import os
+
     yield from wait_until(lambda: app.catalogue_index is not None)
-    tap(app.screens["attract"])
-    yield 0.3
+    if os.environ.get("UI_ELDERLY"):
+        tap(app.screens["attract"].ids.elderly_start)
+    else:
+        tap(app.screens["attract"])
+    yield 0.4
+    results["elderly"] = app.elderly
     taps = 0
     tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "guide"))
     taps += 1

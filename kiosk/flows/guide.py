@@ -256,7 +256,7 @@ class NoticeFlow(Flow):
             supervision_phone=item.supervision_phone, centre_name=centre, guide_url=url,
             steps=tuple(text.steps), places=places,
             this_kiosk=self.t("notice_this_kiosk_can") if item.kiosk_submittable else self.t("notice_this_kiosk_cannot"),
-            lang=lang)
+            content_note=self.t("chinese_only") if text.chinese_only else "", lang=lang)
 
     def _print(self, item: Any, url: str) -> None:
         if not self.print_receipt(self.notice_for(item, url), self._printed):
