@@ -310,7 +310,7 @@ def request_page(found: dict, item: Any) -> str:
     return page("服务申请", body)
 
 
-def unfinished_page(found: dict, item: Any) -> str:
+def unfinished_page(found: dict, item: Any, where: str = "") -> str:
     """What a citizen who left a submission unfinished still has to bring, and the notice."""
     missing = "".join(f"<li class=\"big\">{esc(name)}</li>" for name in found["missing"])
     body = (f"<p>事项：{esc(item['name'])}</p><h2>还需要补交的材料</h2><ol>{missing}</ol>")
@@ -319,7 +319,7 @@ def unfinished_page(found: dict, item: Any) -> str:
         body += f"<h2>已有电子证照，无需提交</h2><ul>{held}</ul>"
     body += ("<p class=\"note\">材料备齐后，请带上身份证到任一自助终端或便民服务窗口重新提交；"
              "有疑问请拨打 12345。</p>")
-    return page("还差这些材料", body + notice_html(notice(item)))
+    return page("还差这些材料", body + notice_html(notice(item)) + where)
 
 
 def alternatives(conn: sa.Connection, found: dict | None, now: Any) -> list[dict]:
@@ -346,13 +346,14 @@ def render(db: Any, token: str, message: str | None = None) -> str | None:
             row = conn.execute(sa.select(service_requests)
                                .where(service_requests.c.request_no == link["target"])).mappings().first()
             item = item_row(conn, row["item_id"]) if row is not None and row["item_id"] else None
-            return None if row is None else request_page(dict(row), item)
+            return None if row is None else request_page(dict(row), item)  # staff come or act: no places
         if link["kind"] == "unfinished":
             from backend.licences import unfinished_row
 
             found = unfinished_row(conn, link["target"])
             item = item_row(conn, found["item_id"]) if found is not None else None
-            return None if item is None else unfinished_page(found, item)  # type: ignore[arg-type]
+            return None if item is None else unfinished_page(found, item,  # type: ignore[arg-type]
+                                                             notice_where_html(conn, item))
         if link["kind"] == "booking":
             row = booking_row(conn, link["target"])
             if row is None:
