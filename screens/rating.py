@@ -8,7 +8,9 @@ they become one row; typing (其他, the phone) opens a full-screen panel with t
 """
 from __future__ import annotations
 
+from kivy.app import App
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import Screen
 
 from screens.widgets import OnScreenKeyboard
@@ -24,6 +26,21 @@ class CommentKeyboard(OnScreenKeyboard):
     """The guide's keyboard with words people use to say what went wrong."""
 
     QUICK_WORDS = ("排队久", "太慢", "看不懂", "不会用", "机器坏了", "打印", "态度", "材料", "建议", "谢谢")
+
+
+class RatingOffer(ModalView):
+    """A task done (``title``, ``body``), what a rating would be about, 为这次服务评价 one tap away and
+    完成, which only closes the offer."""
+
+    title = StringProperty("")
+    body = StringProperty("")
+    about = StringProperty("")
+    controller = ObjectProperty(None, allownone=True)
+
+    def rate(self) -> None:
+        self.dismiss(animation=False)
+        if self.controller is not None:
+            self.controller.rate_offered()
 
 
 class RatingScreen(Screen):
@@ -60,6 +77,11 @@ class RatingScreen(Screen):
 
     def show_subject(self, text: str) -> None:
         self.subject_text = text
+
+    def offer(self, title: str, body: str, about: str) -> None:
+        """The offer of a rating over whatever screen is shown (closed with the visit's other dialogs)."""
+        App.get_running_app().shell.open_dialog(RatingOffer(title=title, body=body, about=about,
+                                                            controller=self.controller))
 
     def choose(self, score: int) -> None:
         self.score = score

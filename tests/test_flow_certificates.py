@@ -32,7 +32,9 @@ def test_list_preview_print_records_the_ledger_and_prints_the_slip(tmp_path, pla
     chosen = k.keeper.current.flow_state(CertificatesState).chosen
     assert chosen.id == row.key and chosen.pdf.startswith(b"%PDF-")
     k.flows["certificates"].print()
-    assert k.shell.messages[-1] == ("已打印，请在出纸口取走", "证明已打印，请在打印机出纸口取走，并带好小票")
+    title, body, about = k.views["rating"].last("offer")    # printed: said so, the rating one tap away
+    assert (title, body) == ("已打印，请在出纸口取走", "证明已打印，请在打印机出纸口取走，并带好小票")
+    assert row.title in about and k.shell.screen == "certificates"
     assert len(k.ctx.devices.docprinter.printed) == 1 and len(k.ctx.devices.printer.jobs) == 1
     entries = ledger.entries()
     assert len(entries) == 1 and entries[0]["certificate_id"] == row.key and entries[0]["pages"] == 2

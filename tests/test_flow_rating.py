@@ -62,3 +62,22 @@ def test_a_service_request_carries_the_card_holder_and_the_typed_phone(tmp_path,
     assert k.views["help"].last("show_done")[0] == request_no and request_no.startswith("ZW0042")
     assert payload == {"kind": "proxy", "name": "韦岚", "phone": "13912345678",
                        "address": "广西壮族自治区桂林市示例路1号", "preferred_time": "周末"}
+
+
+def test_an_offered_rating_is_about_what_was_done_and_never_holds_the_visit(tmp_path, outbox):
+    from kiosk.flows.rating import offer_rating
+
+    k = make_kiosk(tmp_path, services=Services(outbox=outbox))
+    k.shell.open_task("help", "上门办/帮代办")
+    offer_rating(k.flows["help"], "已打印", "请取走", "社保参保证明", receipt_no="FW0001261201-00000042")
+    title, body, about = k.views["rating"].last("offer")
+    assert (title, body) == ("已打印", "请取走") and "社保参保证明" in about and "FW0001261201-00000042" in about
+    assert k.shell.screen == "identify"          # only offered: the screen stays, 完成 just closes it
+    k.flows["rating"].rate_offered()             # one tap: the rating screen, about it
+    assert k.shell.screen == "rating" and "社保参保证明" in k.views["rating"].last("show_subject")[0]
+    k.flows["rating"].submit(4, [])
+    path, payload = stored(outbox)
+    assert payload["receipt_no"] == "FW0001261201-00000042" and "社保参保证明" in payload["tags"]
+    k.shell.end_visit("next citizen")            # the next visit's rating is not about it
+    k.shell.open_task("rating")
+    assert k.views["rating"].last("show_subject")[0] == "您评价的是：本次自助服务"

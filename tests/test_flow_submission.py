@@ -91,6 +91,12 @@ def test_a_three_material_submission_from_choice_to_receipt(tmp_path, platform, 
     assert payload["applicant"]["id_number"] == WEI and payload["delivery"]["method"] == "post"
     assert qr_text.endswith("/m/" + payload["mobile_token"]) and WEI not in qr_text
     assert len(request.files) >= 3
+    submission.rate()                       # 为这次服务评价 on the done panel: about this submission
+    assert k.shell.screen == "rating" and receipt_no in k.views["rating"].last("show_subject")[0]
+    k.flows["rating"].submit(5, [])
+    (rated,) = outbox.lease()
+    rating = json.loads(outbox.load(rated).json_text)
+    assert rating["receipt_no"] == receipt_no and rating["subject"] == item.id
     folder = k.keeper.current.temp_dir
     k.keeper.end("done")
     assert not folder.exists()

@@ -162,8 +162,10 @@ class CertificatesFlow(Flow):
         if outcome.ledger_error:
             self._report_unrecorded(outcome)
             shell.message(self.t("certificate_unrecorded_title"), self.t("certificate_unrecorded"))
-        else:
-            shell.message(self.t("printed_title"), self.t("certificate_printed"), offer_help=False)
+        else:   # printed: said so, with the rating of this print one tap away
+            from kiosk.flows.rating import offer_rating
+
+            offer_rating(self, self.t("printed_title"), self.t("certificate_printed"), certificate.title)
         slip = CertificateSlip(certificate_name=certificate.title, verification_code=certificate.code or "—",
                                printed_at=self.now(), pages=int(result.pages or 1), certificate_no=certificate.id,
                                holder=outcome.holder_name, centre_name=self.ctx.cfg.kiosk.centre_name,

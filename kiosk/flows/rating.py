@@ -2,8 +2,9 @@
 when there is one), a score, reasons and a typed remark when unhappy, and, when unhappy, a phone
 number to be called back on; stored in the outbox and thanked for at once.
 
-Offered at the end of a task (``note_done`` records what was done) and at 结束办理 (``then_end``:
-the visit ends once the rating is stored)."""
+Offered at the end of a task (``note_done`` records what was done; ``offer_rating`` also says the
+task is done, with 为这次服务评价 one tap away) and at 结束办理 (``then_end``: the visit ends once
+the rating is stored)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,6 +37,13 @@ def note_done(flow: Flow, what: str, item_id: str = "", receipt_no: str = "") ->
         state.subject, state.receipt_no, state.what = item_id or "service", receipt_no, what
 
 
+def offer_rating(flow: Flow, title: str, body: str, what: str, item_id: str = "", receipt_no: str = "") -> None:
+    """A task is done: say so (``title``, ``body``) with 为这次服务评价 one tap away, the rating about
+    what was done, next to 完成, which only closes the offer: the visit never waits on it."""
+    note_done(flow, what, item_id, receipt_no)
+    flow.ctx.shell.open_task("rating", offer_title=title, offer_body=body)
+
+
 class RatingFlow(Flow):
     action = "rating"
     screen = "rating"
@@ -43,7 +51,11 @@ class RatingFlow(Flow):
     view: RatingView
 
     def start(self, title: str = "", **options: Any) -> None:
-        """Options: ``item_id``, ``receipt_no``, ``what`` (what is rated), ``then_end`` (from 结束办理)."""
+        """Options: ``item_id``, ``receipt_no``, ``what`` (what is rated), ``then_end`` (from 结束办理);
+        ``offer_title``/``offer_body``: not the rating yet, the offer of it over the current screen."""
+        if options.get("offer_title"):
+            self.view.offer(str(options["offer_title"]), str(options.get("offer_body") or ""), self.about())
+            return
         self.ctx.shell.show("rating")       # starts a visit if there is none
         state = self.state(RatingState)
         if state is not None:
@@ -67,6 +79,10 @@ class RatingFlow(Flow):
             state.subject = getattr(item, "id", "") or "service"
             state.what = getattr(item, "name", "") or self.t("tile_submit")
             state.receipt_no = done.last_receipt_no
+
+    def rate_offered(self) -> None:
+        """为这次服务评价 tapped on the offer: the rating screen, about what was just done."""
+        self.start()
 
     def about(self) -> str:
         """The line that says what is being rated."""

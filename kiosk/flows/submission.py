@@ -260,12 +260,14 @@ class SubmissionFlow(Flow):
         self.ctx.jobs.submit(store, stored, failed)
 
     def _show_receipt(self, draft: Any, holder: Any, receipt_no: str, token: str) -> None:
+        from kiosk.flows.rating import note_done
         from kiosk.qr_content import phone_link_text
         from kiosk.receipts import Material, SubmissionReceipt
 
         # one code for both: a phone opens the application's page, the kiosk's scanner its progress
         lookup = phone_link_text(token, self.ctx.services.base_url)
         self.last_receipt_no = receipt_no
+        note_done(self, draft.item.name, draft.item.id, receipt_no)   # 为这次服务评价 on the done panel
         message = self.t("submitted_online" if self.ctx.shell.online() else "saved_offline")
         self.view.show_done(self.t("done_title"), receipt_no, message, lookup)
         self.ctx.shell.speak("done_title")
@@ -283,6 +285,10 @@ class SubmissionFlow(Flow):
             kiosk_id=self.ctx.cfg.kiosk.id)
         self.print_receipt(receipt)
         self.ctx.shell.open_task("pay_offer", item_id=draft.item.id, receipt_no=receipt_no)  # 现在缴费, if it has a fee
+
+    def rate(self) -> None:
+        """为这次服务评价 on the done panel: the rating of this submission (its item and receipt number)."""
+        self.ctx.shell.open_task("rating")
 
 
 def sides_of(material_name: str) -> tuple[str, ...]:

@@ -121,6 +121,7 @@ class CaptureView(Protocol):
 class RatingView(Protocol):
     def reset(self) -> None: ...
     def show_subject(self, text: str) -> None: ...   # what is being rated (item, receipt number)
+    def offer(self, title: str, body: str, about: str) -> None: ...   # a task done: 为这次服务评价 or 完成
 
 
 class HelpView(Protocol):
