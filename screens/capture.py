@@ -25,6 +25,11 @@ class CaptureScreen(Screen):
     def show_prompt(self, text: str) -> None:
         self.prompt = text
 
+    next_name = StringProperty("")   # the next material still missing once this one is done ("": none)
+
+    def show_next(self, name: str) -> None:
+        self.next_name = name
+
     def on_phase(self, *args) -> None:
         app = App.get_running_app()
         key = {"no_page": "guide_place", "moving": "guide_place", "settling": "guide_hold",
@@ -58,5 +63,6 @@ class CaptureScreen(Screen):
 
     def reset(self, material: str, pages: int) -> None:
         self.material, self.pages, self.phase, self.progress = material, pages, "no_page", 0
+        self.next_name = ""
         self.ids.thumbs.clear_widgets()
         self.on_phase()

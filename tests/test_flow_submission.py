@@ -129,3 +129,26 @@ def test_storing_that_fails_says_so_and_lets_the_citizen_try_again(tmp_path, pla
     k.flows["submit"].confirm()
     assert k.views["submit"].calls[-2:] == [("set_confirm_enabled", (False,)), ("set_confirm_enabled", (True,))]
     assert "无法保存" in k.shell.messages[-1][1] or "暂时无法保存" in k.shell.messages[-1][1]
+
+
+def test_next_material_goes_straight_to_the_next_one_missing(tmp_path, platform, outbox):
+    server, client, catalogue = platform
+    camera = StillCamera()
+    k = make_kiosk(tmp_path, services=Services(client, outbox, base_url=server.url), catalogue=catalogue,
+                   devices=Devices(camera_factory=lambda: camera))
+    k.present()
+    k.shell.open_task("submit", "材料提交")
+    item = next(i for i in sorted(catalogue.items.values(), key=lambda i: i.id)
+                if i.kiosk_submittable and sum(m.required for m in i.materials) >= 2
+                and len(i.materials[0].name) and "身份证" not in i.materials[0].name and "户口" not in i.materials[0].name)
+    submission = k.flows["submit"]
+    submission.choose(item.id)
+    capture = submission.capture
+    capture.open(0)
+    assert k.views["capture"].last("show_next") == ("",)          # nothing taken yet: no 下一份
+    capture._page(page())
+    following = capture.next_missing(0)
+    assert following > 0 and item.materials[following].required
+    assert k.views["capture"].last("show_next") == (item.materials[following].name,)
+    capture.next_material()                                         # one tap: the next material's camera
+    assert k.shell.screen == "capture" and k.views["capture"].last("reset")[0] == item.materials[following].name
