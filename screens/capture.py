@@ -25,10 +25,10 @@ class CaptureScreen(Screen):
     def show_prompt(self, text: str) -> None:
         self.prompt = text
 
-    next_name = StringProperty("")   # the next material still missing once this one is done ("": none)
+    next_text = StringProperty("")   # 下一份：… once this material is done, or 下一步 after the last ("": none)
 
-    def show_next(self, name: str) -> None:
-        self.next_name = name
+    def show_next(self, text: str) -> None:
+        self.next_text = text
 
     def on_phase(self, *args) -> None:
         app = App.get_running_app()
@@ -63,6 +63,6 @@ class CaptureScreen(Screen):
 
     def reset(self, material: str, pages: int) -> None:
         self.material, self.pages, self.phase, self.progress = material, pages, "no_page", 0
-        self.next_name = ""
+        self.next_text = ""
         self.ids.thumbs.clear_widgets()
         self.on_phase()

@@ -149,6 +149,16 @@ def test_next_material_goes_straight_to_the_next_one_missing(tmp_path, platform,
     capture._page(page())
     following = capture.next_missing(0)
     assert following > 0 and item.materials[following].required
-    assert k.views["capture"].last("show_next") == (item.materials[following].name,)
+    assert k.views["capture"].last("show_next") == ("下一份：" + item.materials[following].name,)
     capture.next_material()                                         # one tap: the next material's camera
     assert k.shell.screen == "capture" and k.views["capture"].last("reset")[0] == item.materials[following].name
+    draft = submission.draft()
+    for index, material in enumerate(item.materials):               # every other required side taken
+        if material.required and index not in (0, following):
+            for _ in range(2):
+                draft.add_page(index, page().jpeg)
+    for _ in range(2):
+        capture._page(page())
+    assert k.views["capture"].last("show_next") == ("拍好了，下一步",)
+    capture.next_material()                                         # after the last: the contact step
+    assert k.shell.screen == "submit" and k.views["submit"].last("show_contact")[0] == "联系电话和领取方式"

@@ -388,34 +388,38 @@ class CaptureFlow(Flow):
         if self.live is not None:
             self.live.auto = count < len(sides)
         show_next = getattr(self.view, "show_next", None)
-        if callable(show_next):   # every side taken: the next material still missing, one tap away
+        if callable(show_next):   # every side taken: the next material still missing, or the contact step, one tap away
             following = self.next_missing(index) if count >= len(sides) else -1
-            show_next(draft.item.materials[following].name if following >= 0 else "")
+            if following >= 0:
+                show_next(self.t("capture_next", name=draft.item.materials[following].name))
+            else:
+                show_next(self.t("capture_to_contact") if count >= len(sides) and not draft.missing_required() else "")
         prompt = getattr(self.view, "show_prompt", None)
         if callable(prompt):
             prompt(self.t(key, n=count + 1))
         self.ctx.shell.speak(key, n=count + 1)   # the spoken side names its number too
 
     def next_missing(self, index: int) -> int:
-        """The material after ``index`` (then from the top) that has no page yet, required ones
-        first; -1 when none is left."""
+        """The required material after ``index`` (then from the top) that has no page yet; -1 when
+        none is left (optional ones are added from the list)."""
         draft = self.submission.draft()
         if draft is None:
             return -1
         materials = draft.item.materials
         order = [(i + index + 1) % len(materials) for i in range(len(materials))]
-        waiting = [i for i in order if i != index and not draft.count(i)]
-        required = [i for i in waiting if materials[i].required]
-        return (required or waiting or [-1])[0]
+        return next((i for i in order if i != index and materials[i].required and not draft.count(i)), -1)
 
     def next_material(self) -> None:
-        """下一份: straight on to the next material still missing, without the list in between."""
-        state = self.state(SubmissionState)
+        """下一份: straight on to the next material still missing, without the list in between; when
+        none is missing, on to the contact step."""
+        state, draft = self.state(SubmissionState), self.submission.draft()
         following = self.next_missing(state.capturing) if state is not None and state.capturing >= 0 else -1
         if following >= 0:
             self.open(following)
-        else:
-            self.close()
+            return
+        self.close()
+        if draft is not None and not draft.missing_required():
+            self.submission.contact()
 
     def capture_now(self) -> None:
         if self.live is not None:

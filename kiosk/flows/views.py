@@ -116,7 +116,7 @@ class CaptureView(Protocol):
     def add_thumbnail(self, rgb: bytes, size: tuple[int, int]) -> None: ...
     def remove_last_thumbnail(self) -> None: ...
     def show_prompt(self, text: str) -> None: ...     # which side to place now ("请翻到背面"), or all taken
-    def show_next(self, name: str) -> None: ...       # all sides taken: the next missing material ("": none)
+    def show_next(self, text: str) -> None: ...       # all sides taken: 下一份：… or 下一步 ("": none)
 
 
 class RatingView(Protocol):
