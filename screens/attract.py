@@ -3,13 +3,29 @@ from __future__ import annotations
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.properties import NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
+
+
+def fit(text: str, design: float, width: float, height: float, bold: bool = False) -> float:
+    """The font size for ``text`` in a slot of ``width`` × ``height``: the design size, or smaller until
+    the wrapped text fits the slot (never below 20 px)."""
+    from kivy.core.text import Label as CoreLabel
+
+    size = design
+    while size > 20 and width > 0 and height > 0:
+        label = CoreLabel(text=text, font_size=size, bold=bold, text_size=(width, None), halign="center")
+        label.refresh()
+        if label.content_height <= height and label.content_width <= width + 1:
+            break
+        size = max(20, size * 0.92)
+    return size
 
 
 class AttractScreen(Screen):
     notice = StringProperty("")
     notice_index = NumericProperty(0)
+    landscape = BooleanProperty(False)    # wider than high: lower slots, so smaller lines (attract.kv)
     _rotation = None
 
     def on_enter(self, *args) -> None:

@@ -144,7 +144,7 @@ def scenario_tasks(app, clock, results, elderly: bool):
         yield from wait_until(lambda: app.manager.current == "capture" and state.capturing == index)
         while capture_flow._sides_left(index) > 0:      # automatic capture; the big button if it waits
             before = draft.count(index)
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + 1.5
             while draft.count(index) == before and time.monotonic() < deadline:
                 yield 0.1
             if draft.count(index) == before:

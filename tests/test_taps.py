@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT
 
-pytestmark = pytest.mark.ui
+pytestmark = [pytest.mark.ui, pytest.mark.timeout(900)]   # three runs of every task
 
 MODES = {"portrait": ("1080x1920", []), "landscape": ("1920x1080", []), "elderly": ("1080x1920", ["elderly"])}
 TASKS = (   # task, what it is, the most taps it may take
@@ -30,18 +30,16 @@ TASKS = (   # task, what it is, the most taps it may take
 
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory, display):
-    """The harness in every mode at once (one app each), their figures by mode."""
-    procs = {}
+    """The harness in every mode, one after the other (one app and its demo platform at a time), their
+    figures by mode."""
+    figures = {}
     for mode, (size, extra) in MODES.items():
         folder = tmp_path_factory.mktemp(mode)
         env = dict(os.environ, DISPLAY=display, UI_SIZE=size, XDG_DATA_HOME=str(folder / "xdg"))
-        procs[mode] = subprocess.Popen([sys.executable, str(ROOT / "tests" / "taps_harness.py"), str(folder), *extra],
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    figures = {}
-    for mode, proc in procs.items():
-        out, err = proc.communicate(timeout=600)
-        assert proc.returncode == 0, f"{mode}: {err[-3000:]}"
-        figures[mode] = json.loads(out.strip().splitlines()[-1])
+        proc = subprocess.run([sys.executable, str(ROOT / "tests" / "taps_harness.py"), str(folder), *extra],
+                              capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+        assert proc.returncode == 0, f"{mode}: {proc.stderr[-3000:]}"
+        figures[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
     return figures
 
 
