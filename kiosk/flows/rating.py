@@ -62,23 +62,9 @@ class RatingFlow(Flow):
             if options.get("what") or options.get("receipt_no") or options.get("item_id"):
                 note_done(self, str(options.get("what") or ""), str(options.get("item_id") or ""),
                           str(options.get("receipt_no") or ""))
-            elif not state.what:
-                self._from_submission(state)
             state.then_end = bool(options.get("then_end"))
         self.view.reset()
         self.view.show_subject(self.about())
-
-    def _from_submission(self, state: RatingState) -> None:
-        """A submission made in this visit is what a rating opened from home is about."""
-        from kiosk.flows.submission import SubmissionState
-
-        session = self.session
-        done = None if session is None else session.flows.get(SubmissionState)
-        if done is not None and done.last_receipt_no:
-            item = getattr(getattr(done, "draft", None), "item", None)
-            state.subject = getattr(item, "id", "") or "service"
-            state.what = getattr(item, "name", "") or self.t("tile_submit")
-            state.receipt_no = done.last_receipt_no
 
     def rate_offered(self) -> None:
         """为这次服务评价 tapped on the offer: the rating screen, about what was just done."""
