@@ -60,6 +60,8 @@ def test_a_service_request_carries_the_card_holder_and_the_typed_phone(tmp_path,
     assert path == "/api/v1/service-requests"
     request_no = payload.pop("request_no")
     assert k.views["help"].last("show_done")[0] == request_no and request_no.startswith("ZW0042")
+    token = payload.pop("mobile_token")          # the slip's phone link: random, drawn by the kiosk
+    assert len(token) >= 20 and request_no not in token
     assert payload == {"kind": "proxy", "name": "韦岚", "phone": "13912345678",
                        "address": "广西壮族自治区桂林市示例路1号", "preferred_time": "周末"}
 
