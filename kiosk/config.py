@@ -56,6 +56,7 @@ class KioskSection:
     hotline: str = "12345"
     centre_phone: str = "0773-5512345"  # the centre's own phone, shown big beside the hotline on errors and help
     time_zone: str = "Asia/Shanghai"  # the zone of times on screen and on paper, whatever the system's zone
+    division_code: str = "450329000000"  # the county the kiosk stands in (12-digit code): addresses start there
     languages: tuple[str, ...] = ("zh", "en")
     default_language: str = "zh"
     notices: tuple[str, ...] = (
@@ -306,6 +307,8 @@ def validate(cfg: Config, file: str) -> Config:
         raise _fail(file, "kiosk.hotline", f"must be a phone number, got {brief(k.hotline)}")
     if k.centre_phone and not re.fullmatch(r"[0-9-]{3,20}", k.centre_phone):
         raise _fail(file, "kiosk.centre_phone", f"must be a phone number or empty, got {brief(k.centre_phone)}")
+    if not re.fullmatch(r"(?!00)\d\d(?!00)\d\d(?!00)\d\d000000", k.division_code):
+        raise _fail(file, "kiosk.division_code", f"must be a county's 12-digit code such as 450329000000, got {brief(k.division_code)}")
     if not _known_zone(k.time_zone):
         raise _fail(file, "kiosk.time_zone", f"must be a time zone name such as Asia/Shanghai, got {brief(k.time_zone)}")
     if not k.languages or any(lang not in ("zh", "en") for lang in k.languages):

@@ -238,6 +238,15 @@ class PlatformClient:
             raise PlatformError("payment order: unexpected answer", "bad_answer")
         return data
 
+    def divisions(self, parent: str | None, depth: int = 1) -> list[dict[str, Any]]:
+        """Administrative divisions below ``parent`` (None: the provinces), ``depth`` levels down."""
+        params = {"depth": str(depth), **({"parent": parent} if parent else {})}
+        data = self._json(self._get_params("/api/v1/divisions", params, {}), "divisions")
+        items = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise PlatformError("divisions: unexpected answer", "bad_answer")
+        return items
+
     def _get_params(self, path: str, params: dict[str, str], headers: dict[str, str]) -> requests.Response:
         try:
             return self.http.get(self.base_url + path, params=params, headers=headers, timeout=self.timeout)

@@ -19,7 +19,7 @@ from kiosk.masking import mask_name
 FORMS = {"original": "原件", "copy": "复印件", "both": "原件及复印件",
          "原件": "原件", "复印件": "复印件", "原件及复印件": "原件及复印件", "electronic": "电子件", "电子件": "电子件",
          "licence": "电子证照", "电子证照": "电子证照"}  # 电子证照: the platform holds it, nothing handed in
-DELIVERY = {"window": "窗口领取", "post": "快递邮寄", "express": "快递邮寄", "online": "网上送达",
+DELIVERY = {"window": "窗口领取", "post": "快递邮寄", "courier": "快递寄到家", "express": "快递邮寄", "online": "网上送达",
             "self": "自助终端打印"}
 SERVICE_KINDS = {"door": "上门办", "proxy": "帮代办", "上门办": "上门办", "帮代办": "帮代办"}
 
@@ -129,6 +129,8 @@ class SubmissionReceipt:
     time_limit_days: int | None = None
     kiosk_id: str = ""
     lang: str = "zh"  # en: printed in English (the citizen's language)
+    delivery_address: str = ""  # courier: down to the village, the house hidden
+    pickup_time: str = ""       # courier: when the originals are collected
 
     from_dict = classmethod(_from_dict)
 
@@ -278,6 +280,10 @@ def submission_blocks(r: SubmissionReceipt) -> list[Block]:
         blocks.append(Field("申请人", mask_name(r.applicant)))
     blocks.append(Field("提交时间", _time(r.submitted_at)))
     blocks.append(Field("领取方式", DELIVERY.get(r.delivery, r.delivery)))
+    if r.delivery_address:
+        blocks.append(Field("寄送地址", r.delivery_address))
+    if r.pickup_time:
+        blocks.append(Field("上门取件", r.pickup_time))
     if r.time_limit_days:
         blocks.append(Field("承诺时限", f"{r.time_limit_days}个工作日"))
     if r.materials:

@@ -105,6 +105,7 @@ class Services:
         # called from the outbox's threads with its status dict; the app routes it through the bridge
         self.on_outbox_change: Any = None
         self.receipts: Any = None  # kiosk.submission.ReceiptBook: every receipt number issued here
+        self.divisions: Any = None  # kiosk.divisions.DivisionStore: addresses chosen from lists, offline too
 
     @property
     def data_dir(self) -> Path:
@@ -121,6 +122,10 @@ class Services:
         self.catalogue_store = CatalogueStore(self.data_dir / "cache" / "catalogue.json",
                                               self.client.fetch_catalogue)
         self.outbox = self._open_outbox()
+        from kiosk.divisions import DivisionStore
+
+        self.divisions = DivisionStore(self.data_dir / "cache" / "divisions.json", self.client.divisions,
+                                       self.cfg.kiosk.division_code)
         from kiosk.submission import ReceiptBook, use_receipt_book
 
         self.receipts = ReceiptBook(self.data_dir / "receipts.db", self.cfg.kiosk.number)  # opened on first use
@@ -152,7 +157,16 @@ class Services:
             except DeviceFailure as exc:
                 log.error("%s", exc)
         snapshot = self.catalogue_store.refresh()
+        self.refresh_divisions()
         return CatalogueResult(snapshot, SearchIndex(snapshot.items, snapshot.places, snapshot.forms))
+
+    def refresh_divisions(self) -> None:
+        """Keep the county's divisions for the address picker (with the catalogue: public data)."""
+        if self.divisions is not None:
+            try:
+                self.divisions.refresh()
+            except Exception as exc:
+                log.info("divisions not refreshed (%s); the kept copy stays", exc)
 
     def probe_network(self) -> bool:
         if self.demo is not None and self.demo.process is not None and not getattr(self.demo, "ready", False):

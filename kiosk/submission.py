@@ -134,7 +134,8 @@ class Draft:
     folder: Path                                 # the session's private folder
     pages: dict[int, list[Path]] = field(default_factory=dict)
     phone: str = ""
-    delivery: str = "pickup"                     # pickup | post
+    delivery: str = "pickup"                     # pickup | post | courier
+    courier: Any = None                          # kiosk.flows.address.ChosenAddress when by courier
     # Electronic licences (电子证照) standing for materials: material index → the licence as listed
     # by the platform (id, title, issued_on, ...); ``licence_check`` says how looking them up went:
     # "" (nothing to look up), "checking", "done" or "failed" (then every material is captured).
@@ -189,7 +190,12 @@ class Draft:
         return sum(len(p) for p in self.pages.values())
 
     def ready(self) -> bool:
-        return not self.missing_required() and valid_phone(self.phone) and self.delivery in ("pickup", "post")
+        return (not self.missing_required() and valid_phone(self.phone) and self.delivery in ("pickup", "post", "courier")
+                and (self.delivery != "courier" or self.courier is not None))
+
+    def needs_originals(self) -> bool:
+        """Whether the item asks for originals (the courier then collects them from the door)."""
+        return any(m.kind == "original" and i not in self.licences for i, m in enumerate(self.item.materials))
 
     def request(self, identity: Any, receipt_no: str) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
         """The JSON payload and the (file name, bytes) pairs for ``POST /api/v1/submissions``."""
@@ -209,6 +215,10 @@ class Draft:
         delivery: dict[str, Any] = {"method": self.delivery}
         if self.delivery == "post":
             delivery["address"] = getattr(identity, "address", "") or ""
+        if self.delivery == "courier" and self.courier is not None:
+            delivery.update(address=self.courier.request(), phone=self.courier.phone)
+            if self.courier.pickup() is not None:
+                delivery["pickup"] = self.courier.pickup()
         payload = {
             "receipt_no": receipt_no,
             "item_id": self.item.id,
@@ -220,6 +230,13 @@ class Draft:
         return payload, files
 
     def delivery_text(self, identity: Any, lang: str = "zh") -> str:
+        if self.delivery == "courier" and self.courier is not None:
+            where = self.courier.recognisable()
+            text = f"快递寄到家：{where}" if lang == "zh" else f"Courier to: {where}"
+            if self.courier.pickup_text():
+                text += (f"\n上门取原件：{self.courier.pickup_text()}" if lang == "zh"
+                         else f"\nOriginals collected: {self.courier.pickup_text()}")
+            return text
         if self.delivery == "post":
             where = recognisable_address(getattr(identity, "address", "") or "")
             if not where:

@@ -27,6 +27,7 @@ KV_FILES = (  # one per line: screens are added by appending a line
     "service",
     "appointment",
     "payment",
+    "address",
 )
 
 # screen name → the action of the flow that controls it (kiosk.flows registry)
@@ -43,6 +44,7 @@ CONTROLLERS = {
     "service": "service",
     "appointment": "appointment",
     "payment": "pay",
+    "address": "address",
 }
 
 
@@ -64,6 +66,7 @@ def load_kv() -> None:
 def make_screens() -> dict[str, Any]:
     """Every screen, by name (after ``load_kv()``)."""
     from screens.appointment import AppointmentScreen
+    from screens.address import AddressScreen
     from screens.attract import AttractScreen
     from screens.capture import CaptureScreen
     from screens.certificates import CertificatesScreen
@@ -95,6 +98,7 @@ def make_screens() -> dict[str, Any]:
         ServiceScreen,
         AppointmentScreen,
         PaymentScreen,
+        AddressScreen,
     )]
     return {screen.name: screen for screen in made}
 

@@ -20,6 +20,7 @@ class ApplicationCard(BoxLayout):
     title = StringProperty("")
     status_line = StringProperty("")
     history_text = StringProperty("")
+    shipment_text = StringProperty("")     # courier parcels and their steps
     finished = BooleanProperty(False)
 
     def on_application(self, *args) -> None:
@@ -31,7 +32,7 @@ class ApplicationCard(BoxLayout):
         deadline = a.get("deadline") or ""
         delivery = a.get("delivery") or {}
         method = delivery.get("method") if isinstance(delivery, dict) else str(delivery)
-        how = app.tr(app.lang, "delivery_post" if method == "post" else "delivery_pickup")
+        how = app.tr(app.lang, {"post": "delivery_post", "courier": "delivery_courier"}.get(method, "delivery_pickup"))
         self.status_line = app.tr(app.lang, "progress_status", status=status, receipt=a.get("receipt_no", ""),
                                   deadline=str(deadline)[:10], delivery=how)
         lines = []
@@ -41,6 +42,27 @@ class ApplicationCard(BoxLayout):
                 note = f"  {step['note']}" if step.get("note") else ""
                 lines.append(f"{when}  {step.get('status', '')}{note}")
         self.history_text = "\n".join(lines)
+        self.shipment_text = shipment_text(app, a.get("shipments") or [])
+
+
+def shipment_text(app, shipments: list) -> str:
+    """Each courier parcel: what it is and its number, the pick-up time, then its steps with times
+    (already in the kiosk's zone, as the flow gives them)."""
+    blocks = []
+    for parcel in shipments:
+        if not isinstance(parcel, dict):
+            continue
+        lines = [app.tr(app.lang, "shipment_heading", kind=parcel.get("kind_label", ""),
+                        tracking_no=parcel.get("tracking_no", ""))]
+        if parcel.get("pickup_from"):
+            until = str(parcel.get("pickup_until", ""))[11:16]
+            lines.append(app.tr(app.lang, "shipment_pickup_time",
+                                time=f"{str(parcel['pickup_from'])[:16].replace('T', ' ')}-{until}"))
+        for step in parcel.get("steps") or []:
+            if isinstance(step, dict):
+                lines.append(f"{str(step.get('at', ''))[:16].replace('T', ' ')}  {step.get('label', '')}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 class ProgressScreen(Screen):

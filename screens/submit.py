@@ -38,6 +38,7 @@ class SubmitScreen(Screen):
     title = StringProperty("")
     phone = StringProperty("")
     delivery = StringProperty("pickup")
+    post_address = StringProperty("")      # the card's address, recognisable (shown when 邮寄 is chosen)
     can_continue = BooleanProperty(False)
     review_text = StringProperty("")
     receipt_no = StringProperty("")
@@ -76,6 +77,9 @@ class SubmitScreen(Screen):
     def show_contact(self, title: str, phone: str, delivery: str) -> None:
         self.step, self.title = "contact", title
         self.phone, self.delivery = phone, delivery
+
+    def show_post_address(self, text: str) -> None:
+        self.post_address = text
 
     def press(self, digit: str) -> None:
         if len(self.phone) < 11:

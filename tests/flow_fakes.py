@@ -156,7 +156,7 @@ def make_kiosk(tmp_path: Path, services: Any = None, devices: Devices | None = N
     bridge = UiBridge(lambda fn: fn())
     workers = Workers(bridge, max_workers=0, on_unhandled=unhandled.append)
     views = {name: Recorder(state="waiting") for name in
-             ("identify", "guide", "guide-detail", "progress", "certificates", "submit", "capture", "rating", "help", "service-pin", "service")}
+             ("identify", "guide", "guide-detail", "progress", "certificates", "submit", "capture", "rating", "help", "service-pin", "service", "address")}
     views["status"] = Recorder(network_ok=True, network_known=False, pending_uploads=-1)
     views = RecordingViews(views)
     ctx = FlowContext(shell=shell, keeper=keeper, services=services or Services(), jobs=workers, post=bridge.post,

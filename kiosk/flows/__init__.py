@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from kiosk.flows.address import AddressFlow
 from kiosk.flows.appointment import appointment_flows
 from kiosk.flows.base import Catalogue, Devices, Flow, FlowContext, Shell
 from kiosk.flows.certificates import CertificatesFlow
@@ -44,6 +45,7 @@ def build_flows(ctx: FlowContext, views: Mapping[str, Any]) -> dict[str, Flow]:
         ServiceFlow(ctx, views["service-pin"], views["service"]),
         *appointment_flows(ctx, views["appointment"]),
         *(PaymentFlow(ctx, views["payment"]), PaymentOfferFlow(ctx, views["payment"])),
+        AddressFlow(ctx, views["address"]),
     ]
     return {flow.action: flow for flow in flows}
 

@@ -172,6 +172,49 @@ class CertificatesFlow(Flow):
                                kiosk_id=self.ctx.cfg.kiosk.id)
         self.print_receipt(slip)
 
+    # -- 邮寄: the certificate posted to the holder's door by courier ------------------------------
+    def post(self) -> None:
+        """Ask for the address (kiosk.flows.address), then send the order through the outbox."""
+        state = self.state(CertificatesState)
+        if self.holder is None or state is None or state.chosen is None:
+            return
+        certificate = state.chosen
+        self.ctx.shell.open_task("address", self.t("certificate_post"), purpose="certificate",
+                                 on_done=lambda chosen: self._post_to(certificate, chosen))
+
+    def _post_to(self, certificate: ChosenCertificate, chosen: Any) -> None:
+        from kiosk.receipts import SubmissionReceipt
+        from kiosk.submission import new_receipt_no
+
+        holder = self.holder
+        self.ctx.shell.show("certificates")
+        if chosen is None or holder is None or self._card_gone():
+            return
+        outbox, book = self.ctx.services.outbox, getattr(self.ctx.services, "receipts", None)
+        payload = {"certificate_id": certificate.id, "id_number": holder.subject_id_number(),
+                   "phone": chosen.phone, "address": chosen.request()}
+        when = self.now()
+        holder_name = holder.display_name
+
+        def store() -> str:
+            if outbox is None:
+                raise RuntimeError("outbox unavailable")
+            order_no = new_receipt_no(when, book)      # recorded durably: blocking, so here
+            outbox.put("POST", "/api/v1/shipments", json={**payload, "order_no": order_no})
+            return order_no
+
+        def stored(order_no: str) -> None:
+            from kiosk.qr_content import receipt_qr_text
+
+            self.ctx.shell.message(self.t("courier_done_certificate"), self.t(
+                "courier_certificate_sent", address=chosen.recognisable(), order_no=order_no), offer_help=False)
+            self.print_receipt(SubmissionReceipt(
+                receipt_no=order_no, item_name=f"邮寄证明：{certificate.title}", submitted_at=when,
+                lookup_url=receipt_qr_text(order_no, self.ctx.services.base_url), delivery="courier",
+                delivery_address=chosen.recognisable(), applicant=holder_name,
+                centre_name=self.ctx.cfg.kiosk.centre_name, kiosk_id=self.ctx.cfg.kiosk.id))
+        self.ctx.jobs.submit(store, stored, self.save_failed)
+
     def _report_unrecorded(self, outcome: PrintOutcome) -> None:
         """Tell the platform (through the outbox, so it survives a dead network) that a certificate
         printed here has no ledger entry; no personal data travels with it."""

@@ -75,8 +75,26 @@ class ProgressFlow(Flow):
                 history = [dict(step, at=shown(step.get("at", ""), zone)) if isinstance(step, dict) and step.get("at")
                            else step for step in application["history"]]
                 application = dict(application, history=history)
+            if isinstance(application, dict) and isinstance(application.get("shipments"), list):
+                application = dict(application, shipments=[self._shipment_local(p, zone) for p in application["shipments"]])
             out.append(application)
         return out
+
+    @staticmethod
+    def _shipment_local(parcel: Any, zone: str) -> Any:
+        """A courier parcel's step and pick-up times in the kiosk's zone (``YYYY-MM-DD HH:MM``)."""
+        from kiosk.localtime import shown
+
+        if not isinstance(parcel, dict):
+            return parcel
+        parcel = dict(parcel)
+        for key in ("pickup_from", "pickup_until"):
+            if parcel.get(key):
+                parcel[key] = shown(parcel[key], zone)
+        if isinstance(parcel.get("steps"), list):
+            parcel["steps"] = [dict(s, at=shown(s.get("at", ""), zone)) if isinstance(s, dict) and s.get("at") else s
+                               for s in parcel["steps"]]
+        return parcel
 
     def failed(self, exc: BaseException) -> None:
         self.view.set_busy(False)

@@ -208,14 +208,23 @@ class SubmissionFlow(Flow):
         draft = self.draft()
         if draft is not None:
             self.view.show_contact(self.t("contact_title"), draft.phone, draft.delivery)
+            from kiosk.masking import recognisable_address
 
-    def review(self, phone: str, delivery: str) -> None:
+            address = recognisable_address(getattr(self.holder, "address", "") or "")
+            self.view.show_post_address(self.t("post_card_address", address=address) if address
+                                        else self.t("post_no_address"))
+
+    def review(self, phone: str, delivery: str, address_chosen: bool = False) -> None:
         from kiosk.masking import mask_id_number, mask_name
 
         draft, holder = self.draft(), self.holder
         if draft is None or holder is None:
             return
         draft.phone, draft.delivery = phone, delivery
+        if delivery == "courier" and not address_chosen:
+            self.ctx.shell.open_task("address", self.t("delivery_courier"), purpose="submit", phone=phone,
+                                     needs_pickup=draft.needs_originals(), on_done=self._courier_address)
+            return
         lang = self.ctx.shell.lang
         name = mask_name(holder.display_name)
         lines = [f"{self.t('tile_submit')}：{draft.item.name}",
@@ -229,6 +238,18 @@ class SubmissionFlow(Flow):
         lines.append(f"{self.t('contact_phone')}：{draft.phone[:3]}****{draft.phone[-4:]}")
         lines.append(f"{self.t('delivery')}：{draft.delivery_text(holder, lang)}")
         self.view.show_review(self.t("review_title"), "\n".join(lines))
+
+    def _courier_address(self, chosen: Any) -> None:
+        """Back from the address picker: the review with the courier's address, or the contact step."""
+        draft = self.draft()
+        if draft is None:
+            return
+        draft.courier = chosen
+        self.ctx.shell.show("submit")
+        if chosen is None:
+            self.contact()
+        else:
+            self.review(draft.phone, "courier", address_chosen=True)
 
     def confirm(self) -> None:
         from kiosk.submission import new_receipt_no
@@ -261,6 +282,7 @@ class SubmissionFlow(Flow):
 
     def _show_receipt(self, draft: Any, holder: Any, receipt_no: str, token: str) -> None:
         from kiosk.flows.rating import note_done
+        from kiosk.masking import recognisable_address
         from kiosk.qr_content import phone_link_text
         from kiosk.receipts import Material, SubmissionReceipt
 
@@ -279,7 +301,10 @@ class SubmissionFlow(Flow):
                             Material(m.name, "原件" if m.kind == "original" else "复印件", max(1, int(m.count or 1)),
                                      m.required, f"拍摄{draft.count(i)}页")
                             for i, m in enumerate(draft.item.materials) if draft.count(i) or i in draft.licences),
-            delivery="post" if draft.delivery == "post" else "window",
+            delivery={"post": "post", "courier": "courier"}.get(draft.delivery, "window"),
+            delivery_address=draft.courier.recognisable() if draft.delivery == "courier" and draft.courier
+            else recognisable_address(getattr(holder, "address", "")) if draft.delivery == "post" else "",
+            pickup_time=draft.courier.pickup_text() if draft.delivery == "courier" and draft.courier else "",
             applicant=holder.name or "", centre_name=self.ctx.cfg.kiosk.centre_name,
             department=draft.item.department, time_limit_days=draft.item.time_limit_days,
             kiosk_id=self.ctx.cfg.kiosk.id)
