@@ -17,12 +17,23 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
 from kiosk.flows.views import AddressLevel, Row
+from screens.widgets import BigButton
 
 MAX_HOUSE = 24
 HOUSE_KEYS = ("1", "2", "3", "号", "4", "5", "6", "栋", "7", "8", "9", "单元", "-", "0", "组", "室")
 
 
+class DivisionButton(BigButton):
+    key = StringProperty("")
+
+
+class PickupButton(BigButton):
+    key = StringProperty("")
+    kind = StringProperty("day")       # day | slot
+
+
 class AddressLine(BoxLayout):
+    landscape = BooleanProperty(False)
     index = ObjectProperty(0)
     label = StringProperty("")
     value = StringProperty("")
@@ -59,7 +70,7 @@ class AddressScreen(Screen):
         box.clear_widgets()
         for level in levels:
             box.add_widget(Factory.AddressLine(index=level.index, label=level.label, value=level.value,
-                                               current=level.current))
+                                               current=level.current, landscape=self.landscape))
 
     def show_choices(self, prompt: str, rows: Sequence[Row]) -> None:
         self.prompt, self.message = prompt, ""

@@ -53,7 +53,7 @@ def shipment_text(app, shipments: list) -> str:
         if not isinstance(parcel, dict):
             continue
         lines = [app.tr(app.lang, "shipment_heading", kind=parcel.get("kind_label", ""),
-                        tracking_no=parcel.get("tracking_no", ""))]
+                        status=parcel.get("status_label", ""), tracking_no=parcel.get("tracking_no", ""))]
         if parcel.get("pickup_from"):
             until = str(parcel.get("pickup_until", ""))[11:16]
             lines.append(app.tr(app.lang, "shipment_pickup_time",

@@ -13,6 +13,7 @@ SCREENSHOT_NAMES += ("appointment-items", "appointment-days", "appointment-times
                      "appointment-done", "appointment-pending", "appointment-mine", "appointment-confirm")
 SCREENSHOT_NAMES += ("submit-licences", "submit-phone")  # 材料免提交 on the checklist, 手机继续办
 SCREENSHOT_NAMES += ("payment", "payment-expired")   # the amount and QR of a demo order; that order expired
+SCREENSHOT_NAMES += ("address", "address-house", "address-pickup")  # the courier's address picker
 
 
 def register(parsers) -> None:
@@ -114,6 +115,39 @@ def stage(app, screen: str) -> None:
         app.show_screen("help")
     elif screen == "card-alert":
         app._show_card_alert()
+    elif screen.startswith("address"):
+        stage_address(app, screen)
+
+
+def stage_address(app, screen: str) -> None:
+    """The address picker as a citizen of the demo county sees it: the villages of a town, the
+    house-number keypad, or the pick-up day and time (drawn with the demo county's names)."""
+    from kiosk.flows.views import AddressLevel, Row
+
+    view, tr = app.screens["address"], app.tr
+    app.show_screen("address")
+    view.reset(tr(app.lang, "address_title"))
+    names = ["广西壮族自治区", "桂林市", "资源县", "资源镇", "和平村"]
+    keys = ("province", "city", "county", "town", "village")
+    current = {"address": 4, "address-house": 5, "address-pickup": 6}[screen]
+    chosen = names[:current]
+    levels = [AddressLevel(i, tr(app.lang, f"address_level_{key}"), chosen[i] if i < len(chosen) else "", i == current)
+              for i, key in enumerate(keys)]
+    levels.append(AddressLevel(5, tr(app.lang, "address_level_house"), "12号" if current > 5 else "", current == 5))
+    view.show_levels(levels)
+    if screen == "address":
+        villages = ("城东社区", "示例路社区", "测试新村", "和平村")
+        view.show_choices(tr(app.lang, "address_choose_prompt", level=tr(app.lang, "address_level_village")),
+                          [Row(key=str(i), title=name) for i, name in enumerate(villages)])
+    elif screen == "address-house":
+        view.show_house(tr(app.lang, "address_house_prompt"), "3栋2单元40",
+                        tr(app.lang, "address_phone_line", phone="138****0427"))
+    else:
+        days = [Row(key=f"d{i}", title=tr(app.lang, "address_pickup_day", word=tr(app.lang, f"address_day_{i}"),
+                                             month=12, day=1 + i, weekday=tr(app.lang, f"address_weekday_{i + 1}")))
+                for i in (1, 2, 3)]
+        slots = [Row(key=s, title=tr(app.lang, f"address_pickup_{s}")) for s in ("am", "pm")]
+        view.show_pickup(tr(app.lang, "address_pickup_prompt"), days, slots, "d1", "am")
 
 
 def stage_service(app, screen: str) -> None:

@@ -257,6 +257,7 @@ class AddressFlow(Flow):
         if state is None:
             return
         state.step = "phone"
+        self.view.show_levels(self.levels(6))
         self.view.show_phone(self.t("address_phone_prompt"), state.phone)
 
     def set_phone(self, phone: str) -> None:
@@ -294,6 +295,7 @@ class AddressFlow(Flow):
         if state is None:
             return
         state.step = "pickup"
+        self.view.show_levels(self.levels(6))       # the house number typed shows in its line
         days = self.pickup_days()
         if state.pickup_date not in {d.key for d in days}:
             state.pickup_date = ""

@@ -13,6 +13,7 @@ STRINGS = {
     "address_change": ("修改", "Change"),
     "address_choose_prompt": ("请点选您所在的{level}", "Tap your {level}"),
     "address_unchosen": ("请选择", "Choose"),
+    "address_type_below": ("请在下面输入", "Type it below"),
     "address_house_prompt": ("请输入门牌号，例如 12号、3栋2单元401室", "Type the house number, e.g. 12号 or 3栋2单元401室"),
     "address_house_invalid": ("门牌号请以数字开头，例如 12号", "Start the house number with a digit, e.g. 12号"),
     "address_phone_line": ("快递员联系电话：{phone}", "Courier will call: {phone}"),
@@ -41,7 +42,8 @@ STRINGS = {
                                  "The certificate will be sent to: {address}\nOrder no.: {order_no}\n"
                                  "Track it under Progress with this number."),
     "certificate_post": ("邮寄", "Post it"),
-    "shipment_heading": ("{kind}（快递单号 {tracking_no}）", "{kind} (tracking no. {tracking_no})"),
+    "shipment_heading": ("{kind}：{status}（快递单号 {tracking_no}）", "{kind}: {status} (tracking no. {tracking_no})"),
+    "address_slot_heading": ("哪个时段？", "Which time?"),
     "shipment_pickup_time": ("上门取件：{time}", "Collection: {time}"),
     "address_weekday_0": ("周一", "Mon"),
     "address_weekday_1": ("周二", "Tue"),
