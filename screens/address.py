@@ -41,6 +41,7 @@ class AddressLine(BoxLayout):
 
 
 class AddressScreen(Screen):
+    voice_intro = "voice_address"          # what it says on entry (kiosk.voice)
     controller = ObjectProperty(None, allownone=True)
     landscape = BooleanProperty(False)
     step = StringProperty("list")          # list | house | phone | pickup

@@ -12,6 +12,8 @@ STRINGS = {
     "address_level_house": ("门牌号", "House no."),
     "address_change": ("修改", "Change"),
     "address_choose_prompt": ("请点选您所在的{level}", "Tap your {level}"),
+    "voice_address": ("填写收件地址。请点选您所在的乡镇和村，再在数字键上输入门牌号，最后点确认地址。",
+                      "Your address: tap your town and your village, type the house number, then tap Confirm address."),
     "address_unchosen": ("请选择", "Choose"),
     "address_type_below": ("请在下面输入", "Type it below"),
     "address_house_prompt": ("请输入门牌号，例如 12号、3栋2单元401室", "Type the house number, e.g. 12号 or 3栋2单元401室"),
