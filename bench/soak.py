@@ -56,10 +56,10 @@ DATA_SLACK_KB = 256
 WAL_LIMIT_KB = 5 * 1024   # SQLite's automatic checkpoint keeps a WAL near 4 MB at most
 STUCK_LIMIT = 0.01        # at most 1 % of visits may end by the soak's own recovery
 
-FIELDS = ["visit", "elapsed_s", "rss_mb", "heap_mb", "py_blocks_k", "threads", "fds", "textures", "data_kb",
+FIELDS = ["visit", "elapsed_s", "rss_mb", "rss_trimmed_mb", "heap_mb", "py_blocks_k", "threads", "fds", "textures", "data_kb",
           "transient_kb", "kept_kb", "wal_kb", "wal_max_kb",
           "font_fds", "outbox_db_kb", "outbox_wal_kb", "outbox_files_kb", "sessions_kb", "printouts_kb", "log_kb",
-          "log_files", "frame_ms", "frame_cpu_ms", "pending", "platform_up"]
+          "log_files", "frame_ms", "frame_cpu_ms", "pending", "platform_up", "stuck"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,10 +150,13 @@ def analyse(rows: list[dict], *, visits: int, warmup: int | None = None, stuck: 
         allowed = RSS_LIMIT_MB * span / (REFERENCE_VISITS - WARMUP_VISITS) + SHORT_RSS_NOISE_MB
         add(Check("RSS growth", grown <= allowed, f"{grown:+.1f} MB over {span:.0f} visits (allowed {allowed:.0f} MB), "
                                                   f"{rate:+.2f} MB/1k"))
+    # threads and fds differ with the platform up (connections, its restart) or down: compared like with like
+    same = [r for r in steady if r.get("platform_up", 1) == rows[-1].get("platform_up", 1)] or steady
     for key, slack, what in (("threads", THREAD_SLACK, "threads"), ("fds", FD_SLACK, "open fds")):
-        top = max(float(r[key]) for r in steady)
-        add(Check(f"{what} flat", top - float(base[key]) <= slack and _edge(steady, key, True) - float(base[key]) <= slack / 2 + 1,
-                  f"{base[key]:.0f} at visit {base['visit']:.0f}, at most {top:.0f}, end {steady[-1][key]:.0f}"))
+        first = baseline or same[0]
+        top = max(float(r[key]) for r in same)
+        add(Check(f"{what} flat", top - float(first[key]) <= slack and _edge(steady, key, True) - float(first[key]) <= slack / 2 + 1,
+                  f"{first[key]:.0f} at visit {first['visit']:.0f}, at most {top:.0f}, end {steady[-1][key]:.0f}"))
     tex_end = _edge(steady, "textures", True)
     add(Check("textures flat", tex_end - float(base["textures"]) <= TEXTURE_SLACK,
               f"{base['textures']:.0f} -> {tex_end:.0f} (slack {TEXTURE_SLACK})"))
@@ -205,7 +208,7 @@ def draw(rows: list[dict], png: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [("rss_mb", "RSS (MB)"), ("py_blocks_k", "Python heap (k blocks)"), ("threads", "threads"), ("fds", "open fds"),
+    panels = [(("rss_mb", "rss_trimmed_mb") if "rss_trimmed_mb" in rows[0] else "rss_mb", "RSS (MB): as is, after malloc_trim"), ("py_blocks_k", "Python heap (k blocks)"), ("threads", "threads"), ("fds", "open fds"),
               ("textures", "Kivy textures"), (("frame_ms", "frame_cpu_ms"), "frame (ms): wall, CPU"),
               (("data_kb", "transient_kb", "kept_kb", "wal_kb", "outbox_wal_kb"), "data folder (kB)"),
               (("log_kb",), "logs (kB)"), ("pending", "outbox pending")]
@@ -544,6 +547,8 @@ class Soak:
         self.top_growth: list[str] = []
         self.inventory: list[dict] = []
         self.last_target: Any = None
+        self.kind_seconds: dict[str, float] = {}
+        self.captures = {"full": 0, "small": 0}
         (args.out / "soak.partial.csv").unlink(missing_ok=True)
 
     # ---- small moves ----
@@ -734,6 +739,15 @@ class Soak:
 
     def v_submit(self) -> Iterator[float]:
         app = self.app
+        full = self.rng.random() < self.args.full_share
+        self.captures["full" if full else "small"] += 1
+        w, h = self.args.camera_size if full else self.args.small_camera_size
+        url = f"sim://?width={w}&height={h}&fps=5"
+
+        def camera() -> Any:   # the app opens the camera for each capture: this one at the size drawn
+            from devices.camera.driver import DocumentCamera
+            return DocumentCamera(url)
+        app.devices.camera_factory = camera
         yield from self.begin(with_card=self.people.card())
         submit = app.screens["submit"]
         yield from self.open_tile("submit", "submit")
@@ -911,8 +925,11 @@ class Soak:
             "sessions_kb": folder_kb(data / "sessions"), "printouts_kb": folder_kb(data / "demo" / "printouts"),
             "log_kb": folder_kb(logs), "log_files": len(list(logs.glob("kiosk.log*"))),
             "frame_ms": frame, "frame_cpu_ms": frame_cpu, "pending": int(status.get("pending", 0)) + int(status.get("inflight", 0)),
-            "platform_up": int(self.platform_up),
+            "platform_up": int(self.platform_up), "stuck": len(self.stuck),
         }
+        from kiosk.memory import trim
+        trim()   # what the C heap keeps but does not use: RSS minus this is the allocator's high-water
+        row["rss_trimmed_mb"] = psutil.Process().memory_info().rss / 1e6
         self.rows.append(row)
         partial = self.args.out / "soak.partial.csv"
         with partial.open("a", newline="") as f:
@@ -922,6 +939,9 @@ class Soak:
             writer.writerow(row)
         if not self.inventory:
             self.inventory.append(threads_and_fds())
+        # the made-up citizens fed so far (outside the kiosk's folders), for --report on a run still going
+        (self.args.out / "fed.json").write_text(json.dumps({"work": str(self.work), "fed": self.people.fed,
+                                                            "stuck": self.stuck}, ensure_ascii=False))
         if self.args.verbose:
             print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
         if not self.args.no_tracemalloc and not tracemalloc.is_tracing() and self.visit >= self.warmup:
@@ -967,6 +987,7 @@ class Soak:
             # a tour of every kind first (its first use warms caches and libraries), then at random
             kind = names[self.visit] if self.visit < len(names) else self.rng.choices(names, weights)[0]
             self.kinds[kind] = self.kinds.get(kind, 0) + 1
+            began = time.monotonic()
             try:
                 yield from getattr(self, f"v_{kind}")()
             except Stuck as exc:
@@ -981,12 +1002,14 @@ class Soak:
                     from kiosk.app import save_window_png
                     save_window_png(str(self.args.out / f"stuck-{len(self.stuck)}.png"))
                 yield from self.recover()
+            took = time.monotonic() - began
+            self.kind_seconds[kind] = self.kind_seconds.get(kind, 0.0) + took
             if self.leak is not None:
                 self.leak.visit()
             if self.args.trace:
                 import psutil
                 rss = psutil.Process().memory_info().rss / 1e6
-                print(f"visit {self.visit} {kind}: rss {rss:.0f} MB, threads {threading.active_count()}, "
+                print(f"visit {self.visit} {kind} {took:.1f} s: rss {rss:.0f} MB, threads {threading.active_count()}, "
                       f"fds {open_fds()}", flush=True)
             self.visit += 1
             if self.visit % self.args.sample_every == 0 and self.visit < self.args.visits \
@@ -994,6 +1017,7 @@ class Soak:
                 yield from self.sample()
         yield from self.drain()
         yield from self.sample()
+        self.inventory.append(threads_and_fds())
 
     def recover(self) -> Iterator[float]:
         app = self.app
@@ -1022,6 +1046,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--minutes", type=float, default=0, help="stop starting visits after this long, then drain and report")
     p.add_argument("--camera", default="3264x2448", help="simulated camera frame size (default: 8 MP)")
+    p.add_argument("--full-share", type=float, default=1.0,
+                   help="share of submissions captured at --camera size; the rest at --small-camera (default 1: all)")
+    p.add_argument("--small-camera", default="1280x960", help="frame size of the other submissions (default 1280x960)")
+    p.add_argument("--maxfps", type=int, default=60,
+                   help="Kivy's frame cap (0: frames as fast as they render; default 60, the kiosk's)")
     p.add_argument("--log-max-kb", type=int, default=512, help="log file size before rotation (compressed time)")
     p.add_argument("--log-files", type=int, default=3, help="rotated log files kept")
     p.add_argument("--no-tracemalloc", action="store_true")
@@ -1031,22 +1060,61 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--verbose", action="store_true", help="print each sample")
     p.add_argument("--trace", action="store_true", help="print RSS, threads and fds after each visit")
     p.add_argument("--elderly", type=float, default=0.12, help="share of visits switching to elderly mode")
+    p.add_argument("--report", type=Path, default=None, metavar="OUT",
+                   help="no run: the figures, verdict and PNG of a run's OUT folder so far (soak.partial.csv)")
     p.add_argument("--only", default="", help="only these kinds of visit (comma-separated), to look into one")
     args = p.parse_args(argv)
     if args.visits < 3:
         p.error("--visits must be at least 3")
     if args.sample_every <= 0:
         args.sample_every = max(1, args.visits // 50)
-    try:
-        w, h = (int(v) for v in args.camera.lower().split("x"))
-    except ValueError:
-        p.error("--camera is WIDTHxHEIGHT, e.g. 3264x2448")
-    args.camera_size = (w, h)
+    for name in ("camera", "small_camera"):
+        try:
+            w, h = (int(v) for v in getattr(args, name).lower().split("x"))
+        except ValueError:
+            p.error(f"--{name.replace('_', '-')} is WIDTHxHEIGHT, e.g. 3264x2448")
+        setattr(args, name + "_size", (w, h))
+    if not 0.0 <= args.full_share <= 1.0:
+        p.error("--full-share is between 0 and 1")
+    if args.maxfps < 0:
+        p.error("--maxfps is 0 or more")
     return args
+
+
+def report_partial(out: Path, args: argparse.Namespace) -> int:
+    """The figures of a run still going (or stopped): its partial CSV, the personal data it fed."""
+    csv_path = out / "soak.csv" if (out / "soak.csv").exists() else out / "soak.partial.csv"
+    if not csv_path.exists():
+        print(f"soak: no soak.csv nor soak.partial.csv in {out}", file=sys.stderr)
+        return 2
+    rows = read_csv(csv_path)
+    fed = json.loads((out / "fed.json").read_text()) if (out / "fed.json").exists() else {"fed": {}, "work": "", "stuck": []}
+    work = Path(fed["work"]) if fed["work"] else None
+    hits: list[str] = []
+    problems: list[str] = []
+    if work is not None:
+        data = work / "data"
+        hits = find_personal([data, work / "log", work / "kivy"], tuple(data / "demo" / n for n in (
+            "backend.sqlite3", "backend.sqlite3-wal", "backend.sqlite3-shm")), fed["fed"])
+        problems, _ = log_problems(work / "log")
+    visits = int(rows[-1]["visit"])
+    verdict = analyse(rows, visits=visits, stuck=int(rows[-1].get("stuck", len(fed["stuck"]))), log_errors=problems,
+                      personal_hits=hits, drained=rows[-1]["pending"] == 0,
+                      log_bound_kb=args.log_max_kb * (args.log_files + 1) + 64, log_files_max=args.log_files + 1)
+    print(report(verdict, rows, visits, rows[-1]["elapsed_s"]))
+    for line in fed["stuck"][:10]:
+        print("  stuck: " + line)
+    png = out / "soak-partial.png"
+    draw(rows, png, f"kiosk soak so far: {visits} visits, {'PASS' if verdict.ok else 'FAIL'}")
+    print(f"wrote {png}")
+    return 0 if verdict.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if "--report" in argv:
+        args = parse_args(argv)
+        return report_partial(args.report, args)
     if not os.environ.get("DISPLAY") and shutil.which("xvfb-run"):
         cmd = ["xvfb-run", "-a", "-s", "-screen 0 1920x1920x24 -nolisten tcp", sys.executable, __file__, *argv]
         return subprocess.call(cmd)
@@ -1068,6 +1136,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = replace(cfg, paths=PathsSection(data_dir=work / "data", log_dir=work / "log", key_file=work / "keys" / "outbox.key"),
                   devices=replace(cfg.devices, camera=f"sim://?width={w}&height={h}&fps=5"))
     ui_env.prepare(cfg.screen.width, cfg.screen.height, kivy_home=work / "kivy")
+    os.environ["KCFG_GRAPHICS_MAXFPS"] = str(args.maxfps)
     from kivy.clock import Clock
 
     from kiosk.app import KioskApp
@@ -1138,8 +1207,11 @@ def main(argv: list[str] | None = None) -> int:
     text = report(verdict, rows, soak.visit, elapsed)
     draw(rows, out / "soak.png", f"kiosk soak: {soak.visit} visits, {verdict.ok and 'PASS' or 'FAIL'}")
     summary = {"visits": soak.visit, "elapsed_s": round(elapsed, 1), "kinds": soak.kinds, "cuts": soak.cuts,
+               "seconds_by_kind": {k: round(v, 1) for k, v in sorted(soak.kind_seconds.items(), key=lambda kv: -kv[1])},
+               "captures": {**soak.captures, "full_size": args.camera, "small_size": args.small_camera,
+                            "full_share": args.full_share}, "maxfps": args.maxfps,
                "stuck": soak.stuck, "log_problems": problems[:50], "handled_job_failures": handled,
-               "threads_fds_start": soak.inventory[0] if soak.inventory else {}, "threads_fds_end": threads_and_fds(), "personal_hits": hits[:50],
+               "threads_fds_start": soak.inventory[0] if soak.inventory else {}, "threads_fds_end": soak.inventory[-1] if len(soak.inventory) > 1 else {}, "personal_hits": hits[:50],
                "fed": {"names": sum(k.startswith("name:") for k in soak.people.fed),
                        "id_numbers": sum(k.startswith("id:") for k in soak.people.fed),
                        "phones": sum(k.startswith("phone:") for k in soak.people.fed)},
@@ -1149,6 +1221,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     print(f"visits by kind: {soak.kinds}; network cuts: {soak.cuts}; stuck: {len(soak.stuck)}; "
           f"handled job failures logged: {handled}")
+    print(f"submissions captured at {args.camera}: {soak.captures['full']}, at {args.small_camera}: "
+          f"{soak.captures['small']}; seconds by kind: {summary['seconds_by_kind']}")
     if soak.top_growth:
         print("heap growth since warm-up (tracemalloc, top 5):")
         for line in soak.top_growth[:5]:

@@ -424,6 +424,9 @@ class KioskApp(App):
             self.apply_theme()
         self.lang = self.cfg.kiosk.default_language
         self.show_screen("attract")
+        if self.workers is not None:   # what the visit freed (capture frames) goes back to the system
+            from kiosk.memory import trim
+            self.workers.submit(trim)
         if self.card_on_reader and card_alert:
             self._show_card_alert()
 
