@@ -21,7 +21,7 @@ def flat_run(visits: int = 3000, every: int = 100) -> list[dict]:
         warm = min(visit, min(1000, visits // 3)) / min(1000, visits // 3)
         wobble = (-1) ** n
         rows.append({"visit": visit, "elapsed_s": visit * 2.0, "rss_mb": 300 + 80 * warm + 1.5 * wobble,
-                     "heap_mb": 0.0, "py_blocks_k": 1400 + 50 * warm + 3 * wobble, "threads": 16, "fds": 60 + (n % 2), "font_fds": min(64, n),
+                     "heap_mb": 0.0, "py_blocks_k": 1400 + 50 * warm + 3 * wobble, "threads": 16, "pool_threads": min(4, n), "fds": 60 + (n % 2), "font_fds": min(64, n),
                      "textures": 380 + (n % 3), "data_kb": 900 + 200 * wobble * warm,
                      "transient_kb": 400 + 200 * wobble * warm, "kept_kb": 300 + visit * 0.1, "wal_kb": 200.0,
                      "wal_max_kb": 100 + 3000 * warm, "outbox_db_kb": 40.0,
@@ -68,6 +68,15 @@ def test_a_short_run_catches_a_leak_of_capture_frames():
     rows = flat_run(visits=300, every=10)
     assert verdict(rows).ok
     assert "RSS growth" in verdict(with_leak("rss_mb", 1.0, rows)).failed()   # ~100 MB per 100 visits
+
+
+def test_a_short_run_allows_samples_taken_amid_a_capture_but_not_a_steady_climb():
+    rows = flat_run(visits=300, every=10)
+    spiked = [dict(r, rss_mb=r["rss_mb"] + (150 if r["visit"] in (270, 290) else 0)) for r in rows]  # 8 MP frames alive
+    assert verdict(spiked).ok, verdict(spiked).checks
+    assert soak.robust_slope_per_1k(spiked[10:], "rss_mb") < soak.slope_per_1k(spiked[10:], "rss_mb") / 4
+    climbing = with_leak("rss_mb", 0.2, rows)      # 0.2 MB a visit: 40 MB over the 200 visits after warm-up
+    assert verdict(climbing).failed() == ["RSS growth"]
 
 
 def test_data_left_behind_personal_data_logs_and_crashes_fail():
