@@ -97,7 +97,10 @@ class HoldToSpeak:
             # then hands it to the row under the finger: wait for that, briefly
             if waited < 3.0 and any(isinstance(ref(), ScrollView) for ref in touch.grab_list):
                 self._timers[touch.uid] = Clock.schedule_once(lambda dt: self._held(touch, waited + 0.1), 0.1)
-            return
+                return
+            button = self.disabled_button_at(touch)   # a greyed-out button says what it is (and why)
+            if button is None:
+                return
         touch.ud["kiosk.held"] = button
         label = spoken_label(button)
         if label.strip():
@@ -111,6 +114,21 @@ class HoldToSpeak:
             if isinstance(widget, ButtonBehavior) and not widget.disabled:
                 return widget
         return None
+
+    def disabled_button_at(self, touch: Any):
+        """The disabled button under the finger on the top-most layer (a dialog, or the screen)."""
+        if not self.window.children:
+            return None
+        found, stack = None, [self.window.children[0]]
+        while stack:
+            widget = stack.pop()
+            if widget.opacity <= 0:
+                continue
+            if (isinstance(widget, ButtonBehavior) and widget.disabled
+                    and widget.collide_point(*widget.to_widget(*touch.pos))):
+                found = widget
+            stack.extend(widget.children)
+        return found
 
     def _up(self, window: Any, touch: Any) -> bool:
         self._cancel(touch)

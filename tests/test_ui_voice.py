@@ -138,6 +138,11 @@ def scenario_request_and_hold(app, clock, results):
     tap(read_aloud)
     yield 0.3
     results["read_rating"] = app.voice.spoken[-1]
+    # a greyed-out button says what it is and why it is grey
+    submit = app.screens["rating"].ids.submit_button
+    before = len(app.voice.spoken)
+    yield from hold(app, submit)
+    results["disabled_held"] = [submit.disabled, app.voice.spoken[before:], submit.text]
     # the progress screen's number pad: a held key says its digit and types nothing; taps type
     app.show_screen("home")
     yield 0.2
@@ -278,6 +283,8 @@ def test_read_aloud_on_request_hold_speaks_without_pressing_and_taps_still_press
     said, screen, state = r["tile_held"]
     assert said == ["好差评，评价服务，提出建议"] and screen == "home" and state == "normal"
     assert r["tile_tapped"] == "rating" and r["read_rating"].startswith("这是好差评")
+    disabled, said, text = r["disabled_held"]
+    assert disabled and said == [" ".join(text.split())] and "请先点上面的评价" in said[0]
     assert r["key_held"] == [["7"], "ZW", "progress"] and r["typed"] == "ZW139"
     assert r["footer_held"] == [["长辈模式"], False]
     said, name, screen = r["row_held"]

@@ -280,3 +280,22 @@ def test_interrupting_stops_the_prompt_in_progress(tmp_path):
     wait_for(lambda: "新的页面" in marks.read_text(encoding="utf-8"))
     assert "第二段" not in marks.read_text(encoding="utf-8")
     speaker.stop()
+
+
+def test_a_printed_slip_is_read_aloud_through_the_shell_and_a_failed_print_is_not(tmp_path):
+    from flow_fakes import FakeReceiptPrinter, make_kiosk
+    from kiosk.flows.base import Devices, Flow
+
+    printer = FakeReceiptPrinter()
+    k = make_kiosk(tmp_path, devices=Devices(printer=printer))
+    said = []
+    k.shell.speak = lambda key, **values: said.append(k.shell.text(key, **values))   # elderly mode's speak
+    receipt = SubmissionReceipt(receipt_no="ZW0042261201-73920155", item_name="城乡居民养老保险参保登记",
+                                submitted_at="2026-12-01T10:00", lookup_url="https://example.invalid/p/x",
+                                applicant=NAME)
+    assert Flow(k.ctx).print_receipt(receipt, on_done=lambda result: None)
+    assert said == [receipt_speech(blocks_for(receipt, printer.profile))]
+    assert "七三九二，零一五五" in said[0] and "欧" not in said[0]
+    printer.ok = False
+    Flow(k.ctx).print_receipt(receipt, on_done=lambda result: None)
+    assert len(said) == 1
