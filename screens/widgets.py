@@ -206,9 +206,13 @@ class OnScreenKeyboard(BoxLayout):
         for row, words in ((self.ids.quick_row, self.QUICK_WORDS[:half]), (self.ids.quick_row2, self.QUICK_WORDS[half:])):
             for word in words:
                 key = Factory.KeyButton(
-                    text=app.tr(app.lang, f"quick_word:{word}"), font_size=34 * app.fs, text_size=(None, None),
-                    on_release=lambda b, w=word: self.dispatch("on_key", w))
-                app.bind(lang=lambda *_, k=key, w=word: setattr(k, "text", app.tr(app.lang, f"quick_word:{w}")))
+                    text=app.tr(app.lang, f"quick_word:{word}"), font_size=(34 if app.lang == "zh" else 26) * app.fs,
+                    text_size=(None, None), on_release=lambda b, w=word: self.dispatch("on_key", w))
+
+                def relabel(*_, k=key, w=word):  # English words are longer than the Chinese ones: a smaller size
+                    k.text = app.tr(app.lang, f"quick_word:{w}")
+                    k.font_size = (34 if app.lang == "zh" else 26) * app.fs
+                app.bind(lang=relabel, fs=relabel)
                 row.add_widget(key)
         for row_index, letters in enumerate(self.ROWS):
             row = self.ids[f"row{row_index}"]

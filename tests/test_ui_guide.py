@@ -29,7 +29,7 @@ def test_english_mode_leaves_no_chinese_of_the_kiosks_own(tmp_path, display):
     assert r["lang"] == "en"
     # every screen, dialog, notice, key and chip: only the platform's content may stay Chinese
     assert r["leftovers"] == [], "\n".join(f"{x['where']}: {x['widget']} {x['text']!r}" for x in r["leftovers"])
-    assert r["quick_word_query"] == ["低保", "Living allowance"]   # types Chinese, shows English
+    assert r["quick_word_query"] == ["低保", "Allowance"]   # types Chinese, shows English
     assert r["english_item"] == ["Registration for the urban and rural residents' basic pension", ""]
     assert r["notice_cjk"] == []                                    # the printed notice is English too
     title, note, shown = r["chinese_item"]

@@ -135,7 +135,7 @@ def scenario_english_walk(app, clock, results):
     yield 0.4
     guide = app.screens["guide"]
     leftovers(app, "guide", fragments, found)
-    tap(button_with_text("Living allowance"))
+    tap(button_with_text("Allowance"))
     yield 0.3
     results["quick_word_query"] = [guide.query, guide.ids.query_label.text]
     leftovers(app, "guide quick word", fragments, found)

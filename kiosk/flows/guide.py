@@ -92,7 +92,7 @@ class GuideFlow(Flow):
         rows = []
         for item in index.search(query, category=category or None, level=level or None):
             text = ItemText(item, lang)
-            detail = f"{category_label(item.category, lang)} · {text.department} · {self._limit(item)}"
+            detail = f"{category_label(item.category, lang)} · {self._limit(item)} · {text.department}"  # time before the long department
             if text.chinese_only:
                 detail = f"{self.t('chinese_only_short')} · {category_label(item.category, lang)} · {self._limit(item)}"
             rows.append(Row(key=item.id, title=text.name, badge=names[item.level], flag=item.kiosk_submittable,
@@ -242,7 +242,8 @@ class NoticeFlow(Flow):
         fees: tuple = ()
         if not any(word in item.fees for word in ("不收费", "免费")):
             amount = re.search(r"(\d+(?:\.\d+)?)\s*元", item.fees)
-            fees = (Fee(name=text.fees, amount="", basis=text.fee_basis),) if amount is None or len(item.fees) > 16 \
+            fees = (Fee(name=text.fees, amount="", basis=text.fee_basis),) \
+                if amount is None or len(item.fees) > 16 or text.english \
                 else (Fee(name=item.fees[:amount.start()].strip("：: ") or "费用", amount=amount.group(1),
                           basis=text.fee_basis),)
         places = tuple(NoticePlace(**{k: v for k, v in place_text(p, lang).items()}) for p in places_for(self.ctx, item))

@@ -42,7 +42,7 @@ CATEGORIES_EN: dict[str, str] = {
     "司法服务": "Legal services", "民政婚姻": "Civil affairs and marriage", "公用事业": "Utilities",
 }
 QUICK_WORDS_EN: dict[str, str] = {
-    "社保": "Social insurance", "医保": "Medical insurance", "养老": "Pension", "低保": "Living allowance",
+    "社保": "Social ins.", "医保": "Medical ins.", "养老": "Pension", "低保": "Allowance",
     "残疾": "Disability", "退役": "Veterans", "生育": "Birth", "宅基地": "Homestead", "补贴": "Subsidies",
     "证明": "Certificates",
 }
