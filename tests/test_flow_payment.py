@@ -9,7 +9,7 @@ import requests
 
 from flow_fakes import FakeReceiptPrinter, Services, make_kiosk, start_platform
 from flow_fakes import outbox  # noqa: F401  (fixture)
-from kiosk.flows import Devices
+from kiosk.flows import Catalogue, Devices
 from kiosk.platform_client import PlatformClient
 
 DEMO = {"Authorization": "Bearer demo-token", "X-Kiosk-Id": "demo-kiosk-001"}
@@ -184,3 +184,70 @@ def test_the_demo_keys_play_the_phone_on_the_demo_pay_page_only(tmp_path):
             assert client.payment_status(order["order_no"])["status"] == wanted
     for elsewhere in ("", "https://pay.example.com/demo-pay/RP1", "refpay://pay?ref=RP1", "http://127.0.0.1:9/m/abc"):
         assert not DemoKeys(Devices(), lambda: "", lambda: None, pay_url=lambda u=elsewhere: u).press(KEY_F6)
+
+
+def test_a_finished_submission_of_an_item_with_a_fee_offers_to_pay_now(tmp_path, outbox):
+    from backend.payments import set_fee
+    from kiosk.catalogue import SearchIndex, parse_catalogue
+    from kiosk.live_preview import CapturedPage
+    from kiosk.submission import ReceiptBook, use_receipt_book
+    from security_platform import platform as serve
+
+    book = ReceiptBook(tmp_path / "receipts.db", 1)
+    use_receipt_book(book)
+    try:
+        with serve(tmp_path / "fee.sqlite3", test_endpoints=True) as server:
+            with server.db.write() as conn:
+                set_fee(conn, "HJ-007", 1000, "补领工本费每证10元")    # the county charges for this one
+            client = PlatformClient(server.url, "demo-token", "demo-kiosk-001", timeout=10)
+            _version, items = parse_catalogue(client.fetch_catalogue().document)
+            catalogue = Catalogue(items={i.id: i for i in items}, index=SearchIndex(items))
+            phone = PhoneClient(client, server.url, {1: [("pay", "T-sub")]})
+            k = make_kiosk(tmp_path, services=Services(client=phone, outbox=outbox, base_url=server.url),
+                           catalogue=catalogue, devices=Devices(camera_factory=lambda: StillCamera()))
+            k.flows["pay"].poll_s = 0
+            k.present()
+            k.shell.open_task("submit", "材料提交", item_id="HJ-007")
+            submission = k.flows["submit"]
+            for index, material in enumerate(catalogue.items["HJ-007"].materials):
+                if material.required:
+                    submission.capture.open(index)
+                    submission.capture._page(CapturedPage(jpeg=b"\xff\xd8 page", found=True, thumbnail_rgb=b"\0" * 12,
+                                                          thumbnail_size=(2, 2)))
+                    submission.capture.close()
+            submission.contact()
+            submission.review("13800138000", "pickup")
+            submission.confirm()
+            receipt_no = k.views["submit"].last("show_done")[1]
+            title, _body, item_id, offered_for = k.views["payment"].last("offer")
+            assert title == "本事项需缴费 10.00 元" and (item_id, offered_for) == ("HJ-007", receipt_no)
+            k.shell.open_task("pay", "", item_id=item_id, receipt_no=offered_for)      # 现在缴费
+            (order,) = k.views["payment"].last("show_order")
+            assert order.amount == "10.00 元" and k.views["payment"].last("show_outcome")[0].kind == "paid"
+            paid = client.payment_status(order.order_line.split()[1])
+            assert paid["receipt_no"] == receipt_no and paid["charged_fen"] == 1000   # the fee of that application
+    finally:
+        use_receipt_book(None)
+        book.close()
+
+
+class StillCamera:
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+    def wait_for_frame(self, seq, timeout=0.5):
+        import time
+
+        time.sleep(0.01)
+        return None
+
+
+def test_no_offer_to_pay_when_the_platform_is_out_of_reach(tmp_path, platform):
+    k, _ = kiosk(tmp_path, platform)
+    k.present()
+    k.shell.is_online = False
+    k.shell.open_task("pay_offer", "", item_id="HJ-002", receipt_no="ZW0001261201-12345678")
+    assert "offer" not in k.views["payment"].names()

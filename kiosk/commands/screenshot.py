@@ -12,7 +12,7 @@ SCREENSHOT_NAMES = ("attract", "home", "guide", "guide-detail", "idle", "not-rea
 SCREENSHOT_NAMES += ("appointment-items", "appointment-days", "appointment-times", "appointment-phone",  # booking steps
                      "appointment-done", "appointment-pending", "appointment-mine", "appointment-confirm")
 SCREENSHOT_NAMES += ("submit-licences", "submit-phone")  # 材料免提交 on the checklist, 手机继续办
-SCREENSHOT_NAMES += ("payment", "payment-expired")   # the amount and QR of a demo order; that order expired
+SCREENSHOT_NAMES += ("payment", "payment-expired", "payment-list")   # a demo order's amount and QR; expired; the fees
 SCREENSHOT_NAMES += ("address", "address-house", "address-pickup")  # the courier's address picker
 
 
@@ -61,7 +61,7 @@ def screenshot(args: argparse.Namespace) -> int:
 def settle_seconds(screen: str) -> float:
     """How long a staged screen may fill in before its picture is taken (the diagnostics fill in from workers)."""
     if screen.startswith("payment"):
-        return 12.0     # a real order from the demo platform, made once it is up
+        return 25.0     # a real order from the demo platform, made once it is up (seeding takes a while)
     return 12.0 if screen == "service" else 2.0 if screen == "service-pin" else 1.5
 
 
