@@ -67,13 +67,17 @@ class EspeakEngine:
             self._mandarin = self._find_mandarin()
         return self._mandarin
 
-    def _find_mandarin(self) -> str:
+    def mandarin_voices(self) -> set[str]:
+        """The Mandarin voices espeak-ng lists here (empty: none, or no espeak-ng)."""
         try:
             listed = subprocess.run([self.program, "--voices=cmn"], capture_output=True, text=True,
                                     timeout=10, check=False).stdout
         except (OSError, subprocess.TimeoutExpired):
             listed = ""
-        names = {line.split()[1] for line in listed.splitlines()[1:] if len(line.split()) > 1}
+        return {line.split()[1] for line in listed.splitlines()[1:] if len(line.split()) > 1}
+
+    def _find_mandarin(self) -> str:
+        names = self.mandarin_voices()
         return next((v for v in self.MANDARIN if v in names), "cmn")
 
     def speak(self, text: str, lang: str) -> None:
@@ -121,6 +125,28 @@ def make_engine(name: str = DEFAULT_ENGINE, rate: int = DEFAULT_RATE) -> TtsEngi
         raise ValueError(f"unknown voice engine {name!r} (known: {', '.join(ENGINES)})")
     factory = ENGINES[name]
     return factory(rate=rate) if factory is EspeakEngine else factory()
+
+
+def doctor_check(cfg: Any) -> Any:
+    """``kiosk doctor``'s line on the voice: the configured engine and, for espeak-ng, a Mandarin voice."""
+    from kiosk.operate.checks import OK, SKIP, WARN, CheckResult
+
+    engine = make_engine(cfg.voice.engine, cfg.voice.rate)
+    data = {"engine": engine.name}
+    if isinstance(engine, SilentEngine):
+        return CheckResult("voice", SKIP, "voice off (voice.engine = none)", "语音已关闭", data, "system")
+    if not engine.available():
+        return CheckResult("voice", WARN, f"{engine.name} is not installed: the kiosk does not speak",
+                           f"未安装{engine.name}，终端不能说话", data, "system")
+    if isinstance(engine, EspeakEngine):
+        voices = engine.mandarin_voices()
+        data["voices"] = sorted(voices)
+        if not voices:
+            return CheckResult("voice", WARN, "espeak-ng has no Mandarin (cmn) voice: prompts are not spoken well",
+                               "espeak-ng 没有普通话语音", data, "system")
+        data["voice"] = engine.voice("zh")
+    return CheckResult("voice", OK, f"{engine.name} speaks Mandarin ({data.get('voice', 'zh')})",
+                       "语音正常（普通话）", data, "system")
 
 
 # ---- the personal-data guard ----------------------------------------------------------------------

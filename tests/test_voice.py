@@ -299,3 +299,19 @@ def test_a_printed_slip_is_read_aloud_through_the_shell_and_a_failed_print_is_no
     printer.ok = False
     Flow(k.ctx).print_receipt(receipt, on_done=lambda result: None)
     assert len(said) == 1
+
+
+def test_kiosk_doctor_says_whether_the_kiosk_can_speak(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from kiosk.voice import doctor_check
+
+    cfg = load_config(None)
+    assert doctor_check(replace(cfg, voice=replace(cfg.voice, engine="none"))).status == "skip"
+    bin_dir = install_fake_espeak(tmp_path)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    result = doctor_check(cfg)
+    assert result.status == "ok" and result.data["voice"] == "cmn-latn-pinyin", result
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    result = doctor_check(cfg)
+    assert result.status == "warn" and "not installed" in result.summary_en

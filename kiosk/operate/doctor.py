@@ -59,7 +59,14 @@ def doctor_checks(cfg, *, device_timeout: float = DEVICE_TIMEOUT_S, network_time
         checks.append(Check("ledger", "system", lambda: system.check_ledger(cfg), local))
         checks.append(Check("versions", "system", lambda: system.check_versions(cfg), local))
         checks.append(Check("uptime", "system", lambda: system.check_uptime(started), local))
+        checks.append(Check("voice", "system", lambda: _voice_check(cfg), local))
     return checks
+
+
+def _voice_check(cfg) -> CheckResult:
+    from kiosk.voice import doctor_check
+
+    return doctor_check(cfg)
 
 
 def _device_counters(cfg, name: str) -> dict[str, Any]:
