@@ -97,6 +97,8 @@ class ServiceRequestFlow(Flow):
         outbox, book = self.ctx.services.outbox, getattr(self.ctx.services, "receipts", None)
         when = self.now()
 
+        from kiosk.qr_content import phone_link_text
+
         link: dict[str, str] = {}
 
         def store() -> str:
@@ -111,7 +113,8 @@ class ServiceRequestFlow(Flow):
             return request_no
 
         def stored(request_no: str) -> None:
-            self._stored(request_no, kind, item, phone, preferred, when, link.get("token", ""))
+            url = phone_link_text(link["token"], self.ctx.services.base_url) if link.get("token") else ""
+            self._stored(request_no, kind, item, phone, preferred, when, url)
         self.ctx.jobs.submit(store, stored, self._failed)
 
     def _failed(self, exc: BaseException) -> None:
@@ -119,9 +122,8 @@ class ServiceRequestFlow(Flow):
         self.save_failed(exc)
 
     def _stored(self, request_no: str, kind: str, item: Any, phone: str, preferred: str, when: Any,
-                token: str = "") -> None:
+                phone_url: str = "") -> None:
         from kiosk.flows.rating import note_done
-        from kiosk.qr_content import phone_link_text
         from kiosk.receipts import RequestReceipt
 
         online = self.ctx.shell.online()
@@ -134,7 +136,7 @@ class ServiceRequestFlow(Flow):
             request_no=request_no, kind=kind_label, submitted_at=when,
             item_name=item.name if item is not None else "", contact_phone=phone,
             preferred_time=self.ctx.shell.text_in("zh", preferred), centre_name=self.ctx.cfg.kiosk.centre_name,
-            lookup_url=phone_link_text(token, self.ctx.services.base_url) if token else ""))
+            lookup_url=phone_url))
 
     def rate(self) -> None:
         """评价本次服务: the rating is about this request (its number, its item)."""
