@@ -5,7 +5,9 @@ sha256 is stored, and it opens one thing for :data:`LINK_VALID` (7 days): an app
 progress (``application``, by receipt number), a booking (``booking``, by booking number), an
 item's one-time notice (``notice``, by item id), what a submission left at a kiosk still misses
 (``unfinished``, by the number ``backend.licences.record_unfinished`` gives) or a request for a home
-visit or proxy service (``request``, by request number; the kiosk draws that token, ``adopt``). Each link also has a form token that a page's
+visit or proxy service (``request``, by request number; the kiosk draws that token, ``adopt``) or a
+booking queued offline (``appointment_request``, by the kiosk's number; the kiosk draws it too: the
+booking once made, or that its time was taken). Each link also has a form token that a page's
 POST form must carry back (the booking's cancel button), so another site cannot post for it.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ from backend.clock import as_utc, to_utc
 from backend.db import mobile_links
 
 LINK_VALID = timedelta(days=7)
-KINDS = ("application", "booking", "notice", "unfinished", "request")
+KINDS = ("application", "booking", "notice", "unfinished", "request", "appointment_request")
 TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 

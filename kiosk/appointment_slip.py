@@ -2,7 +2,8 @@
 
 Pure like kiosk.receipts: the caller passes the time, the place, the materials and the phone
 page's link. A booking queued while the platform was out of reach prints 「预约待确认」 big and
-says what happens next; it has no link yet (the platform makes links). Personal data is printed
+says what happens next; its link (a token the kiosk drew, recorded by the platform when the booking
+arrives) shows the outcome on the phone. Personal data is printed
 masked (a slip left on the tray must not tell a stranger who booked).
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ class AppointmentSlip:
     printed_at: Union[datetime, str]
     materials: tuple[Material, ...] = ()
     provisional: bool = False
-    link: str = ""              # the phone page (a random token), "" when provisional
+    link: str = ""              # the phone page (a random token; the kiosk draws it when provisional)
     holder: str = ""            # printed masked
     phone: str = ""             # printed masked
     centre_name: str = ""
@@ -58,7 +59,7 @@ def slip_blocks(s: AppointmentSlip) -> list[Block]:
         blocks.append(Row(name, m.amount, marker=f"{i}. "))
     blocks.append(Rule())
     if s.link:
-        blocks.append(Qr(s.link, caption="扫码在手机上查看、改约或取消"))
+        blocks.append(Qr(s.link, caption="扫码在手机上查看预约结果" if s.provisional else "扫码在手机上查看、改约或取消"))
     if s.enquiry_phone:
         blocks.append(Field("咨询电话", s.enquiry_phone))
     blocks.append(Field("打印时间", _time(s.printed_at)))

@@ -121,3 +121,22 @@ def test_a_queued_booking_must_carry_the_kiosks_own_number(served):
         assert refused.status_code in (400, 422), (bad, refused.text)
     missing = post(served, "/appointment-requests", body(slot))
     assert missing.status_code in (400, 422)
+
+
+def test_a_queued_booking_carries_the_slips_phone_link(served):
+    import secrets
+
+    slot = slots(served, "SB-007", kind="window")[3]
+    token = secrets.token_urlsafe(24)
+    bad = post(served, "/appointment-requests", {**body(slot, id_number(305)), "request_no": request_no(3),
+                                                 "mobile_token": "short"})
+    assert bad.status_code in (400, 422)
+    answer = post(served, "/appointment-requests", {**body(slot, id_number(305), name="黄建国"),
+                                                    "request_no": request_no(4), "mobile_token": token})
+    assert answer.status_code == 201 and answer.json()["outcome"] == "booked"
+    page = requests.get(served.url + "/m/" + token, timeout=10)
+    assert page.status_code == 200 and answer.json()["booking_no"] in page.text and "黄**" in page.text
+    reused = post(served, "/appointment-requests", {**body(slot, id_number(306)), "request_no": request_no(5),
+                                                    "mobile_token": token})
+    assert reused.status_code == 422 and "mobile_token" in reused.json()["error"]
+    assert get(served, f"/appointment-requests/{request_no(5)}").status_code == 404   # refused: nothing kept

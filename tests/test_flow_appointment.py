@@ -194,7 +194,8 @@ def test_offline_booking_is_provisional_then_confirmed_while_the_citizen_is_ther
     k.shell.is_online = False                # then the link went down
     k.flows["appointment"].book("13912345678")
     done = k.views["appointment"].last("show_done")[0]
-    assert done.provisional and done.title == "预约待确认" and done.qr_text == ""
+    assert done.provisional and done.title == "预约待确认" and done.qr_text.startswith(server.url + "/m/")
+    assert requests.get(done.qr_text, timeout=10).status_code == 404   # not arrived yet: the page shows nothing
     assert done.number.startswith("ZW0001")
     assert "待确认" in printer.jobs[0].decode("gb18030", "replace")
     (leased,) = outbox.lease()
@@ -208,6 +209,10 @@ def test_offline_booking_is_provisional_then_confirmed_while_the_citizen_is_ther
     assert confirmed.title == "预约成功" and not confirmed.provisional and confirmed.number.startswith("YY0000")
     assert confirmed.qr_text.startswith(server.url + "/m/")
     assert len(printer.jobs) == 2 and confirmed.number.encode() in printer.jobs[1]
+    # the provisional slip's code now opens the booking it became
+    page = requests.get(done.qr_text, timeout=10)
+    assert page.status_code == 200 and confirmed.number in page.text and "取消这个预约" in page.text
+    assert WEI not in page.text
 
 
 def test_a_slot_taken_meanwhile_is_a_plain_message_with_the_free_times_again(tmp_path, outbox, platform):
@@ -248,6 +253,10 @@ def test_offline_booking_for_a_slot_taken_meanwhile_comes_back_plainly(tmp_path,
     k.shell.is_online = True
     deliver(outbox, server)
     assert k.shell.messages[-1] == ("时段已满", "这个时段刚刚被别人约满了，请另选一个时间。")
+    # the provisional slip's code says so too, for a citizen who has left
+    provisional = k.views["appointment"].last("show_done")[0]
+    page = requests.get(provisional.qr_text, timeout=10)
+    assert page.status_code == 200 and "预约没有成功" in page.text and "打电话" in page.text
     step, _title, _rows, message = choices(k)
     assert step == "day" and "约满" in message
 

@@ -38,7 +38,9 @@ from backend.appointments import (KIND_LABELS, MAX_DAYS, SlotError, SlotTaken, b
                                   request_outcome)
 from backend.auth import KioskIdentity, require_kiosk
 from backend.bodies import read_body
+from backend.clock import to_utc
 from backend.idempotency import IdempotentWrite, idempotent_write, json_response, render_json
+from backend.mobile_links import LINK_VALID, adopt
 from backend.people import mask_id_number, mask_name, normalise_id_number
 from backend.validation import check_name, check_phone, check_text
 
@@ -145,6 +147,8 @@ class QueuedBookingRequest(BookingRequest):
         "id_number": "450329195503020018", "phone": "13807730018"}]})
 
     request_no: str = Field(pattern=docs.RECEIPT_PATTERN, description="the kiosk's own number for this booking")
+    mobile_token: str | None = Field(None, min_length=32, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                     description="the provisional slip's phone link, drawn by the kiosk")
 
 
 class QueuedOutcome(BaseModel):
@@ -395,7 +399,7 @@ async def post_queued(request: Request, write: IdempotentWrite = Depends(idempot
         payload = body.json
         if not isinstance(payload, dict):
             raise HTTPException(422, "a queued booking is a JSON object")
-        rest = {k: v for k, v in payload.items() if k != "request_no"}
+        rest = {k: v for k, v in payload.items() if k not in ("request_no", "mobile_token")}
         number = normalise_id_number(rest.get("id_number"))
         if number is None:
             raise HTTPException(422, "id_number is not a valid 18-character ID number")
@@ -407,8 +411,13 @@ async def post_queued(request: Request, write: IdempotentWrite = Depends(idempot
             raise HTTPException(422, str(exc).replace("receipt_no", "request_no")) from None
         if item_row(conn, fields["item_id"]) is None:
             raise HTTPException(422, "item_id is not a catalogue item")
+        first = request_outcome(conn, request_no) is None
         found = book_queued(conn, request_no=request_no, slot_id=fields["slot_id"], item_id=fields["item_id"],
                             person=fields["person"], kiosk_id=write.kiosk_id, now=now)
+        token = payload.get("mobile_token")
+        if first and token is not None and (not isinstance(token, str) or not adopt(
+                conn, token, "appointment_request", request_no, write.kiosk_id, now, to_utc(now) + LINK_VALID)):
+            raise HTTPException(422, "mobile_token must be 32-64 URL-safe characters, drawn at random, not used before")
         log.info("queued booking %s from kiosk %s: %s (%s)", request_no, write.kiosk_id, found["outcome"],
                  mask_id_number(number))
         return 201, outcome_answer(conn, found)

@@ -331,6 +331,31 @@ def alternatives(conn: sa.Connection, found: dict | None, now: Any) -> list[dict
             if s["free"] > 0 and s["slot_id"] != slot["slot_id"]]
 
 
+def booking_target(conn: sa.Connection, link: dict) -> str | None:
+    """The booking a link opens: its own, or the one a booking queued offline became."""
+    if link["kind"] == "booking":
+        return link["target"]
+    if link["kind"] == "appointment_request":
+        from backend.appointments import request_outcome
+
+        outcome = request_outcome(conn, link["target"])
+        return outcome["booking_no"] if outcome is not None else None
+    return None
+
+
+def queued_page(conn: sa.Connection, request_no: str) -> str | None:
+    """A booking queued offline whose time was taken before it arrived: said plainly, with what next."""
+    from backend.appointments import request_outcome
+
+    outcome = request_outcome(conn, request_no)
+    if outcome is None:
+        return None
+    body = ("<p class=\"big\">预约没有成功</p><p>您在自助终端预约时网络不通，预约送到时这个时段已经约满了。"
+            "工作人员会打电话和您另约时间；也可以拨打 12345 咨询。</p>"
+            + rows([("待确认编号", request_no), ("回访编号", outcome["callback_no"] or "—")]))
+    return page("我的预约", body)
+
+
 def render(db: Any, token: str, message: str | None = None) -> str | None:
     with db.read() as conn:
         link = resolve(conn, token, db.clock())
@@ -354,11 +379,14 @@ def render(db: Any, token: str, message: str | None = None) -> str | None:
             item = item_row(conn, found["item_id"]) if found is not None else None
             return None if item is None else unfinished_page(found, item,  # type: ignore[arg-type]
                                                              notice_where_html(conn, item))
-        if link["kind"] == "booking":
-            row = booking_row(conn, link["target"])
+        if link["kind"] == "appointment_request" and booking_target(conn, link) is None:
+            return queued_page(conn, link["target"])
+        if link["kind"] in ("booking", "appointment_request"):
+            target = booking_target(conn, link)
+            row = booking_row(conn, target) if target else None
             if row is None:
                 return None
-            found = booking(conn, link["target"])
+            found = booking(conn, target)  # type: ignore[arg-type]
             return booking_page(found, mask_name(row["name"]), token,  # type: ignore[arg-type]
                                 link["form_token"], message, alternatives(conn, found, db.clock()))
         found = load_applications(conn, applications.c.receipt_no == link["target"])
@@ -434,15 +462,16 @@ async def mobile_cancel(token: str, request: Request) -> Response:
     def work() -> int:
         with db.write() as conn:
             link = resolve(conn, token, db.clock())
-            if link is None or link["kind"] != "booking":
+            target = booking_target(conn, link) if link is not None else None
+            if link is None or target is None:
                 return 404
             if cross_site or not hmac.compare_digest(sent.encode("utf-8"), link["form_token"].encode("utf-8")):
                 return 403
             try:
-                cancel(conn, link["target"], db.clock())
+                cancel(conn, target, db.clock())
             except SlotError:
                 return 422
-            log.info("booking %s cancelled on the phone", link["target"])
+            log.info("booking %s cancelled on the phone", target)
             return 303
 
     status = await run_in_threadpool(work)
@@ -491,19 +520,20 @@ async def mobile_change(token: str, request: Request) -> Response:
     def work() -> int:
         with db.write() as conn:
             link = resolve(conn, token, db.clock())
-            if link is None or link["kind"] != "booking":
+            target = booking_target(conn, link) if link is not None else None
+            if link is None or target is None:
                 return 404
             if cross_site or not hmac.compare_digest(sent.encode("utf-8"), link["form_token"].encode("utf-8")):
                 return 403
             if not chosen.isdigit() or not 1 <= int(chosen) < 2**63:
                 return 422
             try:
-                reschedule(conn, link["target"], int(chosen), db.clock())
+                reschedule(conn, target, int(chosen), db.clock())
             except SlotTaken:
                 return 409
             except SlotError:
                 return 422
-            log.info("booking %s moved to slot %s on the phone", link["target"], chosen)
+            log.info("booking %s moved to slot %s on the phone", target, chosen)
             return 303
 
     status = await run_in_threadpool(work)

@@ -397,21 +397,30 @@ class AppointmentFlow(Flow):
         if address:
             body["address"] = address
 
+        link: dict[str, str] = {}
+
         def store() -> tuple[str, str]:
+            import secrets
+
             if outbox is None:
                 raise RuntimeError("outbox unavailable")
             request_no = new_receipt_no(when, book)
-            return request_no, outbox.put("POST", QUEUED_PATH, json={**body, "request_no": request_no})
+            link["token"] = secrets.token_urlsafe(24)   # the slip's phone link: the outcome, once it arrives
+            return request_no, outbox.put("POST", QUEUED_PATH, json={**body, "request_no": request_no,
+                                                                      "mobile_token": link["token"]})
 
         def stored(numbers: tuple[str, str]) -> None:
+            from kiosk.qr_content import phone_link_text
+
             state.request_no, state.outbox_item = numbers
             self._watch()
-            self._print_slip(state.request_no, slot, None, "", True)
+            url = phone_link_text(link["token"], self.ctx.services.base_url) if self.ctx.services.base_url else ""
+            self._print_slip(state.request_no, slot, None, url, True)
             self.view.set_busy(False)
             self.view.show_done(AppointmentDone(
                 title=self.t("appt_pending_title"), when=self._when(slot), place=self._place(slot),
                 number_label=self.t("appt_pending_number"), number=state.request_no,
-                message=self.t("appt_pending_body"), qr_text="", provisional=True))
+                message=self.t("appt_pending_body"), qr_text=url, provisional=True))
             self.ctx.shell.speak("appt_pending_title")
 
         def failed(exc: BaseException) -> None:

@@ -54,9 +54,9 @@ STRINGS: dict[str, tuple[str, str]] = {
                          "Your slip is printed with everything to bring. Scan its QR code to see, change or cancel on your phone."),
     "appt_booked_no_slip": ("请记下预约时间和地点。要带的材料可在手机上查看。",
                             "Please note the time and place."),
-    "appt_pending_body": ("网络暂时不通，预约已保存，网络恢复后自动提交。确认前还不算约好；如果这个时段已满，工作人员会打电话给您。",
+    "appt_pending_body": ("网络暂时不通，预约已保存，网络恢复后自动提交。确认前还不算约好；如果这个时段已满，工作人员会打电话给您。扫码可在手机上看结果。",
                           "The network is down. Your booking is saved and sent when it returns; it is not confirmed yet. "
-                          "If the time is full, staff will phone you."),
+                          "If the time is full, staff will phone you. Scan the code to see the outcome on your phone."),
     "appt_confirmed_now": ("网络已恢复，预约已经确认。新的凭条已打印。", "The network is back and your booking is confirmed. A new slip is printed."),
     "appt_taken": ("这个时段刚刚被别人约满了，请另选一个时间。", "That time was just taken. Please choose another."),
     "appt_taken_title": ("时段已满", "Time taken"),
