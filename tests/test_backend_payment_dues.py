@@ -108,3 +108,22 @@ def test_the_demo_platform_pays_through_its_page_and_a_real_one_has_no_such_page
         assert requests.post(real.url + "/demo-pay/RP0", data={"event": "pay"}, timeout=10).status_code == 404
         assert requests.post(real.url + "/api/v1/test/payments/ZF0000261123-00000000/events", json={"event": "pay"},
                              headers=auth, timeout=10).status_code == 404
+
+
+def test_the_demo_pay_page_answers_loopback_clients_only(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from backend.server import build_app
+
+    with platform(tmp_path / "p.sqlite3", demo_payments=True) as server:
+        made = requests.post(server.url + "/api/v1/payments", json={"item_id": "HJ-001"},
+                             headers={**DEMO, "Idempotency-Key": uuid.uuid4().hex}, timeout=10).json()
+        path = made["qr_content"][len(server.url):]
+        assert requests.get(server.url + path, timeout=10).status_code == 200          # from this machine
+        for client_host in ("192.168.1.20", "testclient"):
+            remote = TestClient(build_app(server.db, public_url=server.url, demo_payments=True),
+                                client=(client_host, 50000))
+            assert remote.get(path).status_code == 403
+            assert remote.post(path, data={"event": "pay"}).status_code == 403
+        assert requests.get(server.url + f"/api/v1/payments/{made['order_no']}", headers=DEMO,
+                            timeout=10).json()["status"] == "pending"
