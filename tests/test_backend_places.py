@@ -112,3 +112,12 @@ def test_places_route_lists_the_items_each_place_handles(backend, seed):
     village = served["demo-xincun"]
     assert set(village["items"]) == {i["id"] for i in items if i["level"] == "village"}
     assert requests.get(backend.url + "/api/v1/places", timeout=10).status_code == 401
+
+
+def test_every_demo_persons_item_has_english(seed):
+    from backend.seed import load_demo_people
+
+    items = {i["id"]: i for i in seed[0]}
+    used = {a["item_id"] for p in load_demo_people() for a in p.get("applications", [])}
+    assert used, "the demo people have applications"
+    assert [i for i in sorted(used) if items[i]["en"] is None] == []
