@@ -54,9 +54,18 @@ class AddressScreen(Screen):
     day = StringProperty("")
     slot = StringProperty("")
     house_keys = ListProperty(HOUSE_KEYS)
+    summary = StringProperty("")           # the address so far in one line (portrait, past the lists)
+    compact = BooleanProperty(False)       # portrait past the lists: one summary line, room for the keypad
+
+    def on_landscape(self, *args) -> None:
+        self.compact = not self.landscape and self.step != "list"
+        if "levels" in self.ids:
+            for line in self.ids.levels.children:
+                line.landscape = self.landscape
 
     def on_step(self, *args) -> None:
         self.ids.steps.current = self.step
+        self.compact = not self.landscape and self.step != "list"
 
     def reset(self, title: str) -> None:
         self.title, self.message, self.prompt = title, "", ""
@@ -67,6 +76,7 @@ class AddressScreen(Screen):
         self.step = "list"
 
     def show_levels(self, levels: Sequence[AddressLevel]) -> None:
+        self.summary = " ".join(level.value for level in levels if level.value)
         box = self.ids.levels
         box.clear_widgets()
         for level in levels:

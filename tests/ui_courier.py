@@ -48,7 +48,8 @@ def address_geometry(app) -> dict:
     return {"window": list(ui_harness.window().size), "footer_top": app.footer.top,
             "header_y": app.header.y if hasattr(app, "header") else None,
             "buttons": [window_rect(w) + [w.text] for w in buttons],
-            "levels": [window_rect(w) for w in screen.ids.levels.children]}
+            "levels": [window_rect(screen.ids.summary_box)] if screen.compact
+            else [window_rect(w) for w in screen.ids.levels.children]}
 
 
 def _shown(widget) -> bool:

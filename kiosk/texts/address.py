@@ -11,6 +11,7 @@ STRINGS = {
     "address_level_village": ("村（社区）", "Village"),
     "address_level_house": ("门牌号", "House no."),
     "address_change": ("修改", "Change"),
+    "address_change_all": ("修改地址", "Change address"),
     "address_choose_prompt": ("请点选您所在的{level}", "Tap your {level}"),
     "voice_address": ("填写收件地址。请点选您所在的乡镇和村，再在数字键上输入门牌号，最后点确认地址。",
                       "Your address: tap your town and your village, type the house number, then tap Confirm address."),
