@@ -20,6 +20,7 @@ from kivy.core.window import Window
 from kivy.properties import (BooleanProperty, ListProperty, NumericProperty, ObjectProperty,
                              StringProperty)
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.bridge import UiBridge, Workers
@@ -374,8 +375,10 @@ class KioskApp(App):
         service = self.flows["service"]
         service.touch()
         if self.header.collide_point(*touch.pos):
-            if self.header.ids.read_aloud.collide_point(*touch.pos):   # 读给我听 works on every screen
-                return self.header.ids.read_aloud.dispatch("on_touch_down", touch)
+            if self.header.ids.read_aloud.collide_point(*touch.pos):   # 读给我听, also on the attract screen
+                covered = any(isinstance(w, ModalView) for w in Window.children)      # a dialog takes the touch
+                return (not covered and self.manager.current == "attract"
+                        and self.header.ids.read_aloud.dispatch("on_touch_down", touch))
             service.header_tap()  # five taps within three seconds: the technician's PIN pad
             return self.manager.current == "attract"  # a tap on the header does not wake the kiosk
         return False

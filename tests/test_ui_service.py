@@ -48,7 +48,7 @@ def _enter_pad(app):
     from ui_harness import tap, wait_until
 
     for _ in range(5):
-        tap(app.header)
+        tap(app.header.children[-1])    # the centre's name (读给我听 in the middle is a button of its own)
         yield 0.05
     yield from wait_until(lambda: app.manager.current == "service-pin")
 

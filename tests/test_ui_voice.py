@@ -176,6 +176,15 @@ def scenario_request_and_hold(app, clock, results):
     before = len(app.voice.spoken)
     yield from hold(app, app.footer.ids.elderly_button)
     results["footer_held"] = [app.voice.spoken[before:], app.elderly]
+    # with a dialog open, the dialog takes the touch: 读给我听 under it is not pressed
+    app.shell.message("已打印", "请取走", offer_help=False)
+    yield 0.3
+    before = len(app.voice.spoken)
+    tap(read_aloud)
+    yield 0.3
+    results["under_dialog"] = [app.voice.spoken[before:], len(app.shell.dialogs)]
+    app.shell.close_dialogs()
+    yield 0.2
     # 读给我听 works on the attract screen as well (it does not start a visit)
     app.end_session("test")
     yield 0.3
@@ -289,6 +298,7 @@ def test_read_aloud_on_request_hold_speaks_without_pressing_and_taps_still_press
     assert r["footer_held"] == [["长辈模式"], False]
     said, name, screen = r["row_held"]
     assert said and said[0].startswith(name) and screen == "guide" and r["row_tapped"] == "guide-detail"
+    assert r["under_dialog"] == [[], 1]
     said, screen = r["attract_read"]
     assert screen == "attract" and said and said[0].startswith("这里是二十四小时自助服务区")
     assert calls and all(c[1].startswith("cmn") and c[-1] in r["all_spoken"] for c in calls)
