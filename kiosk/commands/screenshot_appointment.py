@@ -64,4 +64,4 @@ def stage(app: Any, screen: str) -> None:
             number_label=t("appt_pending_number" if pending else "appt_number"),
             number="ZW0001261201-73920155" if pending else "YY0000261201-73920155",
             message=t("appt_pending_body" if pending else "appt_booked_body"),
-            qr_text="" if pending else "http://127.0.0.1:8000/m/Hq3xY0a9VdJk2mP7sT4wZ1bC8eF5gN6r", provisional=pending))
+            qr_text="http://127.0.0.1:8000/m/Hq3xY0a9VdJk2mP7sT4wZ1bC8eF5gN6r", provisional=pending))
