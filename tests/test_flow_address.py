@@ -201,3 +201,14 @@ def test_a_certificate_by_post_goes_through_the_outbox_and_is_tracked(tmp_path, 
     k.flows["progress"].lookup(order_no)
     (shown,) = k.views["progress"].last("show_results")[0]
     assert shown["shipments"][0]["steps"][0]["at"].count(":") == 1      # HH:MM in the kiosk's zone
+
+
+def test_the_address_leaves_the_screen_with_the_card(tmp_path, platform):
+    from kiosk.flows import card_removed
+
+    k = kiosk_with(tmp_path, platform)
+    k.shell.open_task("address", on_done=lambda chosen: None)
+    _p, towns = rows_of(k)
+    k.flows["address"].choose(towns["资源镇"])
+    assert card_removed(k.flows)
+    assert k.shell.screen == "home" and k.views["address"].calls[-1] == ("reset", ("",))

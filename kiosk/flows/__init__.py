@@ -86,6 +86,6 @@ def card_removed(flows: Mapping[str, Flow]) -> bool:
     return True
 
 
-PERSONAL_SCREENS = ("certificates", "progress")   # what they show is the card holder's own
+PERSONAL_SCREENS = ("certificates", "progress", "address")   # what they show is the card holder's own
 READING_SCREENS = ("guide-detail", "certificates")  # read at length: a longer idle time (SessionKeeper.set_reading)
 READING_SCREENS += ("payment",)   # the citizen is busy paying on the phone, not touching the screen

@@ -144,6 +144,10 @@ class AddressFlow(Flow):
     def reset(self) -> None:
         self.view.reset("")
 
+    def card_removed(self) -> None:
+        """The address leaves the screen with the card; what was chosen stays for this visit."""
+        self.view.reset("")
+
     # -- the levels ------------------------------------------------------------------------------------
     def levels(self, current: int) -> list[AddressLevel]:
         state = self.state(AddressState)
