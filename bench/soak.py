@@ -583,6 +583,7 @@ class Soak:
         self.inventory: list[dict] = []
         self.last_target: Any = None
         self.kind_seconds: dict[str, float] = {}
+        self.retaps: dict[str, int] = {}
         self.captures = {"full": 0, "small": 0}
         (args.out / "soak.partial.csv").unlink(missing_ok=True)
 
@@ -669,11 +670,15 @@ class Soak:
         """Tap a widget and wait for what it should do; tap again when nothing happened after a few
         seconds (a widget tapped before its screen was laid out)."""
         deadline = time.monotonic() + timeout
+        first = True
         while True:
             if settle:
                 yield 0.0
                 yield 0.0
             settle = True
+            if not first:   # the first tap changed nothing in 3 s: counted (a tap lost, or a slow answer)
+                self.retaps[what] = self.retaps.get(what, 0) + 1
+            first = False
             target = widget()
             if target is not None:
                 self.last_target = target
@@ -1244,7 +1249,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(verdict, rows, soak.visit, elapsed)
     draw(rows, out / "soak.png", f"kiosk soak: {soak.visit} visits, {verdict.ok and 'PASS' or 'FAIL'}")
     summary = {"visits": soak.visit, "elapsed_s": round(elapsed, 1), "kinds": soak.kinds, "cuts": soak.cuts,
-               "seconds_by_kind": {k: round(v, 1) for k, v in sorted(soak.kind_seconds.items(), key=lambda kv: -kv[1])},
+               "taps_repeated": soak.retaps, "seconds_by_kind": {k: round(v, 1) for k, v in sorted(soak.kind_seconds.items(), key=lambda kv: -kv[1])},
                "captures": {**soak.captures, "full_size": args.camera, "small_size": args.small_camera,
                             "full_share": args.full_share}, "maxfps": args.maxfps,
                "stuck": soak.stuck, "log_problems": problems[:50], "handled_job_failures": handled,
@@ -1260,6 +1265,7 @@ def main(argv: list[str] | None = None) -> int:
           f"handled job failures logged: {handled}")
     print(f"submissions captured at {args.camera}: {soak.captures['full']}, at {args.small_camera}: "
           f"{soak.captures['small']}; seconds by kind: {summary['seconds_by_kind']}")
+    print(f"taps repeated after 3 s without an answer: {sum(soak.retaps.values())} {soak.retaps}")
     if soak.top_growth:
         print("heap growth since warm-up (tracemalloc, top 5):")
         for line in soak.top_growth[:5]:
