@@ -550,7 +550,17 @@ def touch_takers(widget: Any) -> list[str]:
             except (TypeError, AttributeError):
                 pass
     in_window = widget.get_root_window() is not None
-    return [f"target {type(widget).__name__} in window: {in_window}, disabled {widget.disabled}"] + took
+    x, y = widget.to_window(*widget.center)
+    chain, w = [], widget.parent
+    while w is not None and w is not Window:   # where the tap fell for each ancestor that would pass it on
+        inside = w.collide_point(*w.parent.to_widget(x, y)) if w.parent not in (None, Window) else True
+        extra = f" scroll_y {w.scroll_y:.2f}, content {w._viewport.height if w._viewport else 0:.0f} high" \
+            if hasattr(w, "scroll_y") else ""
+        chain.append(f"{type(w).__name__} pos {tuple(round(v) for v in w.pos)} size {tuple(round(v) for v in w.size)} "
+                     f"{'holds' if inside else 'MISSES'} the tap{extra}")
+        w = w.parent
+    return ([f"target {type(widget).__name__} in window: {in_window}, disabled {widget.disabled}, tapped at "
+             f"({x:.0f}, {y:.0f})"] + took + ["ancestors: " + " < ".join(chain[:8])])
 
 
 def until(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> Iterator[float]:

@@ -23,25 +23,25 @@ def run_soak(tmp_path: Path, display: str, *extra: str) -> tuple[int, dict, str]
     env = dict(os.environ, DISPLAY=display, XDG_DATA_HOME=str(tmp_path / "xdg"))
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "soak.py"), "--out", str(out), "--work",
                            str(tmp_path / "work"), "--frames", "8", "--no-tracemalloc", *extra],
-                          capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
+                          capture_output=True, text=True, timeout=1500, env=env, cwd=ROOT)
     summary = json.loads((out / "soak.json").read_text()) if (out / "soak.json").exists() else {}
     return proc.returncode, summary, proc.stdout + proc.stderr[-3000:]
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(3000)   # minutes on two cores of its own; far longer on a crowded machine
 def test_a_short_soak_passes_and_a_leak_of_frames_fails(tmp_path, display):
     # every kind of visit once (the warm-up), then at random; submissions at 1280x960
-    code, summary, output = run_soak(tmp_path / "clean", display, "--visits", "24", "--sample-every", "2",
+    code, summary, output = run_soak(tmp_path / "clean", display, "--visits", "20", "--sample-every", "2",
                                      "--full-share", "0", "--seed", "7")
     failed = [c["name"] for c in summary["checks"] if not c["ok"]]
     assert code in (0, 1) and set(failed) <= {"frame time"}, output   # a time: judged in long runs, not here
-    assert summary["visits"] == 24 and summary["cuts"] >= 1 and not summary["stuck"], output
+    assert summary["visits"] == 20 and summary["cuts"] >= 1 and not summary["stuck"], output
     assert set(summary["kinds"]) >= {"guide", "progress_number", "progress_qr", "progress_card", "certificates",
                                      "submit", "rating", "help", "idle", "forgotten_card"}, output
     assert summary["fed"]["names"] > 0 and summary["fed"]["phones"] > 0 and not summary["personal_hits"], output
     assert (tmp_path / "clean" / "out" / "soak.png").stat().st_size > 10_000
     # the same kiosk keeping a 1920x1440 frame per visit (8 MB): the RSS check, and only it, fails
-    code, summary, output = run_soak(tmp_path / "leak", display, "--visits", "16", "--sample-every", "2",
+    code, summary, output = run_soak(tmp_path / "leak", display, "--visits", "12", "--sample-every", "2",
                                      "--only", "guide,rating,progress_number", "--seed", "7",
                                      "--inject-leak", "rss", "--small-camera", "1920x1440")
     assert code == 1, output
