@@ -3,8 +3,8 @@ and a call-back phone on the big number pad; sent through the outbox.
 
 Implements ``RatingView``. Pressing 提交 hands the rating to the rating flow, which stores it
 durably in the outbox (in a worker) and thanks the citizen; when the network is down it says so
-plainly: nothing is lost. The score buttons keep their size in every orientation: when unhappy
-they become one row; typing (其他, the phone) opens a full-screen panel with the keys and 写好了.
+plainly: nothing is lost. The score buttons keep their size and place in every orientation and
+whatever is chosen (a column in portrait, a row in landscape); typing (其他, the phone) opens a full-screen panel with the keys and 写好了.
 """
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ class RatingScreen(Screen):
             return
         box = self.ids.submit_button.parent
         if 0 < self.score <= 2 and panel.parent is None:
-            box.add_widget(panel, index=1)
+            box.add_widget(panel, index=2)    # below the choices, above the gap and 提交
         elif not 0 < self.score <= 2 and panel.parent is not None:
             box.remove_widget(panel)
 

@@ -225,6 +225,32 @@ def scenario_tasks(app, clock, results, elderly: bool):
     yield m.tap(tile(app, "rating"))
     yield from rate(app, m)
 
+    # the score buttons stay where they are when 不满意 opens the reasons: a second tap lands on the same choice
+    yield from new_visit(app, elderly, card=False)
+    app.open_task("rating")
+    rating = app.screens["rating"]
+    yield from wait_until(lambda: app.manager.current == "rating")
+    yield 0.5
+
+    def rects():
+        return {w.score: [round(v) for v in (*w.to_window(w.x, w.y), w.width, w.height)] for w in rating.ids.scores.children}
+    before = rects()
+    unhappy = find(rating.ids.scores, lambda w: getattr(w, "score", None) == 2)
+    tap(unhappy)
+    yield 0.5
+    after = rects()
+    tap(unhappy)                                  # the same place again
+    yield 0.3
+    rating.set_call(True)                         # the call-back phone box too
+    rating.editing = ""
+    yield 0.5
+    panel = [w for w in rating.ids.unhappy_panel.walk() if w is not rating.ids.unhappy_panel and w.height > 0
+             and w.opacity > 0 and type(w).__name__ in ("Chip", "Button", "Text")]
+    lowest_score = min(r[1] for r in after.values())
+    measured["rating_stable"] = {"moved": before != after, "score_after_second_tap": rating.score,
+                                 "panel_under_scores": all(w.to_window(w.x, w.top)[1] <= lowest_score + 1 for w in panel)}
+    app.shell.close_dialogs()
+
     # 上门办/帮代办 after the card
     yield from new_visit(app, elderly, card=True)
     m = Meter(app, "home_visit", measured)

@@ -48,7 +48,7 @@ def table(figures: dict) -> str:
     head = "| Task | Goal | " + " | ".join(f"{mode}: taps · s" for mode in MODES) + " |"
     lines = [head, "|" + "---|" * (2 + len(MODES))]
     for task, what, goal in TASKS:
-        cells = []
+        cells: list[str] = []
         for mode in MODES:
             f = figures[mode][task]
             extra = [f"+{f['typed']} typed"] * bool(f["typed"]) + [f"{f['captures']} pages"] * bool(f["captures"])
@@ -65,5 +65,7 @@ def test_tasks_take_no_more_taps_than_their_goals(measured):
             if goal is not None and measured[mode][task]["taps"] > goal]
     assert not over, f"tasks over their goal (mode, task, taps, goal): {over}"
     for mode in MODES:
+        assert measured[mode]["rating_stable"] == {"moved": False, "score_after_second_tap": 2,
+                                                   "panel_under_scores": True}, mode
         assert measured[mode]["progress_qr"]["taps"] == 0          # scanning the receipt opens its progress
         assert measured[mode]["submission"]["captures"] >= 3       # three materials, each at least a page
