@@ -259,6 +259,8 @@ def digits_in_groups(number: str, lang: str = "zh", group: int = 4) -> str:
 class Speaker:
     """Queues prompts for the engine's thread; ``say`` never blocks and never raises."""
 
+    KEEP_SPOKEN = 1000
+
     def __init__(self, engine: TtsEngine | None = None, enabled: bool = True,
                  personal: Callable[[], Iterable[str]] = lambda: ()):
         self.engine: TtsEngine = engine if engine is not None else EspeakEngine()
@@ -289,6 +291,8 @@ class Speaker:
             log.warning("refused to speak a prompt: it holds %s", reason)
             return False
         self.spoken.append(text)
+        if len(self.spoken) > self.KEEP_SPOKEN:     # a kiosk runs for months: keep the recent ones
+            del self.spoken[:self.KEEP_SPOKEN // 2]
         if not (self.enabled and self.usable):
             return True
         if interrupt:

@@ -315,3 +315,10 @@ def test_kiosk_doctor_says_whether_the_kiosk_can_speak(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
     result = doctor_check(cfg)
     assert result.status == "warn" and "not installed" in result.summary_en
+
+
+def test_what_was_said_is_kept_only_recently():
+    speaker = Speaker(SilentEngine())
+    for n in range(Speaker.KEEP_SPOKEN * 3):
+        speaker.say(f"第{n}条")
+    assert len(speaker.spoken) <= Speaker.KEEP_SPOKEN and speaker.spoken[-1] == f"第{Speaker.KEEP_SPOKEN * 3 - 1}条"
