@@ -87,8 +87,9 @@ class Verdict:
 
 def warmup_visits(visits: int, kinds: int = 0) -> int:
     """Visits left out of the growth figures: the first 1,000 (the goal's), or for a shorter run a
-    third of it, and at least the opening tour of every kind of visit."""
-    return min(WARMUP_VISITS, max(visits // 3, kinds))
+    third of it, and at least the opening tour of every kind of visit and the first network cut
+    (visits 2 to 5: offline, then the outbox drained on reconnection)."""
+    return min(WARMUP_VISITS, max(visits // 3, kinds, min(6, visits // 2)))
 
 
 def slope_per_1k(rows: list[dict], key: str) -> float:
@@ -581,7 +582,10 @@ class Soak:
         self.kinds: dict[str, int] = {}
         self.receipts: list[str] = []
         self.platform_up = True
-        self.next_cut = self.rng.randint(min(15, args.visits // 4), min(40, args.visits // 2))
+        # the first cut inside the opening tour (the warm-up): going offline, the outbox filling and
+        # draining once on reconnection are warmed like every kind of visit; then at random
+        self.next_cut = min(2, args.visits // 4)
+        self.first_cut = True
         self.cut_until = 0
         self.cuts = 0
         self.started = time.monotonic()
@@ -919,7 +923,8 @@ class Soak:
         if self.platform_up and self.visit >= self.next_cut:
             demo.stop()
             self.platform_up, self.cuts = False, self.cuts + 1
-            self.cut_until = self.visit + self.rng.randint(5, 25)
+            self.cut_until = self.visit + (3 if self.first_cut else self.rng.randint(5, 25))
+            self.first_cut = False
             app.status.probe_network()
             yield 0.05
         elif not self.platform_up and self.visit >= self.cut_until:
