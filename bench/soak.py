@@ -562,6 +562,13 @@ def touch_takers(widget: Any) -> list[str]:
              f"({x:.0f}, {y:.0f})"] + took + ["ancestors: " + " < ".join(chain[:8])])
 
 
+def shown_in(scroll: Any, widget: Any) -> bool:
+    """Is ``widget`` wholly inside the visible part of ``scroll`` (window coordinates)?"""
+    x0, y0 = scroll.to_window(*scroll.pos)
+    x1, y1 = widget.to_window(*widget.pos)
+    return x0 <= x1 and y0 <= y1 and x1 + widget.width <= x0 + scroll.width and y1 + widget.height <= y0 + scroll.height
+
+
 def until(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> Iterator[float]:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -815,7 +822,10 @@ class Soak:
         for index in wanted:
             line = lambda: find(submit.ids.materials, lambda w: type(w).__name__ == "MaterialLine" and w.index == index)
             yield from until(line, "material listed")
-            submit.ids.materials.parent.scroll_to(line(), animate=False)
+            yield 0.0   # laid out before it is looked at
+            scroll = submit.ids.materials.parent
+            if not shown_in(scroll, line()):   # scrolled into view only when a citizen would have to
+                scroll.scroll_to(line(), animate=False)
             yield from self.press(lambda: find(line(), lambda w: type(w).__name__ == "BigButton"),
                                   lambda: app.manager.current == "capture", "capture screen")
             yield from until(lambda: capture.preview_texture is not None or app.shell.dialogs, "camera frames", 90)
