@@ -68,7 +68,7 @@ screenshots: setup
 	  $(XVFB_RUN) $(BIN)/kiosk screenshot --screen $$s --out screenshots/$$s.png && \
 	  $(XVFB_RUN) $(BIN)/kiosk screenshot --screen $$s --size 1920x1080 --out screenshots/$$s-landscape.png; \
 	done
-	@for s in submit-licences submit-phone address address-house address-pickup; do for e in "" --elderly; do \
+	@for s in submit-licences submit-phone submit-contact address address-house address-pickup; do for e in "" --elderly; do \
 	  $(XVFB_RUN) $(BIN)/kiosk screenshot --screen $$s $$e --out screenshots/$$s$$e.png && \
 	  $(XVFB_RUN) $(BIN)/kiosk screenshot --screen $$s $$e --size 1920x1080 --out screenshots/$$s$$e-landscape.png; \
 	done; done

@@ -298,6 +298,16 @@ def test_rating_and_the_help_number_pad_hold_in_both_orientations_in_elderly_mod
         assert not any(overlap(a, b) for b in r["pad"] if b is not a)
     x, y, w, h = r["send"]
     assert y >= footer and y + h <= height
+    # a submission's contact step holds too: its keypad is not squeezed into strips
+    assert all(h >= 80 for _x, _y, _w, h in r["contact_pad"])
+    for a in r["contact_pad"]:
+        assert not any(overlap(a, b) for b in r["contact_pad"] if b is not a)
+    for x, y, w, h, text_w, text_h in r["delivery"]:
+        assert y >= footer and y + h <= height and h >= 80 and text_w <= w and text_h <= h
+    for a in r["delivery"]:
+        assert not any(overlap(a, b) for b in r["delivery"] + r["contact_pad"] if b is not a)
+    x, y, w, h = r["contact_next"]
+    assert y >= footer and y + h <= height and h >= 100
     assert r["phone"] == "13912345678" and r["sent"]
 
 

@@ -710,6 +710,17 @@ def scenario_landscape_forms(app, clock, results):
     tap(help_screen.ids.send)
     yield from wait_until(lambda: bool(help_screen.request_no), timeout=30)
     results["sent"] = help_screen.request_no
+    # a submission's contact step: the phone's keypad and how the result comes back
+    submit = app.screens["submit"]
+    app.show_screen("submit")
+    submit.show_contact("困难残疾人生活补贴申请", "", "pickup")
+    yield 0.4
+    results["contact_pad"] = [window_rect(w) for w in submit.ids.contact_pad.children]
+    results["delivery"] = [window_rect(submit.ids[name]) + list(submit.ids[name].texture_size)
+                           for name in ("pickup", "post", "courier")]
+    results["contact_next"] = window_rect(submit.ids.contact_next)
+    if os.environ.get("UI_SHOTS"):
+        save_window_png(os.path.join(os.environ["UI_SHOTS"], "contact.png"))
     app.devices.reader.simulator.remove()
     yield from wait_until(lambda: not app.card_on_reader)
 

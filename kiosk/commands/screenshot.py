@@ -11,7 +11,7 @@ SCREENSHOT_NAMES = ("attract", "home", "guide", "guide-detail", "idle", "not-rea
                     "service-pin", "service")
 SCREENSHOT_NAMES += ("appointment-items", "appointment-days", "appointment-times", "appointment-phone",  # booking steps
                      "appointment-done", "appointment-pending", "appointment-mine", "appointment-confirm")
-SCREENSHOT_NAMES += ("submit-licences", "submit-phone")  # 材料免提交 on the checklist, 手机继续办
+SCREENSHOT_NAMES += ("submit-licences", "submit-phone", "submit-contact")  # 材料免提交, 手机继续办, the phone
 SCREENSHOT_NAMES += ("payment", "payment-expired", "payment-list")   # a demo order's amount and QR; expired; the fees
 SCREENSHOT_NAMES += ("address", "address-house", "address-pickup")  # the courier's address picker
 

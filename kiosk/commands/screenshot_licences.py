@@ -1,6 +1,7 @@
-"""``kiosk screenshot --screen submit-licences | submit-phone``: the submission checklist of the demo's
-elderly citizen, two of whose materials the platform holds as electronic licences (材料免提交), and the
-手机继续办 step of a submission left unfinished.
+"""``kiosk screenshot --screen submit-licences | submit-phone | submit-contact``: the submission
+checklist of the demo's elderly citizen, two of whose materials the platform holds as electronic
+licences (材料免提交), the 手机继续办 step of a submission left unfinished, and the contact step (the
+phone on its keypad, how the result comes back).
 
 Shown through the submit screen's view interface with the demo platform's content, so the picture
 renders at once, without a card on the reader or a round trip to the platform.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCREENS = ("submit-licences", "submit-phone")
+SCREENS = ("submit-licences", "submit-phone", "submit-contact")
 ITEM = "困难残疾人生活补贴申请"
 # (name, kind, licence title and issue date or "", pages photographed)
 LINES = (("第二代残疾人证", "original", ("中华人民共和国残疾人证", "2022年10月12日"), 0),
@@ -27,6 +28,9 @@ def stage(app: Any, screen: str) -> None:
     view = app.screens["submit"]
     app.show_screen("submit")
     missing = [name for name, _kind, held, pages in LINES if held is None and not pages]
+    if screen == "submit-contact":
+        view.show_contact(ITEM, "1397", "pickup")
+        return
     if screen == "submit-phone":
         text = t("phone_missing", names="、".join(missing)) + "\n" + t("phone_scan")
         view.show_phone(t("phone_title"), text, "http://127.0.0.1:8000/m/Hq3xY0a9VdJk2mP7sT4wZ1bC8eF5gN6r")
