@@ -1,6 +1,6 @@
 """A short real soak (bench/soak.py) in the suite: the real app under Xvfb in one process, every
 kind of visit with the simulators and the demo platform (cut and restored), then the same with a
-camera frame kept per visit (``--inject-leak rss``), which must fail on RSS growth and on nothing else.
+camera frame (8 MP) kept per visit (``--inject-leak rss``), which must fail on RSS growth and on nothing else.
 Frame time is a timing on a shared machine: the long soak judges it, this test does not.
 """
 from __future__ import annotations
@@ -40,10 +40,10 @@ def test_a_short_soak_passes_and_a_leak_of_frames_fails(tmp_path, display):
                                      "submit", "rating", "help", "idle", "forgotten_card"}, output
     assert summary["fed"]["names"] > 0 and summary["fed"]["phones"] > 0 and not summary["personal_hits"], output
     assert (tmp_path / "clean" / "out" / "soak.png").stat().st_size > 10_000
-    # the same kiosk keeping a 1920x1440 frame per visit (8 MB): the RSS check, and only it, fails
+    # the same kiosk keeping an 8 MP frame per visit (24 MB): the RSS check, and only it, fails
     code, summary, output = run_soak(tmp_path / "leak", display, "--visits", "12", "--sample-every", "2",
                                      "--only", "guide,rating,progress_number", "--seed", "7",
-                                     "--inject-leak", "rss", "--small-camera", "1920x1440")
+                                     "--inject-leak", "rss", "--small-camera", "3264x2448")
     assert code == 1, output
     failed = [c["name"] for c in summary["checks"] if not c["ok"]]
     assert set(failed) - {"frame time"} == {"RSS growth"}, output
