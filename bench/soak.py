@@ -1015,7 +1015,7 @@ class Soak:
         if self.args.verbose:
             print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
         if not self.args.no_tracemalloc and not tracemalloc.is_tracing() and self.visit >= self.warmup:
-            tracemalloc.start(1)   # from the warm-up on: what is allocated then and still alive at the end
+            tracemalloc.start(self.args.tracemalloc_frames)   # from the warm-up on: what is allocated then and still alive at the end
             self.snapshot0 = tracemalloc.take_snapshot()
 
     @property
@@ -1124,6 +1124,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--log-max-kb", type=int, default=512, help="log file size before rotation (compressed time)")
     p.add_argument("--log-files", type=int, default=3, help="rotated log files kept")
     p.add_argument("--no-tracemalloc", action="store_true")
+    p.add_argument("--tracemalloc-frames", type=int, default=1,
+                   help="frames kept per allocation; above 1, heap-growth.txt names the callers of the top growth")
     p.add_argument("--no-malloc-tuning", action="store_true", help="leave glibc's arenas as they are (to compare)")
     p.add_argument("--inject-leak", choices=("threads", "fds", "textures", "rss", "files"), default=None,
                    help="a deliberate leak per visit (to show the checks catch it)")
@@ -1254,8 +1256,14 @@ def main(argv: list[str] | None = None) -> int:
     # the heap: where it grew since the warm-up
     import tracemalloc
     if tracemalloc.is_tracing() and soak.snapshot0 is not None:
-        stats = tracemalloc.take_snapshot().compare_to(soak.snapshot0, "lineno")
+        snapshot = tracemalloc.take_snapshot()
+        stats = snapshot.compare_to(soak.snapshot0, "lineno")
         soak.top_growth = [str(s) for s in stats[:10]]
+        if args.tracemalloc_frames > 1:   # where the top growth was made, caller by caller
+            with (out / "heap-growth.txt").open("w") as f:
+                for stat in snapshot.compare_to(soak.snapshot0, "traceback")[:8]:
+                    f.write(f"{stat.size_diff / 1024:+.0f} KiB in {stat.count_diff:+d} blocks\n")
+                    f.writelines(f"    {line}\n" for line in stat.traceback.format())
         tracemalloc.stop()
 
     with (out / "soak.csv").open("w", newline="") as f:
