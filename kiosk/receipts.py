@@ -235,6 +235,7 @@ class PaymentReceipt:
     receipt_no: str = ""  # the application the fee is for
     centre_name: str = ""
     kiosk_id: str = ""
+    phone_url: str = ""   # the application's page on the phone (a random token; never an ID number)
 
     from_dict = classmethod(_from_dict)
 
@@ -421,6 +422,8 @@ def payment_blocks(r: PaymentReceipt) -> list[Block]:
     if r.kiosk_id:
         blocks.append(Field("终端编号", r.kiosk_id))
     blocks.append(Text("已支付成功，请妥善保管本凭条。重复支付的款项将原路退回。", align="center"))
+    if r.phone_url:
+        blocks.append(Qr(r.phone_url, caption="扫码查询办理进度"))
     blocks.append(Cut())
     return blocks
 

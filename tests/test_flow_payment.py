@@ -79,6 +79,7 @@ def test_the_card_holders_fee_is_listed_paid_and_printed_once(tmp_path, platform
     assert len(printer.jobs) == 1
     order_no = order.order_line.split()[1]
     assert order_no.encode() in printer.jobs[0] and b"40.00" in printer.jobs[0] and row.key.encode() in printer.jobs[0]
+    assert b"/m/" in printer.jobs[0]                    # its QR code opens the application on a phone
     assert paid_orders(platform, order_no)["charged_fen"] == 4000
     k.flows["pay"]._settled(paid_orders(platform, order_no))    # a late poll answer: no second slip
     assert len(printer.jobs) == 1

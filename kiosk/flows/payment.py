@@ -200,8 +200,18 @@ class PaymentFlow(Flow):
                     hint["shown"] = False
                     post(self._hint, stop, "")
                 if order is None or order.get("status") != "pending":
-                    return order if order is not None else {"order_no": order_no, "status": "unknown"}
+                    return with_phone_link(order) if order is not None else {"order_no": order_no, "status": "unknown"}
             return None
+
+        def with_phone_link(order: dict) -> dict:
+            """A paid fee's slip carries a QR code to its application's page on the phone."""
+            if order.get("status") != "paid" or not order.get("receipt_no"):
+                return order
+            try:
+                return {**order, "phone_url": client.mobile_link("application", str(order["receipt_no"]))}
+            except Exception as exc:     # the slip prints without it
+                log.warning("payment %s: no phone link (%s)", order_no, type(exc).__name__)
+                return order
 
         def settled(order: dict | None) -> None:
             if order is None or stop.is_set() or self._stop is not stop:
@@ -259,7 +269,8 @@ class PaymentFlow(Flow):
                               amount=str(order.get("amount", "")),
                               paid_at=shown(order.get("paid_at") or self.now(), zone),
                               receipt_no=str(order.get("receipt_no") or ""),
-                              centre_name=self.ctx.cfg.kiosk.centre_name, kiosk_id=self.ctx.cfg.kiosk.id)
+                              centre_name=self.ctx.cfg.kiosk.centre_name, kiosk_id=self.ctx.cfg.kiosk.id,
+                              phone_url=str(order.get("phone_url") or ""))
         if not self.print_receipt(slip):
             self.ctx.shell.message(self.t("printer_down_title"),
                                    self.t("pay_receipt_printed_no_printer", order_no=order_no))
