@@ -66,3 +66,29 @@ def test_the_receipt_counts_copies_not_photographs(tmp_path, platform, outbox, r
     (job,) = printer.jobs
     text = job.decode("gb18030", errors="ignore")
     assert "拍摄2页" in text                                  # the ID card: two sides photographed
+
+
+def test_a_page_without_clear_edges_is_kept_whole_and_the_citizen_is_told(tmp_path, platform, outbox):
+    """Detection was doubtful: the whole photograph is kept (never a silent crop) and the prompt says
+    so, with what to do, before which side comes next."""
+    from dataclasses import replace
+
+    server, client, catalogue = platform
+    k = make_kiosk(tmp_path, services=Services(client, outbox, base_url=server.url), catalogue=catalogue,
+                   devices=Devices(camera_factory=lambda: StillCamera()))
+    k.present()
+    k.shell.open_task("submit", "材料提交")
+    item = next(i for i in catalogue.items.values() if i.kiosk_submittable
+                and any("身份证" in m.name for m in i.materials))
+    submission = k.flows["submit"]
+    submission.choose(item.id)
+    index = next(n for n, m in enumerate(item.materials) if "身份证" in m.name)
+    capture, view = submission.capture, k.views["capture"]
+    capture.open(index)
+    capture._page(page())
+    assert "整张照片" not in view.last("show_prompt")[0]
+    capture._page(replace(page(), found=False))
+    text = view.last("show_prompt")[0]
+    assert "整张照片" in text and "删除上一页" in text and "已拍完" in text
+    assert submission.draft().count(index) == 2
+    capture.close()

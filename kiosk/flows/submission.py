@@ -389,7 +389,8 @@ class CaptureFlow(Flow):
             self.view.set_pages(draft.count(index))
             self.view.add_thumbnail(page.thumbnail_rgb, page.thumbnail_size)
             self.ctx.shell.speak("guide_taken")
-            self._prompt(index)
+            # no clear page: the whole photograph was kept; say so, so the citizen can look and retake
+            self._prompt(index, note="" if getattr(page, "found", True) else "capture_whole_frame")
         self.ctx.jobs.submit(lambda: draft.add_page(index, page.jpeg), saved)
 
     _manual_next = False     # the big button was pressed: the next page is wanted whatever the count
@@ -400,10 +401,10 @@ class CaptureFlow(Flow):
             return 0
         return len(sides_of(draft.item.materials[index].name)) - draft.count(index)
 
-    def _prompt(self, index: int) -> None:
+    def _prompt(self, index: int, note: str = "") -> None:
         """Say which side to place next ("请翻到背面"), or that every side is taken; automatic
         capture waits for the next side and stops when all are taken (the big button still takes
-        more pages)."""
+        more pages). ``note``: a text key said first (the last page was kept whole)."""
         draft = self.submission.draft()
         if draft is None:
             return
@@ -421,7 +422,9 @@ class CaptureFlow(Flow):
                 show_next(self.t("capture_to_contact") if count >= len(sides) and not draft.missing_required() else "")
         prompt = getattr(self.view, "show_prompt", None)
         if callable(prompt):
-            prompt(self.t(key, n=count + 1))
+            prompt((self.t(note) + "\n" if note else "") + self.t(key, n=count + 1))
+        if note:
+            self.ctx.shell.speak(note)
         self.ctx.shell.speak(key, n=count + 1)   # the spoken side names its number too
 
     def next_missing(self, index: int) -> int:
