@@ -89,6 +89,6 @@ def test_a_page_without_clear_edges_is_kept_whole_and_the_citizen_is_told(tmp_pa
     assert "整张照片" not in view.last("show_prompt")[0]
     capture._page(replace(page(), found=False))
     text = view.last("show_prompt")[0]
-    assert "整张照片" in text and "删除上一页" in text and "已拍完" in text
+    assert "整张照片" in text and "删除重拍" in text and "已拍完" in text
     assert submission.draft().count(index) == 2
     capture.close()
