@@ -114,3 +114,29 @@ def test_a_document_whose_outline_fingers_cross_is_found_by_its_paper(index):
     result = process(capture.image, "original", deskew=False)
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.85
+
+
+@pytest.mark.parametrize("split, index", [("tune_c", 32), ("tune_c", 52), ("tune_c", 115), ("tune", 94)])
+def test_a_side_fingers_cover_is_placed_where_the_other_sides_say(split, index):
+    """Fingers over one side of a receipt or a card: the fitted line follows the fingers' edge (a
+    slanted side) or stops at the fingertips (a short document). The other three sides are clear;
+    their edges end at the document's corners, and the visible bits of the hidden side line up."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture(split, index)
+    assert "hand" in capture.conditions
+    result = process(capture.image, "original", deskew=False)
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.9
+
+
+def test_a_quad_far_from_a_rectangle_seen_from_above_is_no_document():
+    from devices.camera.detect import rectangular
+
+    assert rectangular(_quad(300, 300, 200, 140, 17))
+    slanted = np.array([[100, 100], [300, 100], [400, 273], [200, 273]], float)   # a 60° corner
+    assert not rectangular(slanted)
+    trapezoid = np.array([[100, 100], [300, 100], [260, 300], [140, 300]], float)  # 200 vs 120
+    assert not rectangular(trapezoid)
+    # a corner on the frame's border is not the document's own
+    assert rectangular(slanted, [None, 1, 2, 3])

@@ -16,7 +16,13 @@ A candidate is a document when
   the page has paper on both sides, and the edge of a shadow has the same material, only darker,
 * at most two sides, and neighbouring ones, lie on the frame's border,
 * none of its sides carries on past a corner (a seam or a stripe; one page of an open booklet is
-  grown into the whole).
+  grown into the whole),
+* it could be a flat rectangle seen from above: corners near square, opposite sides alike.
+
+A candidate that fails on one side only, the other three clear, gets that side put back where they
+say it is: where their edges end, parallel to the side opposite, slid onto the visible pieces of
+its edge. Fingers over a side otherwise pull the fitted line onto their own edge or stop it at
+the fingertips.
 
 When no clear document is found, two more looks: with the light divided out (a shadow band across
 the page), and where the paper is (light in every colour channel, thin things such as fingers opened
@@ -37,7 +43,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from devices.camera.sides import _fit_side, grow, intersect, runs_through, scan_normals
+from devices.camera.sides import _fit_side, _on_line, edge_run, grow, intersect, runs_through, scan_normals
 
 WORK_SIDE = 512          # longer side of the copy the search runs on (about)
 MIN_AREA = 0.02          # smallest document, as a share of the frame (an ID card under an A3 camera)
@@ -49,6 +55,8 @@ CONTRAST_MEAN = 0.6      # share of the measured perimeter that must show it
 CONTRAST_SIDE = 0.3      # ... and of every measured side (a hand or a glare spot may hide the rest)
 FRAME_TOL = 1.6          # px on the small copy: a side this close to the border lies on it
 DOUBTFUL = 0.6           # below this confidence a detection is doubtful
+SQUARE_DEG = 25.0        # a document's corner, seen from above, is within this of square
+OPPOSITE = 1.4           # ... and its opposite sides differ in length by at most this factor
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,27 @@ def is_sane(quad: np.ndarray) -> bool:
         if abs(cos) > 0.7072:
             return False
     return len(signs) == 1
+
+
+def rectangular(quad: np.ndarray, frame: list | None = None) -> bool:
+    """Whether a quadrilateral could be a flat rectangle seen from above: where two measured sides
+    meet, a corner within SQUARE_DEG of square, and (all four measured) opposite sides of similar
+    length (a document camera looks nearly straight down). Sides on the frame's border (``frame``) are not
+    the document's own, so corners on them are left to is_sane."""
+    q = np.asarray(quad, np.float64)
+    free = [True] * 4 if frame is None else [f is None for f in frame]
+    limit = np.cos(np.radians(90.0 - SQUARE_DEG))
+    for i in range(4):
+        if not (free[i - 1] and free[i]):
+            continue
+        v1, v2 = q[i - 1] - q[i], q[(i + 1) % 4] - q[i]
+        if abs(np.dot(v1, v2)) > limit * np.linalg.norm(v1) * np.linalg.norm(v2):
+            return False
+    lengths = np.linalg.norm(np.roll(q, -1, axis=0) - q, axis=1)
+    for i in (0, 1):
+        if all(free) and max(lengths[i], lengths[i + 2]) > OPPOSITE * min(lengths[i], lengths[i + 2]):
+            return False
+    return True
 
 
 def _area(quad: np.ndarray) -> float:
@@ -331,9 +360,10 @@ def frame_sides(quad: np.ndarray, w: int, h: int, tol: float = FRAME_TOL) -> lis
 
 
 def _fit_sides(image: np.ndarray, quad: np.ndarray, frame: list[int | None], reach: float, mode: str,
-               samples: int) -> tuple[np.ndarray, np.ndarray] | None:
+               samples: int, keep: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """Measure the sides not on the border, keep the border for the others: (corners, support);
-    a border side counts as fully supported."""
+    a border side counts as fully supported. Side ``keep`` stays where it is (its position came
+    from the other sides); its support is the share of it where an edge lies on it."""
     q = np.asarray(quad, np.float64)
     h, w = image.shape[:2]
     border = _border_lines(w, h)
@@ -345,6 +375,11 @@ def _fit_sides(image: np.ndarray, quad: np.ndarray, frame: list[int | None], rea
     nv = scan_normals(image, starts, ends, reach, samples, 10.0, with_outer=mode == "outer")
     lines, support = [None] * 4, np.ones(4)
     for n, i in enumerate(free):
+        if i == keep:
+            given = (q[i], q[(i + 1) % 4] - q[i])
+            strong = nv.strength[n] >= 10.0
+            lines[i], support[i] = given, float(np.mean(strong & _on_line(nv.nearest[n], given, 1.5)))
+            continue
         fitted = _fit_side(nv, n, 10.0, mode)
         if fitted is None:
             return None
@@ -401,10 +436,12 @@ class _Found:
     contrast: np.ndarray
     frame: list
     area: float
+    kept: int | None = None  # a side placed from the others (fingers over it), not fitted
 
     @property
     def free(self) -> np.ndarray:
-        return np.array([f is None for f in self.frame])
+        """Sides measured on the document itself (not on the frame's border, not placed)."""
+        return np.array([f is None and i != self.kept for i, f in enumerate(self.frame)])
 
     def confidence(self) -> float:
         free = self.free
@@ -428,20 +465,25 @@ def _plausible_frame(frame: list) -> bool:
     return len(set(f for f in frame if f is not None)) == len(on)
 
 
-def _evaluate(small: np.ndarray, quad: np.ndarray, lo: float, hi: float) -> tuple[_Found | None, np.ndarray | None]:
-    """Measure one candidate: (a plausible document or None, the measured corners or None)."""
+def _failed(corners: np.ndarray, frame: list, support: np.ndarray) -> tuple[None, np.ndarray, np.ndarray]:
+    return None, corners, np.concatenate([[f is not None for f in frame], support]).astype(np.float64)
+
+
+def _measure(small: np.ndarray, quad: np.ndarray, lo: float, hi: float, keep: int | None = None) -> tuple[_Found | None, np.ndarray | None, np.ndarray | None]:
+    """Measure one candidate: (a plausible document or None, the measured corners or None, the
+    frame sides found for them and their support as one array, or None)."""
     h, w = small.shape[:2]
     frame = frame_sides(quad, w, h)
     if not _plausible_frame(frame):
-        return None, None
+        return None, None, None
     free = np.array([f is None for f in frame])
     if free.any():  # a quick look first: paper on both sides of most of it is no page's edge
         rough = side_contrast(small, quad, offsets=(2.5, 4.0), samples=12)[free]
         if rough.mean() < 0.4 * CONTRAST_MEAN:
-            return None, None
+            return None, None, None
     best = None
     for mode in ("nearest", "strongest"):
-        fitted = _fit_sides(small, quad, frame, 8, mode, 32)
+        fitted = _fit_sides(small, quad, frame, 8, mode, 32, keep)
         if fitted is None or not is_sane(fitted[0]):
             continue
         free = np.array([f is None for f in frame])
@@ -450,35 +492,123 @@ def _evaluate(small: np.ndarray, quad: np.ndarray, lo: float, hi: float) -> tupl
         if best[1][free].mean() >= ACCEPT_MEAN and best[1][free].min() >= ACCEPT_SIDE:
             break
     if best is None:
-        return None, None
+        return None, None, None
     corners, support = best
     frame = [f if f is not None else g for f, g in zip(frame, frame_sides(corners, w, h))]
     free = np.array([f is None for f in frame])
-    if not free.any() or not _plausible_frame(frame):
-        return None, corners
+    if not free.any() or not _plausible_frame(frame) or not rectangular(corners, frame):
+        return _failed(corners, frame, support)
+    if keep is not None:  # a side placed from the others: they alone are judged, and strictly
+        if not free.all():
+            return _failed(corners, frame, support)
+        free[keep] = False
     sup = support[free]
     weak = sup < ACCEPT_SIDE
     if sup.mean() < ACCEPT_MEAN or weak.any():
         # one side mostly hidden (a hand on it, a glare spot) passes if the others are clean
         if not (weak.sum() == 1 and len(sup) >= 3 and sup[~weak].min() >= 0.9 and sup.min() >= 0.2
                 and sup.mean() >= 0.7):
-            return None, corners
+            return _failed(corners, frame, support)
     area = _area(corners)
     if not (lo <= area <= hi):
-        return None, corners
+        return _failed(corners, frame, support)
     # no corner far outside the frame (a side on the border ends at the frame's corner at most)
     if np.any(corners[:, 0] < -0.02 * w - 1) or np.any(corners[:, 0] > 1.02 * w) or \
             np.any(corners[:, 1] < -0.02 * h - 1) or np.any(corners[:, 1] > 1.02 * h):
-        return None, corners
+        return _failed(corners, frame, support)
     contrast = side_contrast(small, corners)
     contrast[~free] = 1.0
     if contrast[free].mean() < CONTRAST_MEAN or contrast[free].min() < CONTRAST_SIDE:
-        return None, corners
+        return _failed(corners, frame, support)
     if weak.any() and contrast[free][weak].min() < 0.5:
-        return None, corners  # the hidden side must still part paper from desk where it shows
-    if not free.all() and (contrast[free].min() < 0.75 or support[free].min() < 0.8):
-        return None, corners  # with part of it out of sight, what is seen must be clear
-    return _Found(corners, support, contrast, frame, area), corners
+        return _failed(corners, frame, support)  # the hidden side must still part paper from desk where it shows
+    if keep is not None:
+        if contrast[free].min() < 0.7 or support[free].min() < 0.7:
+            return _failed(corners, frame, support)  # what places the hidden side must be clear
+    elif not free.all() and (contrast[free].min() < 0.75 or support[free].min() < 0.8):
+        return _failed(corners, frame, support)  # with part of it out of sight, what is seen must be clear
+    return _Found(corners, support, contrast, frame, area, keep), corners, None
+
+
+def _evaluate(small: np.ndarray, quad: np.ndarray, lo: float, hi: float) -> tuple[_Found | None, np.ndarray | None]:
+    """Measure one candidate: (a plausible document or None, the measured corners or None). When
+    it fails on one side only (fingers across it pull the fitted line onto their own edge), that
+    side is put back where the other three say it is, and measured again."""
+    found, corners, info = _measure(small, quad, lo, hi)
+    if found is not None or info is None:
+        return found, corners
+    frame_on, support = info[:4].astype(bool), info[4:]
+    if frame_on.sum() > 1:
+        return None, corners
+    completed = _complete_side(small, corners, support, frame_on)
+    if completed is None:
+        return None, corners
+    found, again, _ = _measure(small, completed[0], lo, hi, keep=completed[1])
+    return (found, again) if found is not None else (None, corners)
+
+
+def _complete_side(small: np.ndarray, corners: np.ndarray, support: np.ndarray,
+                   frame_on: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """The quad with its worst side put where its neighbours' edges end (each followed from its
+    middle on until it stops: the document's corner), and that side's index; when the other sides
+    are clear (well supported, paper against desk) and the neighbours are the document's own."""
+    q = np.asarray(corners, np.float64)
+    contrast = side_contrast(small, q)
+    quality = np.where(frame_on, 2.0, np.minimum(support, 1.0) * contrast)
+    worst = int(np.argmin(quality))
+    others = [i for i in range(4) if i != worst and not frame_on[i]]
+    if frame_on[worst] or frame_on[worst - 1] or frame_on[(worst + 1) % 4]:
+        return None
+    if min(support[i] for i in others) < 0.8 or min(contrast[i] for i in others) < 0.75:
+        return None
+    before, after = (worst - 1) % 4, (worst + 1) % 4
+    # the side before ends at corner ``worst``, the side after starts at corner ``worst + 1``
+    a0, a1 = q[before], q[worst]
+    b0, b1 = q[(after + 1) % 4], q[after]
+    o0, o1 = q[(worst + 2) % 4], q[(worst + 3) % 4]          # the opposite side
+    ov = (o1 - o0) / max(float(np.linalg.norm(o1 - o0)), 1e-9)
+    ends, reach = [], []
+    for p0, p1 in ((a0, a1), (b0, b1)):
+        length = float(np.linalg.norm(p1 - p0))
+        if length < 8:
+            return None
+        u = (p1 - p0) / length
+        start = (p0 + p1) / 2
+        end = start + edge_run(small, start, u) * u
+        ends.append(end)
+        reach.append(abs(float((end - o0)[0] * ov[1] - (end - o0)[1] * ov[0])))
+    # a finger over one of the corners stops that edge short: the side runs through the end
+    # farther from the opposite side, parallel to it (a rectangle seen from nearly straight above)
+    far = ends[int(np.argmax(reach))]
+    opposite = (o0, ov)
+    line = (far, opposite[1])
+    a = intersect((q[before], q[worst] - q[before]), line)
+    b = intersect((q[after], q[(after + 1) % 4] - q[after]), line)
+    if a is None or b is None:
+        return None
+    # then slide it (not turning it) onto where the edges along it agree: the visible pieces of
+    # the document's edge line up, a finger's slanted edge spreads over many offsets
+    nv = scan_normals(small, a[None], b[None], 6, 32, 10.0)
+    strong = nv.strength[0] >= 10.0
+    if strong.sum() >= 4:
+        ab = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
+        n = np.array([-ab[1], ab[0]])
+        offsets = (nv.strongest[0][strong] - nv.base[0][strong]) @ n
+        votes = np.histogram(offsets, bins=13, range=(-6.5, 6.5))[0].astype(np.float64)
+        votes = np.convolve(votes, [0.5, 1.0, 0.5], mode="same")
+        best = int(np.argmax(votes))
+        if votes[best] >= 4:
+            near = offsets[np.abs(offsets - (best - 6)) <= 1.5]
+            shift = float(np.median(near)) * n
+            a = intersect((q[before], q[worst] - q[before]), (far + shift, opposite[1]))
+            b = intersect((q[after], q[(after + 1) % 4] - q[after]), (far + shift, opposite[1]))
+            if a is None or b is None:
+                return None
+    out = q.copy()
+    out[worst], out[after] = a, b
+    if np.abs(out - q).max() < 1.0 or not is_sane(out):
+        return None
+    return out, worst
 
 
 def _nested(inner: np.ndarray, outer: np.ndarray) -> bool:
@@ -588,9 +718,9 @@ def detect_page(image: np.ndarray, *, work_side: int = WORK_SIDE, min_area: floa
     frame = frame_sides(corners, w, h, tol=2.0 * k)
     frame = [f if f is not None else g for f, g in zip(found.frame, frame)]
     if refine and k > 1:
-        fitted = _fit_sides(image, corners, frame, 2 * k + 2, "nearest", 48)
+        fitted = _fit_sides(image, corners, frame, 2 * k + 2, "nearest", 48, found.kept)
         if fitted is not None and is_sane(fitted[0]):  # then look outside for a cover's rim
-            fitted = _fit_sides(image, fitted[0], frame, 5 * k + 3, "outer", 48) or fitted
+            fitted = _fit_sides(image, fitted[0], frame, 5 * k + 3, "outer", 48, found.kept) or fitted
         if fitted is not None and is_sane(fitted[0]) and 0.9 <= _area(fitted[0]) / _area(corners) <= 1.1:
             corners = fitted[0]
     free = np.array([f is None for f in frame])
