@@ -10,7 +10,8 @@ followed: requests would turn a redirected POST into a GET and lose the body.
 Two kinds of failure are told apart (``classify``):
 
 - the link is down: connection refused, no route, DNS failure, connect timeout, TLS or proxy
-  failure, or a broken exchange after which a TCP probe of the platform's port fails. Nothing can
+  failure, or a broken exchange after which a TCP probe of the platform's port fails (no probe when
+  the platform answered another request while this one was under way: it is reachable). Nothing can
   get through, so the whole sender pauses (growing with consecutive failures), the items not yet
   tried are handed back untried, and only one request at a time is sent until the platform answers
   again;
@@ -20,7 +21,8 @@ Two kinds of failure are told apart (``classify``):
 Up to ``concurrency`` requests use the link at once (small by default: rural uplinks are thin). A
 request that has handed over its whole body and then waits on the platform much longer than
 answers usually take (``patience``) stops counting, so that a slow answer does not hold the link
-idle; never more than twice ``concurrency`` are in flight. An item is sent by one worker at a
+idle: up to ``WAITING_PER_SLOT`` times ``concurrency`` such requests may wait on their answers besides
+the ones using the link (they hold a socket and a thread, not the link). An item is sent by one worker at a
 time: workers only send items this sender holds a lease on, a lease is held until the attempt's
 outcome is recorded, and it is renewed while the attempt runs. Outcomes are recorded in small
 groups, one transaction each, together with the next lease when one is due; a delivered item not
@@ -63,6 +65,7 @@ SETTLE_EVERY = 32          # record outcomes after this many …
 SETTLE_AFTER_S = 0.25      # … or when the oldest unrecorded one is this old
 MIN_PATIENCE_S = 0.1       # a request waiting on its answer longer than this, and than …
 PATIENCE_FACTOR = 4        # … this many times the recent median wait, no longer counts as using the link
+WAITING_PER_SLOT = 4       # requests waiting on overdue answers, per place on the link, besides those using it
 
 
 class Sender:
@@ -114,6 +117,7 @@ class Sender:
         # Whether the platform answered the latest attempt; until it has, one request at a time.
         self._platform_answered = False
         self._answer_waits: collections.deque[float] = collections.deque(maxlen=32)  # body sent → answer, s
+        self._last_answer_at = float("-inf")  # time.monotonic() of the latest answer from the platform
         self._unsubscribe = outbox.subscribe(on_change) if on_change else None
         self._stop_waking_on_put: Callable[[], None] | None = None
 
@@ -138,10 +142,15 @@ class Sender:
         waits = sorted(self._answer_waits.copy())  # appended to by the workers
         return max(MIN_PATIENCE_S, PATIENCE_FACTOR * waits[len(waits) // 2]) if waits else MIN_PATIENCE_S
 
+    def most_in_flight(self) -> int:
+        """Requests that may be in flight at once: ``concurrency`` using the link, and up to
+        ``WAITING_PER_SLOT`` times as many waiting on overdue answers."""
+        return self.concurrency * (1 + WAITING_PER_SLOT)
+
     def _room(self, running: dict[Future, "_Flight"]) -> bool:
         """May one more request start? Counted: requests still sending, and those whose answer is not
-        overdue; all of them at most twice ``concurrency``."""
-        if len(running) >= 2 * self.concurrency:
+        overdue; all of them at most ``most_in_flight()``."""
+        if len(running) >= self.most_in_flight():
             return False
         now, patience = time.monotonic(), self.patience()
         busy = sum(1 for f in running.values() if f.sent_at is None or now - f.sent_at < patience)
@@ -188,7 +197,7 @@ class Sender:
                     break
                 self._renew(running)
                 # look again soon if a request waiting on the platform may become overdue and free a place
-                waiting_for_room = not halted and (backlog or may_lease) and len(running) < 2 * self.concurrency
+                waiting_for_room = not halted and (backlog or may_lease) and len(running) < self.most_in_flight()
                 finished, _ = wait(running, timeout=0.1 if waiting_for_room else SETTLE_AFTER_S,
                                    return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -290,18 +299,23 @@ class Sender:
             if content_type:
                 headers["Content-Type"] = content_type
             body = {} if data is None else {"data": _Body(data, flight)}
+            started = time.monotonic()
             response = self._session().request(request.method, self.base_url + request.path, headers=headers,
                                                timeout=self.timeout, allow_redirects=False, **body)
             try:
                 response.content  # read it all inside the timeout, so the connection can be reused
             finally:
                 response.close()
+            answered_at = time.monotonic()
+            self._last_answer_at = max(self._last_answer_at, answered_at)
             if flight.sent_at is not None:
-                self._answer_waits.append(time.monotonic() - flight.sent_at)
+                self._answer_waits.append(answered_at - flight.sent_at)
         except requests.RequestException as exc:
             reason = _reason(exc)
             link_down = classify(exc) is ErrorKind.NETWORK
-            if not link_down and not self._platform_port_answers():
+            # a broken exchange: the link went, or only this request failed. The platform answered
+            # another request meanwhile → it is reachable; else ask its port (one round trip).
+            if not link_down and self._last_answer_at < started and not self._platform_port_answers():
                 link_down, reason = True, f"{reason}; the platform's port does not answer"
             if link_down:
                 delay = max(self.backoff.delay(self._network_failures + 1), self.backoff.delay(item.attempts + 1))
@@ -348,7 +362,7 @@ class Sender:
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(2 * self.concurrency, thread_name_prefix="outbox-send")
+                self._pool = ThreadPoolExecutor(self.most_in_flight(), thread_name_prefix="outbox-send")
             return self._pool
 
     # ----------------------------------------------------------------- loops

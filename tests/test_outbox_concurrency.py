@@ -118,6 +118,32 @@ def test_a_slow_answer_does_not_hold_the_link(tmp_path):
     assert server.deliveries == collections.Counter({key: 1 for key in ids})
 
 
+def test_several_slow_answers_do_not_hold_the_others(tmp_path):
+    """Requests waiting on overdue answers stop counting as using the link, and several may wait at
+    once: with one place on the link and three answers held back, the other items all go meanwhile."""
+    server = CountingServer()
+    try:
+        with Outbox(tmp_path / "d", key_file=tmp_path / "k") as box:
+            ids = [box.put("POST", "/x", json={"n": n}) for n in range(8)]
+            server.hold = set(ids[:3])
+            sender = Sender(box, server.url, "t", concurrency=1)
+            done = threading.Thread(target=sender.run_until_empty, args=(60,), daemon=True)
+            done.start()
+            deadline = time.monotonic() + 20
+            while len(server.finished) < 5 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            arrived_while_held = list(server.finished)
+            server.release.set()
+            done.join(30)
+            sender.stop()
+            assert box.status()["done"] == 8
+    finally:
+        server.stop()
+    assert arrived_while_held == ids[3:]  # all the others went while three answers were held back
+    assert server.most_in_flight == 4 <= sender.most_in_flight() and server.overlaps == []
+    assert server.deliveries == collections.Counter({key: 1 for key in ids})
+
+
 SENDER = """
 import json, sys
 sys.path.insert(0, sys.argv[1])

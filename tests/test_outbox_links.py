@@ -165,13 +165,47 @@ def server():
     s.stop()
 
 
+def counting_probes(sender: Sender) -> list[bool]:
+    """Wrap the sender's probe of the platform's port; returns the list its answers are appended to."""
+    probes, probe = [], sender._platform_port_answers
+
+    def counted() -> bool:
+        probes.append(probe())
+        return probes[-1]
+
+    sender._platform_port_answers = counted
+    return probes
+
+
 def test_a_reset_after_sending_is_this_request(outbox, server, clock):
     server.by_n = {1: "drop", 2: (201, {})}
     first, second = two_items(outbox)
     sender = sender_for(outbox, server.url)
+    probes = counting_probes(sender)
     assert sender.run_once() == 2
     assert_item_failed(outbox, sender, clock, first, second, "ConnectionError", ITEM_BACKOFF)
     assert sender.stats["network_errors"] == 1
+    assert probes == [True]  # nothing answered meanwhile: the platform's port was asked, and answered
+
+
+def test_a_reset_while_the_platform_answers_others_needs_no_probe(outbox, server, clock):
+    """The platform answered another request while this one was under way: it is reachable, so the
+    broken exchange is this request's alone, known without a probe (a round trip on a thin link)."""
+    outbox.put("POST", "/x", json={"n": 0})
+    cut = threading.Event()
+    server.by_n = {1: ("drop_when", cut)}
+    sender = sender_for(outbox, server.url, concurrency=2)
+    probes = counting_probes(sender)
+    assert sender.run_once() == 1  # the platform answers: two requests at once from now on
+    first, second = two_items(outbox)
+    passes = threading.Thread(target=sender.run_once, daemon=True)
+    passes.start()
+    while sender.stats["sent"] < 2 and passes.is_alive():  # the second item's answer arrived …
+        cut.wait(0.01)
+    cut.set()  # … then the first item's exchange breaks
+    passes.join(10)
+    assert_item_failed(outbox, sender, clock, first, second, "ConnectionError", ITEM_BACKOFF)
+    assert probes == []
 
 
 def test_a_read_timeout_on_a_slow_answer_is_this_request(outbox, server, clock):

@@ -19,8 +19,8 @@ NAME = "张三丰"
 
 
 class ScriptedServer:
-    """Answers from a script ((status, headers) or (status, headers, body), "drop", ("sleep", s));
-    records every request it reads."""
+    """Answers from a script ((status, headers) or (status, headers, body), "drop", ("sleep", s),
+    ("drop_when", event): cut once the event is set); records every request it reads."""
 
     def __init__(self, port: int = 0) -> None:
         self.requests: list[dict] = []
@@ -43,6 +43,9 @@ class ScriptedServer:
                 server.requests.append({"method": self.command, "path": self.path,
                                         "headers": dict(self.headers), "body": body})
                 step = server._step_for(self.path, body)
+                if isinstance(step, tuple) and step[0] == "drop_when":
+                    step[1].wait(30)
+                    step = "drop"
                 if step == "drop":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
