@@ -140,3 +140,24 @@ def test_a_quad_far_from_a_rectangle_seen_from_above_is_no_document():
     assert not rectangular(trapezoid)
     # a corner on the frame's border is not the document's own
     assert rectangular(slanted, [None, 1, 2, 3])
+
+
+@pytest.mark.parametrize("background", ["dark_pad", "patterned"])
+def test_two_pages_side_by_side_are_not_taken_for_one(background):
+    """Two forms lying side by side, lined up, with a strip of the desk between them: their edges
+    join into one big outline, which is no document (the desk shows inside it). One of the pages
+    is found, and since the other competes, the outline is doubtful."""
+    from devices.camera.scenes import Capture, _background, _finish, _paste
+
+    rng = np.random.default_rng(0)
+    img = _background(background, SIZE[1], SIZE[0], rng)
+    left, right = _quad(300, 408, 330, 466, 2.0), _quad(655, 408, 330, 466, 2.0)
+    H = _paste(img, rng, render_form(330, 466, rng, "grid", 0.08), left)
+    H2 = _paste(img, rng, render_form(330, 466, rng, "letter", 0.1), right)
+    jpeg = _finish(img, rng)
+    as_left = Capture(jpeg, left, "two", "test", 0, background, (), H)
+    as_right = Capture(jpeg, right, "two", "test", 0, background, (), H2)
+    found = detect_page(as_left.image)
+    assert found is not None
+    assert max(score(as_left, found.corners), score(as_right, found.corners)) > 0.95
+    assert found.doubtful

@@ -17,7 +17,9 @@ A candidate is a document when
 * at most two sides, and neighbouring ones, lie on the frame's border,
 * none of its sides carries on past a corner (a seam or a stripe; one page of an open booklet is
   grown into the whole),
-* it could be a flat rectangle seen from above: corners near square, opposite sides alike.
+* it could be a flat rectangle seen from above: corners near square, opposite sides alike,
+* it is not two documents side by side whose outlines joined: two outlines seen inside it, apart,
+  with the desk between them (the desk's common colours, taken around the outline).
 
 A candidate that fails on one side only, the other three clear, gets that side put back where they
 say it is: where their edges end, parallel to the side opposite, slid onto the visible pieces of
@@ -310,7 +312,8 @@ def _paper_candidates(small: np.ndarray, min_area: float, max_area: float) -> li
     return quads
 
 
-def _merged_pairs(quads: list[np.ndarray], min_area: float, slack: float = 1.15) -> list[np.ndarray]:
+def _merged_pairs(quads: list[np.ndarray], min_area: float, slack: float = 1.15,
+                  image: np.ndarray | None = None) -> list[np.ndarray]:
     """Two neighbouring outlines that together make one quadrilateral: an open booklet's pages, or
     the lit and the shaded part of a page a shadow falls across (``slack``: how much larger than
     both the whole may be: the gap a hand leaves between the two parts of the paper it covers)."""
@@ -323,9 +326,52 @@ def _merged_pairs(quads: list[np.ndarray], min_area: float, slack: float = 1.15)
             if area < min_area or area > slack * (areas[i] + areas[j]):
                 continue
             quad = _simplify_to_quad(hull)
-            if quad is not None and _area(quad) >= 0.95 * area:
+            if quad is not None and _area(quad) >= 0.95 * area and \
+                    (image is None or not _desk_between(image, quad, quads[i], quads[j])):
                 out.append(order_corners(quad))
     return out
+
+
+def _desk_between(image: np.ndarray, union: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether what lies between two outlines inside their union is the desk (two documents side
+    by side) rather than paper, a shadow or a hand (one document cut in two)."""
+    x0, y0 = np.floor(union.min(axis=0)).astype(int) - 6
+    x1, y1 = np.ceil(union.max(axis=0)).astype(int) + 7
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return False
+    crop = image[y0:y1, x0:x1]
+    off = np.array([x0, y0], np.float64)
+    whole = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillConvexPoly(whole, np.int32(np.round(union - off)), 255)
+    parts = np.zeros_like(whole)
+    for q in (a, b):
+        cv2.fillConvexPoly(parts, np.int32(np.round(q - off)), 255)
+    ring = np.ones((5, 5), np.uint8)
+    gap = cv2.erode(cv2.subtract(whole, cv2.dilate(parts, ring)), ring)
+    if cv2.countNonZero(gap) < 0.01 * cv2.countNonZero(whole) or cv2.countNonZero(gap) < 12:
+        return False
+    desk = cv2.subtract(cv2.dilate(whole, ring, iterations=2), cv2.dilate(whole, np.ones((3, 3), np.uint8)))
+    paper = cv2.erode(parts, ring, iterations=2)
+    if cv2.countNonZero(desk) < 12 or cv2.countNonZero(paper) < 12:
+        return False
+    def sample(m: np.ndarray, n: int) -> np.ndarray:
+        px = crop[m > 0].reshape(-1, 1 if crop.ndim == 2 else 3).astype(np.float32)
+        return px[np.linspace(0, len(px) - 1, min(n, len(px))).astype(int)]
+
+    desk_px, gap_px, paper_px = sample(desk, 160), sample(gap, 300), sample(paper, 160)
+
+    def near(px: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(px[:, None, :] - ref[None, :, :], axis=2) < 20
+
+    # the desk's colours: those common around the outline (a hand or a stripe crossing it is rare)
+    common = near(desk_px, desk_px).mean(axis=1) >= 0.1
+    if common.sum() < 8:
+        return False
+    desk_like = near(gap_px, desk_px[common]).any(axis=1)
+    paper_like = near(gap_px, paper_px).any(axis=1)
+    return bool(desk_like.mean() >= 0.35 and desk_like.mean() > paper_like.mean())
 
 
 def _dedupe(quads: list[np.ndarray], tol: float) -> list[np.ndarray]:
@@ -611,6 +657,24 @@ def _complete_side(small: np.ndarray, corners: np.ndarray, support: np.ndarray,
     return out, worst
 
 
+def _two_documents(small: np.ndarray, corners: np.ndarray, pool: list[np.ndarray]) -> bool:
+    """Whether an outline holds two outlines seen inside it, apart, each a large part of it, with
+    the desk between them: two documents side by side whose outlines joined, not one."""
+    area = _area(corners)
+    inner = [q for q in pool if 0.15 * area <= _area(q) <= 0.85 * area and _nested(q, corners)]
+    for i in range(len(inner)):
+        for j in range(i + 1, len(inner)):
+            a, b = inner[i], inner[j]
+            if _area(a) + _area(b) < 0.6 * area:
+                continue
+            common, _ = cv2.intersectConvexConvex(np.float32(a), np.float32(b))
+            if common > 0.02 * min(_area(a), _area(b)):
+                continue
+            if _desk_between(small, corners, a, b):
+                return True
+    return False
+
+
 def _nested(inner: np.ndarray, outer: np.ndarray) -> bool:
     """Whether ``inner`` lies (nearly) inside ``outer``."""
     c = np.float32(outer).reshape(-1, 1, 2)
@@ -623,10 +687,11 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
     lo, hi = min_area * w * h, MAX_AREA * w * h
     maps = _edge_maps(small)
     quads = _dedupe([q for m in maps for q in _candidates(m, lo, hi)], 3.0)
-    quads = _dedupe(quads + _merged_pairs(quads, lo), 3.0)
+    quads = _dedupe(quads + _merged_pairs(quads, lo, image=small), 3.0)
     quads = sorted((q for q in quads if is_sane(q)), key=_area, reverse=True)
     found: list[_Found] = []
     measured: list[np.ndarray] = []
+    pool = list(quads)  # every outline seen, for telling two documents side by side from one
 
     def consider(quad: np.ndarray, may_grow: bool) -> None:
         result, corners = _evaluate(small, quad, lo, hi)
@@ -639,7 +704,8 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         through[[i for i in range(4) if result.frame[i] is not None]] = False
         through[[4 + i for i in range(4) if result.frame[i] is not None]] = False
         if not through.any():
-            found.append(result)
+            if not _two_documents(small, result.corners, pool):
+                found.append(result)
         elif may_grow:
             grown = grow(small, result.corners, through)
             if grown is not None and is_sane(grown):
@@ -657,14 +723,16 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         # nothing clear: a shadow falling across the page may have broken its outline. Divide the
         # light out (a soft shadow is smooth, a page's edge is sharp) and look again.
         more = _dedupe([q for m in _edge_maps(_flat_field(small)) for q in _candidates(m, lo, hi)], 3.0)
-        more = sorted((q for q in _dedupe(more + _merged_pairs(more, lo), 3.0) if is_sane(q)), key=_area, reverse=True)
+        more = sorted((q for q in _dedupe(more + _merged_pairs(more, lo, image=small), 3.0) if is_sane(q)), key=_area, reverse=True)
+        pool += more
         for quad in more[:12]:
             consider(quad, True)
     if not any(f.confidence() >= DOUBTFUL for f in found):
         # still nothing: fingers or glare across the outline. Where is the paper? (A page a hand
         # cuts in two shows as two parts: merged.)
         paper = _paper_candidates(small, lo / 3, hi)
-        paper = _dedupe([q for q in paper if _area(q) >= lo] + _merged_pairs(paper, lo, 1.4), 3.0)
+        paper = _dedupe([q for q in paper if _area(q) >= lo] + _merged_pairs(paper, lo, 1.4, small), 3.0)
+        pool += paper
         for quad in sorted((q for q in paper if is_sane(q)), key=_area, reverse=True)[:8]:
             consider(quad, True)
     if not found:
