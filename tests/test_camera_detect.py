@@ -161,3 +161,23 @@ def test_two_pages_side_by_side_are_not_taken_for_one(background):
     assert found is not None
     assert max(score(as_left, found.corners), score(as_right, found.corners)) > 0.95
     assert found.doubtful
+
+
+@pytest.mark.parametrize("seed", [9, 21])
+def test_the_page_in_sight_wins_over_a_page_running_off_the_frame(seed):
+    """A form with a hand on its side, and beside it a second page that runs off the frame's edge,
+    about as large in sight: the form laid down to be photographed is the one wholly in sight."""
+    from devices.camera.scenes import Capture, _background, _finish, _hand, _paste
+
+    rng = np.random.default_rng(seed)
+    img = _background("wood", SIZE[1], SIZE[0], rng)
+    gap, deg = rng.uniform(15, 40), rng.uniform(-6, 6)
+    page = _quad(300, 408, 330, 466, deg)
+    H = _paste(img, rng, render_form(330, 466, rng, "grid", 0.08), page)
+    other = _quad(630 + gap, 408 + rng.uniform(-10, 10), 330, 466, deg + rng.uniform(-2, 2))
+    other[:, 0] += SIZE[0] + 20 - other[:, 0].max()
+    _paste(img, rng, render_form(330, 466, rng, "letter", 0.1), other)
+    _hand(img, rng, (page[1] + page[2]) / 2, (2, 4))
+    capture = Capture(_finish(img, rng), page, "two", "test", seed, "wood", ("hand",), H)
+    found = detect_page(capture.image)
+    assert found is not None and score(capture, found.corners) > 0.9

@@ -21,17 +21,18 @@ A candidate is a document when
 * it is not two documents side by side whose outlines joined: two outlines seen inside it, apart,
   with the desk between them (the desk's common colours, taken around the outline).
 
-A candidate that fails on one side only, the other three clear, gets that side put back where they
-say it is: where their edges end, parallel to the side opposite, slid onto the visible pieces of
-its edge. Fingers over a side otherwise pull the fitted line onto their own edge or stop it at
-the fingertips.
+A candidate that fails on one side only (or passes with one side poorly supported), the other
+three clear, gets that side put back where they say it is: where their edges end, parallel to the
+side opposite, slid onto the visible pieces of its edge. Fingers over a side otherwise pull the
+fitted line onto their own edge or stop it at the fingertips.
 
 When no clear document is found, two more looks: with the light divided out (a shadow band across
 the page), and where the paper is (light in every colour channel, thin things such as fingers opened
 away; a page a finger cuts in two comes back as two parts, merged).
 
-The outermost (largest) such candidate wins: inner rectangles never beat the page around them. Its
-sides are measured once more on the full-resolution frame. ``confidence`` (0..1) says how clearly the
+The outermost (largest) such candidate wins: inner rectangles never beat the page around them; a
+document wholly in sight beats one about as large that runs off the frame beside it. Its sides
+are measured once more on the full-resolution frame. ``confidence`` (0..1) says how clearly the
 outline stands out: support × contrast, lowered for sides on the frame's border and when a second
 document of similar size competes. Below DOUBTFUL the capture should not be cropped silently.
 
@@ -58,6 +59,7 @@ CONTRAST_SIDE = 0.3      # ... and of every measured side (a hand or a glare spo
 FRAME_TOL = 1.6          # px on the small copy: a side this close to the border lies on it
 DOUBTFUL = 0.6           # below this confidence a detection is doubtful
 SQUARE_DEG = 25.0        # a document's corner, seen from above, is within this of square
+WEAK_SIDE = 0.75         # a side this poorly supported on a document found is placed from the others
 OPPOSITE = 1.4           # ... and its opposite sides differ in length by at most this factor
 
 
@@ -581,16 +583,21 @@ def _evaluate(small: np.ndarray, quad: np.ndarray, lo: float, hi: float) -> tupl
     it fails on one side only (fingers across it pull the fitted line onto their own edge), that
     side is put back where the other three say it is, and measured again."""
     found, corners, info = _measure(small, quad, lo, hi)
-    if found is not None or info is None:
+    if found is not None and found.free.all() and found.support.min() < WEAK_SIDE:
+        # it passed with one side poorly supported: fingers across it may have bent it
+        info = np.concatenate([np.zeros(4), found.support])
+    elif found is not None or info is None:
         return found, corners
     frame_on, support = info[:4].astype(bool), info[4:]
     if frame_on.sum() > 1:
         return None, corners
     completed = _complete_side(small, corners, support, frame_on)
     if completed is None:
-        return None, corners
-    found, again, _ = _measure(small, completed[0], lo, hi, keep=completed[1])
-    return (found, again) if found is not None else (None, corners)
+        return found, corners
+    placed, again, _ = _measure(small, completed[0], lo, hi, keep=completed[1])
+    if placed is None or found is not None and not 0.85 * found.area <= placed.area <= 1.2 * found.area:
+        return found, corners  # (a document found is only mended, not made another)
+    return placed, again
 
 
 def _complete_side(small: np.ndarray, corners: np.ndarray, support: np.ndarray,
@@ -741,6 +748,13 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
     # the outermost that is clearly a document; an unclear outline (cloth closed off by the frame's
     # border, say) does not beat a clear one inside it
     best = next((f for f in found if f.confidence() >= DOUBTFUL), found[0])
+    if any(f is not None for f in best.frame):
+        # a document wholly in sight beside one that runs off the frame, about as large: the one
+        # laid down to be photographed is the one in sight
+        whole = [f for f in found if all(g is None for g in f.frame) and f.area >= 0.6 * best.area
+                 and f.confidence() >= DOUBTFUL and not _nested(f.corners, best.corners)]
+        if whole:
+            best = whole[0]
     # a rim just around it (a booklet's cover overhanging its pages) whose colour is close to the
     # desk's: its outline is straight and hugs the page all round, so it is the document's edge
     for corners in measured:
