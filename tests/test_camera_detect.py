@@ -181,3 +181,17 @@ def test_the_page_in_sight_wins_over_a_page_running_off_the_frame(seed):
     capture = Capture(_finish(img, rng), page, "two", "test", seed, "wood", ("hand",), H)
     found = detect_page(capture.image)
     assert found is not None and score(capture, found.corners) > 0.9
+
+
+@pytest.mark.parametrize("split, index", [("tune", 58), ("tune_c", 96)])
+def test_an_open_booklet_under_shadow_glare_and_a_hand_is_found_whole(split, index):
+    """One page of an open booklet is found first; its top and bottom edges carry on along the
+    other page, though a glare spot or the hand hides one of them for a stretch: the outline grows
+    over the whole booklet."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture(split, index)
+    assert {"shadow", "hand", "glare"} <= set(capture.conditions)
+    result = process(capture.image, "original", deskew=False)
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.9

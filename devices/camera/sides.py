@@ -221,20 +221,32 @@ def edge_run(image: np.ndarray, start: np.ndarray, u: np.ndarray, min_edge: floa
 
 
 def grow(image: np.ndarray, quad: np.ndarray, through: np.ndarray) -> np.ndarray | None:
-    """Push out a side whose two neighbours both carry on past it, to where their edges end."""
+    """Push out a side whose neighbours carry on past it (one of them clearly, a glare spot or a
+    hand may hide the other), to where their edges end; when one of them is soon lost, to where
+    the other ends, keeping the side's direction."""
     q = np.asarray(quad, np.float64)
     d = np.roll(q, -1, axis=0) - q
     u = d / np.linalg.norm(d, axis=1, keepdims=True)
     for i in range(4):
         before, after = (i - 1) % 4, (i + 1) % 4
-        if not (through[before] and through[4 + after]):
+        if not (through[before] or through[4 + after]):
             continue
         run_a = edge_run(image, q[i], u[before])
         run_b = edge_run(image, q[after], -u[after])
-        if min(run_a, run_b) < 0.2 * np.linalg.norm(d[i]):
+        if max(run_a, run_b) < 0.2 * np.linalg.norm(d[i]):
             continue
         grown = q.copy()
-        grown[i] = q[i] + run_a * u[before]
-        grown[after] = q[after] - run_b * u[after]
+        if min(run_a, run_b) >= 0.2 * np.linalg.norm(d[i]):
+            grown[i] = q[i] + run_a * u[before]
+            grown[after] = q[after] - run_b * u[after]
+            return grown
+        # one of the edges is hidden part of the way (a glare spot, a hand): the side pushed out
+        # goes through the end of the other, parallel to where it was
+        far = q[i] + run_a * u[before] if run_a >= run_b else q[after] - run_b * u[after]
+        a = intersect((q[i], u[before]), (far, d[i]))
+        b = intersect((q[after], u[after]), (far, d[i]))
+        if a is None or b is None:
+            continue
+        grown[i], grown[after] = a, b
         return grown
     return None
