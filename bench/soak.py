@@ -569,12 +569,19 @@ def shown_in(scroll: Any, widget: Any) -> bool:
     return x0 <= x1 and y0 <= y1 and x1 + widget.width <= x0 + scroll.width and y1 + widget.height <= y0 + scroll.height
 
 
+STEP_SECONDS: dict[str, list[float]] = {}   # what each wait cost, by its name: [count, seconds]
+
+
 def until(condition: Callable[[], Any], what: str, timeout: float = 60.0) -> Iterator[float]:
-    deadline = time.monotonic() + timeout
+    began = time.monotonic()
+    deadline = began + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise Stuck(f"timed out waiting for {what}")
         yield 0.02
+    step = STEP_SECONDS.setdefault(what, [0, 0.0])
+    step[0] += 1
+    step[1] += time.monotonic() - began
 
 
 class Soak:
@@ -601,6 +608,8 @@ class Soak:
         self.top_growth: list[str] = []
         self.inventory: list[dict] = []
         self.last_target: Any = None
+        self.first_takers: list[str] = []
+        self.frames_drawn = 0
         self.kind_seconds: dict[str, float] = {}
         self.retaps: dict[str, int] = {}
         self.last_scan: tuple[str, float] = ("", 0.0)
@@ -689,7 +698,8 @@ class Soak:
               settle: bool = True) -> Iterator[float]:
         """Tap a widget and wait for what it should do; tap again when nothing happened after a few
         seconds (a widget tapped before its screen was laid out)."""
-        deadline = time.monotonic() + timeout
+        began = time.monotonic()
+        deadline = began + timeout
         first = True
         while True:
             if settle:
@@ -698,14 +708,23 @@ class Soak:
             settle = True
             if not first:   # the first tap changed nothing in 3 s: counted (a tap lost, or a slow answer)
                 self.retaps[what] = self.retaps.get(what, 0) + 1
-            first = False
+                if self.args.trace:
+                    print(f"retap {what}: screen {self.app.manager.current}, window "
+                          f"{[type(w).__name__ for w in self.window.children]}, keeper {self.app.keeper.current is not None}, "
+                          f"target {type(self.last_target).__name__}; window at the first tap {self.first_takers}", flush=True)
             target = widget()
             if target is not None:
                 self.last_target = target
+                if self.args.trace and first:   # what was on the window when the first tap fell
+                    self.first_takers = [type(w).__name__ for w in self.window.children]
                 tap(target)
+            first = False
             retry = time.monotonic() + 3.0
             while time.monotonic() < retry:
                 if done():
+                    step = STEP_SECONDS.setdefault(what, [0, 0.0])
+                    step[0] += 1
+                    step[1] += time.monotonic() - began
                     return
                 yield 0.02
             if time.monotonic() > deadline:
@@ -1042,6 +1061,7 @@ class Soak:
     # ---- the run ----
     def run(self) -> Iterator[float]:
         app = self.app
+        self.window.bind(on_flip=self._count_frame)
         yield from until(lambda: app.catalogue_index is not None and app.network_known and app.network_ok,
                          "kiosk ready", 120)
         yield from until(lambda: app.devices.reader is not None and app.devices.reader.status().state.value == "ready",
@@ -1088,6 +1108,9 @@ class Soak:
         yield from self.drain()
         yield from self.sample()
         self.inventory.append(threads_and_fds())
+
+    def _count_frame(self, *_: Any) -> None:
+        self.frames_drawn += 1
 
     def recover(self) -> Iterator[float]:
         app = self.app
@@ -1286,7 +1309,8 @@ def main(argv: list[str] | None = None) -> int:
     text = report(verdict, rows, soak.visit, elapsed)
     draw(rows, out / "soak.png", f"kiosk soak: {soak.visit} visits, {verdict.ok and 'PASS' or 'FAIL'}")
     summary = {"visits": soak.visit, "elapsed_s": round(elapsed, 1), "kinds": soak.kinds, "cuts": soak.cuts,
-               "taps_repeated": soak.retaps, "seconds_by_kind": {k: round(v, 1) for k, v in sorted(soak.kind_seconds.items(), key=lambda kv: -kv[1])},
+               "taps_repeated": soak.retaps, "frames_drawn": soak.frames_drawn,
+               "wait_seconds": {w: [n, round(sec, 1)] for w, (n, sec) in sorted(STEP_SECONDS.items(), key=lambda kv: -kv[1][1])}, "seconds_by_kind": {k: round(v, 1) for k, v in sorted(soak.kind_seconds.items(), key=lambda kv: -kv[1])},
                "captures": {**soak.captures, "full_size": args.camera, "small_size": args.small_camera,
                             "full_share": args.full_share}, "maxfps": args.maxfps,
                "stuck": soak.stuck, "log_problems": problems[:50], "handled_job_failures": handled,
@@ -1302,6 +1326,10 @@ def main(argv: list[str] | None = None) -> int:
           f"handled job failures logged: {handled}")
     print(f"submissions captured at {args.camera}: {soak.captures['full']}, at {args.small_camera}: "
           f"{soak.captures['small']}; seconds by kind: {summary['seconds_by_kind']}")
+    slowest = sorted(STEP_SECONDS.items(), key=lambda kv: -kv[1][1])[:12]
+    print("where the time went (wait, count, seconds, mean): " + "; ".join(
+        f"{what} {n} {sec:.0f} s {sec / n:.2f}" for what, (n, sec) in slowest))
+    print(f"frames drawn: {soak.frames_drawn}, {soak.frames_drawn / max(1, soak.visit):.0f} per visit")
     print(f"taps repeated after 3 s without an answer: {sum(soak.retaps.values())} {soak.retaps}")
     if soak.top_growth:
         print("heap growth since warm-up (tracemalloc, top 5):")

@@ -260,12 +260,12 @@ class ConfirmEndDialog(ModalView):
     body = StringProperty("")
 
     def confirm(self) -> None:
-        self.dismiss()
+        self.dismiss(animation=False)   # gone at once: a fading dialog would take the next tap
         App.get_running_app().end_session("home button")
 
     def rate_then_end(self) -> None:
         """好差评 first; the visit ends once the rating is stored."""
-        self.dismiss()
+        self.dismiss(animation=False)
         App.get_running_app().open_task("rating", "", then_end=True)
 
 

@@ -91,6 +91,8 @@ def test_tiles_not_ready_elderly_language_and_end(tmp_path, display):
     assert r["screen_after_end"] == "attract"
     assert r["wipes"] == ["home button"]
     assert r["lang_after_end"] == "zh" and r["elderly_after_end"] is False
+    assert r["dialogs_left_on_window"] == []            # 结束 closes the dialog at once (no fading layer)
+    assert r["next_visit_at_once"] == ["home", True]    # so the next citizen's first tap starts a visit
 
 
 def test_identity_greeting_forgotten_card_and_expired_card(tmp_path, display):

@@ -181,11 +181,17 @@ def scenario_tiles(app, clock, results):
     dialog = app.shell.dialogs[-1]
     results["confirm_dialog"] = type(dialog).__name__
     tap(dialog.ids.end_button)
+    from kivy.core.window import Window
+    from kivy.uix.modalview import ModalView
+    results["dialogs_left_on_window"] = [type(w).__name__ for w in Window.children if isinstance(w, ModalView)]
     yield 0.3
     results["screen_after_end"] = app.manager.current
     results["wipes"] = [r["reason"] for r in app.keeper.wipe_records]
     results["lang_after_end"] = app.lang
     results["elderly_after_end"] = app.elderly
+    tap(app.screens["attract"])   # the next citizen at once: nothing left of the last visit takes the tap
+    yield 0.2
+    results["next_visit_at_once"] = [app.manager.current, app.keeper.current is not None]
 
 
 def scenario_identity(app, clock, results):
