@@ -195,3 +195,27 @@ def test_an_open_booklet_under_shadow_glare_and_a_hand_is_found_whole(split, ind
     result = process(capture.image, "original", deskew=False)
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.9
+
+
+def test_a_receipt_under_a_hand_reaching_in_from_the_frame_edge_is_cut_from_the_hand():
+    """tune_c #142: the receipt's sides carry on along the hand up to the frame's edge, and the
+    frame's border closes receipt and hand into one outline. The receipt wholly in sight inside it
+    is the document."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture("tune_c", 142)
+    result = process(capture.image, "original", deskew=False)
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.9
+
+
+def test_a_receipt_half_in_a_shadow_band_is_found_whole():
+    """tune_c #157: white paper against a shadow looks like paper against a grey desk; the lit part
+    alone is found first, its sides carry on through the shaded part, and it grows into the whole."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture("tune_c", 157)
+    assert "shadow" in capture.conditions
+    result = process(capture.image, "original", deskew=False)
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.9

@@ -723,7 +723,7 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         if clear:
             if _area(quad) * 1.15 < clear[-1].area * 0.6:
                 break  # much smaller than the document found: only competitors matter, and they are large
-            if any(_nested(quad, f.corners) for f in clear):
+            if any(_nested(quad, f.corners) and all(g is None for g in f.frame) for f in clear):
                 continue  # inside the document found (a table, a field, a photo): it cannot win
         consider(quad, True)
     if not any(f.confidence() >= DOUBTFUL for f in found):
@@ -751,9 +751,11 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
     if any(f is not None for f in best.frame):
         # a document wholly in sight beside one that runs off the frame, about as large: the one
         # laid down to be photographed is the one in sight
-        whole = [f for f in found if all(g is None for g in f.frame) and f.area >= 0.6 * best.area
-                 and f.confidence() >= DOUBTFUL and not _nested(f.corners, best.corners)]
+        whole = [f for f in found if all(g is None for g in f.frame) and f.confidence() >= DOUBTFUL
+                 and f.area >= (0.5 if _nested(f.corners, best.corners) else 0.6) * best.area]
         if whole:
+            # (inside it, it is what the frame's border closed off with the document: a hand or
+            # a sleeve reaching in from that edge; a table or a field on a page is no document)
             best = whole[0]
     # a rim just around it (a booklet's cover overhanging its pages) whose colour is close to the
     # desk's: its outline is straight and hugs the page all round, so it is the document's edge

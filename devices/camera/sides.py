@@ -168,10 +168,23 @@ def _colour_at(image: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return np.median(c.reshape(-1, 1 if c.ndim == 2 else c.shape[-1]).astype(np.float32), axis=0)
 
 
+def _shaded(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two colours are one material, one of them in shadow: the darker is the lighter
+    scaled down alike in every channel."""
+    if a.shape[-1] != 3:
+        return False
+    if not (np.all(a <= b) or np.all(b <= a)):
+        return False  # not one of them darker in every channel
+    dark, light = np.minimum(a, b), np.maximum(a, b)
+    ratio = (dark + 4) / (light + 4)
+    return bool(ratio.max() - ratio.min() < 0.06 and 0.2 < ratio.mean() < 0.9)
+
+
 def runs_through(image: np.ndarray, quad: np.ndarray, min_edge: float = MIN_EDGE) -> np.ndarray:
     """Which sides carry on straight past a corner with the same material on their inner side: a
     plank seam or a stripe, not the edge of a document lying on it; or one page of an open booklet,
-    whose top and bottom edges continue along the other page. (Texture crossing the extension puts
+    whose top and bottom edges continue along the other page; or the lit part of a page a shadow
+    falls across, whose sides continue along the shaded part. (Texture crossing the extension puts
     its strongest edge anywhere in the window, not on the line; a cloth's stripe that happens to
     line up with a card's edge has cloth, not card, inside it.)
 
@@ -195,7 +208,8 @@ def runs_through(image: np.ndarray, quad: np.ndarray, min_edge: float = MIN_EDGE
         i = j % 4
         along = q[i] + np.linspace(0.1, 0.9, 20)[:, None] * d[i] + 3 * n[i]
         beyond = nv.base[j][on[j]] + 3 * n[i]
-        through[j] = np.linalg.norm(_colour_at(image, along) - _colour_at(image, beyond)) < 30
+        here, there = _colour_at(image, along), _colour_at(image, beyond)
+        through[j] = np.linalg.norm(here - there) < 30 or _shaded(here, there)
     return through
 
 
