@@ -314,8 +314,7 @@ def _paper_candidates(small: np.ndarray, min_area: float, max_area: float) -> li
     return quads
 
 
-def _merged_pairs(quads: list[np.ndarray], min_area: float, slack: float = 1.15,
-                  image: np.ndarray | None = None) -> list[np.ndarray]:
+def _merged_pairs(quads: list[np.ndarray], min_area: float, slack: float = 1.15) -> list[np.ndarray]:
     """Two neighbouring outlines that together make one quadrilateral: an open booklet's pages, or
     the lit and the shaded part of a page a shadow falls across (``slack``: how much larger than
     both the whole may be: the gap a hand leaves between the two parts of the paper it covers)."""
@@ -328,8 +327,7 @@ def _merged_pairs(quads: list[np.ndarray], min_area: float, slack: float = 1.15,
             if area < min_area or area > slack * (areas[i] + areas[j]):
                 continue
             quad = _simplify_to_quad(hull)
-            if quad is not None and _area(quad) >= 0.95 * area and \
-                    (image is None or not _desk_between(image, quad, quads[i], quads[j])):
+            if quad is not None and _area(quad) >= 0.95 * area:
                 out.append(order_corners(quad))
     return out
 
@@ -362,7 +360,7 @@ def _desk_between(image: np.ndarray, union: np.ndarray, a: np.ndarray, b: np.nda
         px = crop[m > 0].reshape(-1, 1 if crop.ndim == 2 else 3).astype(np.float32)
         return px[np.linspace(0, len(px) - 1, min(n, len(px))).astype(int)]
 
-    desk_px, gap_px, paper_px = sample(desk, 160), sample(gap, 300), sample(paper, 160)
+    desk_px, gap_px, paper_px = sample(desk, 96), sample(gap, 160), sample(paper, 64)
 
     def near(px: np.ndarray, ref: np.ndarray) -> np.ndarray:
         return np.linalg.norm(px[:, None, :] - ref[None, :, :], axis=2) < 20
@@ -694,7 +692,7 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
     lo, hi = min_area * w * h, MAX_AREA * w * h
     maps = _edge_maps(small)
     quads = _dedupe([q for m in maps for q in _candidates(m, lo, hi)], 3.0)
-    quads = _dedupe(quads + _merged_pairs(quads, lo, image=small), 3.0)
+    quads = _dedupe(quads + _merged_pairs(quads, lo), 3.0)
     quads = sorted((q for q in quads if is_sane(q)), key=_area, reverse=True)
     found: list[_Found] = []
     measured: list[np.ndarray] = []
@@ -730,7 +728,7 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         # nothing clear: a shadow falling across the page may have broken its outline. Divide the
         # light out (a soft shadow is smooth, a page's edge is sharp) and look again.
         more = _dedupe([q for m in _edge_maps(_flat_field(small)) for q in _candidates(m, lo, hi)], 3.0)
-        more = sorted((q for q in _dedupe(more + _merged_pairs(more, lo, image=small), 3.0) if is_sane(q)), key=_area, reverse=True)
+        more = sorted((q for q in _dedupe(more + _merged_pairs(more, lo), 3.0) if is_sane(q)), key=_area, reverse=True)
         pool += more
         for quad in more[:12]:
             consider(quad, True)
@@ -738,7 +736,7 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         # still nothing: fingers or glare across the outline. Where is the paper? (A page a hand
         # cuts in two shows as two parts: merged.)
         paper = _paper_candidates(small, lo / 3, hi)
-        paper = _dedupe([q for q in paper if _area(q) >= lo] + _merged_pairs(paper, lo, 1.4, small), 3.0)
+        paper = _dedupe([q for q in paper if _area(q) >= lo] + _merged_pairs(paper, lo, 1.4), 3.0)
         pool += paper
         for quad in sorted((q for q in paper if is_sane(q)), key=_area, reverse=True)[:8]:
             consider(quad, True)
