@@ -271,20 +271,27 @@ def goodput_report(root: Path, key: Path, repeats: int) -> bool:
     med = statistics.median
     clean = runs["no faults"]
 
-    def vs_clean(name: str) -> float:
-        """The median of the ratios within each repeat (the links of one repeat ran back to back)."""
-        return med(r["goodput"] / c["goodput"] for r, c in zip(runs[name], clean))
+    def ratios(name: str) -> list[float]:
+        """The ratios within each repeat (the links of one repeat ran back to back)."""
+        return [r["goodput"] / c["goodput"] for r, c in zip(runs[name], clean)]
 
-    head = ("link", "goodput", "vs no faults", "95 % at", "all in", "attempts/item", "lost", "keys changed")
+    def vs_clean(name: str) -> float:
+        return med(ratios(name))
+
+    head = ("link", "goodput", "min–max", "vs no faults", "min–max", "95 % at", "all in", "attempts/item", "lost",
+            "keys changed")
     rows = [head]
     for name, share in LINKS:
         rs = runs[name]
         rate = med(r["goodput"] for r in rs)
-        rows.append((name, f"{rate:,.1f} items/s", f"{vs_clean(name):.2f}", f"{med(r['to_95'] for r in rs):.2f} s",
+        spread = [r["goodput"] for r in rs]
+        rows.append((name, f"{rate:,.1f} items/s", f"{min(spread):,.0f}–{max(spread):,.0f}", f"{vs_clean(name):.2f}",
+                     f"{min(ratios(name)):.2f}–{max(ratios(name)):.2f}", f"{med(r['to_95'] for r in rs):.2f} s",
                      f"{med(r['drained'] for r in rs):.2f} s", f"{med(r['attempts'] for r in rs):.2f}",
                      str(sum(r["lost"] for r in rs)), str(sum(r["changed"] for r in rs))))
     print(f"goodput: {BACKLOG}-item backlog, `kiosk queue run --until-empty` with default settings, "
-          f"medians of {repeats} runs per link (ratios: within each run of the three links);\n"
+          f"medians of {repeats} runs per link and the lowest and highest run (ratios: within each run of "
+          f"the three links);\n"
           f"fault mixes: 5 % {fault_spec(0.05)}; 23 % {fault_spec(0.23)}")
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     for row in rows:
