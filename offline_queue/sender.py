@@ -156,6 +156,15 @@ class Sender:
         busy = sum(1 for f in running.values() if f.sent_at is None or now - f.sent_at < patience)
         return busy < self._window()
 
+    def _room_frees_in(self, running: dict[Future, "_Flight"]) -> float:
+        """Seconds until the next request in flight becomes overdue and frees its place on the link; at
+        most 0.1 s (one still sending its body may finish any moment)."""
+        now, patience, soonest = time.monotonic(), self.patience(), 0.1
+        for flight in running.values():
+            if flight.sent_at is not None and now - flight.sent_at < patience:
+                soonest = min(soonest, flight.sent_at + patience - now)
+        return max(0.001, soonest)
+
     # ----------------------------------------------------------------- passes
 
     def run_once(self) -> int:
@@ -196,10 +205,10 @@ class Sender:
                 if not running:
                     break
                 self._renew(running)
-                # look again soon if a request waiting on the platform may become overdue and free a place
+                # look again when a request waiting on the platform becomes overdue and frees a place
                 waiting_for_room = not halted and (backlog or may_lease) and len(running) < self.most_in_flight()
-                finished, _ = wait(running, timeout=0.1 if waiting_for_room else SETTLE_AFTER_S,
-                                   return_when=FIRST_COMPLETED)
+                timeout = self._room_frees_in(running) if waiting_for_room else SETTLE_AFTER_S
+                finished, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in finished:
                     running.pop(future)
                     if not unsettled:
