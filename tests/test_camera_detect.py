@@ -219,3 +219,28 @@ def test_a_receipt_half_in_a_shadow_band_is_found_whole():
     result = process(capture.image, "original", deskew=False)
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.9
+
+
+def test_a_card_beside_a_page_a_shadow_and_a_hand_break_is_not_taken_for_it():
+    """A form crossed by a shadow band, with a hand and a glare spot on its sides, and an ID card
+    beside it: the card's outline is clear at once, the form's only in another look (the light
+    divided out, or where the paper is). A card that small is not taken while a large outline
+    there is still unexplained."""
+    from devices.camera.scenes import (Capture, _background, _finish, _glare, _hand, _paste, _shadow_band,
+                                       render_card)
+
+    rng = np.random.default_rng(109)
+    img = _background("wood", SIZE[1], SIZE[0], rng)
+    gap, deg = rng.uniform(15, 40), rng.uniform(-6, 6)
+    page = _quad(300, 408, 330, 466, deg)
+    H = _paste(img, rng, render_form(330, 466, rng, "grid", 0.08), page)
+    card = _quad(300 + 165 + gap + 110, 408, 220, 139, deg + rng.uniform(-3, 3))
+    _paste(img, rng, render_card(220, 139, rng, "tune"), card, "id_card")
+    img *= _shadow_band(SIZE[1], SIZE[0], rng, (0.45, 0.72), (0.06, 0.28))[..., None]
+    i = int(rng.integers(4))
+    _hand(img, rng, page[i] + (page[(i + 1) % 4] - page[i]) * rng.uniform(0.3, 0.7), (1, 5))
+    i = int(rng.integers(4))
+    _glare(img, rng, page[i] + (page[(i + 1) % 4] - page[i]) * rng.uniform(0.2, 0.8), (0.02, 0.07))
+    capture = Capture(_finish(img, rng), page, "two", "test", 109, "wood", ("shadow", "hand", "glare"), H)
+    found = detect_page(capture.image)
+    assert found is not None and score(capture, found.corners) > 0.9

@@ -26,7 +26,8 @@ three clear, gets that side put back where they say it is: where their edges end
 side opposite, slid onto the visible pieces of its edge. Fingers over a side otherwise pull the
 fitted line onto their own edge or stop it at the fingertips.
 
-When no clear document is found, two more looks: with the light divided out (a shadow band across
+When no clear document is found (or only a small one, a card or a receipt, while a larger outline
+beside it failed: perhaps the page meant, a shadow or a hand across it), two more looks: with the light divided out (a shadow band across
 the page), and where the paper is (light in every colour channel, thin things such as fingers opened
 away; a page a finger cuts in two comes back as two parts, merged).
 
@@ -60,6 +61,7 @@ FRAME_TOL = 1.6          # px on the small copy: a side this close to the border
 DOUBTFUL = 0.6           # below this confidence a detection is doubtful
 SQUARE_DEG = 25.0        # a document's corner, seen from above, is within this of square
 WEAK_SIDE = 0.75         # a side this poorly supported on a document found is placed from the others
+SMALL_DOC = 0.15         # a document smaller than this share of the frame may not be the one meant
 OPPOSITE = 1.4           # ... and its opposite sides differ in length by at most this factor
 
 
@@ -724,21 +726,34 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
             if any(_nested(quad, f.corners) and all(g is None for g in f.frame) for f in clear):
                 continue  # inside the document found (a table, a field, a photo): it cannot win
         consider(quad, True)
-    if not any(f.confidence() >= DOUBTFUL for f in found):
-        # nothing clear: a shadow falling across the page may have broken its outline. Divide the
-        # light out (a soft shadow is smooth, a page's edge is sharp) and look again.
+    def unsure() -> float | None:
+        """None when a clear document large enough to be the page was found; else the area a
+        document found in another look must exceed to matter (0: anything). A small one (a card,
+        a receipt) may lie beside the page meant, whose outline a shadow or a hand broke."""
+        clear = [f.area for f in found if f.confidence() >= DOUBTFUL]
+        if not clear:
+            return 0.0
+        if max(clear) >= SMALL_DOC * w * h or not any(_area(m) > 1.5 * max(clear) for m in measured):
+            return None
+        return 1.5 * max(clear)
+
+    above = unsure()
+    if above is not None:
+        # a shadow falling across the page may have broken its outline. Divide the light out (a
+        # soft shadow is smooth, a page's edge is sharp) and look again.
         more = _dedupe([q for m in _edge_maps(_flat_field(small)) for q in _candidates(m, lo, hi)], 3.0)
         more = sorted((q for q in _dedupe(more + _merged_pairs(more, lo), 3.0) if is_sane(q)), key=_area, reverse=True)
         pool += more
-        for quad in more[:12]:
+        for quad in [q for q in more if _area(q) > above][:12]:
             consider(quad, True)
-    if not any(f.confidence() >= DOUBTFUL for f in found):
-        # still nothing: fingers or glare across the outline. Where is the paper? (A page a hand
-        # cuts in two shows as two parts: merged.)
+    above = unsure()
+    if above is not None:
+        # fingers or glare across the outline. Where is the paper? (A page a hand cuts in two
+        # shows as two parts: merged.)
         paper = _paper_candidates(small, lo / 3, hi)
         paper = _dedupe([q for q in paper if _area(q) >= lo] + _merged_pairs(paper, lo, 1.4), 3.0)
         pool += paper
-        for quad in sorted((q for q in paper if is_sane(q)), key=_area, reverse=True)[:8]:
+        for quad in sorted((q for q in paper if is_sane(q) and _area(q) > above), key=_area, reverse=True)[:8]:
             consider(quad, True)
     if not found:
         return None
