@@ -244,3 +244,22 @@ def test_a_card_beside_a_page_a_shadow_and_a_hand_break_is_not_taken_for_it():
     capture = Capture(_finish(img, rng), page, "two", "test", 109, "wood", ("shadow", "hand", "glare"), H)
     found = detect_page(capture.image)
     assert found is not None and score(capture, found.corners) > 0.9
+
+
+def test_a_receipt_whose_top_fingers_hide_is_pushed_out_to_its_end():
+    """A receipt on dotted cloth, three fingers over its top: the outline stops at the fingertips
+    with a weak top side; its left side's edge carries on past it, over paper, to the receipt's
+    real end, and the top is pushed out there."""
+    from devices.camera import scenes
+
+    layout = {**scenes.LAYOUT["tune_c"], "classes": ("edge", "two_pages", "id_card", "receipt", "edge"), "hand": 0.9}
+    grounds = ("patterned", "dark_pad", "wood", "patterned", "light_grey", "dark_pad", "patterned")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(scenes.SPLITS, "tune_x", {"seed": 5150, "count": 5})
+        mp.setitem(scenes.LAYOUT, "tune_x", layout)
+        mp.setitem(scenes.GROUNDS, "tune_x", grounds)
+        capture = scenes.make_capture("tune_x", 3)
+    assert capture.cls == "receipt" and "hand" in capture.conditions
+    result = process(capture.image, "original", deskew=False)
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.9

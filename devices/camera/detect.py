@@ -24,7 +24,8 @@ A candidate is a document when
 A candidate that fails on one side only (or passes with one side poorly supported), the other
 three clear, gets that side put back where they say it is: where their edges end, parallel to the
 side opposite, slid onto the visible pieces of its edge. Fingers over a side otherwise pull the
-fitted line onto their own edge or stop it at the fingertips.
+fitted line onto their own edge or stop it at the fingertips. A document found with a weak side
+whose neighbours' edges carry on past it, over paper, is pushed out to where they end.
 
 When no clear document is found (or only a small one, a card or a receipt, while a larger outline
 beside it failed: perhaps the page meant, a shadow or a hand across it), two more looks: with the light divided out (a shadow band across
@@ -664,6 +665,59 @@ def _complete_side(small: np.ndarray, corners: np.ndarray, support: np.ndarray,
     return out, worst
 
 
+def _pushed_out(small: np.ndarray, found: _Found, lo: float, hi: float) -> _Found:
+    """The document with a weak side (fingers across it, the outline stopped at their tips) pushed
+    out to where its neighbours' edges end, when they carry on past it and the result is as clear
+    a document; else the document as it was."""
+    q = found.corners
+    weak = [i for i in range(4) if found.free[i] and min(found.support[i], found.contrast[i]) < 0.8]
+    if not weak:
+        return found
+    d = np.roll(q, -1, axis=0) - q
+    u = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-9)
+    best = found
+    for i in weak:
+        before, after = (i - 1) % 4, (i + 1) % 4
+        run_a = edge_run(small, q[i], u[before])
+        run_b = edge_run(small, q[after], -u[after])
+        # either end may be wrong (a finger's edge carries one side on too far): try both
+        for run, far in ((run_a, q[i] + run_a * u[before]), (run_b, q[after] - run_b * u[after])):
+            if run < 4:
+                continue
+            a = intersect((q[i], u[before]), (far, d[i]))
+            b = intersect((q[after], u[after]), (far, d[i]))
+            if a is None or b is None:
+                continue
+            pushed = q.copy()
+            pushed[i], pushed[after] = a, b
+            if not is_sane(pushed) or _area(pushed) <= found.area or \
+                    not _paper_between(small, (q[i], q[after]), (a, b)):
+                continue
+            result, _ = _evaluate(small, pushed, lo, hi)
+            if result is not None and found.area < result.area <= 1.35 * found.area and \
+                    result.confidence() >= found.confidence() - 0.05 and result.area > best.area:
+                best = result
+    return best
+
+
+def _paper_between(small: np.ndarray, side: tuple, pushed: tuple) -> bool:
+    """Whether the strip between a side and where it is pushed out to shows the paper just inside
+    the side along a fair part of it (fingers may cover the rest)."""
+    if small.ndim != 3:
+        return True
+    ts = np.linspace(0.1, 0.9, 24)[:, None]
+    (a0, b0), (a1, b1) = [np.asarray(p, np.float64) for p in side], [np.asarray(p, np.float64) for p in pushed]
+    on_side = a0 + ts * (b0 - a0)
+    on_pushed = a1 + ts * (b1 - a1)
+    inward = on_side - (on_pushed - on_side) * min(1.0, 4.0 / max(1e-9, float(np.linalg.norm(a1 - a0))))
+    strip = on_side + 0.5 * (on_pushed - on_side)
+    pts = np.vstack([inward, strip]).reshape(1, -1, 2).astype(np.float32)
+    col = cv2.remap(small, pts[..., 0], pts[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    col = col.reshape(2, len(ts), 3).astype(np.float32)
+    paper = np.median(col[0], axis=0)
+    return bool(np.mean(np.linalg.norm(col[1] - paper, axis=1) < 40) >= 0.3)
+
+
 def _two_documents(small: np.ndarray, corners: np.ndarray, pool: list[np.ndarray]) -> bool:
     """Whether an outline holds two outlines seen inside it, apart, each a large part of it, with
     the desk between them: two documents side by side whose outlines joined, not one."""
@@ -712,7 +766,7 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         through[[4 + i for i in range(4) if result.frame[i] is not None]] = False
         if not through.any():
             if not _two_documents(small, result.corners, pool):
-                found.append(result)
+                found.append(_pushed_out(small, result, lo, hi))
         elif may_grow:
             grown = grow(small, result.corners, through)
             if grown is not None and is_sane(grown):
