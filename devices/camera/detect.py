@@ -60,10 +60,10 @@ CONTRAST_MEAN = 0.6      # share of the measured perimeter that must show it
 CONTRAST_SIDE = 0.3      # ... and of every measured side (a hand or a glare spot may hide the rest)
 FRAME_TOL = 1.6          # px on the small copy: a side this close to the border lies on it
 DOUBTFUL = 0.6           # below this confidence a detection is doubtful
-SQUARE_DEG = 25.0        # a document's corner, seen from above, is within this of square
+SQUARE_DEG = 20.0        # a document's corner, seen from above, is within this of square
 WEAK_SIDE = 0.75         # a side this poorly supported on a document found is placed from the others
 SMALL_DOC = 0.15         # a document smaller than this share of the frame may not be the one meant
-OPPOSITE = 1.4           # ... and its opposite sides differ in length by at most this factor
+OPPOSITE = 1.25          # ... and its opposite sides differ in length by at most this factor
 
 
 @dataclass(frozen=True)
