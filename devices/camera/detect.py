@@ -442,7 +442,7 @@ def _fit_sides(image: np.ndarray, quad: np.ndarray, frame: list[int | None], rea
     return np.array(corners), support
 
 
-def side_contrast(image: np.ndarray, quad: np.ndarray, offsets=(1.5, 2.5, 3.5), samples: int = 24) -> np.ndarray:
+def side_contrast(image: np.ndarray, quad: np.ndarray, offsets=(1.5, 2.5, 3.5, 5.0, 6.5), samples: int = 24) -> np.ndarray:
     """Per side, the share of its length where the colour just inside differs from the colour just
     outside by at least CONTRAST, and not merely as a shadow does (same colour, only darker)."""
     q = np.asarray(quad, np.float64)
