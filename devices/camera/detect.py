@@ -19,7 +19,9 @@ A candidate is a document when
   grown into the whole),
 * it could be a flat rectangle seen from above: corners near square, opposite sides alike,
 * it is not two documents side by side whose outlines joined: two outlines seen inside it, apart,
-  with the desk between them (the desk's common colours, taken around the outline).
+  with the desk between them (the desk's common colours, taken around the outline),
+* it is not a stripe of patterned cloth: beyond both of two opposite sides, past a band of another
+  colour (not just a drop shadow), its own colour comes back.
 
 A candidate that fails on one side only (or passes with one side poorly supported), the other
 three clear, gets that side put back where they say it is: where their edges end, parallel to the
@@ -48,7 +50,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from devices.camera.sides import _fit_side, _on_line, edge_run, grow, intersect, runs_through, scan_normals
+from devices.camera.sides import _fit_side, _on_line, _shaded, edge_run, grow, intersect, runs_through, scan_normals
 
 WORK_SIDE = 512          # longer side of the copy the search runs on (about)
 MIN_AREA = 0.02          # smallest document, as a share of the frame (an ID card under an A3 camera)
@@ -665,6 +667,58 @@ def _complete_side(small: np.ndarray, corners: np.ndarray, support: np.ndarray,
     return out, worst
 
 
+def _pattern_beyond(small: np.ndarray, a: np.ndarray, b: np.ndarray, n: np.ndarray) -> float:
+    """Share of the normals out of side a→b (``n`` inward) along which, past a band of another
+    colour at least 8 px wide, the colour just inside the side comes back: a pattern's repeat."""
+    h, w = small.shape[:2]
+    ts = np.linspace(0.15, 0.85, 16)
+    offs = np.arange(-6.0, 61.0, 1.0)
+    base = a + ts[:, None] * (b - a)
+    pts = base[:, None, :] - offs[None, :, None] * n                 # outward for positive offsets
+    p = pts.reshape(1, -1, 2).astype(np.float32)
+    col = cv2.remap(small, p[..., 0], p[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    col = col.reshape(len(ts), len(offs), 3).astype(np.float32)
+    seen = (pts[..., 0] >= 0) & (pts[..., 0] <= w - 1) & (pts[..., 1] >= 0) & (pts[..., 1] <= h - 1)
+    inside = np.median(col[:, :4].reshape(-1, 3), axis=0)             # offsets -6..-3
+    dist = np.linalg.norm(col - inside, axis=2)
+    hits = 0
+    for row, ok, colours in zip(dist[:, 9:], seen[:, 9:], col[:, 9:]):  # from 3 px outside on
+        row, colours = row[ok], colours[ok]
+        other = row >= 30
+        if not other[:3].any():
+            continue
+        start = int(np.argmax(other))
+        run = np.argmin(other[start:]) if not other[start:].all() else len(row) - start
+        if run < 8 or start + run >= len(row):
+            continue
+        back = row[start + run:] < 0.35 * float(row[start:start + run].max())
+        if not back.any():
+            continue
+        # a band that is only the colour beyond it in shadow is a document's drop shadow
+        if not _shaded(np.median(colours[start:start + run], axis=0), np.median(colours[start + run:][back], axis=0)):
+            hits += 1
+    return hits / len(ts)
+
+
+def _stripe(small: np.ndarray, found: _Found) -> bool:
+    """Whether the outline is one stripe of a pattern (striped or checked cloth closed off by the
+    frame's border or by a document's side): beyond both of two opposite sides, past a band of
+    another colour, its own colour comes back. (Beyond a page's sides the desk goes on; another
+    page may lie beyond one side, not beyond both.)"""
+    if small.ndim != 3:
+        return False
+    q = found.corners
+    d = np.roll(q, -1, axis=0) - q
+    u = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-9)
+    n = np.stack([-u[:, 1], u[:, 0]], axis=1)
+    for i in (0, 1):
+        j = i + 2
+        if found.free[i] and found.free[j] and \
+                min(_pattern_beyond(small, q[k], q[(k + 1) % 4], n[k]) for k in (i, j)) >= 0.4:
+            return True
+    return False
+
+
 def _pushed_out(small: np.ndarray, found: _Found, lo: float, hi: float) -> _Found:
     """The document with a weak side (fingers across it, the outline stopped at their tips) pushed
     out to where its neighbours' edges end, when they carry on past it and the result is as clear
@@ -765,7 +819,7 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         through[[i for i in range(4) if result.frame[i] is not None]] = False
         through[[4 + i for i in range(4) if result.frame[i] is not None]] = False
         if not through.any():
-            if not _two_documents(small, result.corners, pool):
+            if not _two_documents(small, result.corners, pool) and not _stripe(small, result):
                 found.append(_pushed_out(small, result, lo, hi))
         elif may_grow:
             grown = grow(small, result.corners, through)
