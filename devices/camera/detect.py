@@ -30,9 +30,10 @@ fitted line onto their own edge or stop it at the fingertips. A document found w
 whose neighbours' edges carry on past it, over paper, is pushed out to where they end.
 
 When no clear document is found (or only a small one, a card or a receipt, while a larger outline
-beside it failed: perhaps the page meant, a shadow or a hand across it), two more looks: with the light divided out (a shadow band across
-the page), and where the paper is (light in every colour channel, thin things such as fingers opened
-away; a page a finger cuts in two comes back as two parts, merged).
+beside it failed: perhaps the page meant, a shadow or a hand across it), two more looks: with the
+light divided out (a shadow band across the page), and where the paper is (light in every colour
+channel, thin things such as fingers opened away; a page a finger cuts in two comes back as two
+parts, merged).
 
 The outermost (largest) such candidate wins: inner rectangles never beat the page around them; a
 document wholly in sight beats one about as large that runs off the frame beside it. Its sides
@@ -520,7 +521,8 @@ def _failed(corners: np.ndarray, frame: list, support: np.ndarray) -> tuple[None
     return None, corners, np.concatenate([[f is not None for f in frame], support]).astype(np.float64)
 
 
-def _measure(small: np.ndarray, quad: np.ndarray, lo: float, hi: float, keep: int | None = None) -> tuple[_Found | None, np.ndarray | None, np.ndarray | None]:
+def _measure(small: np.ndarray, quad: np.ndarray, lo: float, hi: float,
+             keep: int | None = None) -> tuple[_Found | None, np.ndarray | None, np.ndarray | None]:
     """Measure one candidate: (a plausible document or None, the measured corners or None, the
     frame sides found for them and their support as one array, or None)."""
     h, w = small.shape[:2]
@@ -572,7 +574,7 @@ def _measure(small: np.ndarray, quad: np.ndarray, lo: float, hi: float, keep: in
     if contrast[free].mean() < CONTRAST_MEAN or contrast[free].min() < CONTRAST_SIDE:
         return _failed(corners, frame, support)
     if weak.any() and contrast[free][weak].min() < 0.5:
-        return _failed(corners, frame, support)  # the hidden side must still part paper from desk where it shows
+        return _failed(corners, frame, support)  # the hidden side must still part paper from desk
     if keep is not None:
         if contrast[free].min() < 0.7 or support[free].min() < 0.7:
             return _failed(corners, frame, support)  # what places the hidden side must be clear
@@ -695,7 +697,8 @@ def _pattern_beyond(small: np.ndarray, a: np.ndarray, b: np.ndarray, n: np.ndarr
         if not back.any():
             continue
         # a band that is only the colour beyond it in shadow is a document's drop shadow
-        if not _shaded(np.median(colours[start:start + run], axis=0), np.median(colours[start + run:][back], axis=0)):
+        band_colour = np.median(colours[start:start + run], axis=0)
+        if not _shaded(band_colour, np.median(colours[start + run:][back], axis=0)):
             hits += 1
     return hits / len(ts)
 
