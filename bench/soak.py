@@ -122,9 +122,10 @@ def _edge(rows: list[dict], key: str, last: bool, n: int = 3) -> float:
 def analyse(rows: list[dict], *, visits: int, warmup: int | None = None, stuck: int = 0,
             crashed: str = "", log_errors: list[str] | None = None, personal_hits: list[str] | None = None,
             drained: bool = True, log_bound_kb: float | None = None, log_files_max: int | None = None,
-            log_written_kb: float = 0.0, baseline: dict | None = None) -> Verdict:
+            log_written_kb: float = 0.0, baseline: dict | None = None, pool_max: int = 0) -> Verdict:
     """The verdict on a run's samples (rows as in the CSV, numbers). ``warmup`` visits are left out
-    of the growth figures (default: ``warmup_visits``)."""
+    of the growth figures (default: ``warmup_visits``); ``pool_max``: the size of the sender's
+    thread pool (default ``POOL_THREADS_MAX``)."""
     verdict = Verdict()
     add = verdict.checks.append
     if not rows:
@@ -173,8 +174,9 @@ def analyse(rows: list[dict], *, visits: int, warmup: int | None = None, stuck: 
                   f"{first[key]:.0f} at visit {first['visit']:.0f}, at most {top:.0f}, end {steady[-1][key]:.0f}"))
     if "pool_threads" in rows[-1]:
         pools = max(float(r["pool_threads"]) for r in rows)
-        add(Check("pool threads bounded", pools <= POOL_THREADS_MAX,
-                  f"at most {pools:.0f} workers in the sender's pool (limit {POOL_THREADS_MAX})"))
+        limit = pool_max or POOL_THREADS_MAX
+        add(Check("pool threads bounded", pools <= limit,
+                  f"at most {pools:.0f} workers in the sender's pool (limit {limit})"))
     tex_end = _edge(steady, "textures", True)
     add(Check("textures flat", tex_end - float(base["textures"]) <= TEXTURE_SLACK,
               f"{base['textures']:.0f} -> {tex_end:.0f} (slack {TEXTURE_SLACK})"))
@@ -332,7 +334,7 @@ def font_fds() -> int:
 
 
 POOLS = ("outbox-send",)   # thread pools that start workers as work comes, up to their size
-POOL_THREADS_MAX = 8
+POOL_THREADS_MAX = 20   # the sender's pool at its default concurrency (Sender.most_in_flight)
 
 
 def pool_threads() -> int:
@@ -610,6 +612,7 @@ class Soak:
         self.last_target: Any = None
         self.first_takers: list[str] = []
         self.frames_drawn = 0
+        self.pool_max = 0   # the sender's pool size, read while the app runs
         self.kind_seconds: dict[str, float] = {}
         self.retaps: dict[str, int] = {}
         self.last_scan: tuple[str, float] = ("", 0.0)
@@ -869,7 +872,6 @@ class Soak:
         yield from self.finish()
 
     def v_rating(self) -> Iterator[float]:
-        app = self.app
         yield from self.begin()
         yield from self.open_tile("rating", "rating")
         yield from self.rate()
@@ -1001,6 +1003,8 @@ class Soak:
         outbox = data / "outbox"
         heap = tracemalloc.get_traced_memory()[0] / 1e6 if tracemalloc.is_tracing() else 0.0
         status = app.services.outbox.status() if app.services.outbox else {}
+        if app.services.sender is not None:
+            self.pool_max = app.services.sender.most_in_flight()
         row = {
             "visit": self.visit, "elapsed_s": round(time.monotonic() - self.started, 1),
             "cpu_s": round(sum(psutil.Process().cpu_times()[:2]), 1),
@@ -1233,9 +1237,8 @@ def main(argv: list[str] | None = None) -> int:
                   devices=replace(cfg.devices, camera=f"sim://?width={w}&height={h}&fps=5"))
     ui_env.prepare(cfg.screen.width, cfg.screen.height, kivy_home=work / "kivy")
     os.environ["KCFG_GRAPHICS_MAXFPS"] = str(args.maxfps)
-    from kivy.clock import Clock
 
-    from kiosk.app import KioskApp
+    from kiosk.app import KioskApp, drive
     from kiosk.logging_setup import install
 
     install(cfg.paths.log_dir, max_bytes=args.log_max_kb * 1024, backups=args.log_files)
@@ -1247,21 +1250,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def started(app: Any) -> None:
         soak = holder["soak"] = Soak(app, clock, args, work)
-        steps = soak.run()
-
-        def advance(dt: float) -> None:
-            try:
-                delay = next(steps)
-            except StopIteration:
-                outcome["ok"] = True
-                app.stop()
-                return
-            except Exception:
-                outcome["error"] = traceback.format_exc()
-                app.stop()
-                return
-            Clock.schedule_once(advance, delay)
-        Clock.schedule_once(advance, 0.3)
+        drive(app, soak.run(), outcome)
 
     t0 = time.monotonic()
     try:
@@ -1305,7 +1294,8 @@ def main(argv: list[str] | None = None) -> int:
                       crashed="" if outcome["ok"] else (outcome["error"].strip().splitlines() or ["stopped"])[-1],
                       log_errors=problems, personal_hits=hits, drained=soak.drained,
                       log_bound_kb=bound_kb, log_files_max=args.log_files + 1,
-                      log_written_kb=soak.log_written_kb() if hasattr(soak, "log_written_kb") else written_kb)
+                      log_written_kb=soak.log_written_kb() if hasattr(soak, "log_written_kb") else written_kb,
+                      pool_max=soak.pool_max)
     text = report(verdict, rows, soak.visit, elapsed)
     draw(rows, out / "soak.png", f"kiosk soak: {soak.visit} visits, {verdict.ok and 'PASS' or 'FAIL'}")
     summary = {"visits": soak.visit, "elapsed_s": round(elapsed, 1), "kinds": soak.kinds, "cuts": soak.cuts,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -665,3 +666,23 @@ def save_window_png(path: str, draw: bool = True) -> None:
     data = glReadPixels(0, 0, width, height, GL_RGB, GL_UNSIGNED_BYTE)
     image = Image.frombytes("RGB", (width, height), data).transpose(Image.Transpose.FLIP_TOP_BOTTOM)
     image.save(path)
+
+
+def drive(app, steps, outcome: dict) -> None:
+    """Play scripted steps on a running app's Kivy clock (the soak, the screen captures, the UI
+    tests): each step yields the seconds until the next one. ``outcome["ok"]`` is set when the
+    steps end, ``outcome["error"]`` holds the traceback of a step that failed; the app stops
+    either way."""
+    def advance(dt):
+        try:
+            delay = next(steps)
+        except StopIteration:
+            outcome["ok"] = True
+            app.stop()
+            return
+        except Exception:
+            outcome["error"] = traceback.format_exc()
+            app.stop()
+            return
+        Clock.schedule_once(advance, delay)
+    Clock.schedule_once(advance, 0.3)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
+
+from offline_queue.durable import replace_file
 
 log = logging.getLogger(__name__)
 
@@ -429,18 +429,5 @@ class CatalogueStore:
         return json.loads(self.cache_file.read_text(encoding="utf-8"))["document"]
 
     def _write(self, etag: str | None, document: dict[str, Any], fetched_at: float) -> None:
-        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
         payload = json.dumps({"etag": etag, "fetched_at": fetched_at, "document": document}, ensure_ascii=False)
-        fd, tmp = tempfile.mkstemp(prefix=".catalogue-", dir=self.cache_file.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.cache_file)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        replace_file(self.cache_file, payload.encode("utf-8"))

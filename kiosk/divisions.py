@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+
+from offline_queue.durable import replace_file
 
 log = logging.getLogger(__name__)
 
@@ -129,22 +129,9 @@ class DivisionStore:
 
     def _write(self) -> None:
         assert self._by_code is not None
-        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
         items = [{"code": d.code, "name": d.name} for d in sorted(self._by_code.values(), key=lambda d: d.code)]
         text = json.dumps({"home": self.home, "complete": sorted(self._complete), "items": items}, ensure_ascii=False)
-        fd, tmp = tempfile.mkstemp(prefix=".divisions-", dir=self.cache_file.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.cache_file)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        replace_file(self.cache_file, text.encode("utf-8"))
 
     # -- reading ---------------------------------------------------------------------------------
     def get(self, code: str) -> Division | None:

@@ -36,7 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from offline_queue.durable import fsync_dir, folder_lock
+from offline_queue.durable import folder_lock, fsync_dir, replace_file
 
 log = logging.getLogger(__name__)
 
@@ -263,16 +263,8 @@ class PrintLedger:
         return head if isinstance(head, dict) else {}
 
     def _write_head(self, key: bytes, seq: int, head_hash: str) -> None:
-        tmp = self.head_path.with_name(f".{HEAD_FILE}.{os.getpid()}.tmp")
         body = json.dumps({"seq": seq, "hash": head_hash, "mac": _seal(key, seq, head_hash)}).encode()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, body)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.head_path)
-        fsync_dir(self.folder)
+        replace_file(self.head_path, body)
 
     # -- reading ---------------------------------------------------------------------------------
 

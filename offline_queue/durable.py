@@ -9,6 +9,7 @@ import fcntl
 import logging
 import os
 import sqlite3
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -83,3 +84,26 @@ def write_file_durably(folder: Path, name: str, blob: bytes) -> Path:
     os.close(fd)
     os.replace(tmp, final)
     return final
+
+
+def replace_file(path: Path, blob: bytes) -> None:
+    """Put ``blob`` at ``path`` whole or not at all (a reader sees the old file or the new one, never
+    a part), owner-readable only, surviving a power cut once this returns."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)   # 0600, a name no one else holds
+    try:
+        view = memoryview(blob)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        unlink_quietly(Path(tmp))
+        raise
+    os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        unlink_quietly(Path(tmp))
+        raise
+    fsync_dir(path.parent)

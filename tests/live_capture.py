@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import traceback
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,9 +29,8 @@ def main() -> int:
                   paths=PathsSection(data_dir=work / "data", log_dir=work / "log", key_file=work / "outbox.key"))
     width, height = (int(v) for v in os.environ.get("UI_SIZE", "1080x1920").split("x"))
     ui_env.prepare(width, height, False, kivy_home=work / "kivy", log_level="error")
-    from kivy.clock import Clock
 
-    from kiosk.app import SETTLED_FRAMES, KioskApp, after_frames
+    from kiosk.app import SETTLED_FRAMES, KioskApp, after_frames, drive
     from kiosk.commands.screenshot import settle_seconds, stage
 
     outcome: dict = {"ok": False}
@@ -59,24 +57,7 @@ def main() -> int:
             subprocess.run(["import", "-silent", "-window", "root", str(target)], check=True, timeout=30,
                            capture_output=True)
 
-    def started(app):
-        run = steps(app)
-
-        def advance(dt):
-            try:
-                delay = next(run)
-            except StopIteration:
-                outcome["ok"] = True
-                app.stop()
-                return
-            except Exception:
-                outcome["error"] = traceback.format_exc()
-                app.stop()
-                return
-            Clock.schedule_once(advance, delay)
-        Clock.schedule_once(advance, 0.3)
-
-    KioskApp(cfg, on_started=started).run()
+    KioskApp(cfg, on_started=lambda app: drive(app, steps(app), outcome)).run()
     if not outcome["ok"]:
         print(outcome.get("error", "capture did not finish"), file=sys.stderr)
         return 1

@@ -204,36 +204,14 @@ def main() -> int:
     name, folder = sys.argv[1], Path(sys.argv[2])
     from dataclasses import replace
 
-    from kiosk import ui_env
     from kiosk.config import PathsSection, load_config
 
     cfg = load_config(None)
     cfg = replace(cfg, paths=PathsSection(data_dir=folder / "data", log_dir=folder / "log",
                                           key_file=folder / "keys" / "outbox.key"))
-    width, height = cfg.screen.width, cfg.screen.height
-    if os.environ.get("UI_SIZE"):
-        width, height = (int(v) for v in os.environ["UI_SIZE"].split("x"))
-    ui_env.prepare(width, height, kivy_home=folder / "kivy")
+    from ui_harness import play
 
-    from kiosk.app import KioskApp
-    from kiosk.logging_setup import install
-    from ui_harness import FakeClock, drive
-
-    install(cfg.paths.log_dir)
-    clock = FakeClock()
-    results: dict = {}
-    outcome = {"ok": False}
-
-    def started(app):
-        drive(app, SCENARIOS[name](app, clock, results), outcome)
-
-    KioskApp(cfg, on_started=started, monotonic=clock).run()
-    if not outcome["ok"]:
-        print(outcome.get("error", "scenario did not finish"), json.dumps(results, ensure_ascii=False, default=str),
-              file=sys.stderr)
-        return 1
-    print(json.dumps(results, ensure_ascii=False, default=str))
-    return 0
+    return play(cfg, SCENARIOS[name], folder)
 
 
 # ---- the tests ---------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ import json
 import os
 import sys
 import time
-import traceback
 from pathlib import Path
+
 
 
 class FakeClock:
@@ -859,40 +859,22 @@ SCENARIOS = {"payment": scenario_payment, "payment_offline": scenario_payment_of
 
 
 def drive(app, steps, outcome: dict) -> None:
-    """Run a scenario's steps on the Kivy clock: each step yields the seconds until the next one.
-    ``outcome["ok"]`` is set when the steps end; ``outcome["error"]`` holds the traceback of a failure.
-    The app stops either way."""
-    from kivy.clock import Clock
+    """The app's scripted-steps driver (imported once Kivy is set up)."""
+    from kiosk.app import drive as play_steps
 
-    def advance(dt):
-        try:
-            delay = next(steps)
-        except StopIteration:
-            outcome["ok"] = True
-            app.stop()
-            return
-        except Exception:
-            outcome["error"] = traceback.format_exc()
-            app.stop()
-            return
-        Clock.schedule_once(advance, delay)
-    Clock.schedule_once(advance, 0.3)
+    play_steps(app, steps, outcome)
 
 
-def main() -> int:
-    name, data_dir = sys.argv[1], Path(sys.argv[2])
-    from dataclasses import replace
-
+def play(cfg, scenario, folder: Path) -> int:
+    """Start the app on ``cfg`` in this process (``UI_SIZE=1920x1080`` for landscape) and play
+    ``scenario(app, clock, results)`` on its clock; print the results as JSON (the test reads the
+    last line). The exit code: 0 when the scenario ended, 1 when it failed."""
     from kiosk import ui_env
-    from kiosk.config import PathsSection, load_config
 
-    cfg = load_config(None)
-    cfg = replace(cfg, paths=PathsSection(data_dir=data_dir / "data", log_dir=data_dir / "log",
-                                          key_file=data_dir / "keys" / "outbox.key"))
     width, height = cfg.screen.width, cfg.screen.height
     if os.environ.get("UI_SIZE"):      # e.g. 1920x1080: the same scenario in landscape
         width, height = (int(v) for v in os.environ["UI_SIZE"].split("x"))
-    ui_env.prepare(width, height, kivy_home=data_dir / "kivy")
+    ui_env.prepare(width, height, kivy_home=folder / "kivy")
 
     from kiosk.app import KioskApp
     from kiosk.logging_setup import install
@@ -901,16 +883,25 @@ def main() -> int:
     clock = FakeClock()
     results: dict = {}
     outcome = {"ok": False}
-
-    def started(app):
-        drive(app, SCENARIOS[name](app, clock, results), outcome)
-
-    KioskApp(cfg, on_started=started, monotonic=clock).run()
+    KioskApp(cfg, on_started=lambda app: drive(app, scenario(app, clock, results), outcome), monotonic=clock).run()
     if not outcome["ok"]:
-        print(outcome.get("error", "scenario did not finish"), file=sys.stderr)
+        print(outcome.get("error", "scenario did not finish"), json.dumps(results, ensure_ascii=False, default=str),
+              file=sys.stderr)
         return 1
     print(json.dumps(results, ensure_ascii=False, default=str))
     return 0
+
+
+def main() -> int:
+    name, data_dir = sys.argv[1], Path(sys.argv[2])
+    from dataclasses import replace
+
+    from kiosk.config import PathsSection, load_config
+
+    cfg = load_config(None)
+    cfg = replace(cfg, paths=PathsSection(data_dir=data_dir / "data", log_dir=data_dir / "log",
+                                          key_file=data_dir / "keys" / "outbox.key"))
+    return play(cfg, SCENARIOS[name], data_dir)
 
 
 if __name__ == "__main__":

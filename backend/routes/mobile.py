@@ -429,6 +429,38 @@ def _cross_site(request: Request) -> bool:
     return False
 
 
+async def _booking_form(request: Request, title: str, hint: str) -> dict[str, list[str]] | Response:
+    """The form a booking page's button posted, or the page saying why it was refused: not a form
+    (415, with ``hint`` on what to do) or larger than the limit (413)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return Response(page(title, f"<p>{esc(hint)}</p>"), status_code=415, media_type="text/html",
+                        headers=PAGE_HEADERS)
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_FORM_BYTES:
+            return Response(page(title, "<p>请求过大。</p>"), status_code=413, media_type="text/html",
+                            headers=PAGE_HEADERS)
+    try:
+        return parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
+    except ValueError:  # too many fields
+        return {}
+
+
+def _posted_booking(conn: Any, token: str, sent: str, cross_site: bool, now: Any) -> tuple[int, Any]:
+    """The booking a phone's form acts on: ``(0, booking)``, or ``(404, None)`` for an unknown or
+    expired link or one that is not a booking's, ``(403, None)`` for a form posted from another
+    site or without the page's own form token."""
+    link = resolve(conn, token, now)
+    target = booking_target(conn, link) if link is not None else None
+    if link is None or target is None:
+        return 404, None
+    if cross_site or not hmac.compare_digest(sent.encode("utf-8"), link["form_token"].encode("utf-8")):
+        return 403, None
+    return 0, target
+
+
 @public_router.post("/m/{token}/cancel", responses={
     303: {"description": "cancelled (or already cancelled): back to the page"},
     403: {"description": "no valid form token, or posted from another site", "content": HTML},
@@ -441,32 +473,18 @@ def _cross_site(request: Request) -> bool:
                "required": ["form_token"]}}}}})
 async def mobile_cancel(token: str, request: Request) -> Response:
     """The booking page's cancel button."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
-        return Response(page("无法取消", "<p>请在预约页面上点“取消这个预约”。</p>"), status_code=415,
-                        media_type="text/html", headers=PAGE_HEADERS)
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_FORM_BYTES:
-            return Response(page("无法取消", "<p>请求过大。</p>"), status_code=413, media_type="text/html",
-                            headers=PAGE_HEADERS)
-    try:
-        form = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
-    except ValueError:  # too many fields
-        form = {}
+    form = await _booking_form(request, "无法取消", "请在预约页面上点“取消这个预约”。")
+    if isinstance(form, Response):
+        return form
     sent = (form.get("form_token") or [""])[0]
     db = request.app.state.db
     cross_site = _cross_site(request)
 
     def work() -> int:
         with db.write() as conn:
-            link = resolve(conn, token, db.clock())
-            target = booking_target(conn, link) if link is not None else None
-            if link is None or target is None:
-                return 404
-            if cross_site or not hmac.compare_digest(sent.encode("utf-8"), link["form_token"].encode("utf-8")):
-                return 403
+            refused, target = _posted_booking(conn, token, sent, cross_site, db.clock())
+            if refused:
+                return refused
             try:
                 cancel(conn, target, db.clock())
             except SlotError:
@@ -498,20 +516,9 @@ async def mobile_cancel(token: str, request: Request) -> Response:
                "required": ["form_token", "slot_id"]}}}}})
 async def mobile_change(token: str, request: Request) -> Response:
     """The booking page's 改约 form: move the booking to another free time."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
-        return Response(page("无法改约", "<p>请在预约页面上选择时间后点“改到选中的时间”。</p>"), status_code=415,
-                        media_type="text/html", headers=PAGE_HEADERS)
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_FORM_BYTES:
-            return Response(page("无法改约", "<p>请求过大。</p>"), status_code=413, media_type="text/html",
-                            headers=PAGE_HEADERS)
-    try:
-        form = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
-    except ValueError:  # too many fields
-        form = {}
+    form = await _booking_form(request, "无法改约", "请在预约页面上选择时间后点“改到选中的时间”。")
+    if isinstance(form, Response):
+        return form
     sent = (form.get("form_token") or [""])[0]
     chosen = (form.get("slot_id") or [""])[0]
     db = request.app.state.db
@@ -519,12 +526,9 @@ async def mobile_change(token: str, request: Request) -> Response:
 
     def work() -> int:
         with db.write() as conn:
-            link = resolve(conn, token, db.clock())
-            target = booking_target(conn, link) if link is not None else None
-            if link is None or target is None:
-                return 404
-            if cross_site or not hmac.compare_digest(sent.encode("utf-8"), link["form_token"].encode("utf-8")):
-                return 403
+            refused, target = _posted_booking(conn, token, sent, cross_site, db.clock())
+            if refused:
+                return refused
             if not chosen.isdigit() or not 1 <= int(chosen) < 2**63:
                 return 422
             try:
