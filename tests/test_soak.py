@@ -125,3 +125,21 @@ def test_people_have_valid_id_numbers():
     number = next(v for k, v in people.fed.items() if k.startswith("id:"))
     assert len(number) == 18 and soak.id_check_digit(number[:17]) == number[17]
     assert soak.id_check_digit("45032919880214042") == "7"  # the demo card's
+
+
+def test_fds_are_compared_like_with_like_when_the_run_ends_with_the_platform_up():
+    rows = flat_run()
+    for row in rows[-3:-1]:            # a cut just before the end: the platform down holds a few more fds
+        row.update(platform_up=0, fds=row["fds"] + 6)
+    v = verdict(rows)
+    assert "open fds flat" not in v.failed(), v.checks
+    for row in rows[-3:]:              # but more fds with the platform up at the end is a leak
+        row.update(platform_up=1, fds=row["fds"] + 6 if row is rows[-1] else row["fds"])
+    assert "open fds flat" in verdict(rows).failed()
+
+
+def test_frame_time_is_not_failed_by_two_noisy_samples_at_the_end():
+    rows = flat_run(every=25)          # a long run's many samples
+    rows[-1]["frame_cpu_ms"] += 6      # the other core busy while two samples were timed
+    rows[-2]["frame_cpu_ms"] += 6
+    assert "frame time" not in verdict(rows).failed()
