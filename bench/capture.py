@@ -1,7 +1,7 @@
 """Benchmark: page detection and the page pipeline against the straightforward OpenCV pipeline,
 both measured in the same run on the same 3264×2448 captures.
 
-    python bench/capture.py [--split tune|tune_b|tune_c|holdout|holdout2|holdout3|holdout4|both|all] [--count N] [--cache DIR] [--timing N]
+    python bench/capture.py [--split tune|tune_b|tune_c|holdout|holdout2|holdout3|holdout4|holdout5|both|all] [--count N] [--cache DIR] [--timing N]
 
 1. Page outlines on the synthetic captures of devices/camera/scenes.py, per split and per class:
    mean Jaccard index (in the document's frame, SmartDoc style), pages below 0.9, misses; for the
@@ -13,7 +13,8 @@ both measured in the same run on the same 3264×2448 captures.
    second A4 page cut by the frame, a card or booklet beside a page, more fingers, larger glare and
    shadow bands); ``holdout4`` is one more held-out draw, scored once after the work on ``tune_b``.
    ``tune_c`` is more of the tune family weighted towards cards, receipts and pages beside other
-   documents with a hand on them, on dark and patterned ground.
+   documents with a hand on them, on dark and patterned ground; ``holdout5`` is one more held-out
+   draw, scored once after the work on ``tune_c``.
 2. Time per 8 MP capture, median over the captures: decode → detect → warp → encode for both
    pipelines (the project's also checks the page's orientation and turns it upright in the warp).
 3. The project's own evaluation set (1024×768) and the live preview at 1280×720.
@@ -164,7 +165,7 @@ def report(out: dict) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("tune", "tune_b", "holdout", "holdout2", "holdout3", "holdout4", "tune_c", "both", "all"),
+    parser.add_argument("--split", choices=("tune", "tune_b", "holdout", "holdout2", "holdout3", "holdout4", "tune_c", "holdout5", "both", "all"),
                         default="all", help="both: tune and holdout; all: every split (default)")
     parser.add_argument("--count", type=int, default=None, help="captures per split (default: the split's own)")
     parser.add_argument("--cache", default=None, help="folder to keep drawn captures in between runs")
@@ -176,7 +177,7 @@ def main() -> int:
         return 2
     started = time.perf_counter()
     print(f"OpenCV {cv2.__version__}, {cv2.getNumThreads()} threads, numpy {np.__version__}")
-    splits = {"both": ("tune", "holdout"), "all": ("tune", "tune_b", "holdout", "holdout2", "holdout3", "holdout4", "tune_c")}.get(args.split, (args.split,))
+    splits = {"both": ("tune", "holdout"), "all": ("tune", "tune_b", "holdout", "holdout2", "holdout3", "holdout4", "tune_c", "holdout5")}.get(args.split, (args.split,))
     for split in splits:
         report(run_split(split, args.count, args.cache, args.timing))
 
