@@ -157,22 +157,24 @@ def _area(quad: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------------------
 # Candidates on the small copy
 
-def _edge_maps(small: np.ndarray) -> list[np.ndarray]:
+def _edge_maps(small: np.ndarray, looks: tuple[str, ...] = ("strict", "lenient")) -> list[np.ndarray]:
     """Canny edges of each colour channel, combined (so a red cover on a dark pad, or a cream page
     on light wood, has an edge even where the brightness barely changes): a strict map drawn with
-    thick strokes, which close the small gaps a faint stretch of page edge leaves, and a lenient one.
-    Both have the frame's border drawn in: a page running off the picture is closed by it."""
+    thick strokes, which close the small gaps a faint stretch of page edge leaves, and a lenient one
+    (``looks`` says which, in order). Both have the frame's border drawn in: a page running off the
+    picture is closed by it."""
     blur = cv2.GaussianBlur(small, (5, 5), 0)
     chans = [blur] if blur.ndim == 2 else cv2.split(blur)
-    strict = lenient = None
-    for ch in chans:
-        s, l = cv2.Canny(ch, 50, 150), cv2.Canny(ch, 20, 60)
-        strict = s if strict is None else cv2.bitwise_or(strict, s)
-        lenient = l if lenient is None else cv2.bitwise_or(lenient, l)
-    thin, thick = np.ones((3, 3), np.uint8), np.ones((5, 5), np.uint8)
-    maps = [cv2.dilate(strict, thick), cv2.dilate(lenient, thin)]
-    for m in maps:
+    maps = []
+    for look in looks:
+        lo, hi, stroke = (50, 150, 5) if look == "strict" else (20, 60, 3)
+        combined = None
+        for ch in chans:
+            e = cv2.Canny(ch, lo, hi)
+            combined = e if combined is None else cv2.bitwise_or(combined, e)
+        m = cv2.dilate(combined, np.ones((stroke, stroke), np.uint8))
         cv2.rectangle(m, (0, 0), (m.shape[1] - 1, m.shape[0] - 1), 255, 1)
+        maps.append(m)
     return maps
 
 
@@ -799,20 +801,38 @@ def _nested(inner: np.ndarray, outer: np.ndarray) -> bool:
     return all(cv2.pointPolygonTest(c, (float(x), float(y)), True) > -3 for x, y in inner)
 
 
+def _settled(found: list[_Found], measured: list[np.ndarray], frame_area: float) -> bool:
+    """Whether the strict edges alone already gave the page beyond doubt: a large document wholly
+    in sight, every side on a straight edge with paper against desk all along, and no larger
+    outline around or beside it left unexplained (the lenient edges are then not needed)."""
+    clear = [f for f in found if f.confidence() >= DOUBTFUL]
+    if not clear:
+        return False
+    best = max(clear, key=lambda f: f.area)
+    if best.confidence() < 0.9 or best.kept is not None or any(g is not None for g in best.frame) or \
+            best.support.min() < 0.9 or best.contrast.min() < 0.85:
+        return False
+    return not any(_area(m) > 1.1 * best.area for m in measured)
+
+
 def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found, float] | None:
     """The outermost plausible document on an already small frame and its confidence, or None."""
     h, w = small.shape[:2]
     lo, hi = min_area * w * h, MAX_AREA * w * h
-    maps = _edge_maps(small)
-    quads = _dedupe([q for m in maps for q in _candidates(m, lo, hi)], 3.0)
-    quads = _dedupe(quads + _merged_pairs(quads, lo), 3.0)
+    strict = _dedupe(_candidates(_edge_maps(small, ("strict",))[0], lo, hi), 3.0)
+    quads = _dedupe(strict + _merged_pairs(strict, lo), 3.0)
     quads = sorted((q for q in quads if is_sane(q)), key=_area, reverse=True)
     found: list[_Found] = []
     measured: list[np.ndarray] = []
     pool = list(quads)  # every outline seen, for telling two documents side by side from one
 
+    memo: dict[bytes, tuple[_Found | None, np.ndarray | None]] = {}
+
     def consider(quad: np.ndarray, may_grow: bool) -> None:
-        result, corners = _evaluate(small, quad, lo, hi)
+        key = np.asarray(quad, np.float64).tobytes()
+        if key not in memo:
+            memo[key] = _evaluate(small, quad, lo, hi)
+        result, corners = memo[key]
         if corners is None or any(np.abs(corners - m).max() < 1.0 for m in measured):
             return
         measured.append(corners)
@@ -829,14 +849,28 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
             if grown is not None and is_sane(grown):
                 consider(grown, False)
 
-    for quad in quads:
-        clear = [f for f in found if f.confidence() >= DOUBTFUL]
-        if clear:
-            if _area(quad) * 1.15 < clear[-1].area * 0.6:
-                break  # much smaller than the document found: only competitors matter, and they are large
-            if any(_nested(quad, f.corners) and all(g is None for g in f.frame) for f in clear):
-                continue  # inside the document found (a table, a field, a photo): it cannot win
-        consider(quad, True)
+    def search(quads: list[np.ndarray]) -> None:
+        for quad in quads:
+            clear = [f for f in found if f.confidence() >= DOUBTFUL]
+            if clear:
+                if _area(quad) * 1.15 < clear[-1].area * 0.6:
+                    break  # much smaller than the document found: only competitors matter, and they are large
+                if any(_nested(quad, f.corners) and all(g is None for g in f.frame) for f in clear):
+                    continue  # inside the document found (a table, a field, a photo): it cannot win
+            consider(quad, True)
+
+    search(quads)
+    if not _settled(found, measured, w * h):
+        # the lenient edges: a faint stretch of a page's edge (pale paper on a pale desk)
+        # (and the search made again over every outline, largest first: the measurements made
+        # so far are kept)
+        both = _dedupe(strict + _candidates(_edge_maps(small, ("lenient",))[0], lo, hi), 3.0)
+        quads = _dedupe(both + _merged_pairs(both, lo), 3.0)
+        quads = sorted((q for q in quads if is_sane(q)), key=_area, reverse=True)
+        found.clear()
+        measured.clear()
+        pool[:] = quads
+        search(quads)
     def unsure() -> float | None:
         """None when a clear document large enough to be the page was found; else the area a
         document found in another look must exceed to matter (0: anything). A small one (a card,
