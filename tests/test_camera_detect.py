@@ -278,3 +278,27 @@ def test_a_stripe_of_the_cloth_is_no_document():
     capture = _tune_x(13, 6262)
     found = detect_page(capture.image)
     assert found is None or score(capture, found.corners) > 0.5
+
+
+def test_a_pale_page_on_a_pale_desk_whose_outline_never_closes_is_found():
+    """tune_c #119: a form on light grey, a hand over its top and a shadow over its left side; the
+    page's edge barely differs from the desk and its outline has gaps in every edge map. The hull of
+    its open run of edges, judged by the fainter contrast, is the page."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture("tune_c", 119)
+    assert capture.background == "light_grey" and "hand" in capture.conditions
+    result = process(capture.image, "original", deskew=False)
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.9
+
+
+def test_a_block_of_text_on_a_pale_page_is_not_taken_for_it():
+    """tune #70: a form on light grey crossed by a shadow band, a hand on its side. The block of
+    text on it is a large run of edges too, but one that fills its hull: it is never the page."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture("tune", 70)
+    result = process(capture.image, "original", deskew=False)
+    assert result.outline is not None
+    assert score(capture, result.outline) > 0.9

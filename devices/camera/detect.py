@@ -33,7 +33,11 @@ When no clear document is found (or only a small one, a card or a receipt, while
 beside it failed: perhaps the page meant, a shadow or a hand across it), two more looks: with the
 light divided out (a shadow band across the page), and where the paper is (light in every colour
 channel, thin things such as fingers opened away; a page a finger cuts in two comes back as two
-parts, merged).
+parts, merged). When still nothing is clear, a last one: a pale page on a pale desk whose outline has
+gaps in every look, as the hull of a large run of edges lying along it (not filling it, as a block of
+text does), its sides judged by a fainter contrast.
+
+The strict edges are searched first; the lenient ones only when those leave the page in doubt.
 
 The outermost (largest) such candidate wins: inner rectangles never beat the page around them; a
 document wholly in sight beats one about as large that runs off the frame beside it. Its sides
@@ -59,6 +63,7 @@ MAX_AREA = 0.985
 ACCEPT_MEAN = 0.75       # share of the measured perimeter that must lie on a straight edge
 ACCEPT_SIDE = 0.5        # ... and of every measured side
 CONTRAST = 12.0          # colour difference (BGR distance) between the two sides of a page's edge
+FAINT = 6.0              # ... for a pale page on a pale desk whose outline never closed (a last look)
 CONTRAST_MEAN = 0.6      # share of the measured perimeter that must show it
 CONTRAST_SIDE = 0.3      # ... and of every measured side (a hand or a glare spot may hide the rest)
 FRAME_TOL = 1.6          # px on the small copy: a side this close to the border lies on it
@@ -447,9 +452,10 @@ def _fit_sides(image: np.ndarray, quad: np.ndarray, frame: list[int | None], rea
     return np.array(corners), support
 
 
-def side_contrast(image: np.ndarray, quad: np.ndarray, offsets=(1.5, 2.5, 3.5, 5.0, 6.5), samples: int = 24) -> np.ndarray:
+def side_contrast(image: np.ndarray, quad: np.ndarray, offsets=(1.5, 2.5, 3.5, 5.0, 6.5), samples: int = 24,
+                  least: float = CONTRAST) -> np.ndarray:
     """Per side, the share of its length where the colour just inside differs from the colour just
-    outside by at least CONTRAST, and not merely as a shadow does (same colour, only darker)."""
+    outside by at least ``least``, and not merely as a shadow does (same colour, only darker)."""
     q = np.asarray(quad, np.float64)
     d = np.roll(q, -1, axis=0) - q
     u = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-9)
@@ -477,7 +483,7 @@ def side_contrast(image: np.ndarray, quad: np.ndarray, offsets=(1.5, 2.5, 3.5, 5
     else:
         shadow = np.zeros(diff.shape, bool)
     inside_img = (base[..., 0] >= 0) & (base[..., 0] <= image.shape[1] - 1) & (base[..., 1] >= 0) & (base[..., 1] <= image.shape[0] - 1)
-    good = (diff >= CONTRAST) & ~shadow & inside_img
+    good = (diff >= least) & ~shadow & inside_img
     return good.mean(axis=1)
 
 
@@ -524,7 +530,7 @@ def _failed(corners: np.ndarray, frame: list, support: np.ndarray) -> tuple[None
 
 
 def _measure(small: np.ndarray, quad: np.ndarray, lo: float, hi: float,
-             keep: int | None = None) -> tuple[_Found | None, np.ndarray | None, np.ndarray | None]:
+             keep: int | None = None, level: float = CONTRAST) -> tuple[_Found | None, np.ndarray | None, np.ndarray | None]:
     """Measure one candidate: (a plausible document or None, the measured corners or None, the
     frame sides found for them and their support as one array, or None)."""
     h, w = small.shape[:2]
@@ -533,7 +539,7 @@ def _measure(small: np.ndarray, quad: np.ndarray, lo: float, hi: float,
         return None, None, None
     free = np.array([f is None for f in frame])
     if free.any():  # a quick look first: paper on both sides of most of it is no page's edge
-        rough = side_contrast(small, quad, offsets=(2.5, 4.0), samples=12)[free]
+        rough = side_contrast(small, quad, offsets=(2.5, 4.0), samples=12, least=level)[free]
         if rough.mean() < 0.4 * CONTRAST_MEAN:
             return None, None, None
     best = None
@@ -571,7 +577,7 @@ def _measure(small: np.ndarray, quad: np.ndarray, lo: float, hi: float,
     if np.any(corners[:, 0] < -0.02 * w - 1) or np.any(corners[:, 0] > 1.02 * w) or \
             np.any(corners[:, 1] < -0.02 * h - 1) or np.any(corners[:, 1] > 1.02 * h):
         return _failed(corners, frame, support)
-    contrast = side_contrast(small, corners)
+    contrast = side_contrast(small, corners, least=level)
     contrast[~free] = 1.0
     if contrast[free].mean() < CONTRAST_MEAN or contrast[free].min() < CONTRAST_SIDE:
         return _failed(corners, frame, support)
@@ -585,11 +591,12 @@ def _measure(small: np.ndarray, quad: np.ndarray, lo: float, hi: float,
     return _Found(corners, support, contrast, frame, area, keep), corners, None
 
 
-def _evaluate(small: np.ndarray, quad: np.ndarray, lo: float, hi: float) -> tuple[_Found | None, np.ndarray | None]:
+def _evaluate(small: np.ndarray, quad: np.ndarray, lo: float, hi: float,
+              level: float = CONTRAST) -> tuple[_Found | None, np.ndarray | None]:
     """Measure one candidate: (a plausible document or None, the measured corners or None). When
     it fails on one side only (fingers across it pull the fitted line onto their own edge), that
     side is put back where the other three say it is, and measured again."""
-    found, corners, info = _measure(small, quad, lo, hi)
+    found, corners, info = _measure(small, quad, lo, hi, level=level)
     if found is not None and found.free.all() and found.support.min() < WEAK_SIDE:
         # it passed with one side poorly supported: fingers across it may have bent it
         info = np.concatenate([np.zeros(4), found.support])
@@ -601,7 +608,7 @@ def _evaluate(small: np.ndarray, quad: np.ndarray, lo: float, hi: float) -> tupl
     completed = _complete_side(small, corners, support, frame_on)
     if completed is None:
         return found, corners
-    placed, again, _ = _measure(small, completed[0], lo, hi, keep=completed[1])
+    placed, again, _ = _measure(small, completed[0], lo, hi, keep=completed[1], level=level)
     if placed is None or found is not None and not 0.85 * found.area <= placed.area <= 1.2 * found.area:
         return found, corners  # (a document found is only mended, not made another)
     return placed, again
@@ -801,7 +808,35 @@ def _nested(inner: np.ndarray, outer: np.ndarray) -> bool:
     return all(cv2.pointPolygonTest(c, (float(x), float(y)), True) > -3 for x, y in inner)
 
 
-def _settled(found: list[_Found], measured: list[np.ndarray], frame_area: float) -> bool:
+def _open_outlines(small: np.ndarray, lo: float, hi: float) -> list[np.ndarray]:
+    """Quadrilaterals from the hulls of the largest runs of lenient edges, the frame's border not
+    drawn in (a page whose outline has gaps: its edges still span it), largest first. A run must
+    lie mostly along its hull (an outline), not fill it (a block of text, a photo)."""
+    edges = _edge_maps(small, ("lenient",))[0]
+    edges[0, :], edges[-1, :], edges[:, 0], edges[:, -1] = 0, 0, 0, 0
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(edges, connectivity=8)
+    quads = []
+    for i in range(1, n):
+        if stats[i, cv2.CC_STAT_WIDTH] * stats[i, cv2.CC_STAT_HEIGHT] < lo:
+            continue
+        x, y, bw, bh = stats[i, :4]
+        part = (labels[y:y + bh, x:x + bw] == i).astype(np.uint8)
+        points = cv2.findNonZero(part)
+        hull = cv2.convexHull(points)
+        area = cv2.contourArea(hull)
+        if not (lo <= area <= hi):
+            continue
+        rim = np.zeros_like(part)
+        cv2.polylines(rim, [hull], True, 1, 11)
+        if cv2.countNonZero(part & rim) < 0.6 * cv2.countNonZero(part):
+            continue
+        quad = _quad_from_hull(hull)
+        if quad is not None and 0.85 * area <= _area(quad) <= 1.15 * area and is_sane(quad):
+            quads.append(order_corners(quad + [x, y]))
+    return sorted(quads, key=_area, reverse=True)
+
+
+def _settled(small: np.ndarray, found: list[_Found], measured: list[np.ndarray]) -> bool:
     """Whether the strict edges alone already gave the page beyond doubt: a large document wholly
     in sight, every side on a straight edge with paper against desk all along, and no larger
     outline around or beside it left unexplained (the lenient edges are then not needed)."""
@@ -812,7 +847,12 @@ def _settled(found: list[_Found], measured: list[np.ndarray], frame_area: float)
     if best.confidence() < 0.9 or best.kept is not None or any(g is not None for g in best.frame) or \
             best.support.min() < 0.9 or best.contrast.min() < 0.85:
         return False
-    return not any(_area(m) > 1.1 * best.area for m in measured)
+    if any(_area(m) > 1.1 * best.area for m in measured):
+        return False
+    # no second straight edge just outside it, all along a side: a frame printed on a certificate
+    # has the paper's own edge around it, perhaps too faint for the strict edges
+    outer = _fit_sides(small, best.corners, best.frame, 12, "outer", 24)
+    return outer is not None and _area(outer[0]) <= 1.02 * best.area
 
 
 def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found, float] | None:
@@ -828,10 +868,10 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
 
     memo: dict[bytes, tuple[_Found | None, np.ndarray | None]] = {}
 
-    def consider(quad: np.ndarray, may_grow: bool) -> None:
-        key = np.asarray(quad, np.float64).tobytes()
+    def consider(quad: np.ndarray, may_grow: bool, level: float = CONTRAST) -> None:
+        key = np.asarray(quad, np.float64).tobytes() + bytes([int(level)])
         if key not in memo:
-            memo[key] = _evaluate(small, quad, lo, hi)
+            memo[key] = _evaluate(small, quad, lo, hi, level)
         result, corners = memo[key]
         if corners is None or any(np.abs(corners - m).max() < 1.0 for m in measured):
             return
@@ -847,7 +887,7 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         elif may_grow:
             grown = grow(small, result.corners, through)
             if grown is not None and is_sane(grown):
-                consider(grown, False)
+                consider(grown, False, level)
 
     def search(quads: list[np.ndarray]) -> None:
         for quad in quads:
@@ -860,7 +900,7 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
             consider(quad, True)
 
     search(quads)
-    if not _settled(found, measured, w * h):
+    if not _settled(small, found, measured):
         # the lenient edges: a faint stretch of a page's edge (pale paper on a pale desk)
         # (and the search made again over every outline, largest first: the measurements made
         # so far are kept)
@@ -900,6 +940,11 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         pool += paper
         for quad in sorted((q for q in paper if is_sane(q) and _area(q) > above), key=_area, reverse=True)[:8]:
             consider(quad, True)
+    if not any(f.confidence() >= DOUBTFUL for f in found):
+        # a pale page on a pale desk: its outline never closed (a shadow or a hand where its edge
+        # barely shows). The hull of each large open run of edges, judged by a fainter contrast.
+        for quad in _open_outlines(small, lo, hi)[:3]:
+            consider(quad, False, FAINT)
     if not found:
         return None
     found.sort(key=lambda f: f.area, reverse=True)
