@@ -584,7 +584,7 @@ def _measure(small: np.ndarray, quad: np.ndarray, lo: float, hi: float,
     if weak.any() and contrast[free][weak].min() < 0.5:
         return _failed(corners, frame, support)  # the hidden side must still part paper from desk
     if keep is not None:
-        if contrast[free].min() < 0.7 or support[free].min() < 0.7:
+        if contrast[free].min() < 0.7 or support[free].min() < 0.6:
             return _failed(corners, frame, support)  # what places the hidden side must be clear
     elif not free.all() and (contrast[free].min() < 0.75 or support[free].min() < 0.8):
         return _failed(corners, frame, support)  # with part of it out of sight, what is seen must be clear
