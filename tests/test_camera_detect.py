@@ -314,3 +314,15 @@ def test_a_receipt_with_fingers_over_two_of_its_sides_is_found():
     result = process(capture.image, "original", deskew=False)
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.9
+
+
+def test_a_page_off_the_frame_with_a_hand_and_a_shadow_on_its_side_is_found():
+    """tune_d #58: a form running off the frame's bottom on wood, a hand over its right side and a
+    shadow band across it; the right side parts paper from desk along 0.7 of its length."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture("tune_d", 58)
+    assert capture.cls == "edge" and "hand" in capture.conditions
+    result = process(capture.image, "original", deskew=False)
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.9

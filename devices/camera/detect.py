@@ -586,7 +586,7 @@ def _measure(small: np.ndarray, quad: np.ndarray, lo: float, hi: float,
     if keep is not None:
         if contrast[free].min() < 0.7 or support[free].min() < 0.6:
             return _failed(corners, frame, support)  # what places the hidden side must be clear
-    elif not free.all() and (contrast[free].min() < 0.75 or support[free].min() < 0.8):
+    elif not free.all() and (contrast[free].min() < 0.7 or support[free].min() < 0.8):
         return _failed(corners, frame, support)  # with part of it out of sight, what is seen must be clear
     return _Found(corners, support, contrast, frame, area, keep), corners, None
 
