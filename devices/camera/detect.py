@@ -162,13 +162,14 @@ def _area(quad: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------------------
 # Candidates on the small copy
 
-def _edge_maps(small: np.ndarray, looks: tuple[str, ...] = ("strict", "lenient")) -> list[np.ndarray]:
+def _edge_maps(small: np.ndarray, looks: tuple[str, ...] = ("strict", "lenient"),
+               blur: np.ndarray | None = None) -> list[np.ndarray]:
     """Canny edges of each colour channel, combined (so a red cover on a dark pad, or a cream page
     on light wood, has an edge even where the brightness barely changes): a strict map drawn with
     thick strokes, which close the small gaps a faint stretch of page edge leaves, and a lenient one
     (``looks`` says which, in order). Both have the frame's border drawn in: a page running off the
-    picture is closed by it."""
-    blur = cv2.GaussianBlur(small, (5, 5), 0)
+    picture is closed by it. ``blur``: the small copy already blurred (5×5 Gaussian), if made."""
+    blur = cv2.GaussianBlur(small, (5, 5), 0) if blur is None else blur
     chans = [blur] if blur.ndim == 2 else cv2.split(blur)
     maps = []
     for look in looks:
@@ -726,7 +727,7 @@ def _stripe(small: np.ndarray, found: _Found) -> bool:
     for i in (0, 1):
         j = i + 2
         if found.free[i] and found.free[j] and \
-                min(_pattern_beyond(small, q[k], q[(k + 1) % 4], n[k]) for k in (i, j)) >= 0.4:
+                all(_pattern_beyond(small, q[k], q[(k + 1) % 4], n[k]) >= 0.4 for k in (i, j)):
             return True
     return False
 
@@ -808,11 +809,12 @@ def _nested(inner: np.ndarray, outer: np.ndarray) -> bool:
     return all(cv2.pointPolygonTest(c, (float(x), float(y)), True) > -3 for x, y in inner)
 
 
-def _open_outlines(small: np.ndarray, lo: float, hi: float) -> list[np.ndarray]:
+def _open_outlines(small: np.ndarray, lo: float, hi: float, edges: np.ndarray | None = None) -> list[np.ndarray]:
     """Quadrilaterals from the hulls of the largest runs of lenient edges, the frame's border not
     drawn in (a page whose outline has gaps: its edges still span it), largest first. A run must
-    lie mostly along its hull (an outline), not fill it (a block of text, a photo)."""
-    edges = _edge_maps(small, ("lenient",))[0]
+    lie mostly along its hull (an outline), not fill it (a block of text, a photo). ``edges``: the
+    lenient edge map, if made (it is changed here)."""
+    edges = _edge_maps(small, ("lenient",))[0] if edges is None else edges
     edges[0, :], edges[-1, :], edges[:, 0], edges[:, -1] = 0, 0, 0, 0
     n, labels, stats, _ = cv2.connectedComponentsWithStats(edges, connectivity=8)
     quads = []
@@ -859,7 +861,8 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
     """The outermost plausible document on an already small frame and its confidence, or None."""
     h, w = small.shape[:2]
     lo, hi = min_area * w * h, MAX_AREA * w * h
-    strict = _dedupe(_candidates(_edge_maps(small, ("strict",))[0], lo, hi), 3.0)
+    blur = cv2.GaussianBlur(small, (5, 5), 0)
+    strict = _dedupe(_candidates(_edge_maps(small, ("strict",), blur)[0], lo, hi), 3.0)
     quads = _dedupe(strict + _merged_pairs(strict, lo), 3.0)
     quads = sorted((q for q in quads if is_sane(q)), key=_area, reverse=True)
     found: list[_Found] = []
@@ -900,11 +903,13 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
             consider(quad, True)
 
     search(quads)
+    lenient = None
     if not _settled(small, found, measured):
         # the lenient edges: a faint stretch of a page's edge (pale paper on a pale desk)
         # (and the search made again over every outline, largest first: the measurements made
         # so far are kept)
-        both = _dedupe(strict + _candidates(_edge_maps(small, ("lenient",))[0], lo, hi), 3.0)
+        lenient = _edge_maps(small, ("lenient",), blur)[0]
+        both = _dedupe(strict + _candidates(lenient.copy(), lo, hi), 3.0)
         quads = _dedupe(both + _merged_pairs(both, lo), 3.0)
         quads = sorted((q for q in quads if is_sane(q)), key=_area, reverse=True)
         found.clear()
@@ -943,7 +948,7 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
     if not any(f.confidence() >= DOUBTFUL for f in found):
         # a pale page on a pale desk: its outline never closed (a shadow or a hand where its edge
         # barely shows). The hull of each large open run of edges, judged by a fainter contrast.
-        for quad in _open_outlines(small, lo, hi)[:3]:
+        for quad in _open_outlines(small, lo, hi, lenient)[:3]:
             consider(quad, False, FAINT)
     if not found:
         return None
