@@ -847,7 +847,7 @@ def _settled(small: np.ndarray, found: list[_Found], measured: list[np.ndarray])
         return False
     best = max(clear, key=lambda f: f.area)
     if best.confidence() < 0.9 or best.kept is not None or any(g is not None for g in best.frame) or \
-            best.support.min() < 0.9 or best.contrast.min() < 0.85:
+            best.support.min() < 0.8 or best.contrast.min() < 0.85:
         return False
     if any(_area(m) > 1.1 * best.area for m in measured):
         return False
