@@ -1,7 +1,7 @@
 """Benchmark: page detection and the page pipeline against the straightforward OpenCV pipeline,
 both measured in the same run on the same 3264×2448 captures.
 
-    python bench/capture.py [--split tune|tune_b|tune_c|holdout|holdout2|holdout3|holdout4|holdout5|both|all] [--count N] [--cache DIR] [--timing N]
+    python bench/capture.py [--split tune|tune_b|tune_c|tune_d|holdout|holdout2|...|holdout6|both|all] [--count N] [--cache DIR] [--timing N]
 
 1. Page outlines on the synthetic captures of devices/camera/scenes.py, per split and per class:
    mean Jaccard index (in the document's frame, SmartDoc style), pages below 0.9, misses; for the
@@ -14,7 +14,9 @@ both measured in the same run on the same 3264×2448 captures.
    shadow bands); ``holdout4`` is one more held-out draw, scored once after the work on ``tune_b``.
    ``tune_c`` is more of the tune family weighted towards cards, receipts and pages beside other
    documents with a hand on them, on dark and patterned ground; ``holdout5`` is one more held-out
-   draw, scored once after the work on ``tune_c``.
+   draw, scored once after the work on ``tune_c``. ``tune_d`` weights the tune family towards pale
+   documents on a light desk with a shadow, glare or a hand, fingers over cards and receipts, and
+   booklets with a hand; ``holdout6`` is one more held-out draw, scored once after that work.
 2. Time per 8 MP capture, median over the captures: decode → detect → warp → encode for both
    pipelines (the project's also checks the page's orientation and turns it upright in the warp).
 3. The project's own evaluation set (1024×768) and the live preview at 1280×720.
@@ -163,9 +165,12 @@ def report(out: dict) -> None:
         print(f"   CPU time of the process per capture, median: baseline {cb:.1f} ms, ours {co:.1f} ms ({co / cb:.2f}x)")
 
 
+ALL_SPLITS = ("tune", "tune_b", "holdout", "holdout2", "holdout3", "holdout4", "tune_c", "holdout5", "tune_d", "holdout6")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("tune", "tune_b", "holdout", "holdout2", "holdout3", "holdout4", "tune_c", "holdout5", "both", "all"),
+    parser.add_argument("--split", choices=ALL_SPLITS + ("both", "all"),
                         default="all", help="both: tune and holdout; all: every split (default)")
     parser.add_argument("--count", type=int, default=None, help="captures per split (default: the split's own)")
     parser.add_argument("--cache", default=None, help="folder to keep drawn captures in between runs")
@@ -177,7 +182,7 @@ def main() -> int:
         return 2
     started = time.perf_counter()
     print(f"OpenCV {cv2.__version__}, {cv2.getNumThreads()} threads, numpy {np.__version__}")
-    splits = {"both": ("tune", "holdout"), "all": ("tune", "tune_b", "holdout", "holdout2", "holdout3", "holdout4", "tune_c", "holdout5")}.get(args.split, (args.split,))
+    splits = {"both": ("tune", "holdout"), "all": ALL_SPLITS}.get(args.split, (args.split,))
     for split in splits:
         report(run_split(split, args.count, args.cache, args.timing))
 
