@@ -417,6 +417,11 @@ class KioskApp(App):
         (``card_alert``: remind the citizen of a card left on the reader)."""
         self._close_idle_dialog()
         self.shell.close_dialogs()
+        from screens.rules import drop_dead_rules
+
+        dropped = drop_dead_rules(self)   # before the theme and language go back (they reach every rule)
+        if dropped:
+            log.info("unbound %d kv rules of widgets already gone", dropped)
         for flow in self.flows.values():
             flow.reset()
         self.keeper.end(reason)
