@@ -320,7 +320,17 @@ class KioskApp(App):
         self.keeper.set_timeouts(self.cfg.session.idle_timeout_s * factor, self.cfg.session.warning_s * factor)
         Window.clearcolor = self.c_bg
 
+    def _unbind_gone_rules(self) -> None:
+        """Before a change that reaches every kv rule: unbind the rules of widgets already gone
+        (one left bound would stop the app; see ``screens.rules``)."""
+        from screens.rules import drop_dead_rules
+
+        dropped = drop_dead_rules(self)
+        if dropped:
+            log.info("unbound %d kv rules of widgets already gone", dropped)
+
     def toggle_elderly(self) -> None:
+        self._unbind_gone_rules()
         self.elderly = not self.elderly
         self.apply_theme()
 
@@ -330,6 +340,7 @@ class KioskApp(App):
         self.centre_name = k.centre_name_en if self.lang == "en" and k.centre_name_en else k.centre_name
 
     def toggle_language(self) -> None:
+        self._unbind_gone_rules()
         languages = list(self.cfg.kiosk.languages)
         self.lang = languages[(languages.index(self.lang) + 1) % len(languages)] if self.lang in languages else languages[0]
 
@@ -417,11 +428,7 @@ class KioskApp(App):
         (``card_alert``: remind the citizen of a card left on the reader)."""
         self._close_idle_dialog()
         self.shell.close_dialogs()
-        from screens.rules import drop_dead_rules
-
-        dropped = drop_dead_rules(self)   # before the theme and language go back (they reach every rule)
-        if dropped:
-            log.info("unbound %d kv rules of widgets already gone", dropped)
+        self._unbind_gone_rules()   # before the theme and language go back (they reach every rule)
         for flow in self.flows.values():
             flow.reset()
         self.keeper.end(reason)
