@@ -1,9 +1,7 @@
-"""The suite's soak (bench/soak.py): a few hundred visits of the real app under Xvfb in one process,
-every kind of visit with the simulators and the demo platform (cut and restored), run beside the
-rest of the suite (tests/conftest.py starts it when collection ends; its test runs last); then a
-short run keeping a camera frame (8 MP) per visit (``--inject-leak rss``), which must fail on RSS
-growth and on nothing else. Frame time is a timing on a shared machine: the long soak judges it,
-these tests do not.
+"""A short real soak (bench/soak.py) in the suite: the real app under Xvfb in one process, every
+kind of visit with the simulators and the demo platform (cut and restored), then the same with a
+camera frame (8 MP) kept per visit (``--inject-leak rss``), which must fail on RSS growth and on nothing else.
+Frame time is a timing on a shared machine: the long soak judges it, this test does not.
 """
 from __future__ import annotations
 
@@ -15,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SOAK_KEY
+from conftest import ROOT
 
 pytestmark = pytest.mark.ui
 
@@ -30,31 +28,19 @@ def run_soak(tmp_path: Path, display: str, *extra: str) -> tuple[int, dict, str]
     return proc.returncode, summary, proc.stdout + proc.stderr[-3000:]
 
 
-@pytest.mark.background_soak
-@pytest.mark.timeout(3600)   # it started when collection ended; this waits for what is left of it
-def test_a_few_hundred_visits_beside_the_suite(request):
-    soak = request.config.stash.get(SOAK_KEY, None)
-    assert soak is not None and "error" not in soak, soak and soak.get("error")
-    code = soak["proc"].wait(timeout=3300)
-    out = soak["folder"] / "out"
-    output = (soak["folder"] / "soak.log").read_text(errors="replace")[-4000:]
-    assert (out / "soak.json").exists(), output
-    summary = json.loads((out / "soak.json").read_text())
+@pytest.mark.timeout(3000)   # minutes on two cores of its own; far longer on a crowded machine
+def test_a_short_soak_passes_and_a_leak_of_frames_fails(tmp_path, display):
+    # every kind of visit once (the warm-up), then at random; submissions at 1280x960
+    code, summary, output = run_soak(tmp_path / "clean", display, "--visits", "20", "--sample-every", "2",
+                                     "--full-share", "0", "--seed", "7")
     failed = [c["name"] for c in summary["checks"] if not c["ok"]]
-    # frame time is a timing taken beside the rest of the suite: the long soak judges it, not this test
-    assert code in (0, 1) and set(failed) <= {"frame time"}, output
-    assert summary["visits"] == soak["visits"] and not summary["stuck"], output
-    assert summary["cuts"] >= 2 and summary["captures"]["full"] >= 1, output   # outbox filled and drained; 8 MP frames
+    assert code in (0, 1) and set(failed) <= {"frame time"}, output   # a time: judged in long runs, not here
+    assert summary["visits"] == 20 and summary["cuts"] >= 1 and not summary["stuck"], output
     assert set(summary["kinds"]) >= {"guide", "progress_number", "progress_qr", "progress_card", "certificates",
-                                     "submit", "rating", "help", "idle", "forgotten_card", "elderly", "language"}, output
+                                     "submit", "rating", "help", "idle", "forgotten_card"}, output
     assert summary["fed"]["names"] > 0 and summary["fed"]["phones"] > 0 and not summary["personal_hits"], output
-    assert (out / "soak.png").stat().st_size > 10_000
-    soak["passed"] = True
-
-
-@pytest.mark.timeout(1500)
-def test_a_leak_of_camera_frames_fails_the_soak(tmp_path, display):
-    # the kiosk keeping an 8 MP frame per visit (24 MB): the RSS check, and only it, fails
+    assert (tmp_path / "clean" / "out" / "soak.png").stat().st_size > 10_000
+    # the same kiosk keeping an 8 MP frame per visit (24 MB): the RSS check, and only it, fails
     code, summary, output = run_soak(tmp_path / "leak", display, "--visits", "12", "--sample-every", "2",
                                      "--only", "guide,rating,progress_number", "--seed", "7",
                                      "--inject-leak", "rss", "--small-camera", "3264x2448")
