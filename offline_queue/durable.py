@@ -71,7 +71,14 @@ def unlink_quietly(path: Path) -> None:
 def write_file_durably(folder: Path, name: str, blob: bytes) -> Path:
     """Write ``folder/name`` whole or not at all; the caller fsyncs ``folder`` once after a batch."""
     final, tmp = folder / name, folder / f".tmp-{name}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    _fill(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), tmp, blob)
+    os.replace(tmp, final)
+    return final
+
+
+def _fill(fd: int, tmp: Path, blob: bytes) -> None:
+    """Write ``blob`` to the new temporary file open on ``fd``, fsync and close it; on a failure
+    the file is removed."""
     try:
         view = memoryview(blob)
         while view:
@@ -82,28 +89,18 @@ def write_file_durably(folder: Path, name: str, blob: bytes) -> Path:
         unlink_quietly(tmp)
         raise
     os.close(fd)
-    os.replace(tmp, final)
-    return final
 
 
 def replace_file(path: Path, blob: bytes) -> None:
     """Put ``blob`` at ``path`` whole or not at all (a reader sees the old file or the new one, never
     a part), owner-readable only, surviving a power cut once this returns."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)   # 0600, a name no one else holds
-    try:
-        view = memoryview(blob)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        unlink_quietly(Path(tmp))
-        raise
-    os.close(fd)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)   # 0600, a name no one else holds
+    tmp = Path(name)
+    _fill(fd, tmp, blob)
     try:
         os.replace(tmp, path)
     except BaseException:
-        unlink_quietly(Path(tmp))
+        unlink_quietly(tmp)
         raise
     fsync_dir(path.parent)
