@@ -326,3 +326,32 @@ def test_a_page_off_the_frame_with_a_hand_and_a_shadow_on_its_side_is_found():
     result = process(capture.image, "original", deskew=False)
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.9
+
+
+def test_a_card_a_hand_crosses_in_the_middle_is_found_whole():
+    """tune_d #26: two fingers lie across the middle of a pale card on the dark pad, from its top
+    to beyond its bottom; edges and paper alike show the card cut into pieces. Without the skin
+    (light but coloured, paper nearly grey) the pieces join again into the card."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture("tune_d", 26)
+    assert capture.cls == "id_card" and "hand" in capture.conditions and capture.background == "dark_pad"
+    result = process(capture.image, "original", deskew=False)
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.9
+
+
+@pytest.mark.parametrize("split, index", [("tune_d", 52), ("tune_e", 2)])
+def test_an_open_booklet_whose_halves_look_apart_is_not_taken_for_two_documents(split, index):
+    """An open booklet on the light desk: tune_d #52 with a shadow band down its middle (the lit
+    parts of its pages look like two documents with grey desk between them), tune_e #2 with a
+    shadow over one page's top (its lower part and the other page, the fold's grey shading
+    between them). Between two documents lies a level strip of desk bounded by cut edges; here
+    there is a shadow's soft edge or a fold's sloping shade, so the booklet is one document."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture(split, index)
+    assert capture.cls == "booklet" and capture.background == "light_grey"
+    result = process(capture.image, "original", deskew=False)
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.9

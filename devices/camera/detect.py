@@ -19,7 +19,8 @@ A candidate is a document when
   grown into the whole),
 * it could be a flat rectangle seen from above: corners near square, opposite sides alike,
 * it is not two documents side by side whose outlines joined: two outlines seen inside it, apart,
-  with the desk between them (the desk's common colours, taken around the outline),
+  with the desk between them (the desk's common colours, taken around the outline; a level strip
+  of it between cut edges, not a shadow's soft edge or the sloping shade of a booklet's fold),
 * it is not a stripe of patterned cloth: beyond both of two opposite sides, past a band of another
   colour (not just a drop shadow), its own colour comes back.
 
@@ -33,7 +34,7 @@ When no clear document is found (or only a small one, a card or a receipt, while
 beside it failed: perhaps the page meant, a shadow or a hand across it), two more looks: with the
 light divided out (a shadow band across the page), and where the paper is (light in every colour
 channel, thin things such as fingers opened away; a page a finger cuts in two comes back as two
-parts, merged). When still nothing is clear, a last one: a pale page on a pale desk whose outline has
+parts, merged; and without skin, the pieces either side of a hand joined again). When still nothing is clear, a last one: a pale page on a pale desk whose outline has
 gaps in every look, as the hull of a large run of edges lying along it (not filling it, as a block of
 text does), its sides judged by a fainter contrast.
 
@@ -312,10 +313,19 @@ def _paper_candidates(small: np.ndarray, min_area: float, max_area: float) -> li
     filled = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
     outer, _ = cv2.findContours(filled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     cv2.drawContours(filled, outer, -1, 255, -1)
+    # and the paper without skin: a hand across a card cuts it in two; fingers are light but
+    # coloured, paper (and a pale card) nearly grey
+    sat = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_BGR2HSV)[..., 1]
+    grey = cv2.bitwise_and(mask, (sat < 60).astype(np.uint8) * 255)
     contours = []
     for m in (mask, filled):
         contours += cv2.findContours(cv2.morphologyEx(m, cv2.MORPH_OPEN, disc), cv2.RETR_EXTERNAL,
                                      cv2.CHAIN_APPROX_SIMPLE)[0]
+    # the pieces of paper either side of the fingers joined again (only where paper lies on both
+    # sides of them: beyond the document, a finger has desk next to it)
+    joined = cv2.morphologyEx(grey, cv2.MORPH_CLOSE, disc)
+    contours += cv2.findContours(cv2.morphologyEx(joined, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)),
+                                 cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
     quads = []
     for c in contours:
         hull = cv2.convexHull(c)
@@ -798,9 +808,78 @@ def _two_documents(small: np.ndarray, corners: np.ndarray, pool: list[np.ndarray
             common, _ = cv2.intersectConvexConvex(np.float32(a), np.float32(b))
             if common > 0.02 * min(_area(a), _area(b)):
                 continue
-            if _desk_between(small, corners, a, b):
+            if _apart(small, a, b) >= 0.012 * max(small.shape[:2]) and _desk_between(small, corners, a, b) \
+                    and _sharp_facing(small, a, b) and _sharp_facing(small, b, a):
                 return True
     return False
+
+
+def _apart(small: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """How far apart (px) two outlines are on the line joining their centres, counting only what
+    does not look like the paper at either end: two documents side by side have a strip of desk
+    between them; an open booklet's pages meet at the fold (a thin dark line, paper either side)."""
+    ca, cb = np.asarray(a, np.float64).mean(axis=0), np.asarray(b, np.float64).mean(axis=0)
+    length = float(np.linalg.norm(cb - ca))
+    if length < 4:
+        return 0.0
+    ts = np.linspace(0.0, 1.0, max(4, int(length * 2)))
+    pts = ca + ts[:, None] * (cb - ca)
+    qa, qb = np.float32(a).reshape(-1, 1, 2), np.float32(b).reshape(-1, 1, 2)
+    in_a = np.array([cv2.pointPolygonTest(qa, (float(x), float(y)), False) >= 0 for x, y in pts])
+    in_b = np.array([cv2.pointPolygonTest(qb, (float(x), float(y)), False) >= 0 for x, y in pts])
+    if not in_a.any() or not in_b.any():
+        return 0.0
+    last_a, first_b = int(np.flatnonzero(in_a)[-1]), int(np.flatnonzero(in_b)[0])
+    if first_b - last_a < 2:
+        return 0.0
+    p = pts.reshape(1, -1, 2).astype(np.float32)
+    col = cv2.remap(small, p[..., 0], p[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    col = col.reshape(len(ts), -1).astype(np.float32)
+    ends = [np.median(col[max(0, last_a - 6):last_a + 1], axis=0), np.median(col[first_b:first_b + 7], axis=0)]
+    gap = col[last_a + 1:first_b]
+    paper = np.zeros(len(gap), bool)
+    for e in ends:
+        paper |= np.linalg.norm(gap - e, axis=1) < 25
+    # and level: the desk between two documents is a strip of one colour, a fold's shading is all
+    # slope (a V of darker and darker paper)
+    step = np.linalg.norm(np.diff(col[last_a:first_b + 1], axis=0), axis=1)
+    level = np.maximum(step[:-1], step[1:]) < 12
+    return float((~paper & level).sum() * length / (len(ts) - 1))
+
+
+def edge_width(small: np.ndarray, a: np.ndarray, b: np.ndarray, samples: int = 16) -> float:
+    """How wide (px) the change of colour across segment a→b is, the median over its normals: about
+    1-2 px for the cut edge of paper, many more for the soft edge of a shadow. (The summed colour
+    change across ±8 px divided by its steepest step: √(2π)·σ for a blurred step.)"""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    d = b - a
+    length = float(np.linalg.norm(d))
+    if length < 4:
+        return 0.0
+    u = d / length
+    n = np.array([-u[1], u[0]])
+    ts = np.linspace(0.15, 0.85, samples)
+    offs = np.arange(-8.0, 8.5, 1.0)
+    pts = (a + ts[:, None] * d)[:, None, :] + offs[None, :, None] * n
+    p = pts.reshape(1, -1, 2).astype(np.float32)
+    col = cv2.remap(small, p[..., 0], p[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    col = col.reshape(samples, len(offs), -1).astype(np.float32)
+    step = np.linalg.norm(np.diff(col, axis=1), axis=2)              # (samples, offsets - 1)
+    peak = step.max(axis=1)
+    total = np.linalg.norm(col[:, -1] - col[:, 0], axis=1)
+    ok = peak >= 4.0
+    if ok.sum() < 4:
+        return 0.0
+    return float(np.median(total[ok] / peak[ok]))
+
+
+def _sharp_facing(small: np.ndarray, q: np.ndarray, other: np.ndarray) -> bool:
+    """Whether the side of ``q`` facing ``other`` is a cut edge, not the soft edge of a shadow (the
+    lit parts of one page a shadow band crosses are not two documents)."""
+    q = np.asarray(q, np.float64)
+    mids = (q + np.roll(q, -1, axis=0)) / 2
+    i = int(np.argmin(np.linalg.norm(mids - np.asarray(other, np.float64).mean(axis=0), axis=1)))
+    return edge_width(small, q[i], q[(i + 1) % 4]) < 4.0
 
 
 def _nested(inner: np.ndarray, outer: np.ndarray) -> bool:
