@@ -355,3 +355,43 @@ def test_an_open_booklet_whose_halves_look_apart_is_not_taken_for_two_documents(
     result = process(capture.image, "original", deskew=False)
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.9
+
+
+def test_a_receipt_that_nearly_passes_is_offered_as_doubtful():
+    """tune_e #55: a receipt on the light desk, a shadow band across it and fingers over its top.
+    Its top is placed from the other sides, but its right side, half in the shadow, parts paper
+    from desk along too little of it to pass. Rather than nothing, the outline is offered as
+    doubtful: shown to the citizen, the whole frame delivered unless they accept it."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture("tune_e", 55)
+    assert capture.cls == "receipt" and {"shadow", "hand"} <= set(capture.conditions)
+    result = process(capture.image, "original", deskew=False)
+    assert result.doubtful and result.corners is None
+    assert result.outline is not None and score(capture, result.outline) > 0.9
+
+
+def test_a_finger_on_an_empty_cloth_is_not_offered_as_a_document():
+    """tune #27: checked cloth, a shadow band and one finger reaching in from the frame's edge. The
+    finger's outline comes close to passing (long straight sides, skin against cloth) but a
+    document is neither that long and thin nor skin-coloured: no outline at all."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture("tune", 27)
+    assert capture.cls == "empty" and "hand" in capture.conditions
+    result = process(capture.image, "original", deskew=False)
+    assert result.outline is None and result.doubtful
+
+
+def test_a_pale_receipt_whose_outline_never_shows_whole_is_offered_by_its_corner():
+    """tune_d #50: a white receipt on the light desk, glare over its top and two fingers over its
+    left side; no look closes its outline, and its top and left barely show. Its right and bottom
+    sides are long faint straight edges meeting square: that corner, with its arms as far as the
+    edges go, is offered as a doubtful outline."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture("tune_d", 50)
+    assert capture.cls == "receipt" and {"hand", "glare"} <= set(capture.conditions)
+    result = process(capture.image, "original", deskew=False)
+    assert result.doubtful and result.outline is not None
+    assert score(capture, result.outline) > 0.9

@@ -36,7 +36,10 @@ light divided out (a shadow band across the page), and where the paper is (light
 channel, thin things such as fingers opened away; a page a finger cuts in two comes back as two
 parts, merged; and without skin, the pieces either side of a hand joined again). When still nothing is clear, a last one: a pale page on a pale desk whose outline has
 gaps in every look, as the hull of a large run of edges lying along it (not filling it, as a block of
-text does), its sides judged by a fainter contrast.
+text does), its sides judged by a fainter contrast. When nothing at all passes, two long faint
+straight edges meeting square may still give a document's corner and its extent; that, or else
+the candidate that came closest to passing (not a finger, a stripe of the cloth or two documents),
+is offered as doubtful rather than nothing.
 
 The strict edges are searched first; the lenient ones only when those leave the page in doubt.
 
@@ -541,9 +544,12 @@ def _failed(corners: np.ndarray, frame: list, support: np.ndarray) -> tuple[None
 
 
 def _measure(small: np.ndarray, quad: np.ndarray, lo: float, hi: float,
-             keep: int | None = None, level: float = CONTRAST) -> tuple[_Found | None, np.ndarray | None, np.ndarray | None]:
+             keep: int | None = None, level: float = CONTRAST,
+             misses: list | None = None) -> tuple[_Found | None, np.ndarray | None, np.ndarray | None]:
     """Measure one candidate: (a plausible document or None, the measured corners or None, the
-    frame sides found for them and their support as one array, or None)."""
+    frame sides found for them and their support as one array, or None). ``misses``: where to
+    keep a near miss (a rectangle of a document's size, at most one side on the border, three of
+    its sides on an edge parting paper from desk, failing only the stricter tests)."""
     h, w = small.shape[:2]
     frame = frame_sides(quad, w, h)
     if not _plausible_frame(frame):
@@ -574,40 +580,51 @@ def _measure(small: np.ndarray, quad: np.ndarray, lo: float, hi: float,
         if not free.all():
             return _failed(corners, frame, support)
         free[keep] = False
+    in_frame = not (np.any(corners[:, 0] < -0.02 * w - 1) or np.any(corners[:, 0] > 1.02 * w) or
+                    np.any(corners[:, 1] < -0.02 * h - 1) or np.any(corners[:, 1] > 1.02 * h))
+
+    def missed():
+        if misses is not None and in_frame and lo <= _area(corners) <= hi and free.sum() >= 3:
+            con = side_contrast(small, corners, least=level)
+            con[~free] = 1.0
+            s, c = support[free], con[free]
+            if s.mean() >= 0.6 and c.mean() >= 0.6 and (np.minimum(s, c) >= 0.5).sum() >= 3:
+                misses.append(_Found(corners, support, con, frame, _area(corners), keep))
+        return _failed(corners, frame, support)
+
     sup = support[free]
     weak = sup < ACCEPT_SIDE
     if sup.mean() < ACCEPT_MEAN or weak.any():
         # one side mostly hidden (a hand on it, a glare spot) passes if the others are clean
         if not (weak.sum() == 1 and len(sup) >= 3 and sup[~weak].min() >= 0.9 and sup.min() >= 0.2
                 and sup.mean() >= 0.7):
-            return _failed(corners, frame, support)
+            return missed()
     area = _area(corners)
     if not (lo <= area <= hi):
         return _failed(corners, frame, support)
     # no corner far outside the frame (a side on the border ends at the frame's corner at most)
-    if np.any(corners[:, 0] < -0.02 * w - 1) or np.any(corners[:, 0] > 1.02 * w) or \
-            np.any(corners[:, 1] < -0.02 * h - 1) or np.any(corners[:, 1] > 1.02 * h):
+    if not in_frame:
         return _failed(corners, frame, support)
     contrast = side_contrast(small, corners, least=level)
     contrast[~free] = 1.0
     if contrast[free].mean() < CONTRAST_MEAN or contrast[free].min() < CONTRAST_SIDE:
-        return _failed(corners, frame, support)
+        return missed()
     if weak.any() and contrast[free][weak].min() < 0.5:
-        return _failed(corners, frame, support)  # the hidden side must still part paper from desk
+        return missed()  # the hidden side must still part paper from desk
     if keep is not None:
         if contrast[free].min() < 0.7 or support[free].min() < 0.6:
-            return _failed(corners, frame, support)  # what places the hidden side must be clear
+            return missed()  # what places the hidden side must be clear
     elif not free.all() and (contrast[free].min() < 0.7 or support[free].min() < 0.8):
-        return _failed(corners, frame, support)  # with part of it out of sight, what is seen must be clear
+        return missed()  # with part of it out of sight, what is seen must be clear
     return _Found(corners, support, contrast, frame, area, keep), corners, None
 
 
 def _evaluate(small: np.ndarray, quad: np.ndarray, lo: float, hi: float,
-              level: float = CONTRAST) -> tuple[_Found | None, np.ndarray | None]:
+              level: float = CONTRAST, misses: list | None = None) -> tuple[_Found | None, np.ndarray | None]:
     """Measure one candidate: (a plausible document or None, the measured corners or None). When
     it fails on one side only (fingers across it pull the fitted line onto their own edge), that
     side is put back where the other three say it is, and measured again."""
-    found, corners, info = _measure(small, quad, lo, hi, level=level)
+    found, corners, info = _measure(small, quad, lo, hi, level=level, misses=misses)
     if found is not None and found.free.all() and found.support.min() < WEAK_SIDE:
         # it passed with one side poorly supported: fingers across it may have bent it
         info = np.concatenate([np.zeros(4), found.support])
@@ -619,7 +636,7 @@ def _evaluate(small: np.ndarray, quad: np.ndarray, lo: float, hi: float,
     completed = _complete_side(small, corners, support, frame_on)
     if completed is None:
         return found, corners
-    placed, again, _ = _measure(small, completed[0], lo, hi, keep=completed[1], level=level)
+    placed, again, _ = _measure(small, completed[0], lo, hi, keep=completed[1], level=level, misses=misses)
     if placed is None or found is not None and not 0.85 * found.area <= placed.area <= 1.2 * found.area:
         return found, corners  # (a document found is only mended, not made another)
     return placed, again
@@ -917,6 +934,62 @@ def _open_outlines(small: np.ndarray, lo: float, hi: float, edges: np.ndarray | 
     return sorted(quads, key=_area, reverse=True)
 
 
+def _corner_candidates(small: np.ndarray, lo: float, hi: float, limit: int = 8) -> list[np.ndarray]:
+    """Rectangles from two long straight edges meeting at a right angle, each arm as long as the
+    straight edges along it reach: a corner of a pale document whose outline is broken (glare,
+    fingers, a desk nearly as light as the paper), from faint edges. Largest first."""
+    h, w = small.shape[:2]
+    blur = cv2.GaussianBlur(small, (5, 5), 0)
+    edges = None
+    for ch in ([blur] if blur.ndim == 2 else cv2.split(blur)):
+        e = cv2.Canny(ch, 10, 30)
+        edges = e if edges is None else cv2.bitwise_or(edges, e)
+    shortest = 0.08 * min(h, w)
+    found = cv2.HoughLinesP(edges, 1, np.pi / 180, int(0.6 * shortest), minLineLength=shortest, maxLineGap=5)
+    if found is None:
+        return []
+    segs = found.reshape(-1, 4).astype(np.float64)
+    segs = segs[np.argsort(-np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1]))][:40]
+    a, b = segs[:, :2], segs[:, 2:]
+    length = np.linalg.norm(b - a, axis=1)
+    u = (b - a) / length[:, None]
+
+    def reach(x: np.ndarray, d: np.ndarray) -> float:
+        """How far from x along d the straight edges on that line go."""
+        n = np.array([-d[1], d[0]])
+        par = np.abs(u @ d) > 0.99
+        on = par & (np.abs((a - x) @ n) < 3) & (np.abs((b - x) @ n) < 3)
+        if not on.any():
+            return 0.0
+        return float(max(((a[on] - x) @ d).max(), ((b[on] - x) @ d).max()))
+
+    quads = []
+    for i in range(len(segs)):
+        for j in range(i + 1, len(segs)):
+            if abs(float(u[i] @ u[j])) > 0.26:                  # not within 15° of square
+                continue
+            x = intersect((a[i], u[i]), (a[j], u[j]))
+            if x is None:
+                continue
+            ends = []
+            for k in (i, j):
+                near = min(np.linalg.norm(a[k] - x), np.linalg.norm(b[k] - x))
+                if near > 0.2 * length[k] + 6:
+                    break
+                far = b[k] if np.linalg.norm(b[k] - x) > np.linalg.norm(a[k] - x) else a[k]
+                ends.append((far - x) / np.linalg.norm(far - x))
+            if len(ends) < 2:
+                continue
+            d1, d2 = ends
+            r1, r2 = reach(x, d1), reach(x, d2)
+            if min(r1, r2) < shortest:
+                continue
+            quad = np.array([x, x + r1 * d1, x + r1 * d1 + r2 * d2, x + r2 * d2])
+            if lo <= _area(quad) <= hi and is_sane(quad):
+                quads.append(order_corners(quad))
+    return sorted(_dedupe(quads, 4.0), key=_area, reverse=True)[:limit]
+
+
 def _settled(small: np.ndarray, found: list[_Found], measured: list[np.ndarray]) -> bool:
     """Whether the strict edges alone already gave the page beyond doubt: a large document wholly
     in sight, every side on a straight edge with paper against desk all along, and no larger
@@ -949,11 +1022,12 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
     pool = list(quads)  # every outline seen, for telling two documents side by side from one
 
     memo: dict[bytes, tuple[_Found | None, np.ndarray | None]] = {}
+    misses: list[_Found] = []  # near misses: what is offered, as doubtful, when nothing passes
 
     def consider(quad: np.ndarray, may_grow: bool, level: float = CONTRAST) -> None:
         key = np.asarray(quad, np.float64).tobytes() + bytes([int(level)])
         if key not in memo:
-            memo[key] = _evaluate(small, quad, lo, hi, level)
+            memo[key] = _evaluate(small, quad, lo, hi, level, misses)
         result, corners = memo[key]
         if corners is None or any(np.abs(corners - m).max() < 1.0 for m in measured):
             return
@@ -1030,7 +1104,13 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         for quad in _open_outlines(small, lo, hi, lenient)[:3]:
             consider(quad, False, FAINT)
     if not found:
-        return None
+        # a last look, at corners: two long faint straight edges meeting square. What passes is
+        # still only offered as doubtful (so faint a look may take a desk's pattern for one)
+        for quad in _corner_candidates(small, lo, hi):
+            result, _ = _evaluate(small, quad, lo, hi, FAINT, misses)
+            if result is not None:
+                misses.append(result)
+        return _near_miss(small, misses, pool)
     found.sort(key=lambda f: f.area, reverse=True)
     # the outermost that is clearly a document; an unclear outline (cloth closed off by the frame's
     # border, say) does not beat a clear one inside it
@@ -1067,6 +1147,38 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
             confidence *= 0.5
             break
     return best, confidence
+
+
+def _near_miss(small: np.ndarray, misses: list[_Found], pool: list[np.ndarray]) -> tuple[_Found, float] | None:
+    """When no candidate passed: the clearest near miss, as doubtful (the citizen sees the outline
+    and may retake the picture or accept it), unless it is a stripe of the cloth or two documents;
+    None when there is none."""
+    def quality(f: _Found) -> float:
+        free = f.free
+        return float(f.support[free].mean() * f.contrast[free].mean())
+
+    for f in sorted(misses, key=quality, reverse=True)[:4]:
+        lengths = np.linalg.norm(np.roll(f.corners, -1, axis=0) - f.corners, axis=1)
+        if max(lengths) > 6 * min(lengths) or _coloured(small, f.corners):
+            continue  # a finger, a sleeve: no document is that long and thin, or skin-coloured
+        if _stripe(small, f) or _two_documents(small, f.corners, pool):
+            continue
+        return f, min(0.9 * DOUBTFUL, 0.5 * quality(f))
+    return None
+
+
+def _coloured(small: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether most of what lies inside a quadrilateral is strongly coloured (skin, a sleeve, a
+    cloth's stripe), not paper or a pale card."""
+    if small.ndim != 3:
+        return False
+    mask = np.zeros(small.shape[:2], np.uint8)
+    centre = np.asarray(quad, np.float64).mean(axis=0)
+    cv2.fillConvexPoly(mask, np.int32(np.round(centre + 0.8 * (np.asarray(quad, np.float64) - centre))), 255)
+    if cv2.countNonZero(mask) < 12:
+        return False
+    sat = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)[..., 1]
+    return float(np.median(sat[mask > 0])) > 70
 
 
 def detect_small(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[np.ndarray, float] | None:

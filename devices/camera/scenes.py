@@ -65,7 +65,7 @@ SPLITS = {
     # cards and receipts on a light desk with glare, a shadow band and fingers; a hand across a card
     # on a dark pad; booklets on a light desk with a shadow band; pages at the frame's edge on
     # patterned cloth with a shadow and a hand
-    "tune_e": {"seed": 9137, "count": 60},
+    "tune_e": {"seed": 9137, "count": 120},
 }
 # Background families per split (the tune split uses the generator the pipeline tests use).
 GROUNDS = {

@@ -102,6 +102,13 @@ def scan_normals(image: np.ndarray, starts: np.ndarray, ends: np.ndarray, reach:
                     outermost, (outer_pos < strong_pos - 1.5).reshape(k, samples), base)
 
 
+def _median(v: np.ndarray) -> float:
+    """The median of a short 1-D array (np.median's checks cost more than the sort here)."""
+    n = len(v)
+    part = np.partition(v, [(n - 1) // 2, n // 2])
+    return 0.5 * (float(part[(n - 1) // 2]) + float(part[n // 2]))
+
+
 def fit_line(pts: np.ndarray, use: np.ndarray):
     """Huber fit, drop points far from it, least squares on the rest: (point, direction) or None."""
     sel = pts[use].astype(np.float32)
@@ -109,7 +116,7 @@ def fit_line(pts: np.ndarray, use: np.ndarray):
         return None
     vx, vy, x0, y0 = cv2.fitLine(sel, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
     resid = np.abs((sel[:, 0] - x0) * vy - (sel[:, 1] - y0) * vx)
-    sel = sel[resid <= max(1.0, 2.5 * float(np.median(resid)))]
+    sel = sel[resid <= max(1.0, 2.5 * _median(resid))]
     if len(sel) < 5:
         return None
     vx, vy, x0, y0 = cv2.fitLine(sel, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
