@@ -395,3 +395,16 @@ def test_a_pale_receipt_whose_outline_never_shows_whole_is_offered_by_its_corner
     result = process(capture.image, "original", deskew=False)
     assert result.doubtful and result.outline is not None
     assert score(capture, result.outline) > 0.9
+
+
+def test_a_card_with_a_finger_along_its_side_is_found():
+    """tune_e #118: a card on checked cloth, a finger lying along its left side past its corner.
+    That side seems to carry on, as a booklet page's would, but nothing larger grows from it:
+    one side past one corner is a finger or a sleeve, and the clear card is the document."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture("tune_e", 118)
+    assert capture.cls == "id_card" and "hand" in capture.conditions
+    result = process(capture.image, "original", deskew=False)
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.9

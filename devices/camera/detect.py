@@ -16,7 +16,8 @@ A candidate is a document when
   the page has paper on both sides, and the edge of a shadow has the same material, only darker,
 * at most two sides, and neighbouring ones, lie on the frame's border,
 * none of its sides carries on past a corner (a seam or a stripe; one page of an open booklet is
-  grown into the whole),
+  grown into the whole; but a clear document with one side past one corner, nothing larger
+  growing from it, has a finger or a sleeve along that side),
 * it could be a flat rectangle seen from above: corners near square, opposite sides alike,
 * it is not two documents side by side whose outlines joined: two outlines seen inside it, apart,
   with the desk between them (the desk's common colours, taken around the outline; a level strip
@@ -1041,9 +1042,16 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
             if not _two_documents(small, result.corners, pool) and not _stripe(small, result):
                 found.append(_pushed_out(small, result, lo, hi))
         elif may_grow:
+            before = len(found)
             grown = grow(small, result.corners, through)
             if grown is not None and is_sane(grown):
                 consider(grown, False, level)
+            if len(found) == before and through.sum() == 1 and all(f is None for f in result.frame) and \
+                    result.kept is None and result.support.min() >= 0.8 and result.contrast.min() >= 0.85:
+                # one side only carries on, past one corner, and nothing larger grows from it: a
+                # finger or a sleeve lying along a clear document's side, not a page's other half
+                if not _two_documents(small, result.corners, pool) and not _stripe(small, result):
+                    found.append(result)
 
     def search(quads: list[np.ndarray]) -> None:
         for quad in quads:

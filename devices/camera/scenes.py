@@ -66,6 +66,9 @@ SPLITS = {
     # on a dark pad; booklets on a light desk with a shadow band; pages at the frame's edge on
     # patterned cloth with a shadow and a hand
     "tune_e": {"seed": 9137, "count": 120},
+    # and towards pages at the frame's edge on cloth with a shadow band and a hand, and documents a
+    # hand hides part of
+    "tune_f": {"seed": 5521, "count": 90},
 }
 # Background families per split (the tune split uses the generator the pipeline tests use).
 GROUNDS = {
@@ -77,6 +80,7 @@ GROUNDS["tune_b"] = GROUNDS["tune"]
 GROUNDS["tune_c"] = ("dark_pad", "patterned", "wood", "patterned", "dark_pad", "light_grey")
 GROUNDS["tune_d"] = ("light_grey", "dark_pad", "light_grey", "wood", "light_grey")
 GROUNDS["tune_e"] = ("light_grey", "dark_pad", "light_grey", "patterned", "dark_pad")
+GROUNDS["tune_f"] = ("patterned", "light_grey", "patterned", "dark_pad", "wood")
 GROUND_KIND = {"dark_pad": "dark", "felt": "dark", "wood": "wood", "dark_wood": "wood",
                "light_grey": "light", "pale_desk": "light", "patterned": "cloth", "plaid": "cloth"}
 
@@ -110,6 +114,8 @@ LAYOUT["tune_d"] = {**LAYOUT["tune_c"], "classes": ("id_card", "receipt", "edge"
                     "hand": 0.7, "fingers": (2, 5)}
 LAYOUT["tune_e"] = {**LAYOUT["tune_c"], "classes": ("id_card", "receipt", "booklet", "edge", "id_card", "receipt"),
                     "hand": 0.8, "fingers": (2, 5), "band": (0.1, 0.28), "glare": (0.03, 0.07), "shadow_p": 0.5}
+LAYOUT["tune_f"] = {**LAYOUT["tune_e"], "classes": ("edge", "booklet", "edge", "receipt", "edge", "id_card"),
+                    "hand": 0.9, "shadow_p": 0.6, "two_edges": 0.5}
 
 
 def family(split: str) -> str:
