@@ -6,7 +6,9 @@ both measured in the same run on the same 3264×2448 captures.
 1. Page outlines on the synthetic captures of devices/camera/scenes.py, per split and per class:
    mean Jaccard index (in the document's frame, SmartDoc style), pages below 0.9, misses; for the
    project's detector also how many were flagged doubtful, what the delivered crop scores (the
-   whole frame when doubtful) and how often a turned page came out upright. The ``tune`` split is
+   whole frame when doubtful) and how often a turned page came out upright. ``ours`` scores the
+   outline found, also one only offered as doubtful (shown to the citizen, who may retake the
+   picture or accept it); ``delivered`` counts a doubtful page as the whole frame. The ``tune`` split is
    the one detection was developed on; ``holdout`` has its own seed and its own layouts and was
    only ever scored; ``holdout2`` and ``holdout3`` are further draws of those layouts with seeds of
    their own. ``tune_b`` adds to the tune family what the held-out draws showed to be hard (a

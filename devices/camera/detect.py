@@ -585,11 +585,14 @@ def _measure(small: np.ndarray, quad: np.ndarray, lo: float, hi: float,
                     np.any(corners[:, 1] < -0.02 * h - 1) or np.any(corners[:, 1] > 1.02 * h))
 
     def missed():
-        if misses is not None and in_frame and lo <= _area(corners) <= hi and free.sum() >= 3:
+        # (a page running off the frame at a corner has only two sides of its own: both must be
+        # fair, and it must be large)
+        two = free.sum() == 2 and keep is None and _area(corners) >= SMALL_DOC * w * h
+        if misses is not None and in_frame and lo <= _area(corners) <= hi and (free.sum() >= 3 or two):
             con = side_contrast(small, corners, least=level)
             con[~free] = 1.0
             s, c = support[free], con[free]
-            if s.mean() >= 0.6 and c.mean() >= 0.6 and (np.minimum(s, c) >= 0.5).sum() >= 3:
+            if s.mean() >= 0.6 and c.mean() >= 0.6 and (np.minimum(s, c) >= 0.5).sum() >= min(3, len(s)):
                 misses.append(_Found(corners, support, con, frame, _area(corners), keep))
         return _failed(corners, frame, support)
 
