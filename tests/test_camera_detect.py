@@ -408,3 +408,17 @@ def test_a_card_with_a_finger_along_its_side_is_found():
     result = process(capture.image, "original", deskew=False)
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.9
+
+
+def test_a_receipt_whose_top_fingers_cover_under_a_heading_is_pushed_out():
+    """tune_f #75: a receipt on striped cloth, fingers over its top and a shadow band across it; the
+    outline stops at the fingertips. Just inside that short top lies the receipt's dark heading,
+    so the paper it is pushed out over is judged by the lighter half of what lies inside: the
+    top goes out to where the receipt's sides end."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture("tune_f", 75)
+    assert capture.cls == "receipt" and "hand" in capture.conditions
+    result = process(capture.image, "original", deskew=False)
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.95

@@ -807,13 +807,16 @@ def _paper_between(small: np.ndarray, side: tuple, pushed: tuple) -> bool:
     (a0, b0), (a1, b1) = [np.asarray(p, np.float64) for p in side], [np.asarray(p, np.float64) for p in pushed]
     on_side = a0 + ts * (b0 - a0)
     on_pushed = a1 + ts * (b1 - a1)
-    inward = on_side - (on_pushed - on_side) * min(1.0, 4.0 / max(1e-9, float(np.linalg.norm(a1 - a0))))
+    out = (on_pushed - on_side) / max(1e-9, float(np.linalg.norm(a1 - a0)))
     strip = on_side + 0.5 * (on_pushed - on_side)
-    pts = np.vstack([inward, strip]).reshape(1, -1, 2).astype(np.float32)
+    # the paper: 4, 8 and 12 px inside, its lighter half (print near the edge, a heading, is dark)
+    pts = np.vstack([on_side - out * d for d in (4.0, 8.0, 12.0)] + [strip]).reshape(1, -1, 2).astype(np.float32)
     col = cv2.remap(small, pts[..., 0], pts[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    col = col.reshape(2, len(ts), 3).astype(np.float32)
-    paper = np.median(col[0], axis=0)
-    return bool(np.mean(np.linalg.norm(col[1] - paper, axis=1) < 40) >= 0.3)
+    col = col.reshape(4, len(ts), 3).astype(np.float32)
+    inside = col[:3].reshape(-1, 3)
+    light = inside.sum(axis=1)
+    paper = np.median(inside[light >= np.median(light)], axis=0)
+    return bool(np.mean(np.linalg.norm(col[3] - paper, axis=1) < 40) >= 0.3)
 
 
 def _two_documents(small: np.ndarray, corners: np.ndarray, pool: list[np.ndarray]) -> bool:
