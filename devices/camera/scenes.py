@@ -69,6 +69,9 @@ SPLITS = {
     # and towards pages at the frame's edge on cloth with a shadow band and a hand, and documents a
     # hand hides part of
     "tune_f": {"seed": 5521, "count": 90},
+    # and towards cards, receipts and pages at the frame's edge under deep shadow bands and a hand,
+    # on the dark pad above all
+    "tune_g": {"seed": 3307, "count": 60},
 }
 # Background families per split (the tune split uses the generator the pipeline tests use).
 GROUNDS = {
@@ -81,6 +84,7 @@ GROUNDS["tune_c"] = ("dark_pad", "patterned", "wood", "patterned", "dark_pad", "
 GROUNDS["tune_d"] = ("light_grey", "dark_pad", "light_grey", "wood", "light_grey")
 GROUNDS["tune_e"] = ("light_grey", "dark_pad", "light_grey", "patterned", "dark_pad")
 GROUNDS["tune_f"] = ("patterned", "light_grey", "patterned", "dark_pad", "wood")
+GROUNDS["tune_g"] = ("dark_pad", "patterned", "dark_pad", "light_grey")
 GROUND_KIND = {"dark_pad": "dark", "felt": "dark", "wood": "wood", "dark_wood": "wood",
                "light_grey": "light", "pale_desk": "light", "patterned": "cloth", "plaid": "cloth"}
 
@@ -116,6 +120,8 @@ LAYOUT["tune_e"] = {**LAYOUT["tune_c"], "classes": ("id_card", "receipt", "bookl
                     "hand": 0.8, "fingers": (2, 5), "band": (0.1, 0.28), "glare": (0.03, 0.07), "shadow_p": 0.5}
 LAYOUT["tune_f"] = {**LAYOUT["tune_e"], "classes": ("edge", "booklet", "edge", "receipt", "edge", "id_card"),
                     "hand": 0.9, "shadow_p": 0.6, "two_edges": 0.5}
+LAYOUT["tune_g"] = {**LAYOUT["tune_e"], "classes": ("id_card", "receipt", "edge", "id_card", "receipt"),
+                    "hand": 0.85, "shadow_p": 0.7, "shadow": (0.5, 0.8)}
 
 
 def family(split: str) -> str:
