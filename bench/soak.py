@@ -52,10 +52,11 @@ THREAD_SLACK = 2
 FONT_CACHE = 64
 FD_SLACK = 4
 TEXTURE_SLACK = 40
+WIDGET_SLACK = 150   # the guide's recycled rows and the keyboard differ a little from sample to sample
 DATA_SLACK_KB = 256
 WAL_LIMIT_KB = 5 * 1024   # SQLite's automatic checkpoint keeps a WAL near 4 MB at most
 
-FIELDS = ["visit", "elapsed_s", "cpu_s", "rss_mb", "rss_trimmed_mb", "heap_mb", "py_blocks_k", "threads", "pool_threads", "fds", "textures", "data_kb",
+FIELDS = ["visit", "elapsed_s", "cpu_s", "rss_mb", "rss_trimmed_mb", "heap_mb", "py_blocks_k", "threads", "pool_threads", "fds", "textures", "widgets", "data_kb",
           "transient_kb", "kept_kb", "wal_kb", "wal_max_kb",
           "font_fds", "outbox_db_kb", "outbox_wal_kb", "outbox_files_kb", "sessions_kb", "printouts_kb", "log_kb",
           "log_files", "frame_ms", "frame_cpu_ms", "pending", "platform_up", "stuck"]
@@ -178,6 +179,11 @@ def analyse(rows: list[dict], *, visits: int, warmup: int | None = None, stuck: 
         limit = pool_max or POOL_THREADS_MAX
         add(Check("pool threads bounded", pools <= limit,
                   f"at most {pools:.0f} workers in the sender's pool (limit {limit})"))
+    if "widgets" in rows[0]:   # widgets kept alive by a binding, a list or a closed dialog: each costs its rules and canvas
+        verdict.growth_per_1k["widgets"] = slope_per_1k(steady, "widgets")
+        w_end = _edge(steady, "widgets", True)
+        add(Check("widgets flat", w_end - float(base["widgets"]) <= WIDGET_SLACK,
+                  f"{base['widgets']:.0f} -> {w_end:.0f} live widgets (slack {WIDGET_SLACK})"))
     tex_end = _edge(steady, "textures", True)
     add(Check("textures flat", tex_end - float(base["textures"]) <= TEXTURE_SLACK,
               f"{base['textures']:.0f} -> {tex_end:.0f} (slack {TEXTURE_SLACK})"))
@@ -218,11 +224,16 @@ def report(verdict: Verdict, rows: list[dict], visits: int, elapsed: float) -> s
         per_visit = (float(rows[-1]["cpu_s"]) - float(rows[0]["cpu_s"])) / (float(rows[-1]["visit"]) - float(rows[0]["visit"]))
         lines.append(f"  CPU per visit (the kiosk process, all threads): {per_visit:.2f} s, "
                      f"{3600 / max(per_visit, 1e-3):.0f} visits per CPU-hour")
+        tenth = max(2, len(rows) // 10)
+        if len(rows) >= 2 * tenth + 1:   # a visit that costs more as the run goes on: something the visits pile up
+            def cost(part: list[dict]) -> float:
+                return (float(part[-1]["cpu_s"]) - float(part[0]["cpu_s"])) / max(1.0, float(part[-1]["visit"]) - float(part[0]["visit"]))
+            lines.append(f"  CPU per visit, first tenth of the run {cost(rows[:tenth + 1]):.2f} s, last tenth {cost(rows[-tenth - 1:]):.2f} s")
     r0, r1 = rows[0], rows[-1]
     lines.append("  first/last sample: " + ", ".join(
-        f"{k} {float(r0[k]):.1f}/{float(r1[k]):.1f}" for k in ("rss_mb", "py_blocks_k", "threads", "fds", "textures",
+        f"{k} {float(r0[k]):.1f}/{float(r1[k]):.1f}" for k in ("rss_mb", "py_blocks_k", "threads", "fds", "textures", "widgets",
                                                                  "data_kb", "transient_kb", "kept_kb", "wal_kb", "outbox_wal_kb",
-                                                                 "log_kb", "frame_ms", "frame_cpu_ms")))
+                                                                 "log_kb", "frame_ms", "frame_cpu_ms") if k in r0))
     lines.append("  growth per 1,000 visits (after warm-up): " + ", ".join(
         f"{k} {v:+.2f}" for k, v in verdict.growth_per_1k.items()))
     for c in verdict.checks:
@@ -237,7 +248,7 @@ def draw(rows: list[dict], png: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     panels = [(("rss_mb", "rss_trimmed_mb") if "rss_trimmed_mb" in rows[0] else "rss_mb", "RSS (MB): as is, after malloc_trim"), ("py_blocks_k", "Python heap (k blocks)"), ("threads", "threads"), ("fds", "open fds"),
-              ("textures", "Kivy textures"), (("frame_ms", "frame_cpu_ms"), "frame (ms): wall, CPU"),
+              (("textures", "widgets") if "widgets" in rows[0] else "textures", "Kivy textures, live widgets"), (("frame_ms", "frame_cpu_ms"), "frame (ms): wall, CPU"),
               (("data_kb", "transient_kb", "kept_kb", "wal_kb", "outbox_wal_kb"), "data folder (kB)"),
               (("log_kb",), "logs (kB)"), ("pending", "outbox pending")]
     fig, axes = plt.subplots(3, 3, figsize=(15, 10), sharex=True)
@@ -348,9 +359,32 @@ def pool_threads() -> int:
 
 def live_textures() -> int:
     """Kivy textures alive in this process (the gc sees every Texture: it holds Python objects)."""
-    from kivy.graphics.texture import Texture
+    return census()[0]
 
-    return sum(1 for o in gc.get_objects() if issubclass(type(o), Texture))  # type(): proxies may be dead
+
+def census() -> tuple[int, int, dict[str, int]]:
+    """One pass over the gc's objects: live Kivy textures, live widgets, and the count of every
+    type (by module and name), whose growth between two samples names what is kept."""
+    from kivy.graphics.texture import Texture
+    from kivy.uix.widget import Widget
+
+    textures = widgets = 0
+    counts: dict[str, int] = {}
+    for o in gc.get_objects():
+        kind = type(o)   # type(): proxies may be dead
+        if issubclass(kind, Texture):
+            textures += 1
+        elif issubclass(kind, Widget):
+            widgets += 1
+        name = f"{kind.__module__}.{kind.__qualname__}"
+        counts[name] = counts.get(name, 0) + 1
+    return textures, widgets, counts
+
+
+def census_growth(before: dict[str, int], after: dict[str, int], most: int = 25) -> list[str]:
+    """The types whose live count grew most between two censuses, as 'count_before -> after  type'."""
+    grown = sorted(((after.get(k, 0) - before.get(k, 0), k) for k in set(before) | set(after)), reverse=True)
+    return [f"{before.get(k, 0):>8} -> {after.get(k, 0):>8}  {d:+d}  {k}" for d, k in grown[:most] if d > 0]
 
 
 def find_personal(roots: list[Path], skip: tuple[Path, ...], needles: dict[str, str]) -> list[str]:
@@ -611,11 +645,16 @@ class Soak:
         self.started = time.monotonic()
         self.drained = False
         self.snapshot0: Any = None
+        self.census0: dict[str, int] | None = None
+        self.census1: dict[str, int] = {}
         self.top_growth: list[str] = []
         self.inventory: list[dict] = []
         self.last_target: Any = None
         self.first_takers: list[str] = []
         self.frames_drawn = 0
+        self.frames_wanted = 0
+        self.skipped = False
+        self.drawing_all = False   # True while the frame time is measured: every frame drawn
         self.pool_max = 0   # the sender's pool size, read while the app runs
         self.kind_seconds: dict[str, float] = {}
         self.retaps: dict[str, int] = {}
@@ -982,13 +1021,17 @@ class Soak:
         a loaded machine does not distort; the camera or the sender finishing meanwhile do not count)."""
         window = self.window
         wall = []
-        c0 = ui_cpu_s()
-        for _ in range(frames):
-            t0 = time.perf_counter()
-            window.dispatch("on_draw")
-            window.dispatch("on_flip")
-            wall.append((time.perf_counter() - t0) * 1000)
-        return statistics.median(wall), (ui_cpu_s() - c0) * 1000 / frames
+        self.drawing_all = True
+        try:
+            c0 = ui_cpu_s()
+            for _ in range(frames):
+                t0 = time.perf_counter()
+                window.dispatch("on_draw")
+                window.dispatch("on_flip")
+                wall.append((time.perf_counter() - t0) * 1000)
+            return statistics.median(wall), (ui_cpu_s() - c0) * 1000 / frames
+        finally:
+            self.drawing_all = False
 
     def sample(self) -> Iterator[float]:
         import psutil
@@ -1006,6 +1049,10 @@ class Soak:
         data, logs = cfg.paths.data_dir, cfg.paths.log_dir
         outbox = data / "outbox"
         heap = tracemalloc.get_traced_memory()[0] / 1e6 if tracemalloc.is_tracing() else 0.0
+        textures, widgets, counts = census()
+        if self.visit >= self.warmup and self.census0 is None:
+            self.census0 = counts   # the types alive after the warm-up: what grew since is named at the end
+        self.census1 = counts
         status = app.services.outbox.status() if app.services.outbox else {}
         if app.services.sender is not None:
             self.pool_max = app.services.sender.most_in_flight()
@@ -1014,7 +1061,7 @@ class Soak:
             "cpu_s": round(sum(psutil.Process().cpu_times()[:2]), 1),
             "rss_mb": psutil.Process().memory_info().rss / 1e6, "heap_mb": heap,
             "py_blocks_k": sys.getallocatedblocks() / 1000,
-            "threads": threading.active_count() - pool_threads(), "pool_threads": pool_threads(), "fds": open_fds(), "font_fds": font_fds(), "textures": live_textures(),
+            "threads": threading.active_count() - pool_threads(), "pool_threads": pool_threads(), "fds": open_fds(), "font_fds": font_fds(), "textures": textures, "widgets": widgets,
             "data_kb": folder_kb(data, skip=(data / "demo",)), **data_parts(data),
             "outbox_db_kb": sum(file_kb(p) for p in outbox.glob("*.db")) + sum(file_kb(p) for p in outbox.glob("*.sqlite3")),
             "outbox_wal_kb": sum(file_kb(p) for p in outbox.glob("*-wal")),
@@ -1041,8 +1088,12 @@ class Soak:
                                                             "stuck": self.stuck}, ensure_ascii=False))
         if self.args.verbose:
             print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
-        if not self.args.no_tracemalloc and not tracemalloc.is_tracing() and self.visit >= self.warmup:
-            tracemalloc.start(self.args.tracemalloc_frames)   # from the warm-up on: what is allocated then and still alive at the end
+        # traced from half-way through the warm-up, compared from its end: what the visits make anew
+        # and keep. (Traced only from the baseline on, every object a visit replaces would count as
+        # growth: its untraced predecessor's release is not seen.)
+        if not self.args.no_tracemalloc and not tracemalloc.is_tracing() and self.visit >= self.warmup // 2:
+            tracemalloc.start(self.args.tracemalloc_frames)
+        if tracemalloc.is_tracing() and self.snapshot0 is None and self.visit >= self.warmup:
             self.snapshot0 = tracemalloc.take_snapshot()
 
     @property
@@ -1070,6 +1121,8 @@ class Soak:
     def run(self) -> Iterator[float]:
         app = self.app
         self.window.bind(on_flip=self._count_frame)
+        if self.args.draw_every > 1:   # bound last: called first, and True stops the window's own drawing
+            self.window.bind(on_draw=self._draw_gate, on_flip=self._flip_gate)
         yield from until(lambda: app.catalogue_index is not None and app.network_known and app.network_ok,
                          "kiosk ready", 120)
         yield from until(lambda: app.devices.reader is not None and app.devices.reader.status().state.value == "ready",
@@ -1098,7 +1151,11 @@ class Soak:
                           file=sys.stderr, flush=True)
                 if len(self.stuck) <= 5 and self.args.out:
                     from kiosk.app import save_window_png
-                    save_window_png(str(self.args.out / f"stuck-{len(self.stuck)}.png"))
+                    self.drawing_all = True
+                    try:
+                        save_window_png(str(self.args.out / f"stuck-{len(self.stuck)}.png"))
+                    finally:
+                        self.drawing_all = False
                 yield from self.recover()
             took = time.monotonic() - began
             self.kind_seconds[kind] = self.kind_seconds.get(kind, 0.0) + took
@@ -1119,6 +1176,22 @@ class Soak:
 
     def _count_frame(self, *_: Any) -> None:
         self.frames_drawn += 1
+
+    def _draw_gate(self, *_: Any) -> bool:
+        """Draw one in ``--draw-every`` of the frames the app asks for (time compression: a kiosk's
+        GPU draws a frame in a fraction of a millisecond, Mesa's software rasteriser at 1080x1920 in
+        about 50 ms of CPU, two thirds of a visit's). What is skipped stays to draw: the window's
+        canvas keeps asking until a frame is drawn, so every change is on screen within N ticks
+        and every canvas and texture is drawn as on the kiosk."""
+        if self.drawing_all:
+            self.skipped = False
+            return False
+        self.frames_wanted += 1
+        self.skipped = self.frames_wanted % self.args.draw_every != 0
+        return self.skipped
+
+    def _flip_gate(self, *_: Any) -> bool:
+        return self.skipped and not self.drawing_all
 
     def recover(self) -> Iterator[float]:
         app = self.app
@@ -1152,6 +1225,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--small-camera", default="1280x960", help="frame size of the other submissions (default 1280x960)")
     p.add_argument("--maxfps", type=int, default=60,
                    help="Kivy's frame cap (0: frames as fast as they render; default 60, the kiosk's)")
+    p.add_argument("--draw-every", type=int, default=1,
+                   help="draw one in N of the frames the app asks for (default 1: all; the rest are drawn later)")
     p.add_argument("--log-max-kb", type=int, default=512, help="log file size before rotation (compressed time)")
     p.add_argument("--log-files", type=int, default=3, help="rotated log files kept")
     p.add_argument("--no-tracemalloc", action="store_true")
@@ -1180,6 +1255,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         setattr(args, name + "_size", (w, h))
     if not 0.0 <= args.full_share <= 1.0:
         p.error("--full-share is between 0 and 1")
+    if args.draw_every < 1:
+        p.error("--draw-every is 1 or more")
     if args.maxfps < 0:
         p.error("--maxfps is 0 or more")
     return args
@@ -1282,6 +1359,10 @@ def main(argv: list[str] | None = None) -> int:
                     f.writelines(f"    {line}\n" for line in stat.traceback.format())
         tracemalloc.stop()
 
+    objects_grown = census_growth(soak.census0 or {}, soak.census1) if soak.census0 is not None else []
+    if objects_grown:
+        (out / "objects-growth.txt").write_text("live objects by type, after the warm-up -> at the end\n"
+                                                 + "\n".join(objects_grown) + "\n")
     with (out / "soak.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()
@@ -1303,7 +1384,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(verdict, rows, soak.visit, elapsed)
     draw(rows, out / "soak.png", f"kiosk soak: {soak.visit} visits, {verdict.ok and 'PASS' or 'FAIL'}")
     summary = {"visits": soak.visit, "elapsed_s": round(elapsed, 1), "kinds": soak.kinds, "cuts": soak.cuts,
-               "taps_repeated": soak.retaps, "frames_drawn": soak.frames_drawn,
+               "taps_repeated": soak.retaps, "frames_drawn": soak.frames_drawn, "draw_every": args.draw_every,
                "wait_seconds": {w: [n, round(sec, 1)] for w, (n, sec) in sorted(STEP_SECONDS.items(), key=lambda kv: -kv[1][1])}, "seconds_by_kind": {k: round(v, 1) for k, v in sorted(soak.kind_seconds.items(), key=lambda kv: -kv[1])},
                "captures": {**soak.captures, "full_size": args.camera, "small_size": args.small_camera,
                             "full_share": args.full_share}, "maxfps": args.maxfps,
@@ -1312,7 +1393,7 @@ def main(argv: list[str] | None = None) -> int:
                "fed": {"names": sum(k.startswith("name:") for k in soak.people.fed),
                        "id_numbers": sum(k.startswith("id:") for k in soak.people.fed),
                        "phones": sum(k.startswith("phone:") for k in soak.people.fed)},
-               "heap_top_growth": soak.top_growth, "growth_per_1k": verdict.growth_per_1k,
+               "heap_top_growth": soak.top_growth, "objects_grown": objects_grown[:15], "growth_per_1k": verdict.growth_per_1k,
                "checks": [asdict(c) for c in verdict.checks], "ok": verdict.ok, "work": str(work)}
     (out / "soak.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1))
     print(text)
@@ -1328,6 +1409,10 @@ def main(argv: list[str] | None = None) -> int:
     if soak.top_growth:
         print("heap growth since warm-up (tracemalloc, top 5):")
         for line in soak.top_growth[:5]:
+            print("  " + line)
+    if objects_grown:
+        print("live objects grown since warm-up (by type, top 5):")
+        for line in objects_grown[:5]:
             print("  " + line)
     print(f"wrote {out / 'soak.csv'}, {out / 'soak.png'}, {out / 'soak.json'}")
     if args.work is None and verdict.ok:

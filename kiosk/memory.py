@@ -6,6 +6,12 @@ that handle large buffers (each capture's camera and preview threads move 2-25 M
 every new arena ends up holding tens of megabytes that nothing else can reuse: the soak
 (bench/soak.py) saw RSS climb by ~100 MB per submission with captures. Two arenas keep the
 main thread's allocations apart from the workers' and let freed frames be reused.
+
+glibc also raises its mmap threshold each time a large block is freed (up to 32 MB): after the
+first 8 MP frame, frames and the detector's buffers come from the heap itself, between small
+objects that live for hours, and the holes they leave are not handed back whole. RSS then creeps
+up over thousands of visits though Python's heap is flat. A fixed threshold keeps every block of
+1 MB or more in its own mapping, returned to the system when freed.
 """
 from __future__ import annotations
 
@@ -14,12 +20,15 @@ import logging
 
 log = logging.getLogger(__name__)
 
-M_ARENA_MAX = -8   # mallopt parameter (malloc.h)
+M_ARENA_MAX = -8   # mallopt parameters (malloc.h)
+M_MMAP_THRESHOLD = -3
 ARENAS = 2
+MMAP_THRESHOLD = 1 << 20   # blocks this large get a mapping of their own (fixed: glibc stops moving it)
 
 
-def limit_arenas(arenas: int = ARENAS) -> bool:
-    """Cap glibc's malloc arenas; call before threads start. False where there is no glibc mallopt."""
+def limit_arenas(arenas: int = ARENAS, mmap_threshold: int = MMAP_THRESHOLD) -> bool:
+    """Cap glibc's malloc arenas and fix its mmap threshold; call before threads start. False
+    where there is no glibc mallopt."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
@@ -28,6 +37,9 @@ def limit_arenas(arenas: int = ARENAS) -> bool:
     ok = bool(mallopt(M_ARENA_MAX, arenas))
     if not ok:
         log.warning("could not limit malloc arenas to %d", arenas)
+    if mmap_threshold and not mallopt(M_MMAP_THRESHOLD, mmap_threshold):
+        log.warning("could not fix the mmap threshold at %d bytes", mmap_threshold)
+        ok = False
     return ok
 
 
