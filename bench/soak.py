@@ -1053,6 +1053,10 @@ class Soak:
         if self.visit >= self.warmup and self.census0 is None:
             self.census0 = counts   # the types alive after the warm-up: what grew since is named at the end
         self.census1 = counts
+        if self.census0 is not None and self.census0 is not counts:   # so far, for a run still going
+            (self.args.out / "objects-growth.txt").write_text(
+                f"live objects by type, after the warm-up -> visit {self.visit}\n"
+                + "\n".join(census_growth(self.census0, counts)) + "\n")
         status = app.services.outbox.status() if app.services.outbox else {}
         if app.services.sender is not None:
             self.pool_max = app.services.sender.most_in_flight()
