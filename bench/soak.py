@@ -17,7 +17,7 @@ and its WAL, the log files and the frame time (median render of the home screen)
 ``soak.csv``, ``soak.png`` and ``soak.json`` to ``--out``, prints the growth per 1,000 visits and a
 verdict against the goals, and exits 1 when a goal is missed.
 
-``--inject-leak KIND`` (threads, fds, textures, rss, files) adds a deliberate leak per visit, so
+``--inject-leak KIND`` (threads, fds, textures, widgets, rss, files) adds a deliberate leak per visit, so
 the checks can be shown to catch one. It exists only here, never in the product.
 """
 from __future__ import annotations
@@ -56,7 +56,7 @@ WIDGET_SLACK = 150   # the guide's recycled rows and the keyboard differ a littl
 DATA_SLACK_KB = 256
 WAL_LIMIT_KB = 5 * 1024   # SQLite's automatic checkpoint keeps a WAL near 4 MB at most
 
-FIELDS = ["visit", "elapsed_s", "cpu_s", "rss_mb", "rss_trimmed_mb", "heap_mb", "py_blocks_k", "threads", "pool_threads", "fds", "textures", "widgets", "data_kb",
+FIELDS = ["visit", "elapsed_s", "cpu_s", "rss_mb", "rss_trimmed_mb", "heap_mb", "py_blocks_k", "threads", "pool_threads", "fds", "textures", "widgets", "arrays_mb", "data_kb",
           "transient_kb", "kept_kb", "wal_kb", "wal_max_kb",
           "font_fds", "outbox_db_kb", "outbox_wal_kb", "outbox_files_kb", "sessions_kb", "printouts_kb", "log_kb",
           "log_files", "frame_ms", "frame_cpu_ms", "pending", "platform_up", "stuck"]
@@ -381,6 +381,29 @@ def census() -> tuple[int, int, dict[str, int]]:
     return textures, widgets, counts
 
 
+def big_arrays(least: int = 1 << 20) -> list[tuple[int, tuple, str]]:
+    """Numpy arrays of ``least`` bytes or more alive between visits (a camera frame or a scanned
+    page still held after its visit ended), each as (bytes, shape, who holds it). Arrays are not
+    tracked by the gc: they are found among the referents of the objects that are."""
+    import numpy as np
+
+    found: dict[int, tuple[Any, Any]] = {}
+    for o in gc.get_objects():
+        for r in gc.get_referents(o):
+            if type(r) is np.ndarray and r.nbytes >= least and id(r) not in found:
+                found[id(r)] = (r, o)
+    out = []
+    for array, holder in found.values():
+        base = array if array.base is None else array.base
+        where = type(holder).__qualname__
+        if isinstance(holder, dict):   # an instance's attributes: name its class and attribute
+            owners = [type(x).__qualname__ for x in gc.get_referrers(holder) if getattr(x, "__dict__", None) is holder]
+            keys = [k for k, v in holder.items() if v is array]
+            where = f"{owners[0] if owners else 'dict'}.{keys[0] if keys else '?'}"
+        out.append((int(getattr(base, "nbytes", array.nbytes)), tuple(array.shape), where))
+    return sorted(out, reverse=True)
+
+
 def census_growth(before: dict[str, int], after: dict[str, int], most: int = 25) -> list[str]:
     """The types whose live count grew most between two censuses, as 'count_before -> after  type'."""
     grown = sorted(((after.get(k, 0) - before.get(k, 0), k) for k in set(before) | set(after)), reverse=True)
@@ -500,6 +523,15 @@ class Leak:
             from kivy.graphics.texture import Texture
 
             self.kept.append(Texture.create(size=(64, 64)))
+        elif self.kind == "widgets":   # a closed dialog kept by a binding, as a handler left bound would
+            from kivy.core.window import Window
+            from kivy.factory import Factory
+
+            dialog = Factory.BoxLayout()
+            for n in range(4):
+                dialog.add_widget(Factory.Label(text=f"{n}"))
+            Window.fbind("on_resize", dialog.do_layout)
+            self.kept.append(dialog)
         elif self.kind == "rss":   # a camera frame kept by a list, as a leak of captures would
             import numpy as np
 
@@ -1050,6 +1082,9 @@ class Soak:
         outbox = data / "outbox"
         heap = tracemalloc.get_traced_memory()[0] / 1e6 if tracemalloc.is_tracing() else 0.0
         textures, widgets, counts = census()
+        arrays = big_arrays()
+        (self.args.out / "arrays.txt").write_text(f"numpy arrays of 1 MB or more alive at visit {self.visit}\n" + "".join(
+            f"{n / 1e6:8.1f} MB  {shape}  {where}\n" for n, shape, where in arrays))
         if self.visit >= self.warmup and self.census0 is None:
             self.census0 = counts   # the types alive after the warm-up: what grew since is named at the end
         self.census1 = counts
@@ -1065,7 +1100,7 @@ class Soak:
             "cpu_s": round(sum(psutil.Process().cpu_times()[:2]), 1),
             "rss_mb": psutil.Process().memory_info().rss / 1e6, "heap_mb": heap,
             "py_blocks_k": sys.getallocatedblocks() / 1000,
-            "threads": threading.active_count() - pool_threads(), "pool_threads": pool_threads(), "fds": open_fds(), "font_fds": font_fds(), "textures": textures, "widgets": widgets,
+            "threads": threading.active_count() - pool_threads(), "pool_threads": pool_threads(), "fds": open_fds(), "font_fds": font_fds(), "textures": textures, "widgets": widgets, "arrays_mb": sum(n for n, _, _ in arrays) / 1e6,
             "data_kb": folder_kb(data, skip=(data / "demo",)), **data_parts(data),
             "outbox_db_kb": sum(file_kb(p) for p in outbox.glob("*.db")) + sum(file_kb(p) for p in outbox.glob("*.sqlite3")),
             "outbox_wal_kb": sum(file_kb(p) for p in outbox.glob("*-wal")),
@@ -1237,7 +1272,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--tracemalloc-frames", type=int, default=1,
                    help="frames kept per allocation; above 1, heap-growth.txt names the callers of the top growth")
     p.add_argument("--no-malloc-tuning", action="store_true", help="leave glibc's arenas as they are (to compare)")
-    p.add_argument("--inject-leak", choices=("threads", "fds", "textures", "rss", "files"), default=None,
+    p.add_argument("--inject-leak", choices=("threads", "fds", "textures", "widgets", "rss", "files"), default=None,
                    help="a deliberate leak per visit (to show the checks catch it)")
     p.add_argument("--verbose", action="store_true", help="print each sample")
     p.add_argument("--frames", type=int, default=30, help="frames rendered to time the UI at each sample")

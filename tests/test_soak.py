@@ -22,7 +22,7 @@ def flat_run(visits: int = 3000, every: int = 100) -> list[dict]:
         wobble = (-1) ** n
         rows.append({"visit": visit, "elapsed_s": visit * 2.0, "rss_mb": 300 + 80 * warm + 1.5 * wobble,
                      "heap_mb": 0.0, "py_blocks_k": 1400 + 50 * warm + 3 * wobble, "threads": 16, "pool_threads": min(4, n), "fds": 60 + (n % 2), "font_fds": min(64, n),
-                     "textures": 380 + (n % 3), "data_kb": 900 + 200 * wobble * warm,
+                     "textures": 380 + (n % 3), "widgets": 800 + 7 * (n % 2), "data_kb": 900 + 200 * wobble * warm,
                      "transient_kb": 400 + 200 * wobble * warm, "kept_kb": 300 + visit * 0.1, "wal_kb": 200.0,
                      "wal_max_kb": 100 + 3000 * warm, "outbox_db_kb": 40.0,
                      "outbox_wal_kb": 100.0, "outbox_files_kb": 0.0, "sessions_kb": 0.0, "printouts_kb": 0.0,
@@ -56,6 +56,7 @@ def test_a_flat_run_passes():
     ("threads", 0.002, "threads flat"),        # one thread per 500 visits
     ("fds", 0.003, "open fds flat"),
     ("textures", 0.05, "textures flat"),       # one texture per 20 visits
+    ("widgets", 0.1, "widgets flat"),          # a dialog of five widgets kept every 50 visits
     ("frame_cpu_ms", 0.002, "frame time"),     # +6 ms over 3,000 visits on 30
 ])
 def test_a_leak_of_each_kind_fails_its_check(key, per_visit, check):
