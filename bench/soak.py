@@ -56,7 +56,7 @@ WIDGET_SLACK = 150   # the guide's recycled rows and the keyboard differ a littl
 DATA_SLACK_KB = 256
 WAL_LIMIT_KB = 5 * 1024   # SQLite's automatic checkpoint keeps a WAL near 4 MB at most
 
-FIELDS = ["visit", "elapsed_s", "cpu_s", "rss_mb", "rss_trimmed_mb", "heap_mb", "py_blocks_k", "threads", "pool_threads", "fds", "textures", "widgets", "arrays_mb", "data_kb",
+FIELDS = ["visit", "elapsed_s", "cpu_s", "rss_mb", "rss_trimmed_mb", "heap_mb", "py_blocks_k", "threads", "pool_threads", "fds", "textures", "widgets", "bindings", "arrays_mb", "data_kb",
           "transient_kb", "kept_kb", "wal_kb", "wal_max_kb",
           "font_fds", "outbox_db_kb", "outbox_wal_kb", "outbox_files_kb", "sessions_kb", "printouts_kb", "log_kb",
           "log_files", "frame_ms", "frame_cpu_ms", "pending", "platform_up", "stuck"]
@@ -381,6 +381,31 @@ def census() -> tuple[int, int, dict[str, int]]:
     return textures, widgets, counts
 
 
+def bindings() -> dict[str, int]:
+    """Callbacks bound to each property of every live Kivy object, summed by 'Class.property': a
+    binding made per visit on something that lives for the whole run (the app, the window, a
+    screen) and never unbound shows here, though no widget is kept."""
+    from kivy._event import EventDispatcher
+
+    counts: dict[str, int] = {}
+    for o in gc.get_objects():
+        if not issubclass(type(o), EventDispatcher):   # type(): proxies may be dead
+            continue
+        try:
+            props = o.properties()
+        except Exception:   # a dispatcher half-built or being torn down
+            continue
+        for name in props:
+            try:
+                n = len(o.get_property_observers(name))
+            except Exception:
+                continue
+            if n:
+                key = f"{type(o).__qualname__}.{name}"
+                counts[key] = counts.get(key, 0) + n
+    return counts
+
+
 def big_arrays(least: int = 1 << 20) -> list[tuple[int, tuple, str]]:
     """Numpy arrays of ``least`` bytes or more alive between visits (a camera frame or a scanned
     page still held after its visit ended), each as (bytes, shape, who holds it). Arrays are not
@@ -528,7 +553,7 @@ class Leak:
             from kivy.factory import Factory
 
             dialog = Factory.BoxLayout()
-            for n in range(4):
+            for n in range(10):
                 dialog.add_widget(Factory.Label(text=f"{n}"))
             Window.fbind("on_resize", dialog.do_layout)
             self.kept.append(dialog)
@@ -678,6 +703,7 @@ class Soak:
         self.drained = False
         self.snapshot0: Any = None
         self.census0: dict[str, int] | None = None
+        self.bound0: dict[str, int] | None = None
         self.census1: dict[str, int] = {}
         self.top_growth: list[str] = []
         self.inventory: list[dict] = []
@@ -1082,6 +1108,13 @@ class Soak:
         outbox = data / "outbox"
         heap = tracemalloc.get_traced_memory()[0] / 1e6 if tracemalloc.is_tracing() else 0.0
         textures, widgets, counts = census()
+        bound = bindings()
+        if self.visit >= self.warmup and self.bound0 is None:
+            self.bound0 = bound
+        if self.bound0 is not None and self.bound0 is not bound:
+            (self.args.out / "bindings-growth.txt").write_text(
+                f"callbacks bound per Class.property, after the warm-up -> visit {self.visit}\n"
+                + "\n".join(census_growth(self.bound0, bound)) + "\n")
         arrays = big_arrays()
         (self.args.out / "arrays.txt").write_text(f"numpy arrays of 1 MB or more alive at visit {self.visit}\n" + "".join(
             f"{n / 1e6:8.1f} MB  {shape}  {where}\n" for n, shape, where in arrays))
@@ -1100,7 +1133,7 @@ class Soak:
             "cpu_s": round(sum(psutil.Process().cpu_times()[:2]), 1),
             "rss_mb": psutil.Process().memory_info().rss / 1e6, "heap_mb": heap,
             "py_blocks_k": sys.getallocatedblocks() / 1000,
-            "threads": threading.active_count() - pool_threads(), "pool_threads": pool_threads(), "fds": open_fds(), "font_fds": font_fds(), "textures": textures, "widgets": widgets, "arrays_mb": sum(n for n, _, _ in arrays) / 1e6,
+            "threads": threading.active_count() - pool_threads(), "pool_threads": pool_threads(), "fds": open_fds(), "font_fds": font_fds(), "textures": textures, "widgets": widgets, "bindings": sum(bound.values()), "arrays_mb": sum(n for n, _, _ in arrays) / 1e6,
             "data_kb": folder_kb(data, skip=(data / "demo",)), **data_parts(data),
             "outbox_db_kb": sum(file_kb(p) for p in outbox.glob("*.db")) + sum(file_kb(p) for p in outbox.glob("*.sqlite3")),
             "outbox_wal_kb": sum(file_kb(p) for p in outbox.glob("*-wal")),

@@ -54,6 +54,10 @@ def load_kv() -> None:
     # importing the modules registers their widget classes with Kivy's Factory before the rules
     import importlib
 
+    from screens.rules import keep_one_bar_binding
+
+    keep_one_bar_binding()   # before any ScrollView scrolls (screens/rules.py says why)
+
     for name in KV_FILES:
         importlib.import_module(f"screens.{name}")
     here = Path(__file__).parent

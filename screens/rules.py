@@ -1,4 +1,5 @@
-"""Kv rules left bound to widgets that are gone, and their removal."""
+"""Kivy bindings that pile up or outlive their widgets, and their removal: kv rules left bound to
+widgets that are gone, and the scroll bar's colour binding that ScrollView adds on every scroll."""
 from __future__ import annotations
 
 from typing import Any
@@ -33,3 +34,28 @@ def drop_dead_rules(source: Any) -> int:
                 source.unbind_uid(name, uid)
                 dropped += 1
     return dropped
+
+
+def keep_one_bar_binding() -> bool:
+    """Make ScrollView bind its bar colour once, however often it scrolls; True when patched now.
+
+    Kivy's ``ScrollView.update_from_scroll`` (run on every scroll and every layout of the content)
+    binds ``bar_color`` to ``_change_bar_color`` again each time, and the half-second trigger that
+    fades the bar unbinds it once. Every list, guide text and keyboard that scrolls or lays out
+    twice within half a second keeps one more callback for as long as its screen lives: the soak
+    counted about five a visit, tens of thousands over weeks, each unbinding scanning them all.
+    Unbinding first leaves at most one; the bar shows and fades as before."""
+    from kivy.uix.scrollview import ScrollView
+
+    original = ScrollView.update_from_scroll
+    if getattr(original, "_keeps_one_bar_binding", False):
+        return False
+
+    def update_from_scroll(self, *largs):
+        self.funbind("bar_color", self._change_bar_color)
+        return original(self, *largs)
+
+    update_from_scroll._keeps_one_bar_binding = True
+    update_from_scroll.__wrapped__ = original
+    ScrollView.update_from_scroll = update_from_scroll
+    return True

@@ -3,14 +3,61 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The suite's soak: a few hundred visits to the real app take minutes of CPU, so the run starts as
+# soon as its test is selected, beside the other tests (at low priority, on a display of its own),
+# and its test, moved to the end of the suite, waits for it and judges it.
+SOAK_FILE = "tests/test_soak_run.py"
+SOAK_ARGS = ("--visits", "200", "--sample-every", "10", "--full-share", "0", "--draw-every", "4", "--seed", "7",
+             "--frames", "8", "--no-tracemalloc")
+_soak: dict = {}
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    items.sort(key=lambda item: item.nodeid.startswith(SOAK_FILE))   # stable: the rest keep their order
+
+
+def pytest_collection_finish(session) -> None:
+    if session.config.option.collectonly or not any(i.nodeid.startswith(SOAK_FILE) for i in session.items):
+        return
+    work = Path(tempfile.mkdtemp(prefix="kiosk-suite-soak-"))
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}   # the soak starts its own Xvfb (xvfb-run -a)
+    env["XDG_DATA_HOME"] = str(work / "xdg")
+    log = (work / "soak.log").open("w")
+    cmd = [sys.executable, str(ROOT / "bench" / "soak.py"), "--out", str(work / "out"), "--work", str(work / "work"), *SOAK_ARGS]
+    if shutil.which("nice"):
+        cmd = ["nice", "-n", "10", *cmd]
+    _soak.update(work=work, log=log, started=time.monotonic(),
+                 proc=subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True))
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    proc = _soak.get("proc")
+    if proc is not None and proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+    if _soak:
+        _soak["log"].close()
+        shutil.rmtree(_soak["work"], ignore_errors=True)
+
+
+@pytest.fixture
+def background_soak() -> dict:
+    """The suite's soak started at collection: {'proc', 'work', 'started'} (empty when not started)."""
+    return _soak
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,6 @@
-"""A kv rule still bound to a widget that is gone must not stop the app when the property changes."""
+"""A kv rule still bound to a widget that is gone must not stop the app when the property changes;
+a ScrollView that scrolls or lays out many times keeps one binding of its bar colour, not one more
+each time."""
 from __future__ import annotations
 
 import gc
@@ -11,7 +13,7 @@ from kivy.event import EventDispatcher  # noqa: E402
 from kivy.properties import NumericProperty, StringProperty  # noqa: E402
 from kivy.weakproxy import WeakProxy  # noqa: E402
 
-from screens.rules import drop_dead_rules  # noqa: E402
+from screens.rules import drop_dead_rules, keep_one_bar_binding  # noqa: E402
 
 
 class Source(EventDispatcher):
@@ -57,3 +59,28 @@ def test_nothing_is_unbound_when_every_widget_lives():
     assert drop_dead_rules(source) == 0
     source.value = 3
     assert alive.note == "3"
+
+
+def bar_bindings(view) -> int:
+    return sum(1 for cb in view.get_property_observers("bar_color") if getattr(cb, "__name__", "") == "_change_bar_color")
+
+
+def test_a_scroll_view_keeps_one_bar_colour_binding_however_often_it_scrolls():
+    from kivy.uix.scrollview import ScrollView
+    from kivy.uix.widget import Widget
+
+    keep_one_bar_binding()
+    assert not keep_one_bar_binding()          # once is enough: a second call changes nothing
+    patched = ScrollView.update_from_scroll
+    view = ScrollView(size=(200, 200))
+    view.add_widget(Widget(size_hint_y=None, height=900))
+    for step in range(12):                     # a list scrolled and laid out, faster than the bar fades
+        view.scroll_y = 1 - step / 12
+        patched(view)
+    assert bar_bindings(view) == 1
+    # the control: Kivy's own method binds once more at every update
+    control = ScrollView(size=(200, 200))
+    control.add_widget(Widget(size_hint_y=None, height=900))
+    for _ in range(12):
+        patched.__wrapped__(control)
+    assert bar_bindings(control) >= 12
