@@ -124,3 +124,24 @@ def test_restart_ui_stops_the_app_like_systemd_does_and_is_audited(kiosk):
     assert proc.returncode == 0 and "stopping cleanly" in proc.stdout, proc.stderr
     actions = [(e["action"], e["detail"].get("reason")) for e in AuditLog(cfg.paths.data_dir).entries()]
     assert ("restart_ui", None) in actions and actions[-1] == ("exit", "restart")
+
+
+def test_a_device_that_misses_one_answer_is_asked_again_and_a_dead_one_still_fails(kiosk, monkeypatch):
+    from kiosk.operate import doctor
+    from kiosk.operate.checks import FAIL, CheckResult
+
+    cfg, service, _ = kiosk
+    real, calls = doctor.probe, {}
+
+    def probe(name, driver, timeout, counters=None):
+        calls[name] = calls.get(name, 0) + 1
+        if name == "qr" and calls[name] == 1 or name == "receipt_printer":   # busy once; dead
+            return CheckResult(name, FAIL, "no answer", "无响应", {"device": name}, group="device")
+        return real(name, driver, timeout, counters)
+
+    monkeypatch.setattr(doctor, "probe", probe)
+    service.enter("482915")
+    panels = {r.name: r for r in service.panels(timeout=10)}
+    assert panels["qr"].status == "ok" and calls["qr"] == 2
+    assert panels["receipt_printer"].status == "fail" and calls["receipt_printer"] == 2
+    assert calls["idcard"] == calls["camera"] == calls["document_printer"] == 1   # asked once: they answered
