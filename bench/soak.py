@@ -38,6 +38,7 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import MethodType
 from typing import Any, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -378,6 +379,9 @@ def census() -> tuple[int, int, dict[str, int]]:
             widgets += 1
         name = f"{kind.__module__}.{kind.__qualname__}"
         counts[name] = counts.get(name, 0) + 1
+        if kind is MethodType:   # a bound method kept (by a binding, a clock event): which one
+            name = f"bound method {getattr(o.__func__, '__qualname__', '?')}"
+            counts[name] = counts.get(name, 0) + 1
     return textures, widgets, counts
 
 
@@ -427,6 +431,28 @@ def big_arrays(least: int = 1 << 20) -> list[tuple[int, tuple, str]]:
             where = f"{owners[0] if owners else 'dict'}.{keys[0] if keys else '?'}"
         out.append((int(getattr(base, "nbytes", array.nbytes)), tuple(array.shape), where))
     return sorted(out, reverse=True)
+
+
+def holders(target: Any, depth: int = 6, ignore: tuple = ()) -> list[str]:
+    """What keeps ``target`` alive: one chain of referrers, nearest first (type, and for a Kivy
+    object or a dict what it is), to name the owner of objects the census saw grow."""
+    import inspect
+
+    chain, seen, here = [], {id(target), *map(id, ignore)}, target
+    for _ in range(depth):
+        refs = [r for r in gc.get_referrers(here) if id(r) not in seen and not inspect.isframe(r)
+                and type(r).__name__ != "list_iterator" and not (isinstance(r, list) and len(r) > 10000)]
+        if not refs:
+            break
+        here = refs[0]
+        seen.add(id(here))
+        text = type(here).__qualname__
+        if isinstance(here, dict):
+            text += "{" + ", ".join(sorted(map(str, here))[:6]) + "}"
+        elif hasattr(here, "uid") and hasattr(here, "properties"):
+            text += f" uid={getattr(here, 'uid', '?')}"
+        chain.append(text)
+    return chain
 
 
 def census_growth(before: dict[str, int], after: dict[str, int], most: int = 25) -> list[str]:
@@ -553,8 +579,8 @@ class Leak:
             from kivy.factory import Factory
 
             dialog = Factory.BoxLayout()
-            for n in range(10):
-                dialog.add_widget(Factory.Label(text=f"{n}"))
+            for _ in range(10):   # plain widgets: a kept label would keep its texture too (another check)
+                dialog.add_widget(Factory.Widget())
             Window.fbind("on_resize", dialog.do_layout)
             self.kept.append(dialog)
         elif self.kind == "rss":   # a camera frame kept by a list, as a leak of captures would
@@ -1313,6 +1339,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--elderly", type=float, default=0.12, help="share of visits switching to elderly mode")
     p.add_argument("--report", type=Path, default=None, metavar="OUT",
                    help="no run: the figures, verdict and PNG of a run's OUT folder so far (soak.partial.csv)")
+    p.add_argument("--who", default="", help="at the end, what holds bound methods of this qualname (holders.txt)")
     p.add_argument("--only", default="", help="only these kinds of visit (comma-separated), to look into one")
     args = p.parse_args(argv)
     if args.visits < 3:
@@ -1432,6 +1459,14 @@ def main(argv: list[str] | None = None) -> int:
         tracemalloc.stop()
 
     objects_grown = census_growth(soak.census0 or {}, soak.census1) if soak.census0 is not None else []
+    if args.who:   # the holders of a few of the bound methods named
+        everything = gc.get_objects()
+        found = [o for o in everything if type(o) is MethodType and getattr(o.__func__, "__qualname__", "") == args.who]
+        del everything
+        with (out / "holders.txt").open("w") as f:
+            f.write(f"{len(found)} alive\n")
+            for o in found[-3:] + found[:2]:
+                f.write(f"{args.who} of {type(o.__self__).__qualname__}: " + " <- ".join(holders(o, ignore=(found,))) + "\n")
     if objects_grown:
         (out / "objects-growth.txt").write_text("live objects by type, after the warm-up -> at the end\n"
                                                  + "\n".join(objects_grown) + "\n")

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # soon as its test is selected, beside the other tests (at low priority, on a display of its own),
 # and its test, moved to the end of the suite, waits for it and judges it.
 SOAK_FILE = "tests/test_soak_run.py"
+SOAK_TEST = SOAK_FILE + "::test_a_soak_of_200_visits_passes"
 SOAK_ARGS = ("--visits", "200", "--sample-every", "10", "--full-share", "0", "--draw-every", "4", "--seed", "7",
              "--frames", "8", "--no-tracemalloc")
 _soak: dict = {}
@@ -28,7 +29,7 @@ def pytest_collection_modifyitems(session, config, items) -> None:
 
 
 def pytest_collection_finish(session) -> None:
-    if session.config.option.collectonly or not any(i.nodeid.startswith(SOAK_FILE) for i in session.items):
+    if session.config.option.collectonly or not any(i.nodeid == SOAK_TEST for i in session.items):
         return
     work = Path(tempfile.mkdtemp(prefix="kiosk-suite-soak-"))
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}   # the soak starts its own Xvfb (xvfb-run -a)
