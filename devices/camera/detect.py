@@ -328,18 +328,32 @@ def _paper_candidates(small: np.ndarray, min_area: float, max_area: float) -> li
     # the pieces of paper either side of the fingers joined again (only where paper lies on both
     # sides of them: beyond the document, a finger has desk next to it)
     joined = cv2.morphologyEx(grey, cv2.MORPH_CLOSE, disc)
-    contours += cv2.findContours(cv2.morphologyEx(joined, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)),
-                                 cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
+    pieces = cv2.findContours(cv2.morphologyEx(joined, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)),
+                              cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
     quads = []
-    for c in contours:
+    for c, piece in [(c, False) for c in contours] + [(c, True) for c in pieces]:
         hull = cv2.convexHull(c)
         area = cv2.contourArea(hull)
         if not (min_area <= area <= max_area):
             continue
         quad = _quad_from_hull(hull)
-        if quad is not None and 0.85 * area <= _area(quad) <= 1.15 * area:
-            quads.append(order_corners(quad))
+        if quad is None or not 0.85 * area <= _area(quad) <= 1.15 * area:
+            continue
+        quad = order_corners(quad)
+        if piece and not _cut_all_round(small, quad):
+            continue
+        quads.append(quad)
     return quads
+
+
+def _cut_all_round(small: np.ndarray, quad: np.ndarray) -> bool:
+    """Whether a quadrilateral is wholly in sight and each of its sides a sharp cut edge. Joining
+    pale grey across what lies between can close off a lit stretch of an empty desk (a shadow's
+    soft edge on one side, the frame's border on others); a card a hand crosses is cut all round."""
+    h, w = small.shape[:2]
+    if any(f is not None for f in frame_sides(quad, w, h)):
+        return False
+    return all(edge_width(small, quad[i], quad[(i + 1) % 4]) < 4.0 for i in range(4))
 
 
 def _merged_pairs(quads: list[np.ndarray], min_area: float, slack: float = 1.15) -> list[np.ndarray]:
