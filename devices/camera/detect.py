@@ -35,12 +35,14 @@ When no clear document is found (or only a small one, a card or a receipt, while
 beside it failed: perhaps the page meant, a shadow or a hand across it), two more looks: with the
 light divided out (a shadow band across the page), and where the paper is (light in every colour
 channel, thin things such as fingers opened away; a page a finger cuts in two comes back as two
-parts, merged; and without skin, the pieces either side of a hand joined again). When still nothing is clear, a last one: a pale page on a pale desk whose outline has
+parts, merged; and without skin, the pieces either side of a hand joined again, kept only when
+wholly in sight and cut sharply all round). When still nothing is clear, a last one: a pale page
+on a pale desk whose outline has
 gaps in every look, as the hull of a large run of edges lying along it (not filling it, as a block of
 text does), its sides judged by a fainter contrast. When nothing at all passes, two long faint
 straight edges meeting square may still give a document's corner and its extent; that, or else
-the candidate that came closest to passing (not a finger, a stripe of the cloth or two documents),
-is offered as doubtful rather than nothing.
+the candidate that came closest to passing (not a finger, a stripe of the cloth, two documents or
+a lit patch of desk a shadow's soft edge bounds), is offered as doubtful rather than nothing.
 
 The strict edges are searched first; the lenient ones only when those leave the page in doubt.
 
@@ -1179,8 +1181,8 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
 
 def _near_miss(small: np.ndarray, misses: list[_Found], pool: list[np.ndarray]) -> tuple[_Found, float] | None:
     """When no candidate passed: the clearest near miss, as doubtful (the citizen sees the outline
-    and may retake the picture or accept it), unless it is a stripe of the cloth or two documents;
-    None when there is none."""
+    and may retake the picture or accept it), unless it is a stripe of the cloth, two documents or
+    has a side that is no cut edge; None when there is none."""
     def quality(f: _Found) -> float:
         free = f.free
         return float(f.support[free].mean() * f.contrast[free].mean())
@@ -1191,6 +1193,9 @@ def _near_miss(small: np.ndarray, misses: list[_Found], pool: list[np.ndarray]) 
             continue  # a finger, a sleeve: no document is that long and thin, or skin-coloured
         if _stripe(small, f) or _two_documents(small, f.corners, pool):
             continue
+        if any(edge_width(small, f.corners[i], f.corners[(i + 1) % 4]) >= 4.0
+               for i in range(4) if f.frame[i] is None):
+            continue  # a side is a shadow's soft edge, not paper's cut: a lit stretch of desk
         return f, min(0.9 * DOUBTFUL, 0.5 * quality(f))
     return None
 
