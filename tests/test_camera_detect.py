@@ -428,7 +428,8 @@ def test_a_lit_stretch_of_an_empty_desk_is_no_document():
     """holdout5 #13: an empty pale desk, a shadow band, a hand and glare. Joining pale grey across
     the hand closed off the lit stretch between the shadow's soft edge and the frame's border, and
     it came out as a clear page: a crop of an empty desk nothing would have questioned. A piece
-    that look joins counts only when it is wholly in sight and cut sharply all round.
+    that look joins counts only when its sides in sight are sharp cut edges (here one is the
+    shadow's soft edge).
     (This capture comes from a held-out split: holdout5 is therefore no longer unseen for an empty
     desk of this kind.)"""
     from devices.camera.scenes import make_capture
@@ -453,3 +454,15 @@ def test_a_near_miss_bounded_by_a_shadow_is_not_offered():
     assert capture.cls == "empty" and {"shadow", "glare"} <= set(capture.conditions)
     result = process(capture.image, "original", deskew=False)
     assert result.outline is None and result.doubtful
+
+
+def test_a_page_off_the_frame_under_a_hand_and_glare_is_still_offered_by_its_paper():
+    """tune_f #24: a page running off the frame on wood, touching another document, a shadow band,
+    a hand and glare. Only the paper joined across the hand outlines it, one side on the frame's
+    border; its other sides are cut edges, so it is still offered (doubtful) and not lost."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture("tune_f", 24)
+    assert capture.cls == "edge" and {"hand", "glare"} <= set(capture.conditions)
+    result = process(capture.image, "original", deskew=False)
+    assert result.outline is not None and score(capture, result.outline) > 0.85

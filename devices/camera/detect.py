@@ -36,7 +36,7 @@ beside it failed: perhaps the page meant, a shadow or a hand across it), two mor
 light divided out (a shadow band across the page), and where the paper is (light in every colour
 channel, thin things such as fingers opened away; a page a finger cuts in two comes back as two
 parts, merged; and without skin, the pieces either side of a hand joined again, kept only when
-wholly in sight and cut sharply all round). When still nothing is clear, a last one: a pale page
+cut sharply wherever their outline shows). When still nothing is clear, a last one: a pale page
 on a pale desk whose outline has
 gaps in every look, as the hull of a large run of edges lying along it (not filling it, as a block of
 text does), its sides judged by a fainter contrast. When nothing at all passes, two long faint
@@ -349,13 +349,13 @@ def _paper_candidates(small: np.ndarray, min_area: float, max_area: float) -> li
 
 
 def _cut_all_round(small: np.ndarray, quad: np.ndarray) -> bool:
-    """Whether a quadrilateral is wholly in sight and each of its sides a sharp cut edge. Joining
-    pale grey across what lies between can close off a lit stretch of an empty desk (a shadow's
-    soft edge on one side, the frame's border on others); a card a hand crosses is cut all round."""
+    """Whether each side of a quadrilateral in sight (not on the frame's border) is a sharp cut
+    edge. Joining pale grey across what lies between can close off a lit stretch of an empty desk
+    (a shadow's soft edge on one side, the frame's border on others); a card a hand crosses, or a
+    page running off the frame, is cut sharply wherever its outline shows."""
     h, w = small.shape[:2]
-    if any(f is not None for f in frame_sides(quad, w, h)):
-        return False
-    return all(edge_width(small, quad[i], quad[(i + 1) % 4]) < 4.0 for i in range(4))
+    return all(edge_width(small, quad[i], quad[(i + 1) % 4]) < 4.0
+               for i, f in enumerate(frame_sides(quad, w, h)) if f is None)
 
 
 def _merged_pairs(quads: list[np.ndarray], min_area: float, slack: float = 1.15) -> list[np.ndarray]:
