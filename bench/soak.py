@@ -36,6 +36,7 @@ import tempfile
 import threading
 import time
 import traceback
+import weakref
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import MethodType
@@ -381,6 +382,9 @@ def census() -> tuple[int, int, dict[str, int]]:
         counts[name] = counts.get(name, 0) + 1
         if kind is MethodType:   # a bound method kept (by a binding, a clock event): which one
             name = f"bound method {getattr(o.__func__, '__qualname__', '?')}"
+            counts[name] = counts.get(name, 0) + 1
+        elif kind is weakref.ReferenceType and o() is None:   # its object is gone: was its clean-up called?
+            name = f"dead weakref, callback {getattr(getattr(o, '__callback__', None), '__qualname__', None)}"
             counts[name] = counts.get(name, 0) + 1
     return textures, widgets, counts
 
@@ -1128,7 +1132,9 @@ class Soak:
         if app.keeper.current is not None:
             app.end_session("soak sample")
         yield 0.1
-        gc.collect()
+        for _ in range(5):   # until settled: what one collection frees (weakref callbacks) may free more
+            if not gc.collect():
+                break
         cfg = app.cfg
         data, logs = cfg.paths.data_dir, cfg.paths.log_dir
         outbox = data / "outbox"
