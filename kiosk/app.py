@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -320,19 +321,22 @@ class KioskApp(App):
         self.keeper.set_timeouts(self.cfg.session.idle_timeout_s * factor, self.cfg.session.warning_s * factor)
         Window.clearcolor = self.c_bg
 
-    def _unbind_gone_rules(self) -> None:
-        """Before a change that reaches every kv rule: unbind the rules of widgets already gone
-        (one left bound would stop the app; see ``screens.rules``)."""
-        from screens.rules import drop_dead_rules
+    @contextmanager
+    def _rules_steady(self) -> Iterator[None]:
+        """Around a change that reaches every kv rule: the rules of widgets already gone are
+        unbound and none can die mid-change (one left bound would stop the app; see
+        ``screens.rules``)."""
+        from screens.rules import rules_steady
 
-        dropped = drop_dead_rules(self)
-        if dropped:
-            log.info("unbound %d kv rules of widgets already gone", dropped)
+        with rules_steady(self) as dropped:
+            if dropped:
+                log.info("unbound %d kv rules of widgets already gone", dropped)
+            yield
 
     def toggle_elderly(self) -> None:
-        self._unbind_gone_rules()
-        self.elderly = not self.elderly
-        self.apply_theme()
+        with self._rules_steady():
+            self.elderly = not self.elderly
+            self.apply_theme()
 
     def on_lang(self, *_: Any) -> None:
         """The centre's name in the visit's language (header and attract screen)."""
@@ -340,9 +344,9 @@ class KioskApp(App):
         self.centre_name = k.centre_name_en if self.lang == "en" and k.centre_name_en else k.centre_name
 
     def toggle_language(self) -> None:
-        self._unbind_gone_rules()
         languages = list(self.cfg.kiosk.languages)
-        self.lang = languages[(languages.index(self.lang) + 1) % len(languages)] if self.lang in languages else languages[0]
+        with self._rules_steady():
+            self.lang = languages[(languages.index(self.lang) + 1) % len(languages)] if self.lang in languages else languages[0]
 
     def _update_status_line(self, *args: Any) -> None:
         self.status_line = self.status.status_line()
@@ -428,18 +432,18 @@ class KioskApp(App):
         (``card_alert``: remind the citizen of a card left on the reader)."""
         self._close_idle_dialog()
         self.shell.close_dialogs()
-        self._unbind_gone_rules()   # before the theme and language go back (they reach every rule)
         for flow in self.flows.values():
             flow.reset()
         self.keeper.end(reason)
         counters.add_soon("kiosk.wipes")
-        self.in_session = False
-        self.identity_name = ""
-        if self.elderly and not (self.card_on_reader and card_alert):
-            self.elderly = False     # kept while the same card stays on the reader (the alert in big text)
-            self.apply_theme()
-        self.lang = self.cfg.kiosk.default_language
-        self.show_screen("attract")
+        with self._rules_steady():   # the theme and language go back: they reach every rule
+            self.in_session = False
+            self.identity_name = ""
+            if self.elderly and not (self.card_on_reader and card_alert):
+                self.elderly = False     # kept while the same card stays on the reader (the alert in big text)
+                self.apply_theme()
+            self.lang = self.cfg.kiosk.default_language
+            self.show_screen("attract")
         if self.workers is not None:   # what the visit freed (capture frames) goes back to the system
             from kiosk.memory import trim
             self.workers.submit(trim)

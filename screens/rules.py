@@ -2,7 +2,9 @@
 widgets that are gone, and the scroll bar's colour binding that ScrollView adds on every scroll."""
 from __future__ import annotations
 
-from typing import Any
+import gc
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from kivy.weakproxy import WeakProxy
 
@@ -59,3 +61,22 @@ def keep_one_bar_binding() -> bool:
     update_from_scroll.__wrapped__ = original
     ScrollView.update_from_scroll = update_from_scroll
     return True
+
+
+@contextmanager
+def rules_steady(source: Any) -> Iterator[int]:
+    """Around a change of ``source`` that reaches every kv rule (the theme, the language): drop
+    the rules of widgets already gone, and let no garbage collection run until the change is
+    dispatched. Yields how many rules were dropped.
+
+    Dropping first is not enough: the collector may run at any allocation inside the dispatch,
+    free a widget that was already unreachable, and leave its rule bound to a dead proxy (the
+    same garbage cycle again) a few callbacks before that rule is called. With collection
+    paused, such a widget is still whole while the rules run; its rules go at the next change."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield drop_dead_rules(source)
+    finally:
+        if enabled:
+            gc.enable()

@@ -13,7 +13,7 @@ from kivy.event import EventDispatcher  # noqa: E402
 from kivy.properties import NumericProperty, StringProperty  # noqa: E402
 from kivy.weakproxy import WeakProxy  # noqa: E402
 
-from screens.rules import drop_dead_rules, keep_one_bar_binding  # noqa: E402
+from screens.rules import drop_dead_rules, keep_one_bar_binding, rules_steady  # noqa: E402
 
 
 class Source(EventDispatcher):
@@ -84,3 +84,33 @@ def test_a_scroll_view_keeps_one_bar_colour_binding_however_often_it_scrolls():
     for _ in range(12):
         patched.__wrapped__(control)
     assert bar_bindings(control) >= 12
+
+
+def test_a_widget_collected_in_the_middle_of_a_change_cannot_stop_it():
+    """The collector runs at some allocation inside the dispatch and frees a widget that was
+    already unreachable, a few callbacks before that widget's rule: without ``rules_steady`` the
+    rule meets a dead proxy; with it, no collection runs until the change is dispatched."""
+    threshold = gc.get_threshold()
+    try:
+        for steady in (False, True):
+            gc.collect()
+            source = Source()
+            source.fbind("value", lambda *_: [[] for _ in range(3000)])   # allocations: the collector runs
+            gone = Gone()
+            gone.cycle = gone                # unreachable once dropped, but freed only by the collector
+            source.fbind("value", rule, [WeakProxy(gone), "note"])
+            del gone
+            gc.set_threshold(100)
+            if steady:
+                with rules_steady(source) as dropped:
+                    source.value = 5         # the rule still meets its widget, whole
+                assert dropped == 0
+                gc.collect()
+                assert drop_dead_rules(source) == 1   # and goes at the next change
+            else:
+                with pytest.raises(ReferenceError):
+                    source.value = 5
+            gc.set_threshold(*threshold)
+    finally:
+        gc.set_threshold(*threshold)
+    assert gc.isenabled()
