@@ -163,14 +163,15 @@ def test_a_submission_with_pages_is_stored_byte_for_byte(backend, db_path):
 def test_a_repeated_key_answers_the_first_answer_and_stores_once(backend, db_path):
     key = str(uuid.uuid4())
     before = count(db_path, "applications"), count(db_path, "submission_files")
-    first = submit(backend, payload(), standard_files(), key=key)
-    again = submit(backend, payload(), standard_files(), key=key)  # a new multipart boundary
+    files = standard_files()   # made once: Pillow stamps a PDF with the second it was made
+    first = submit(backend, payload(), files, key=key)
+    again = submit(backend, payload(), files, key=key)  # a new multipart boundary
     assert first.status_code == again.status_code == 201
     assert again.content == first.content
     assert again.headers["Idempotent-Replay"] == "true"
     assert (count(db_path, "applications"), count(db_path, "submission_files")) == (before[0] + 1, before[1] + 3)
 
-    changed = submit(backend, payload(), [*standard_files()[:2], ("form.pdf", pdf_bytes() + b"\n")], key=key)
+    changed = submit(backend, payload(), [*files[:2], ("form.pdf", files[2][1] + b"\n")], key=key)
     assert changed.status_code == 422 and "Idempotency-Key" in changed.json()["error"]
 
     other = submit(backend, payload(), standard_files())
