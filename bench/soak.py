@@ -58,7 +58,7 @@ WIDGET_SLACK = 150   # the guide's recycled rows and the keyboard differ a littl
 DATA_SLACK_KB = 256
 WAL_LIMIT_KB = 5 * 1024   # SQLite's automatic checkpoint keeps a WAL near 4 MB at most
 
-FIELDS = ["visit", "elapsed_s", "cpu_s", "rss_mb", "rss_trimmed_mb", "heap_mb", "py_blocks_k", "threads", "pool_threads", "fds", "textures", "widgets", "bindings", "arrays_mb", "data_kb",
+FIELDS = ["visit", "elapsed_s", "cpu_s", "rss_mb", "rss_trimmed_mb", "tracemalloc_mb", "heap_mb", "py_blocks_k", "threads", "pool_threads", "fds", "textures", "widgets", "bindings", "arrays_mb", "data_kb",
           "transient_kb", "kept_kb", "wal_kb", "wal_max_kb",
           "font_fds", "outbox_db_kb", "outbox_wal_kb", "outbox_files_kb", "sessions_kb", "printouts_kb", "log_kb",
           "log_files", "frame_ms", "frame_cpu_ms", "pending", "platform_up", "stuck"]
@@ -231,6 +231,10 @@ def report(verdict: Verdict, rows: list[dict], visits: int, elapsed: float) -> s
             def cost(part: list[dict]) -> float:
                 return (float(part[-1]["cpu_s"]) - float(part[0]["cpu_s"])) / max(1.0, float(part[-1]["visit"]) - float(part[0]["visit"]))
             lines.append(f"  CPU per visit, first tenth of the run {cost(rows[:tenth + 1]):.2f} s, last tenth {cost(rows[-tenth - 1:]):.2f} s")
+            traced = [r for r in rows if float(r.get("tracemalloc_mb", 0) or 0) > 0]
+            if traced:   # tracing slows every allocation: the CPU figures after it are not the kiosk's alone
+                lines.append(f"  tracemalloc on from visit {float(traced[0]['visit']):.0f} (its own tables, "
+                             f"{float(traced[-1]['tracemalloc_mb']):.0f} MB at the end, are left out of RSS)")
     r0, r1 = rows[0], rows[-1]
     lines.append("  first/last sample: " + ", ".join(
         f"{k} {float(r0[k]):.1f}/{float(r1[k]):.1f}" for k in ("rss_mb", "py_blocks_k", "threads", "fds", "textures", "widgets",
@@ -1139,6 +1143,7 @@ class Soak:
         data, logs = cfg.paths.data_dir, cfg.paths.log_dir
         outbox = data / "outbox"
         heap = tracemalloc.get_traced_memory()[0] / 1e6 if tracemalloc.is_tracing() else 0.0
+        own = tracemalloc.get_tracemalloc_memory() if tracemalloc.is_tracing() else 0
         textures, widgets, counts = census()
         bound = bindings()
         if self.visit >= self.warmup and self.bound0 is None:
@@ -1163,7 +1168,9 @@ class Soak:
         row = {
             "visit": self.visit, "elapsed_s": round(time.monotonic() - self.started, 1),
             "cpu_s": round(sum(psutil.Process().cpu_times()[:2]), 1),
-            "rss_mb": psutil.Process().memory_info().rss / 1e6, "heap_mb": heap,
+            # RSS without tracemalloc's own tables (they grow with every block it traces, and it
+            # runs from mid warm-up on: counted in, they read as the kiosk's growth)
+            "rss_mb": (psutil.Process().memory_info().rss - own) / 1e6, "tracemalloc_mb": own / 1e6, "heap_mb": heap,
             "py_blocks_k": sys.getallocatedblocks() / 1000,
             "threads": threading.active_count() - pool_threads(), "pool_threads": pool_threads(), "fds": open_fds(), "font_fds": font_fds(), "textures": textures, "widgets": widgets, "bindings": sum(bound.values()), "arrays_mb": sum(n for n, _, _ in arrays) / 1e6,
             "data_kb": folder_kb(data, skip=(data / "demo",)), **data_parts(data),
@@ -1177,7 +1184,7 @@ class Soak:
         }
         from kiosk.memory import trim
         trim()   # what the C heap keeps but does not use: RSS minus this is the allocator's high-water
-        row["rss_trimmed_mb"] = psutil.Process().memory_info().rss / 1e6
+        row["rss_trimmed_mb"] = (psutil.Process().memory_info().rss - own) / 1e6
         self.rows.append(row)
         partial = self.args.out / "soak.partial.csv"
         with partial.open("a", newline="") as f:
