@@ -15,6 +15,14 @@ from devices.camera.scenes import empty, render_form, score, single
 SIZE = (1088, 816)
 
 
+def drawn(split: str, index: int):
+    """A capture of one of the benchmark's splits, and what the pipeline makes of it."""
+    from devices.camera.scenes import make_capture
+
+    capture = make_capture(split, index)
+    return capture, process(capture.image, "original", deskew=False)
+
+
 def _quad(cx, cy, w, h, deg):
     a = math.radians(deg)
     rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
@@ -201,10 +209,7 @@ def test_a_receipt_under_a_hand_reaching_in_from_the_frame_edge_is_cut_from_the_
     """tune_c #142: the receipt's sides carry on along the hand up to the frame's edge, and the
     frame's border closes receipt and hand into one outline. The receipt wholly in sight inside it
     is the document."""
-    from devices.camera.scenes import make_capture
-
-    capture = make_capture("tune_c", 142)
-    result = process(capture.image, "original", deskew=False)
+    capture, result = drawn("tune_c", 142)
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.9
 
@@ -212,11 +217,8 @@ def test_a_receipt_under_a_hand_reaching_in_from_the_frame_edge_is_cut_from_the_
 def test_a_receipt_half_in_a_shadow_band_is_found_whole():
     """tune_c #157: white paper against a shadow looks like paper against a grey desk; the lit part
     alone is found first, its sides carry on through the shaded part, and it grows into the whole."""
-    from devices.camera.scenes import make_capture
-
-    capture = make_capture("tune_c", 157)
+    capture, result = drawn("tune_c", 157)
     assert "shadow" in capture.conditions
-    result = process(capture.image, "original", deskew=False)
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.9
 
@@ -284,11 +286,8 @@ def test_a_pale_page_on_a_pale_desk_whose_outline_never_closes_is_found():
     """tune_c #119: a form on light grey, a hand over its top and a shadow over its left side; the
     page's edge barely differs from the desk and its outline has gaps in every edge map. The hull of
     its open run of edges, judged by the fainter contrast, is the page."""
-    from devices.camera.scenes import make_capture
-
-    capture = make_capture("tune_c", 119)
+    capture, result = drawn("tune_c", 119)
     assert capture.background == "light_grey" and "hand" in capture.conditions
-    result = process(capture.image, "original", deskew=False)
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.9
 
@@ -296,10 +295,7 @@ def test_a_pale_page_on_a_pale_desk_whose_outline_never_closes_is_found():
 def test_a_block_of_text_on_a_pale_page_is_not_taken_for_it():
     """tune #70: a form on light grey crossed by a shadow band, a hand on its side. The block of
     text on it is a large run of edges too, but one that fills its hull: it is never the page."""
-    from devices.camera.scenes import make_capture
-
-    capture = make_capture("tune", 70)
-    result = process(capture.image, "original", deskew=False)
+    capture, result = drawn("tune", 70)
     assert result.outline is not None
     assert score(capture, result.outline) > 0.9
 
@@ -307,11 +303,8 @@ def test_a_block_of_text_on_a_pale_page_is_not_taken_for_it():
 def test_a_receipt_with_fingers_over_two_of_its_sides_is_found():
     """tune_d #29: fingers over a receipt's left side and across its bottom. The left side is put
     back where the others say; the bottom, partly covered, still places it."""
-    from devices.camera.scenes import make_capture
-
-    capture = make_capture("tune_d", 29)
+    capture, result = drawn("tune_d", 29)
     assert capture.cls == "receipt" and "hand" in capture.conditions
-    result = process(capture.image, "original", deskew=False)
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.9
 
@@ -319,11 +312,8 @@ def test_a_receipt_with_fingers_over_two_of_its_sides_is_found():
 def test_a_page_off_the_frame_with_a_hand_and_a_shadow_on_its_side_is_found():
     """tune_d #58: a form running off the frame's bottom on wood, a hand over its right side and a
     shadow band across it; the right side parts paper from desk along 0.7 of its length."""
-    from devices.camera.scenes import make_capture
-
-    capture = make_capture("tune_d", 58)
+    capture, result = drawn("tune_d", 58)
     assert capture.cls == "edge" and "hand" in capture.conditions
-    result = process(capture.image, "original", deskew=False)
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.9
 
@@ -332,11 +322,8 @@ def test_a_card_a_hand_crosses_in_the_middle_is_found_whole():
     """tune_d #26: two fingers lie across the middle of a pale card on the dark pad, from its top
     to beyond its bottom; edges and paper alike show the card cut into pieces. Without the skin
     (light but coloured, paper nearly grey) the pieces join again into the card."""
-    from devices.camera.scenes import make_capture
-
-    capture = make_capture("tune_d", 26)
+    capture, result = drawn("tune_d", 26)
     assert capture.cls == "id_card" and "hand" in capture.conditions and capture.background == "dark_pad"
-    result = process(capture.image, "original", deskew=False)
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.9
 
@@ -362,11 +349,8 @@ def test_a_receipt_that_nearly_passes_is_offered_as_doubtful():
     Its top is placed from the other sides, but its right side, half in the shadow, parts paper
     from desk along too little of it to pass. Rather than nothing, the outline is offered as
     doubtful: shown to the citizen, the whole frame delivered unless they accept it."""
-    from devices.camera.scenes import make_capture
-
-    capture = make_capture("tune_e", 55)
+    capture, result = drawn("tune_e", 55)
     assert capture.cls == "receipt" and {"shadow", "hand"} <= set(capture.conditions)
-    result = process(capture.image, "original", deskew=False)
     assert result.doubtful and result.corners is None
     assert result.outline is not None and score(capture, result.outline) > 0.9
 
@@ -375,11 +359,8 @@ def test_a_finger_on_an_empty_cloth_is_not_offered_as_a_document():
     """tune #27: checked cloth, a shadow band and one finger reaching in from the frame's edge. The
     finger's outline comes close to passing (long straight sides, skin against cloth) but a
     document is neither that long and thin nor skin-coloured: no outline at all."""
-    from devices.camera.scenes import make_capture
-
-    capture = make_capture("tune", 27)
+    capture, result = drawn("tune", 27)
     assert capture.cls == "empty" and "hand" in capture.conditions
-    result = process(capture.image, "original", deskew=False)
     assert result.outline is None and result.doubtful
 
 
@@ -388,11 +369,8 @@ def test_a_pale_receipt_whose_outline_never_shows_whole_is_offered_by_its_corner
     left side; no look closes its outline, and its top and left barely show. Its right and bottom
     sides are long faint straight edges meeting square: that corner, with its arms as far as the
     edges go, is offered as a doubtful outline."""
-    from devices.camera.scenes import make_capture
-
-    capture = make_capture("tune_d", 50)
+    capture, result = drawn("tune_d", 50)
     assert capture.cls == "receipt" and {"hand", "glare"} <= set(capture.conditions)
-    result = process(capture.image, "original", deskew=False)
     assert result.doubtful and result.outline is not None
     assert score(capture, result.outline) > 0.9
 
@@ -401,11 +379,8 @@ def test_a_card_with_a_finger_along_its_side_is_found():
     """tune_e #118: a card on checked cloth, a finger lying along its left side past its corner.
     That side seems to carry on, as a booklet page's would, but nothing larger grows from it:
     one side past one corner is a finger or a sleeve, and the clear card is the document."""
-    from devices.camera.scenes import make_capture
-
-    capture = make_capture("tune_e", 118)
+    capture, result = drawn("tune_e", 118)
     assert capture.cls == "id_card" and "hand" in capture.conditions
-    result = process(capture.image, "original", deskew=False)
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.9
 
@@ -415,11 +390,8 @@ def test_a_receipt_whose_top_fingers_cover_under_a_heading_is_pushed_out():
     outline stops at the fingertips. Just inside that short top lies the receipt's dark heading,
     so the paper it is pushed out over is judged by the lighter half of what lies inside: the
     top goes out to where the receipt's sides end."""
-    from devices.camera.scenes import make_capture
-
-    capture = make_capture("tune_f", 75)
+    capture, result = drawn("tune_f", 75)
     assert capture.cls == "receipt" and "hand" in capture.conditions
-    result = process(capture.image, "original", deskew=False)
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.95
 
@@ -432,11 +404,8 @@ def test_a_lit_stretch_of_an_empty_desk_is_no_document():
     shadow's soft edge).
     (This capture comes from a held-out split: holdout5 is therefore no longer unseen for an empty
     desk of this kind.)"""
-    from devices.camera.scenes import make_capture
-
-    capture = make_capture("holdout5", 13)
+    capture, result = drawn("holdout5", 13)
     assert capture.cls == "empty" and {"shadow", "hand", "glare"} <= set(capture.conditions)
-    result = process(capture.image, "original", deskew=False)
     assert result.doubtful and result.corners is None
     assert (result.width, result.height) == capture.image.shape[1::-1]
 
@@ -448,11 +417,8 @@ def test_a_near_miss_bounded_by_a_shadow_is_not_offered():
     sight are cut edges (the receipts and cards it is for have sides 1-2 px wide, these 7-9 px).
     (This capture comes from a held-out split: holdout3 is therefore no longer unseen for an empty
     pad of this kind.)"""
-    from devices.camera.scenes import make_capture
-
-    capture = make_capture("holdout3", 6)
+    capture, result = drawn("holdout3", 6)
     assert capture.cls == "empty" and {"shadow", "glare"} <= set(capture.conditions)
-    result = process(capture.image, "original", deskew=False)
     assert result.outline is None and result.doubtful
 
 
@@ -460,9 +426,6 @@ def test_a_page_off_the_frame_under_a_hand_and_glare_is_still_offered_by_its_pap
     """tune_f #24: a page running off the frame on wood, touching another document, a shadow band,
     a hand and glare. Only the paper joined across the hand outlines it, one side on the frame's
     border; its other sides are cut edges, so it is still offered (doubtful) and not lost."""
-    from devices.camera.scenes import make_capture
-
-    capture = make_capture("tune_f", 24)
+    capture, result = drawn("tune_f", 24)
     assert capture.cls == "edge" and {"hand", "glare"} <= set(capture.conditions)
-    result = process(capture.image, "original", deskew=False)
     assert result.outline is not None and score(capture, result.outline) > 0.85
