@@ -822,7 +822,7 @@ class Soak:
         if app.manager.current != "home":
             yield from self.press(lambda: app.footer.ids.home_button, lambda: app.manager.current == "home", "home screen")
         yield from self.press(lambda: app.footer.ids.home_button, lambda: bool(app.shell.dialogs), "end dialog")
-        yield from self.press(lambda: app.shell.dialogs[-1].ids.end_button if app.shell.dialogs else None,
+        yield from self.press(lambda: app.shell.dialogs[-1].ids.get("end_button") if app.shell.dialogs else None,
                               lambda: app.keeper.current is None and app.manager.current == "attract", "visit ended")
 
     def type_digits(self, pad: Any, digits: str, typed: Callable[[], str]) -> Iterator[float]:
