@@ -9,9 +9,10 @@ main thread's allocations apart from the workers' and let freed frames be reused
 
 glibc also raises its mmap threshold each time a large block is freed (up to 32 MB): after the
 first 8 MP frame, frames and the detector's buffers come from the heap itself, between small
-objects that live for hours, and the holes they leave are not handed back whole. RSS then creeps
-up over thousands of visits though Python's heap is flat. A fixed threshold keeps every block of
-1 MB or more in its own mapping, returned to the system when freed.
+objects that live for hours, and the holes they leave may not be handed back whole. A fixed
+threshold keeps every block of 1 MB or more in its own mapping, returned to the system when
+freed (tests/test_memory.py shows the difference; the soak has not yet run long enough to show
+what it does to RSS over weeks).
 """
 from __future__ import annotations
 
