@@ -766,22 +766,33 @@ class Soak:
     def tile(self, action: str) -> Any:
         return find(self.app.screens["home"], lambda w: getattr(w, "action", None) == action)
 
+    # the button a citizen who is leaving taps on each dialog: a message's 确定, 结束办理 when lifting
+    # the card asked whether to end the visit, 结束 on the offer to rate the service
+    LEAVING_BUTTONS = ("ok_button", "end_button", "finish_button")
+
     def dismiss_dialogs(self) -> Iterator[float]:
-        """Close the message dialogs as a citizen does: the top one's button, one at a time."""
+        """Close the dialogs as a citizen who is leaving does: the top one's button, one at a time.
+        (Waiting out a dialog that has no 确定, as this once did, cost five seconds a card visit.)"""
         shell = self.app.shell
         for _ in range(6):
             if not shell.dialogs:
                 return
             top = shell.dialogs[-1]
-            ok = top.ids.get("ok_button") if hasattr(top, "ids") else None
-            if ok is not None:
-                tap(ok)
-            deadline = time.monotonic() + 5
-            while top in shell.dialogs and time.monotonic() < deadline:
-                yield 0.02
-            if top in shell.dialogs:   # a dialog without the one big button (or not laid out yet)
+            ids = top.ids if hasattr(top, "ids") else {}
+            button = next((ids[name] for name in self.LEAVING_BUTTONS if ids.get(name) is not None), None)
+            began = time.monotonic()
+            if button is not None:
+                tap(button)
+                deadline = began + 5
+                while top in shell.dialogs and time.monotonic() < deadline:
+                    yield 0.02
+            if top in shell.dialogs:   # a dialog without such a button (or a tap lost): closed as it is
                 top.dismiss(animation=False)
                 yield 0.02
+            name = f"dialog {type(top).__name__} closed"
+            step = STEP_SECONDS.setdefault(name, [0, 0.0])
+            step[0] += 1
+            step[1] += time.monotonic() - began
         yield from until(lambda: not shell.dialogs, "dialogs closed", 10)
 
     def begin(self, with_card: Any = None) -> Iterator[float]:
