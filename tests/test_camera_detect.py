@@ -429,3 +429,47 @@ def test_a_page_off_the_frame_under_a_hand_and_glare_is_still_offered_by_its_pap
     capture, result = drawn("tune_f", 24)
     assert capture.cls == "edge" and {"hand", "glare"} <= set(capture.conditions)
     assert result.outline is not None and score(capture, result.outline) > 0.85
+
+
+@pytest.mark.parametrize("index", [24, 40])
+def test_a_stretch_of_desk_a_finger_closes_off_does_not_hide_the_card_under_it(index):
+    """tune_h #24 and #40: a pale card on the light desk, fingers on it reaching in from the frame's
+    top. The card's edges join the fingers' and its outline never closes; the desk between the
+    frame's corner, a finger and a shadow's edge (or the card's own top) closes instead, and came
+    out as a clear page running off the frame. The card, found by its corners, lies partly under
+    that outline: the outline crosses a document's face and is none."""
+    capture, result = drawn("tune_h", index)
+    assert capture.cls == "id_card" and "hand" in capture.conditions
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.9
+
+
+def test_a_page_beside_a_page_cut_by_the_frame_is_found_by_its_corners():
+    """tune_h #48: a form on the light desk, fingers and a shadow band over its side, and beside it a
+    second page cut by the frame's edge. Only the cut page's outline closed and it was taken; the
+    form, found by its corners, is wholly in sight and about as large: it is the one meant (with
+    a page of that size beside it, offered as doubtful)."""
+    capture, result = drawn("tune_h", 48)
+    assert capture.cls == "two_pages" and "second_a4_cut" in capture.conditions
+    assert result.outline is not None and score(capture, result.outline) > 0.9
+
+
+def test_a_pale_card_whose_edges_join_the_fingers_on_it_is_found():
+    """tune_g #43: a pale card on the light desk, two fingers on its top, a glare spot over its
+    lower left corner and a shadow band beside it. Its outline is open at the glare and joined to
+    the fingers' outline; with the light divided out and the hand taken away, the hull of its
+    edges is the card."""
+    capture, result = drawn("tune_g", 43)
+    assert capture.cls == "id_card" and {"hand", "glare"} <= set(capture.conditions)
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.95
+
+
+def test_a_page_a_shadow_band_crosses_is_not_taken_for_two_documents():
+    """tune_h #3: a form on the light desk crossed by a deep shadow band; its lit parts look like two
+    documents with grey desk between them (shaded paper is the desk's grey). But the page's own
+    edge runs on through the shadow, where around two documents the outline crosses bare desk."""
+    capture, result = drawn("tune_h", 3)
+    assert "shadow" in capture.conditions and capture.background == "light_grey"
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.95

@@ -849,9 +849,33 @@ def _two_documents(small: np.ndarray, corners: np.ndarray, pool: list[np.ndarray
             if common > 0.02 * min(_area(a), _area(b)):
                 continue
             if _apart(small, a, b) >= 0.012 * max(small.shape[:2]) and _desk_between(small, corners, a, b) \
-                    and _sharp_facing(small, a, b) and _sharp_facing(small, b, a):
+                    and _sharp_facing(small, a, b) and _sharp_facing(small, b, a) \
+                    and not _outline_across(small, corners, a, b):
                 return True
     return False
+
+
+def _outline_across(small: np.ndarray, corners: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the outline's own edge runs on where it passes between the two outlines inside it:
+    a page a shadow band crosses keeps its cut edge through the shadow (paper, shaded, against
+    desk, shaded); around two documents side by side the outline crosses the desk there, with
+    no edge on it."""
+    q = np.asarray(corners, np.float64)
+    nv = scan_normals(small, q, np.roll(q, -1, axis=0), 4, 48, 10.0, span=(0.02, 0.98))
+    pts = nv.base.reshape(-1, 2)
+    grow_by = 0.03 * np.sqrt(_area(q))
+    between = np.ones(len(pts), bool)
+    for part in (a, b):
+        c = np.float32(part).reshape(-1, 1, 2)
+        between &= np.array([cv2.pointPolygonTest(c, (float(x), float(y)), True) < -grow_by for x, y in pts])
+    if between.sum() < 6:
+        return False
+    u = np.roll(q, -1, axis=0) - q
+    u /= np.maximum(np.linalg.norm(u, axis=1, keepdims=True), 1e-9)
+    n = np.repeat(np.stack([-u[:, 1], u[:, 0]], axis=1), nv.base.shape[1], axis=0)
+    off = np.einsum("kc,kc->k", nv.strongest.reshape(-1, 2) - pts, n)
+    on = (nv.strength.reshape(-1) >= 10.0) & (np.abs(off) <= 1.5)
+    return bool(on[between].mean() >= 0.7)
 
 
 def _apart(small: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -922,10 +946,42 @@ def _sharp_facing(small: np.ndarray, q: np.ndarray, other: np.ndarray) -> bool:
     return edge_width(small, q[i], q[(i + 1) % 4]) < 4.0
 
 
+def _overlapping(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two outlines partly overlap: neither (nearly) inside the other, and a corner of one
+    well inside the other (two documents lying side by side, their outlines touching, do not; one
+    outline crossing another document's face does)."""
+    if _nested(a, b) or _nested(b, a):
+        return False
+    for p, q in ((a, b), (b, a)):
+        c = np.float32(q).reshape(-1, 1, 2)
+        depth = max(4.0, 0.05 * np.sqrt(_area(q)))
+        if any(cv2.pointPolygonTest(c, (float(x), float(y)), True) > depth for x, y in p):
+            return True
+    return False
+
+
 def _nested(inner: np.ndarray, outer: np.ndarray) -> bool:
     """Whether ``inner`` lies (nearly) inside ``outer``."""
     c = np.float32(outer).reshape(-1, 1, 2)
     return all(cv2.pointPolygonTest(c, (float(x), float(y)), True) > -3 for x, y in inner)
+
+
+def _hand_mask(small: np.ndarray) -> np.ndarray | None:
+    """Where a hand reaches in: skin-coloured parts (orange hue, fairly saturated) that touch the
+    frame's border and cover less than a third of it (a desk of that colour covers more); None
+    when there is none."""
+    if small.ndim != 3:
+        return None
+    h, w = small.shape[:2]
+    hsv = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_BGR2HSV)
+    skin = cv2.inRange(hsv, (3, 45, 40), (25, 255, 255))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(skin, connectivity=8)
+    keep = [i for i in range(1, n) if 0.002 * h * w <= stats[i, cv2.CC_STAT_AREA] <= 0.3 * h * w and
+            (stats[i, 0] <= 1 or stats[i, 1] <= 1 or stats[i, 0] + stats[i, 2] >= w - 1 or
+             stats[i, 1] + stats[i, 3] >= h - 1)]
+    if not keep:
+        return None
+    return (np.isin(labels, keep) * 255).astype(np.uint8)
 
 
 def _open_outlines(small: np.ndarray, lo: float, hi: float, edges: np.ndarray | None = None) -> list[np.ndarray]:
@@ -1133,6 +1189,26 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         # barely shows). The hull of each large open run of edges, judged by a fainter contrast.
         for quad in _open_outlines(small, lo, hi, lenient)[:3]:
             consider(quad, False, FAINT)
+    if not any(f.confidence() >= DOUBTFUL for f in found):
+        # the same with the light divided out and a hand reaching in taken away: fingers on a
+        # pale card join its edges to their own, and their outline is no page's
+        hand = _hand_mask(small)
+        if hand is not None:
+            edges = _edge_maps(_flat_field(small), ("lenient",))[0]
+            edges[cv2.dilate(hand, np.ones((9, 9), np.uint8)) > 0] = 0
+            for quad in _open_outlines(small, lo, hi, edges)[:3]:
+                consider(quad, False, FAINT)
+    clear = [f for f in found if f.confidence() >= DOUBTFUL]
+    if clear and all(any(g is not None for g in f.frame) for f in clear) and _hand_mask(small) is not None:
+        # every clear outline runs off the frame. One may be a stretch of desk that fingers and a
+        # shadow's edge close off with the frame's border, its corner poking into a card whose
+        # own outline never closed (the fingers on it join its edges to theirs), or a second page
+        # cut by the frame beside the page meant, whose outline a hand and a shadow broke: a
+        # document found by its corners, partly under that outline or about as large, wholly in
+        # sight, is the one meant. (Only with a hand in sight: without one, such outlines close.)
+        for quad in _corner_candidates(small, lo, hi):
+            if any(_overlapping(quad, f.corners) or _area(quad) >= 0.6 * f.area for f in clear):
+                consider(quad, False)
     if not found:
         # a last look, at corners: two long faint straight edges meeting square. What passes is
         # still only offered as doubtful (so faint a look may take a desk's pattern for one)
@@ -1149,10 +1225,13 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         # a document wholly in sight beside one that runs off the frame, about as large: the one
         # laid down to be photographed is the one in sight
         whole = [f for f in found if all(g is None for g in f.frame) and f.confidence() >= DOUBTFUL
-                 and f.area >= (0.5 if _nested(f.corners, best.corners) else 0.6) * best.area]
+                 and (f.area >= (0.5 if _nested(f.corners, best.corners) else 0.6) * best.area
+                      or _overlapping(f.corners, best.corners))]
         if whole:
             # (inside it, it is what the frame's border closed off with the document: a hand or
-            # a sleeve reaching in from that edge; a table or a field on a page is no document)
+            # a sleeve reaching in from that edge; a table or a field on a page is no document.
+            # Partly over it, whatever its size, it shows that outline to cross a document's
+            # face: a stretch of desk a finger and a shadow's edge closed off with the frame)
             best = whole[0]
     # a rim just around it (a booklet's cover overhanging its pages) whose colour is close to the
     # desk's: its outline is straight and hugs the page all round, so it is the document's edge
@@ -1173,7 +1252,8 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         centre = other.corners.mean(axis=0)
         beside = cv2.pointPolygonTest(np.float32(best.corners).reshape(-1, 1, 2), (float(centre[0]), float(centre[1])),
                                       False) < 0
-        if other is not best and other.area >= 0.6 * best.area and beside:
+        if other is not best and other.area >= 0.6 * best.area and beside and \
+                not _overlapping(other.corners, best.corners):  # (one crossing it is none)
             confidence *= 0.5
             break
     return best, confidence
