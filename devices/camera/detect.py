@@ -779,12 +779,16 @@ def _stripe(small: np.ndarray, found: _Found) -> bool:
     return False
 
 
-def _pushed_out(small: np.ndarray, found: _Found, lo: float, hi: float) -> _Found:
-    """The document with a weak side (fingers across it, the outline stopped at their tips) pushed
-    out to where its neighbours' edges end, when they carry on past it and the result is as clear
-    a document; else the document as it was."""
+def _pushed_out(small: np.ndarray, found: _Found, lo: float, hi: float, hand=None) -> _Found:
+    """The document with a weak side (fingers across it, the outline stopped at their tips; or, on
+    a card or a receipt, fingers lying along it: ``hand()`` says where a hand is) pushed out to
+    where its neighbours' edges end, when they carry on past it and the result is as clear a
+    document; else the document as it was."""
     q = found.corners
     weak = [i for i in range(4) if found.free[i] and min(found.support[i], found.contrast[i]) < 0.8]
+    if not weak and hand is not None and found.area < SMALL_DOC * small.shape[0] * small.shape[1]:
+        mask = hand()
+        weak = [] if mask is None else [i for i in range(4) if found.frame[i] is None and _hand_along(found, mask, i)]
     if not weak:
         return found
     d = np.roll(q, -1, axis=0) - q
@@ -984,6 +988,25 @@ def _hand_mask(small: np.ndarray) -> np.ndarray | None:
     return (np.isin(labels, keep) * 255).astype(np.uint8)
 
 
+def _hand_along(found: _Found, hand: np.ndarray, side: int | None = None) -> bool:
+    """Whether a hand lies just outside one of a document's sides in sight (or side ``side``),
+    along most of it."""
+    h, w = hand.shape[:2]
+    q = found.corners
+    for i in range(4) if side is None else (side,):
+        if found.frame[i] is not None:
+            continue
+        a, b = q[i], q[(i + 1) % 4]
+        d = b - a
+        n = np.array([-d[1], d[0]]) / max(float(np.linalg.norm(d)), 1e-9)     # inward
+        pts = (a + np.linspace(0.1, 0.9, 24)[:, None] * d)[:, None, :] - np.array([3.0, 5.0])[None, :, None] * n
+        x = np.clip(np.round(pts[..., 0]).astype(int), 0, w - 1)
+        y = np.clip(np.round(pts[..., 1]).astype(int), 0, h - 1)
+        if (hand[y, x] > 0).any(axis=1).mean() >= 0.6:
+            return True
+    return False
+
+
 def _open_outlines(small: np.ndarray, lo: float, hi: float, edges: np.ndarray | None = None) -> list[np.ndarray]:
     """Quadrilaterals from the hulls of the largest runs of lenient edges, the frame's border not
     drawn in (a page whose outline has gaps: its edges still span it), largest first. A run must
@@ -1101,6 +1124,14 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
     pool = list(quads)  # every outline seen, for telling two documents side by side from one
 
     memo: dict[bytes, tuple[_Found | None, np.ndarray | None]] = {}
+    hands: list = []
+
+    def hand_mask() -> np.ndarray | None:
+        """Where a hand reaches in (made once, when first asked)."""
+        if not hands:
+            hands.append(_hand_mask(small))
+        return hands[0]
+
     misses: list[_Found] = []  # near misses: what is offered, as doubtful, when nothing passes
 
     def consider(quad: np.ndarray, may_grow: bool, level: float = CONTRAST) -> None:
@@ -1118,7 +1149,7 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         through[[4 + i for i in range(4) if result.frame[i] is not None]] = False
         if not through.any():
             if not _two_documents(small, result.corners, pool) and not _stripe(small, result):
-                found.append(_pushed_out(small, result, lo, hi))
+                found.append(_pushed_out(small, result, lo, hi, hand_mask))
         elif may_grow:
             before = len(found)
             grown = grow(small, result.corners, through)
@@ -1192,14 +1223,14 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
     if not any(f.confidence() >= DOUBTFUL for f in found):
         # the same with the light divided out and a hand reaching in taken away: fingers on a
         # pale card join its edges to their own, and their outline is no page's
-        hand = _hand_mask(small)
+        hand = hand_mask()
         if hand is not None:
             edges = _edge_maps(_flat_field(small), ("lenient",))[0]
             edges[cv2.dilate(hand, np.ones((9, 9), np.uint8)) > 0] = 0
             for quad in _open_outlines(small, lo, hi, edges)[:3]:
                 consider(quad, False, FAINT)
     clear = [f for f in found if f.confidence() >= DOUBTFUL]
-    if clear and all(any(g is not None for g in f.frame) for f in clear) and _hand_mask(small) is not None:
+    if clear and all(any(g is not None for g in f.frame) for f in clear) and hand_mask() is not None:
         # every clear outline runs off the frame. One may be a stretch of desk that fingers and a
         # shadow's edge close off with the frame's border, its corner poking into a card whose
         # own outline never closed (the fingers on it join its edges to theirs), or a second page
@@ -1209,6 +1240,17 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         for quad in _corner_candidates(small, lo, hi):
             if any(_overlapping(quad, f.corners) or _area(quad) >= 0.6 * f.area for f in clear):
                 consider(quad, False)
+    clear = [f for f in found if f.confidence() >= DOUBTFUL]
+    if clear:
+        top = max(clear, key=lambda f: f.area)
+        hand = hand_mask() if top.area < SMALL_DOC * w * h else None
+        if hand is not None and _hand_along(top, hand):
+            # fingers lie along a side of a card or a receipt found: it may go on under them
+            # (its edges beyond them, in a shadow, never joined its outline). A larger document
+            # found by its corners around it is the one meant
+            for quad in _corner_candidates(small, lo, hi):
+                if 1.1 * top.area < _area(quad) <= 3.0 * top.area and _nested(top.corners, quad):
+                    consider(quad, False)
     if not found:
         # a last look, at corners: two long faint straight edges meeting square. What passes is
         # still only offered as doubtful (so faint a look may take a desk's pattern for one)
