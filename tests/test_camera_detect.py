@@ -473,3 +473,13 @@ def test_a_page_a_shadow_band_crosses_is_not_taken_for_two_documents():
     assert "shadow" in capture.conditions and capture.background == "light_grey"
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.95
+
+
+def test_a_card_that_goes_on_under_fingers_into_a_shadow_is_found_whole():
+    """tune_h #55: two fingers lie across a pale card on the light desk, a shadow band over its
+    part beyond them. The lit part alone closes into a clear outline, its side along the fingers;
+    a card may go on under fingers lying along its side, and its corners show it whole."""
+    capture, result = drawn("tune_h", 55)
+    assert capture.cls == "id_card" and {"hand", "shadow"} <= set(capture.conditions)
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.95
