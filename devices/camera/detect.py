@@ -21,7 +21,8 @@ A candidate is a document when
 * it could be a flat rectangle seen from above: corners near square, opposite sides alike,
 * it is not two documents side by side whose outlines joined: two outlines seen inside it, apart,
   with the desk between them (the desk's common colours, taken around the outline; a level strip
-  of it between cut edges, not a shadow's soft edge or the sloping shade of a booklet's fold),
+  of it between cut edges, not a shadow's soft edge or the sloping shade of a booklet's fold; and
+  the outline crossing bare desk there, where a page's own edge runs on through a shadow band),
 * it is not a stripe of patterned cloth: beyond both of two opposite sides, past a band of another
   colour (not just a drop shadow), its own colour comes back.
 
@@ -39,7 +40,12 @@ parts, merged; and without skin, the pieces either side of a hand joined again, 
 cut sharply wherever their outline shows). When still nothing is clear, a last one: a pale page
 on a pale desk whose outline has
 gaps in every look, as the hull of a large run of edges lying along it (not filling it, as a block of
-text does), its sides judged by a fainter contrast. When nothing at all passes, two long faint
+text does), its sides judged by a fainter contrast; once more with the light divided out and a hand
+reaching in taken away (fingers on a pale card join its edges to theirs). When a hand is in sight
+and every clear outline runs off the frame, or a card found has fingers along a side, documents
+are also sought by their corners: one wholly in sight that such an outline crosses (a stretch of
+desk a finger and a shadow's edge closed off), or about as large as it, or around the card (going
+on under the fingers), is the one meant. When nothing at all passes, two long faint
 straight edges meeting square may still give a document's corner and its extent; that, or else
 the candidate that came closest to passing (not a finger, a stripe of the cloth, two documents or
 a lit patch of desk a shadow's soft edge bounds), is offered as doubtful rather than nothing.
