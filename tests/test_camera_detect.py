@@ -483,3 +483,13 @@ def test_a_card_that_goes_on_under_fingers_into_a_shadow_is_found_whole():
     assert capture.cls == "id_card" and {"hand", "shadow"} <= set(capture.conditions)
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.95
+
+
+def test_a_card_on_cloth_with_fingers_along_its_side_is_pushed_out_under_them():
+    """tune_h #42: a pale card on checked cloth, three fingers across its right part, a shadow band
+    over it. The outline stops at the first finger, its side along it; the card's top carries on
+    past, and the side pushed out there (over fingers and paper in the shadow) is the card's."""
+    capture, result = drawn("tune_h", 42)
+    assert capture.cls == "id_card" and capture.background == "patterned" and "hand" in capture.conditions
+    assert result.outline is not None and not result.doubtful
+    assert score(capture, result.outline) > 0.95

@@ -792,9 +792,10 @@ def _pushed_out(small: np.ndarray, found: _Found, lo: float, hi: float, hand=Non
     document; else the document as it was."""
     q = found.corners
     weak = [i for i in range(4) if found.free[i] and min(found.support[i], found.contrast[i]) < 0.8]
-    if not weak and hand is not None and found.area < SMALL_DOC * small.shape[0] * small.shape[1]:
-        mask = hand()
-        weak = [] if mask is None else [i for i in range(4) if found.frame[i] is None and _hand_along(found, mask, i)]
+    small_doc = found.area < SMALL_DOC * small.shape[0] * small.shape[1]
+    mask = hand() if hand is not None and small_doc else None
+    if not weak and mask is not None:
+        weak = [i for i in range(4) if found.frame[i] is None and _hand_along(found, mask, i)]
     if not weak:
         return found
     d = np.roll(q, -1, axis=0) - q
@@ -815,7 +816,7 @@ def _pushed_out(small: np.ndarray, found: _Found, lo: float, hi: float, hand=Non
             pushed = q.copy()
             pushed[i], pushed[after] = a, b
             if not is_sane(pushed) or _area(pushed) <= found.area or \
-                    not _paper_between(small, (q[i], q[after]), (a, b)):
+                    not _paper_between(small, (q[i], q[after]), (a, b), mask):
                 continue
             result, _ = _evaluate(small, pushed, lo, hi)
             if result is not None and found.area < result.area <= 1.35 * found.area and \
@@ -824,9 +825,10 @@ def _pushed_out(small: np.ndarray, found: _Found, lo: float, hi: float, hand=Non
     return best
 
 
-def _paper_between(small: np.ndarray, side: tuple, pushed: tuple) -> bool:
+def _paper_between(small: np.ndarray, side: tuple, pushed: tuple, hand: np.ndarray | None = None) -> bool:
     """Whether the strip between a side and where it is pushed out to shows the paper just inside
-    the side along a fair part of it (fingers may cover the rest)."""
+    the side along a fair part of it (fingers may cover the rest: where ``hand`` says a hand is,
+    the strip is not judged)."""
     if small.ndim != 3:
         return True
     ts = np.linspace(0.1, 0.9, 24)[:, None]
@@ -842,7 +844,16 @@ def _paper_between(small: np.ndarray, side: tuple, pushed: tuple) -> bool:
     inside = col[:3].reshape(-1, 3)
     light = inside.sum(axis=1)
     paper = np.median(inside[light >= np.median(light)], axis=0)
-    return bool(np.mean(np.linalg.norm(col[3] - paper, axis=1) < 40) >= 0.3)
+    near = np.linalg.norm(col[3] - paper, axis=1) < 40
+    if hand is not None:  # (and the paper beyond fingers may lie in a shadow)
+        near |= np.array([_shaded(paper, c) for c in col[3]])
+        x = np.clip(np.round(strip[:, 0]).astype(int), 0, hand.shape[1] - 1)
+        y = np.clip(np.round(strip[:, 1]).astype(int), 0, hand.shape[0] - 1)
+        seen = hand[y, x] == 0
+        if seen.sum() < 6:
+            return True  # the hand covers the strip: the pushed outline is judged alone
+        near = near[seen]
+    return bool(np.mean(near) >= 0.3)
 
 
 def _two_documents(small: np.ndarray, corners: np.ndarray, pool: list[np.ndarray]) -> bool:
