@@ -786,18 +786,16 @@ def _stripe(small: np.ndarray, found: _Found) -> bool:
 
 
 def _pushed_out(small: np.ndarray, found: _Found, lo: float, hi: float, hand=None) -> _Found:
-    """The document with a weak side (fingers across it, the outline stopped at their tips; or, on
-    a card or a receipt, fingers lying along it: ``hand()`` says where a hand is) pushed out to
-    where its neighbours' edges end, when they carry on past it and the result is as clear a
-    document; else the document as it was."""
+    """The document with a weak side (fingers across it, the outline stopped at their tips, or
+    lying along it) pushed out to where its neighbours' edges end, when they carry on past it and
+    the result is as clear a document; else the document as it was. ``hand()`` says where a hand
+    is: on a card or a receipt, fingers may cover the strip it is pushed out over."""
     q = found.corners
     weak = [i for i in range(4) if found.free[i] and min(found.support[i], found.contrast[i]) < 0.8]
-    small_doc = found.area < SMALL_DOC * small.shape[0] * small.shape[1]
-    mask = hand() if hand is not None and small_doc else None
-    if not weak and mask is not None:
-        weak = [i for i in range(4) if found.frame[i] is None and _hand_along(found, mask, i)]
     if not weak:
         return found
+    small_doc = found.area < SMALL_DOC * small.shape[0] * small.shape[1]
+    mask = hand() if hand is not None and small_doc else None
     d = np.roll(q, -1, axis=0) - q
     u = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-9)
     best = found
@@ -988,21 +986,30 @@ def _nested(inner: np.ndarray, outer: np.ndarray) -> bool:
 
 
 def _hand_mask(small: np.ndarray) -> np.ndarray | None:
-    """Where a hand reaches in: skin-coloured parts (orange hue, fairly saturated) that touch the
+    """Where a hand reaches in: skin-coloured parts (orange to pink, fairly saturated) that touch the
     frame's border and cover less than a third of it (a desk of that colour covers more); None
     when there is none."""
     if small.ndim != 3:
         return None
+    def skin_of(bgr: np.ndarray) -> np.ndarray:  # orange to pink, fairly saturated
+        hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
+        return cv2.inRange(hsv, (0, 45, 40), (25, 255, 255)) | cv2.inRange(hsv, (172, 45, 40), (180, 255, 255))
+
+    ring = np.concatenate([small[1], small[-2], small[:, 1], small[:, -2]])[None]
+    if cv2.countNonZero(skin_of(ring)) < 3:
+        return None  # nothing skin-coloured where a hand would cross the frame's edge
+    full = small.shape[:2]
+    small = cv2.resize(small, (full[1] // 2, full[0] // 2), interpolation=cv2.INTER_AREA)
     h, w = small.shape[:2]
-    hsv = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_BGR2HSV)
-    skin = cv2.inRange(hsv, (3, 45, 40), (25, 255, 255))
+    skin = skin_of(small)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(skin, connectivity=8)
     keep = [i for i in range(1, n) if 0.002 * h * w <= stats[i, cv2.CC_STAT_AREA] <= 0.3 * h * w and
             (stats[i, 0] <= 1 or stats[i, 1] <= 1 or stats[i, 0] + stats[i, 2] >= w - 1 or
              stats[i, 1] + stats[i, 3] >= h - 1)]
     if not keep:
         return None
-    return (np.isin(labels, keep) * 255).astype(np.uint8)
+    mask = (np.isin(labels, keep) * 255).astype(np.uint8)
+    return cv2.resize(mask, (full[1], full[0]), interpolation=cv2.INTER_NEAREST)
 
 
 def _hand_along(found: _Found, hand: np.ndarray, side: int | None = None) -> bool:
