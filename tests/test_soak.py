@@ -27,7 +27,8 @@ def flat_run(visits: int = 3000, every: int = 100) -> list[dict]:
                      "wal_max_kb": 100 + 3000 * warm, "outbox_db_kb": 40.0,
                      "outbox_wal_kb": 100.0, "outbox_files_kb": 0.0, "sessions_kb": 0.0, "printouts_kb": 0.0,
                      "log_kb": min(2048.0, visit * 2.0), "log_files": 1 + min(3, visit // 1024), "frame_ms": 40 + wobble,
-                     "frame_cpu_ms": 30 + 0.3 * wobble, "pending": 0, "platform_up": 1})
+                     "frame_cpu_ms": 30 + 0.3 * wobble, "pending": 0, "platform_up": 1,
+                     "animations": 3 * (n % 4 == 0), "timers": 6 + 3 * (n % 4 == 0)})   # a scroll bar's fade now and then
     rows[-1]["transient_kb"] = 400
     return rows
 
@@ -58,6 +59,8 @@ def test_a_flat_run_passes():
     ("textures", 0.05, "textures flat"),       # one texture per 20 visits
     ("widgets", 0.1, "widgets flat"),          # a dialog of five widgets kept every 50 visits
     ("frame_cpu_ms", 0.002, "frame time"),     # +6 ms over 3,000 visits on 30
+    ("animations", 0.065, "animations and timers flat"),   # a screen's repeating animation left every 15 visits
+    ("timers", 0.1, "animations and timers flat"),         # a screen's timer left every 10 visits
 ])
 def test_a_leak_of_each_kind_fails_its_check(key, per_visit, check):
     v = verdict(with_leak(key, per_visit))

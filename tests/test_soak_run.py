@@ -2,8 +2,9 @@
 visits of every kind with the simulators and the demo platform (cut and restored), started at
 collection beside the other tests (tests/conftest.py) and judged here, at the end of the suite;
 then short runs of the same kiosk with a leak put in on purpose, a camera frame (8 MP) kept per visit
-(``--inject-leak rss``) and a dialog's widgets kept per visit (``--inject-leak widgets``), each of
-which must fail on its own check and on nothing else.
+(``--inject-leak rss``), a dialog's widgets kept per visit (``--inject-leak widgets``) and a repeating
+animation started per visit and never stopped (``--inject-leak animations``), each of which must fail
+on its own check and on nothing else.
 Frame time is a timing on a shared machine: the long soak judges it, this test does not.
 """
 from __future__ import annotations
@@ -49,7 +50,8 @@ def test_a_soak_of_200_visits_passes(background_soak):
                                      "submit", "rating", "help", "idle", "forgotten_card", "elderly", "language"}, output
     assert summary["fed"]["names"] > 20 and summary["fed"]["phones"] > 0 and not summary["personal_hits"], output
     assert {c["name"] for c in summary["checks"]} >= {"RSS growth", "widgets flat", "textures flat", "threads flat",
-                                                      "open fds flat", "data folder back to baseline"}
+                                                      "open fds flat", "data folder back to baseline",
+                                                      "animations and timers flat"}
     assert (out / "soak.png").stat().st_size > 10_000
 
 
@@ -57,6 +59,7 @@ def test_a_soak_of_200_visits_passes(background_soak):
 @pytest.mark.parametrize("leak, check, extra", [
     ("rss", "RSS growth", ("--small-camera", "3264x2448")),    # a camera frame (24 MB) kept per visit
     ("widgets", "widgets flat", ()),                            # eleven widgets kept by a binding per visit
+    ("animations", "animations and timers flat", ()),           # a repeating animation never stopped, per visit
 ])
 def test_a_leak_put_in_fails_its_own_check_only(tmp_path, display, leak, check, extra):
     visits = "12" if leak == "rss" else "40"   # 11 widgets a visit: 220 over the 20 after the warm-up (slack 150)
