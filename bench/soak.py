@@ -847,8 +847,7 @@ class Soak:
         if with_card is not None:
             yield from until(lambda: app.devices.reader.status().state.value == "ready" and app.card_alert is None,
                              "reader ready")
-            app.devices.reader.simulator.present(with_card)
-            yield from until(lambda: bool(app.identity_name) and app.manager.current == "home", "card read")
+            yield from self.place_card(with_card)
         else:
             yield from self.press(lambda: app.screens["attract"], lambda: app.manager.current == "home", "home screen")
         if self.rng.random() < self.args.elderly:
@@ -859,6 +858,24 @@ class Soak:
             lang = app.lang
             yield from self.press(lambda: app.footer.ids.language_button, lambda: app.lang != lang, "language")
             self.kinds["language"] = self.kinds.get("language", 0) + 1
+
+    def place_card(self, card: Any, tries: int = 3) -> Iterator[float]:
+        """Place the card and wait until it is read; a card the reader could not read (the kiosk
+        asks for it to be placed again) is lifted and placed again, as a citizen does."""
+        app = self.app
+        reader, sim = app.devices.reader, app.devices.reader.simulator
+        for attempt in range(tries):
+            failed = reader.status().counters.get("read_failures", 0)
+            sim.present(card)
+            yield from until(lambda: (bool(app.identity_name) and app.manager.current == "home")
+                             or reader.status().counters.get("read_failures", 0) > failed, "card read")
+            if app.identity_name:
+                return
+            self.retaps["card placed again"] = self.retaps.get("card placed again", 0) + 1
+            sim.remove()
+            yield from until(lambda: not app.card_on_reader, "unread card taken away", 30)
+            yield from self.dismiss_dialogs()
+        raise Stuck(f"the card was not read in {tries} placings")
 
     def open_tile(self, action: str, screen: str) -> Iterator[float]:
         app = self.app
@@ -1376,7 +1393,11 @@ class Soak:
         app.shell.close_dialogs()
         yield 0.3
         if app.card_alert is not None:
-            yield from until(lambda: app.card_alert is None, "alert closed", 20)
+            try:
+                yield from until(lambda: app.card_alert is None, "alert closed", 20)
+            except Stuck:   # recorded as the visit's stuck; the run goes on with the alert closed by hand
+                self.stuck.append(f"visit {self.visit}: the card alert stayed after the card was taken")
+                app._close_card_alert()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -279,7 +279,9 @@ class IdCardReader(Driver):
             self._card_gone()
             self._read_card()
         elif not card_found and not self._still_in_field():
-            if self._field is _Field.READ:
+            if self._field in (_Field.READ, _Field.REFUSED):
+                # a card that could not be read was on the reader too (the app asked for it to be
+                # placed again, and at the visit's end asks for it to be taken): its leaving is news
                 self._card_gone()
             self._field = _Field.EMPTY
 
