@@ -194,3 +194,19 @@ def test_queue_conditions(state, reasons, accepting, can_print, code):
     assert zh and en
     if state is QueueState.PROCESSING and can_print:
         assert en == "ready, paper low"
+
+
+def test_keeps_only_the_last_finished_jobs():
+    """A demo kiosk prints for weeks: the simulator forgets the oldest finished jobs and their PDFs,
+    never a job still printing."""
+    with printer("sim://?poll=0.001") as p:
+        sim = p.simulator
+        sim._keep_jobs = 4
+        ids = [p.print_job(PDF3, timeout=10).job_id for _ in range(7)]
+        assert [j.job_id for j in sim.printed] == ids[-4:]
+        sim.pause()
+        waiting = sim.submit(PDF3, "waiting")
+        for _ in range(6):
+            sim.submit(PDF3, "more")
+        assert waiting in [j.job_id for j in sim._jobs.values()]
+        assert len(sim.printed) <= 4

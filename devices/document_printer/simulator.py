@@ -1,5 +1,8 @@
 """``sim://``: an in-process A4 printer queue that keeps what it prints and can jam or run dry.
 
+It keeps the last ``KEEP_JOBS`` finished jobs (their PDFs are in memory: a demo kiosk that prints
+for weeks must not hold every page it ever printed).
+
 It answers the driver with the same IPP words a CUPS queue uses (``media-jam-error``,
 ``media-empty-error``, job states 3–9), so the driver code that runs against CUPS runs unchanged
 here. Printing advances one page each time the driver asks about the queue or a job, so tests
@@ -20,6 +23,7 @@ from devices.document_printer.cups_queue import JobRefused, QueueUnreachable
 from devices.document_printer.pdf import count_pages
 
 LOW_PAPER = 5  # sheets left when the tray reports media-low
+KEEP_JOBS = 50  # finished jobs kept, newest; older ones are forgotten as a print server does
 
 
 @dataclass
@@ -34,8 +38,9 @@ class SimJob:
 
 
 class SimulatedQueue:
-    def __init__(self, paper: int | None = None, out_dir: str | Path | None = None) -> None:
+    def __init__(self, paper: int | None = None, out_dir: str | Path | None = None, keep_jobs: int = KEEP_JOBS) -> None:
         self.description = "simulated A4 printer"
+        self._keep_jobs = max(1, keep_jobs)
         self._lock = threading.Lock()
         self._paper = paper  # sheets in the tray; None: never runs out
         self._out_dir = Path(out_dir) if out_dir else None
@@ -165,6 +170,7 @@ class SimulatedQueue:
                 job.path = self._out_dir / f"job-{job.job_id:04d}.pdf"
                 job.path.write_bytes(job.pdf)
                 job.path.chmod(0o600)
+            self._forget_old()
 
     def condition(self) -> QueueCondition:
         with self._lock:
@@ -186,7 +192,14 @@ class SimulatedQueue:
             job = SimJob(self._next_id, title, bytes(pdf), count_pages(pdf))
             self._jobs[job.job_id] = job
             self._next_id += 1
+            self._forget_old()
             return job.job_id
+
+    def _forget_old(self) -> None:
+        """Drop the oldest finished jobs beyond ``keep_jobs`` (a job not finished is never dropped)."""
+        finished = [j.job_id for j in self._jobs.values() if j.state.finished]
+        for job_id in finished[:max(0, len(finished) - self._keep_jobs)]:
+            del self._jobs[job_id]
 
     def job_status(self, job_id: int) -> JobStatus:
         with self._lock:
