@@ -26,6 +26,7 @@ import argparse
 import csv
 import gc
 import json
+import logging
 import os
 import random
 import shutil
@@ -56,6 +57,7 @@ FD_SLACK = 4
 TEXTURE_SLACK = 40
 ANIMATION_SLACK = 16   # running animations and clock events: the scroll bars' fades and one-off timers come and go
 WIDGET_SLACK = 150   # the guide's recycled rows and the keyboard differ a little from sample to sample
+LOG_AGE_SLACK_S = 120   # a rotation by age waits for the next line written
 CANVAS_SLACK = 0.05   # of the home screen's graphics instructions: a notice of another length, a scroll bar
 DATA_SLACK_KB = 256
 WAL_LIMIT_KB = 5 * 1024   # SQLite's automatic checkpoint keeps a WAL near 4 MB at most
@@ -129,7 +131,8 @@ def _edge(rows: list[dict], key: str, last: bool, n: int = 3) -> float:
 def analyse(rows: list[dict], *, visits: int, warmup: int | None = None, stuck: int = 0,
             crashed: str = "", log_errors: list[str] | None = None, personal_hits: list[str] | None = None,
             drained: bool = True, log_bound_kb: float | None = None, log_files_max: int | None = None,
-            log_written_kb: float = 0.0, baseline: dict | None = None, pool_max: int = 0) -> Verdict:
+            log_written_kb: float = 0.0, baseline: dict | None = None, pool_max: int = 0,
+            log_age: dict | None = None) -> Verdict:
     """The verdict on a run's samples (rows as in the CSV, numbers). ``warmup`` visits are left out
     of the growth figures (default: ``warmup_visits``); ``pool_max``: the size of the sender's
     thread pool (default ``POOL_THREADS_MAX``)."""
@@ -216,9 +219,17 @@ def analyse(rows: list[dict], *, visits: int, warmup: int | None = None, stuck: 
     bound_ok = log_bound_kb is None or log_end <= log_bound_kb
     files_ok = log_files_max is None or float(rows[-1]["log_files"]) <= log_files_max
     rotated = log_bound_kb is None or log_written_kb <= log_bound_kb or float(rows[-1]["log_files"]) > 1
-    add(Check("logs rotated and bounded", bound_ok and files_ok and rotated,
+    age_ok, age_detail = True, ""
+    if log_age:   # retention by age, in compressed time: a rotated file lives keep_s, plus a rotation at most
+        long_enough = log_age["elapsed_s"] >= log_age["keep_s"] + 2 * log_age["rotate_s"]
+        age_ok = log_age["oldest_s"] <= log_age["keep_s"] + log_age["rotate_s"] + LOG_AGE_SLACK_S and (
+            not long_enough or (log_age["by_age"] > 0 and log_age["pruned"] > 0))
+        age_detail = (f"; {log_age['by_size']} rotations by size, {log_age['by_age']} by age (every "
+                      f"{log_age['rotate_s']:.0f} s), {log_age['pruned']} files deleted for age (kept {log_age['keep_s']:.0f} s), "
+                      f"oldest left {log_age['oldest_s']:.0f} s")
+    add(Check("logs rotated and bounded", bound_ok and files_ok and rotated and age_ok,
               f"{log_end:.0f} kB in {rows[-1]['log_files']:.0f} files (bound {log_bound_kb} kB, "
-              f"{log_files_max} files), {log_written_kb:.0f} kB written"))
+              f"{log_files_max} files), {log_written_kb:.0f} kB written" + age_detail))
     # judged on CPU time per frame: wall time on a shared machine measures the neighbours; the
     # medians of the first and the last tenth of the samples (at least 3), as one sample's CPU
     # time still moves with what the other core is doing (a run without the columns of the UI
@@ -395,6 +406,50 @@ def canvas_instructions(window: Any) -> int:
             if getattr(canvas, flag, False):   # asking for .before would make one
                 stack.append(getattr(canvas, part))
     return count
+
+
+class LogWatch:
+    """Counts what the kiosk's log handler does in a run: rotations by size and by age, the bytes
+    they carried, and the rotated files deleted for their age."""
+
+    def __init__(self, handler: Any):
+        self.handler = handler
+        self.by_size = self.by_age = self.pruned = 0
+        self.rotated_bytes = 0
+        rollover, prune = handler.doRollover, handler.prune
+
+        def counted_rollover() -> None:
+            try:
+                size = os.path.getsize(handler.baseFilename)
+            except OSError:
+                size = 0
+            if handler.clock() - handler.started >= handler.rotate_after_s:
+                self.by_age += 1
+            else:
+                self.by_size += 1
+            self.rotated_bytes += size
+            rollover()
+
+        def counted_prune() -> list[Path]:
+            gone = prune()
+            self.pruned += len(gone)
+            return gone
+
+        handler.doRollover, handler.prune = counted_rollover, counted_prune
+
+    def written_kb(self) -> float:
+        try:
+            current = os.path.getsize(self.handler.baseFilename)
+        except OSError:
+            current = 0
+        return (self.rotated_bytes + current) / 1024
+
+    def summary(self, elapsed_s: float) -> dict:
+        base = Path(self.handler.baseFilename)
+        now = time.time()
+        ages = [now - p.stat().st_mtime for p in base.parent.glob(base.name + ".*") if p.is_file()]
+        return {"by_size": self.by_size, "by_age": self.by_age, "pruned": self.pruned, "oldest_s": max(ages, default=0.0),
+                "rotate_s": self.handler.rotate_after_s, "keep_s": self.handler.keep_s, "elapsed_s": elapsed_s}
 
 
 class ReferenceScene:
@@ -1523,6 +1578,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="draw one in N of the frames the app asks for (default 1: all; the rest are drawn later)")
     p.add_argument("--log-max-kb", type=int, default=512, help="log file size before rotation (compressed time)")
     p.add_argument("--log-files", type=int, default=3, help="rotated log files kept")
+    p.add_argument("--log-rotate-s", type=float, default=300,
+                   help="log age before rotation, in seconds (compressed time: the kiosk's is a day)")
+    p.add_argument("--log-keep-s", type=float, default=900,
+                   help="age at which rotated logs are deleted, in seconds (compressed time: the kiosk's is 30 days)")
     p.add_argument("--no-tracemalloc", action="store_true")
     p.add_argument("--tracemalloc-frames", type=int, default=1,
                    help="frames kept per allocation; above 1, heap-growth.txt names the callers of the top growth")
@@ -1617,7 +1676,10 @@ def main(argv: list[str] | None = None) -> int:
     from kiosk.app import KioskApp, drive
     from kiosk.logging_setup import install
 
-    install(cfg.paths.log_dir, max_bytes=args.log_max_kb * 1024, backups=args.log_files)
+    install(cfg.paths.log_dir, max_bytes=args.log_max_kb * 1024, backups=args.log_files,
+            rotate_after_s=args.log_rotate_s, keep_days=args.log_keep_s / 86400)
+    from kiosk.logging_setup import KioskLogHandler
+    log_watch = LogWatch(next(h for h in logging.getLogger().handlers if isinstance(h, KioskLogHandler)))
     thread_errors: list[str] = []
     threading.excepthook = lambda a: thread_errors.append(f"thread {a.thread.name if a.thread else '?'}: {a.exc_type.__name__}: {a.exc_value}")
     clock = FakeClock()
@@ -1682,7 +1744,7 @@ def main(argv: list[str] | None = None) -> int:
                       crashed="" if outcome["ok"] else (outcome["error"].strip().splitlines() or ["stopped"])[-1],
                       log_errors=problems, personal_hits=hits, drained=soak.drained,
                       log_bound_kb=bound_kb, log_files_max=args.log_files + 1,
-                      log_written_kb=soak.log_written_kb() if hasattr(soak, "log_written_kb") else written_kb,
+                      log_written_kb=max(written_kb, log_watch.written_kb()), log_age=log_watch.summary(elapsed),
                       pool_max=soak.pool_max)
     text = report(verdict, rows, soak.visit, elapsed)
     draw(rows, out / "soak.png", f"kiosk soak: {soak.visit} visits, {verdict.ok and 'PASS' or 'FAIL'}")

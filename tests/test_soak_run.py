@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,9 @@ def test_a_soak_of_200_visits_passes(background_soak):
                                                       "open fds flat", "data folder back to baseline",
                                                       "animations and timers flat"}
     assert (out / "soak.png").stat().st_size > 10_000
+    logs = next(c["detail"] for c in summary["checks"] if c["name"] == "logs rotated and bounded")
+    by_age, pruned = (int(re.search(pattern, logs).group(1)) for pattern in (r"(\d+) by age", r"(\d+) files deleted for age"))
+    assert by_age > 0 and pruned > 0, logs   # retention by age, reached in compressed time
 
 
 @pytest.mark.timeout(1500)
