@@ -493,3 +493,30 @@ def test_a_card_on_cloth_with_fingers_along_its_side_is_pushed_out_under_them():
     assert capture.cls == "id_card" and capture.background == "patterned" and "hand" in capture.conditions
     assert result.outline is not None and not result.doubtful
     assert score(capture, result.outline) > 0.95
+
+
+def test_a_doubtful_capture_is_delivered_as_the_whole_frame_itself():
+    """Nothing clear on the desk: the frame comes out as it is, pixel for pixel, not resampled."""
+    frame = empty(size=SIZE, background="wood", seed=9).image
+    result = process(frame, "original", deskew=False)
+    assert result.doubtful and result.corners is None
+    assert result.image.shape == frame.shape
+    assert np.array_equal(result.image, frame)
+    assert result.skew_deg == 0.0 and result.rotation == 0
+
+
+def test_a_doubtful_capture_of_crooked_text_is_still_levelled():
+    """The whole frame is delivered as it is only when there is no skew to take out."""
+    import cv2
+
+    from devices.camera.synth import render_document
+
+    doc = render_document("a4", 1100, np.random.default_rng(8))
+    h, w = doc.shape[:2]
+    crooked = cv2.warpAffine(doc, cv2.getRotationMatrix2D((w / 2, h / 2), 2.0, 1.0), (w, h),
+                             borderMode=cv2.BORDER_REPLICATE)
+    frame = np.ascontiguousarray(crooked[150:750, 100:800])  # text only, no page edge in sight
+    result = process(frame, "original")
+    assert result.doubtful and result.corners is None
+    assert result.skew_deg == pytest.approx(2.0, abs=0.3)
+    assert result.image.shape == frame.shape and not np.array_equal(result.image, frame)

@@ -4,7 +4,8 @@ Pure functions of numpy images (no Kivy, no devices), so the capture screen, the
 the benchmark run exactly the same code. Detection runs on a small copy; the perspective warp runs
 once, at full resolution, with the residual skew of the text folded into the same homography, so the
 page is resampled only once. When no page is found the whole frame is used (still deskewed) and the
-result says so: ``corners`` is None.
+result says so: ``corners`` is None; a whole frame with no skew to remove is delivered as it is, not
+warped (in ``original`` mode the frame itself is the result's image).
 
 Doubtful detections are never cropped silently: when the outline's confidence is below
 detect.DOUBTFUL (or there is none), the whole frame is delivered, ``doubtful`` is True and ``outline``
@@ -271,7 +272,10 @@ def process(frame: np.ndarray, mode: str = "color", *, quality: int = JPEG_QUALI
     timings["deskew"] = (t2 - t1) * 1000
 
     source = frame if mode in ("color", "original") else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)  # one channel, not three
-    page = cv2.warpPerspective(source, H, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if use is None and not angle and size == (w, h):
+        page = source  # the whole frame as it is: warping it would only copy it
+    else:
+        page = cv2.warpPerspective(source, H, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     t3 = time.perf_counter()
     timings["warp"] = (t3 - t2) * 1000
     if mode != "original":
