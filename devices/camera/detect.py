@@ -456,19 +456,19 @@ def frame_sides(quad: np.ndarray, w: int, h: int, tol: float = FRAME_TOL) -> lis
 
 
 def _fit_sides(image: np.ndarray, quad: np.ndarray, frame: list[int | None], reach: float, mode: str,
-               samples: int, keep: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+               samples: int, keep: int | None = None, nv=None) -> tuple[np.ndarray, np.ndarray] | None:
     """Measure the sides not on the border, keep the border for the others: (corners, support);
     a border side counts as fully supported. Side ``keep`` stays where it is (its position came
-    from the other sides); its support is the share of it where an edge lies on it."""
+    from the other sides); its support is the share of it where an edge lies on it. ``nv``: what
+    _side_normals() found along those sides with the same arguments, if already looked at."""
     q = np.asarray(quad, np.float64)
     h, w = image.shape[:2]
     border = _border_lines(w, h)
     free = [i for i in range(4) if frame[i] is None]
     if not free:
         return None
-    starts = np.array([q[i] for i in free])
-    ends = np.array([q[(i + 1) % 4] for i in free])
-    nv = scan_normals(image, starts, ends, reach, samples, 10.0, with_outer=mode == "outer")
+    if nv is None:
+        nv = _side_normals(image, q, frame, reach, samples, mode == "outer")
     lines, support = [None] * 4, np.ones(4)
     for n, i in enumerate(free):
         if i == keep:
@@ -487,6 +487,17 @@ def _fit_sides(image: np.ndarray, quad: np.ndarray, frame: list[int | None], rea
     if any(c is None for c in corners):
         return None
     return np.array(corners), support
+
+
+def _side_normals(image: np.ndarray, quad: np.ndarray, frame: list[int | None], reach: float, samples: int,
+                  outer: bool = False):
+    """The edges along the normals of the sides not on the border (the nearest and the strongest
+    on each; the outermost too when ``outer``)."""
+    q = np.asarray(quad, np.float64)
+    free = [i for i in range(4) if frame[i] is None]
+    starts = np.array([q[i] for i in free])
+    ends = np.array([q[(i + 1) % 4] for i in free])
+    return scan_normals(image, starts, ends, reach, samples, 10.0, with_outer=outer)
 
 
 def side_contrast(image: np.ndarray, quad: np.ndarray, offsets=(1.5, 2.5, 3.5, 5.0, 6.5), samples: int = 24,
@@ -583,8 +594,9 @@ def _measure(small: np.ndarray, quad: np.ndarray, lo: float, hi: float,
         if rough.mean() < 0.4 * CONTRAST_MEAN:
             return None, None, None
     best = None
+    nv = _side_normals(small, quad, frame, 8, 32)  # (both fits below read the same normals)
     for mode in ("nearest", "strongest"):
-        fitted = _fit_sides(small, quad, frame, 8, mode, 32, keep)
+        fitted = _fit_sides(small, quad, frame, 8, mode, 32, keep, nv)
         if fitted is None or not is_sane(fitted[0]):
             continue
         free = np.array([f is None for f in frame])
