@@ -63,7 +63,8 @@ where its text and heading sit, an ID card by where its portrait or emblem is.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -109,9 +110,14 @@ class PageOutline:
 def order_corners(points: np.ndarray) -> np.ndarray:
     """TL, TR, BR, BL: clockwise on screen, starting from the corner nearest the frame's top-left."""
     p = np.asarray(points, np.float64).reshape(4, 2)
-    c = p.mean(axis=0)
-    p = p[np.argsort(np.arctan2(p[:, 1] - c[1], p[:, 0] - c[0]))]  # y down: clockwise
-    return np.roll(p, -int(np.argmin(p[:, 0] + p[:, 1])), axis=0)
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = p.tolist()  # (plain floats: four points cost less so)
+    cx, cy = (x0 + x1 + x2 + x3) / 4, (y0 + y1 + y2 + y3) / 4
+    angles = [math.atan2(y0 - cy, x0 - cx), math.atan2(y1 - cy, x1 - cx), math.atan2(y2 - cy, x2 - cx),
+              math.atan2(y3 - cy, x3 - cx)]
+    p = p[sorted(range(4), key=angles.__getitem__)]               # y down: clockwise
+    sums = (p[:, 0] + p[:, 1]).tolist()
+    first = sums.index(min(sums))
+    return p if first == 0 else np.roll(p, -first, axis=0)
 
 
 def downscale(image: np.ndarray, side: int = WORK_SIDE) -> tuple[np.ndarray, int]:
@@ -136,12 +142,14 @@ def to_source(points: np.ndarray, k: int) -> np.ndarray:
 
 def is_sane(quad: np.ndarray) -> bool:
     """Convex, and no corner sharper than 45° or flatter than 135° (a document seen from above)."""
-    q = np.asarray(quad, np.float64)
+    p = np.asarray(quad, np.float64).reshape(4, 2).tolist()
     signs = set()
     for i in range(4):
-        v1, v2 = q[i - 1] - q[i], q[(i + 1) % 4] - q[i]
-        signs.add(np.sign(v1[0] * v2[1] - v1[1] * v2[0]))
-        cos = np.dot(v1, v2) / (np.linalg.norm(v1) * np.linalg.norm(v2) + 1e-9)
+        (xa, ya), (x, y), (xb, yb) = p[i - 1], p[i], p[(i + 1) % 4]
+        ax, ay, bx, by = xa - x, ya - y, xb - x, yb - y
+        cross = ax * by - ay * bx
+        signs.add((cross > 0) - (cross < 0))
+        cos = (ax * bx + ay * by) / (math.sqrt(ax * ax + ay * ay) * math.sqrt(bx * bx + by * by) + 1e-9)
         if abs(cos) > 0.7072:
             return False
     return len(signs) == 1
@@ -152,16 +160,17 @@ def rectangular(quad: np.ndarray, frame: list | None = None) -> bool:
     meet, a corner within SQUARE_DEG of square, and (all four measured) opposite sides of similar
     length (a document camera looks nearly straight down). Sides on the frame's border (``frame``) are not
     the document's own, so corners on them are left to is_sane."""
-    q = np.asarray(quad, np.float64)
+    p = np.asarray(quad, np.float64).reshape(4, 2).tolist()
     free = [True] * 4 if frame is None else [f is None for f in frame]
-    limit = np.cos(np.radians(90.0 - SQUARE_DEG))
+    limit = math.cos(math.radians(90.0 - SQUARE_DEG))
     for i in range(4):
         if not (free[i - 1] and free[i]):
             continue
-        v1, v2 = q[i - 1] - q[i], q[(i + 1) % 4] - q[i]
-        if abs(np.dot(v1, v2)) > limit * np.linalg.norm(v1) * np.linalg.norm(v2):
+        (xa, ya), (x, y), (xb, yb) = p[i - 1], p[i], p[(i + 1) % 4]
+        ax, ay, bx, by = xa - x, ya - y, xb - x, yb - y
+        if abs(ax * bx + ay * by) > limit * math.sqrt(ax * ax + ay * ay) * math.sqrt(bx * bx + by * by):
             return False
-    lengths = np.linalg.norm(np.roll(q, -1, axis=0) - q, axis=1)
+    lengths = [math.sqrt((p[(i + 1) % 4][0] - p[i][0]) ** 2 + (p[(i + 1) % 4][1] - p[i][1]) ** 2) for i in range(4)]
     for i in (0, 1):
         if all(free) and max(lengths[i], lengths[i + 2]) > OPPOSITE * min(lengths[i], lengths[i + 2]):
             return False
@@ -545,6 +554,7 @@ class _Found:
     frame: list
     area: float
     kept: int | None = None  # a side placed from the others (fingers over it), not fitted
+    _confidence: list = field(default_factory=list, repr=False, compare=False)  # once worked out
 
     @property
     def free(self) -> np.ndarray:
@@ -552,6 +562,11 @@ class _Found:
         return np.array([f is None and i != self.kept for i, f in enumerate(self.frame)])
 
     def confidence(self) -> float:
+        if not self._confidence:
+            self._confidence.append(self._confidence_of())
+        return self._confidence[0]
+
+    def _confidence_of(self) -> float:
         free = self.free
         s = float(self.support[free].mean())
         c = float(self.contrast[free].mean())
