@@ -65,9 +65,10 @@ def scan_normals(image: np.ndarray, starts: np.ndarray, ends: np.ndarray, reach:
     grid = base[:, :, None, :] + offs[None, None, :, None] * n[:, None, None, :]  # (K, S, M, 2)
     # three neighbouring profiles per normal, averaged against noise, fetched in one remap
     g = grid[None] + np.array([-1.0, 0.0, 1.0])[:, None, None, None, None] * u[None, :, None, None, :]
-    g = g.reshape(3 * k * samples, len(offs), 2).astype(np.float32)
-    prof = cv2.remap(image, g[..., 0], g[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    prof = prof.reshape(3, k * samples, len(offs), -1).astype(np.float32).mean(axis=0)
+    g = g.reshape(3 * k * samples, len(offs), 2).astype(np.float32)  # one two-channel map
+    prof = cv2.remap(image, g, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    prof = prof.reshape(3, k * samples, len(offs), -1).astype(np.float32)
+    prof = (prof[0] + prof[1] + prof[2]) / np.float32(3.0)
     mag = np.sqrt(((prof[:, 2:] - prof[:, :-2]) ** 2).sum(axis=2))  # (KS, M-2); column j is offs[j + 1]
     centre = offs[1:-1]
     strong_idx = np.argmax(mag, axis=1)
@@ -97,7 +98,7 @@ def scan_normals(image: np.ndarray, starts: np.ndarray, ends: np.ndarray, reach:
 
     strongest, strong_pos = place(strong_idx)
     nearest, near_pos = place(near_idx)
-    outermost, outer_pos = place(outer_idx)
+    outermost, outer_pos = place(outer_idx) if with_outer else (strongest, strong_pos)
     return _Normals(strongest, strength.reshape(k, samples), nearest, near_pos.reshape(k, samples),
                     outermost, (outer_pos < strong_pos - 1.5).reshape(k, samples), base)
 
