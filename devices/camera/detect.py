@@ -1175,6 +1175,7 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
     pool = list(quads)  # every outline seen, for telling two documents side by side from one
 
     memo: dict[bytes, tuple[_Found | None, np.ndarray | None]] = {}
+    judgements: dict[int, dict] = {}  # per document measured (kept alive by memo): what was judged of it
     hands: list = []
 
     def hand_mask() -> np.ndarray | None:
@@ -1195,22 +1196,37 @@ def find_page(small: np.ndarray, *, min_area: float = MIN_AREA) -> tuple[_Found,
         measured.append(corners)
         if result is None:
             return
-        through = runs_through(small, result.corners)
-        through[[i for i in range(4) if result.frame[i] is not None]] = False
-        through[[4 + i for i in range(4) if result.frame[i] is not None]] = False
+        # what is judged of a document alone is judged once (the lenient search meets it again)
+        judged = judgements.setdefault(id(result), {})
+        if "through" not in judged:
+            through = runs_through(small, result.corners)
+            through[[i for i in range(4) if result.frame[i] is not None]] = False
+            through[[4 + i for i in range(4) if result.frame[i] is not None]] = False
+            judged["through"] = through
+        through = judged["through"]
+
+        def stripe() -> bool:
+            if "stripe" not in judged:
+                judged["stripe"] = _stripe(small, result)
+            return judged["stripe"]
+
         if not through.any():
-            if not _two_documents(small, result.corners, pool) and not _stripe(small, result):
-                found.append(_pushed_out(small, result, lo, hi, hand_mask))
+            if not _two_documents(small, result.corners, pool) and not stripe():
+                if "pushed" not in judged:
+                    judged["pushed"] = _pushed_out(small, result, lo, hi, hand_mask)
+                found.append(judged["pushed"])
         elif may_grow:
             before = len(found)
-            grown = grow(small, result.corners, through)
+            if "grown" not in judged:
+                judged["grown"] = grow(small, result.corners, through)
+            grown = judged["grown"]
             if grown is not None and is_sane(grown):
                 consider(grown, False, level)
             if len(found) == before and through.sum() == 1 and all(f is None for f in result.frame) and \
                     result.kept is None and result.support.min() >= 0.8 and result.contrast.min() >= 0.85:
                 # one side only carries on, past one corner, and nothing larger grows from it: a
                 # finger or a sleeve lying along a clear document's side, not a page's other half
-                if not _two_documents(small, result.corners, pool) and not _stripe(small, result):
+                if not _two_documents(small, result.corners, pool) and not stripe():
                     found.append(result)
 
     def search(quads: list[np.ndarray]) -> None:
