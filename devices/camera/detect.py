@@ -773,8 +773,17 @@ def _pattern_beyond(small: np.ndarray, a: np.ndarray, b: np.ndarray, n: np.ndarr
     seen = (pts[..., 0] >= 0) & (pts[..., 0] <= w - 1) & (pts[..., 1] >= 0) & (pts[..., 1] <= h - 1)
     inside = np.median(col[:, :4].reshape(-1, 3), axis=0)             # offsets -6..-3
     dist = np.linalg.norm(col - inside, axis=2)
+    # from 3 px outside on. Rows wholly in the frame with no band of another colour that starts
+    # at once, is 8 px wide and ends within reach are passed over together (most of them beyond a
+    # document's side); the rest are looked at one by one
+    far, seen_far, col_far = dist[:, 9:], seen[:, 9:], col[:, 9:]
+    other = far >= 30
+    start = np.argmax(other, axis=1)
+    ended = ~other & (np.arange(other.shape[1])[None, :] >= start[:, None])
+    end = np.where(ended.any(axis=1), np.argmax(ended, axis=1), other.shape[1])
+    left = ~seen_far.all(axis=1) | (other[:, :3].any(axis=1) & (end - start >= 8) & (end < other.shape[1]))
     hits = 0
-    for row, ok, colours in zip(dist[:, 9:], seen[:, 9:], col[:, 9:]):  # from 3 px outside on
+    for row, ok, colours in zip(far[left], seen_far[left], col_far[left]):
         row, colours = row[ok], colours[ok]
         other = row >= 30
         if not other[:3].any():
