@@ -1521,14 +1521,26 @@ def _text_cues(ink: np.ndarray) -> tuple[float, float]:
     return heading, letters
 
 
+def _red(bgr: np.ndarray) -> np.ndarray:
+    """Where a seal's or an emblem's red is: red above both green and blue by more than 60 (0/1)."""
+    b, g, r = cv2.split(bgr)
+    return cv2.threshold(cv2.subtract(r, cv2.max(g, b)), 60, 1, cv2.THRESH_BINARY)[1]
+
+
+def _centre(mask: np.ndarray, axis: int, count: int) -> float:
+    """Mean row (axis 0) or column (axis 1) of the set pixels of a 0/1 mask that has ``count``."""
+    per = mask.sum(axis=1 - axis, dtype=np.int64)
+    return int(per @ np.arange(len(per), dtype=np.int64)) / count
+
+
 def _seal_cue(bgr: np.ndarray) -> float:
     """Evidence (-1..1, positive: upside down): an official seal is stamped near a form's foot."""
     h, w = bgr.shape[:2]
-    b, g, r = [c.astype(np.int16) for c in cv2.split(bgr)]
-    red = (r - np.maximum(g, b)) > 60
-    if red.sum() < 0.002 * h * w:
+    red = _red(bgr)
+    count = cv2.countNonZero(red)
+    if count < 0.002 * h * w:
         return 0.0
-    cy = np.nonzero(red)[0].mean() / h
+    cy = _centre(red, 0, count) / h
     return float(np.clip((0.5 - cy) * 4, -1, 1))
 
 
@@ -1536,19 +1548,19 @@ def _card_upside_down(bgr: np.ndarray) -> float:
     """Evidence (-1..1, positive: upside down) for a landscape resident ID card: its front has the
     portrait on the right, its back the red emblem at the top left."""
     h, w = bgr.shape[:2]
-    b, g, r = [c.astype(np.int16) for c in cv2.split(bgr)]
-    red = ((r - np.maximum(g, b)) > 60).astype(np.uint8)
-    if red.sum() > 0.004 * h * w:
-        ys, xs = np.nonzero(red)
-        cx, cy = xs.mean() / w, ys.mean() / h
+    red = _red(bgr)
+    count = cv2.countNonZero(red)
+    if count > 0.004 * h * w:
+        cx, cy = _centre(red, 1, count) / w, _centre(red, 0, count) / h
         return float(np.clip(((cx - 0.5) + (cy - 0.5)) * 3, -1, 1))
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     k = max(3, int(w * 0.04) | 1)
     closed = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))  # print gone, blobs stay
-    dark = closed < np.percentile(closed, 90) - 70
-    if dark.sum() < 0.01 * h * w:
+    dark = (closed < np.percentile(closed, 90) - 70).astype(np.uint8)
+    count = cv2.countNonZero(dark)
+    if count < 0.01 * h * w:
         return 0.0
-    cx = np.nonzero(dark)[1].mean() / w
+    cx = _centre(dark, 1, count) / w
     return float(np.clip((0.5 - cx) * 4, -1, 1))
 
 
