@@ -222,8 +222,13 @@ def analyse(rows: list[dict], *, visits: int, warmup: int | None = None, stuck: 
     age_ok, age_detail = True, ""
     if log_age:   # retention by age, in compressed time: a rotated file lives keep_s, plus a rotation at most
         long_enough = log_age["elapsed_s"] >= log_age["keep_s"] + 2 * log_age["rotate_s"]
+        # a rotated file is deleted for its age only if it lives that long before the count of
+        # backups pushes it out: the oldest reaches (backups - 1) rotations' age
+        rotations = log_age["by_age"] + log_age["by_size"]
+        interval = log_age["elapsed_s"] / rotations if rotations else float("inf")
+        reachable = long_enough and (log_age["backups"] - 1) * interval > log_age["keep_s"] * 1.2
         age_ok = log_age["oldest_s"] <= log_age["keep_s"] + log_age["rotate_s"] + LOG_AGE_SLACK_S and (
-            not long_enough or (log_age["by_age"] > 0 and log_age["pruned"] > 0))
+            not long_enough or log_age["by_age"] > 0) and (not reachable or log_age["pruned"] > 0)
         age_detail = (f"; {log_age['by_size']} rotations by size, {log_age['by_age']} by age (every "
                       f"{log_age['rotate_s']:.0f} s), {log_age['pruned']} files deleted for age (kept {log_age['keep_s']:.0f} s), "
                       f"oldest left {log_age['oldest_s']:.0f} s")
@@ -449,7 +454,8 @@ class LogWatch:
         now = time.time()
         ages = [now - p.stat().st_mtime for p in base.parent.glob(base.name + ".*") if p.is_file()]
         return {"by_size": self.by_size, "by_age": self.by_age, "pruned": self.pruned, "oldest_s": max(ages, default=0.0),
-                "rotate_s": self.handler.rotate_after_s, "keep_s": self.handler.keep_s, "elapsed_s": elapsed_s}
+                "rotate_s": self.handler.rotate_after_s, "keep_s": self.handler.keep_s, "elapsed_s": elapsed_s,
+                "backups": self.handler.backupCount}
 
 
 class ReferenceScene:
@@ -1580,7 +1586,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--log-files", type=int, default=3, help="rotated log files kept")
     p.add_argument("--log-rotate-s", type=float, default=300,
                    help="log age before rotation, in seconds (compressed time: the kiosk's is a day)")
-    p.add_argument("--log-keep-s", type=float, default=900,
+    p.add_argument("--log-keep-s", type=float, default=450,
                    help="age at which rotated logs are deleted, in seconds (compressed time: the kiosk's is 30 days)")
     p.add_argument("--no-tracemalloc", action="store_true")
     p.add_argument("--tracemalloc-frames", type=int, default=1,

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOAK_FILE = "tests/test_soak_run.py"
 SOAK_TEST = SOAK_FILE + "::test_a_soak_of_200_visits_passes"
 SOAK_ARGS = ("--visits", "200", "--sample-every", "10", "--full-share", "0", "--draw-every", "4", "--seed", "7",
-             "--frames", "8", "--no-tracemalloc", "--log-rotate-s", "30", "--log-keep-s", "90")
+             "--frames", "8", "--no-tracemalloc", "--log-rotate-s", "30", "--log-keep-s", "45")
 _soak: dict = {}
 
 

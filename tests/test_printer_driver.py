@@ -80,8 +80,9 @@ def test_paper_out_mid_run_refuses_the_next_job(served):
     length_cm = one_job.jobs[0].image.height / 80
     sim.load_paper(length_cm * 1.5)  # the second job runs out half way
     events = []
-    with printer(server.url) as p:
-        p.subscribe(events.append)
+    p = printer(server.url)
+    p.subscribe(events.append)   # before it starts: its first poll already reports the paper near its end
+    with p:
         first = p.print_job(JOB)
         second = p.print_job(JOB)
         before = sim.bytes_received

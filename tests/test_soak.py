@@ -173,16 +173,18 @@ def test_a_slower_machine_is_not_a_slower_frame():
 
 
 def log_age(**kw) -> dict:
-    age = {"by_size": 2, "by_age": 5, "pruned": 3, "oldest_s": 100.0, "rotate_s": 30.0, "keep_s": 90.0, "elapsed_s": 600.0}
+    age = {"by_size": 2, "by_age": 5, "pruned": 3, "oldest_s": 70.0, "rotate_s": 30.0, "keep_s": 45.0, "elapsed_s": 600.0,
+           "backups": 3}
     return {**age, **kw}
 
 
 @pytest.mark.parametrize("age, ok", [
     (log_age(), True),
     (log_age(by_age=0), False),                     # a long run and never a rotation by age
-    (log_age(pruned=0, oldest_s=500.0), False),     # rotated files never deleted for their age
+    (log_age(pruned=0), False),                     # rotated files outlived their keeping time, none deleted
     (log_age(oldest_s=400.0), False),               # one left far past its keeping time
-    (log_age(by_age=0, pruned=0, elapsed_s=120.0), True),   # too short a run to reach them
+    (log_age(by_age=0, pruned=0, elapsed_s=100.0), True),   # too short a run to reach them
+    (log_age(by_age=18, by_size=2, pruned=0, keep_s=90.0), True),   # the backups' count deletes them first
 ])
 def test_logs_are_kept_by_age_too(age, ok):
     v = verdict(flat_run(), log_age=age)
