@@ -122,6 +122,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "progress_by_card": ("刷身份证查询我的办件", "Use my ID card"),
     "progress_none": ("没有查到办件。请核对回执号码，或拨打 12345 咨询", "Nothing found. Check the number, or call 12345."),
     "progress_not_found": ("没有查到回执号 {receipt} 的办件，请核对号码", "No application {receipt}. Please check the number."),
+    "progress_not_found_today": ("本机今天打印的回执里没有 {receipt}。别的日子或别处的回执，请输入 ZW 后面的全部数字",
+                                 "No receipt {receipt} was printed here today. For a receipt from another day or place, "
+                                 "type every digit after ZW."),
     "progress_offline": ("网络暂时中断，无法查询进度，请稍后再试或拨打 {hotline}", "Offline: progress cannot be checked now. Try later or call {hotline}."),
     "progress_status": ("当前状态：{status}    办结期限：{deadline}\n领取方式：{delivery}\n回执号：{receipt}", "Status: {status}   Due: {deadline}\nResult: {delivery}\nReceipt: {receipt}"),
     "rating_title": ("请为本次服务评价", "How was our service?"),

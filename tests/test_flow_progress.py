@@ -71,5 +71,9 @@ def test_the_keypad_takes_the_eight_digits_of_todays_receipt_from_this_kiosk(tmp
     expected = format_receipt_no(k.ctx.cfg.kiosk.number, localtime.today(k.ctx.cfg.kiosk.time_zone), 73920155)
     found, message = k.views["progress"].last("show_results")
     assert found == [] and expected in message
+    assert "本机今天打印的回执里没有" in message and "全部数字" in message   # and how to look up another one
+    k.flows["progress"].search("0042" + "261123" + "00000001")   # a whole number: the plain answer
+    found, message = k.views["progress"].last("show_results")
+    assert found == [] and message.startswith("没有查到回执号")
     k.flows["progress"].search("123")                 # not a number yet: said, not sent
     assert "ZW123" in k.views["progress"].last("show_message")[0]

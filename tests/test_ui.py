@@ -311,6 +311,14 @@ def test_rating_and_the_help_number_pad_hold_in_both_orientations_in_elderly_mod
     x, y, w, h = r["contact_next"]
     assert y >= footer and y + h <= height and h >= 100
     assert r["phone"] == "13912345678" and r["sent"]
+    # the receipt keypad: keys of a size to press, none over the number typed (in landscape they
+    # were drawn over it) or over the button for the ID card, one of which is shown
+    field, keys, by_card = r["progress_field"], r["progress_pad"], r["progress_by_card"]
+    assert len(keys) == 12 and len(by_card) == 1
+    for key in keys:
+        assert key[3] >= 70 and key[1] >= footer and key[1] + key[3] <= field[1] + 1, (key, field)
+        assert not any(overlap(key, other) for other in keys + by_card if other is not key)
+    assert by_card[0][1] >= footer and by_card[0][3] >= 100
 
 
 @pytest.mark.parametrize("size", ["1920x1080", "1080x1920"])

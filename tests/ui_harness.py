@@ -727,6 +727,18 @@ def scenario_landscape_forms(app, clock, results):
     results["contact_next"] = window_rect(submit.ids.contact_next)
     if os.environ.get("UI_SHOTS"):
         save_window_png(os.path.join(os.environ["UI_SHOTS"], "contact.png"))
+    # the progress keypad: beside the results in landscape, under them in portrait
+    app.show_screen("home")
+    yield 0.2
+    tap(find(app.screens["home"], lambda w: getattr(w, "action", None) == "progress"))
+    yield 0.4
+    progress = app.screens["progress"]
+    results["progress_field"] = window_rect(progress.ids.receipt.parent)
+    results["progress_pad"] = [window_rect(w) for w in progress.ids.pad.children]
+    by_card = [b for b in (progress.ids.by_card, progress.ids.by_card_side) if b.opacity and not b.disabled]
+    results["progress_by_card"] = [window_rect(b) for b in by_card]
+    if os.environ.get("UI_SHOTS"):
+        save_window_png(os.path.join(os.environ["UI_SHOTS"], "progress.png"))
     app.devices.reader.simulator.remove()
     yield from wait_until(lambda: not app.card_on_reader)
 

@@ -35,9 +35,11 @@ class ProgressFlow(Flow):
         if receipt_no is None:
             self.view.show_message(self.t("progress_not_found", receipt=keypad_display(digits)))
             return
-        self.lookup(receipt_no)
+        # the 8 digits alone are read as this kiosk's receipt of today: if it is not one, the
+        # citizen is told so, and that another receipt needs all its digits
+        self.lookup(receipt_no, today_only=len(digits) == SUFFIX_DIGITS)
 
-    def lookup(self, receipt_no: str) -> None:
+    def lookup(self, receipt_no: str, today_only: bool = False) -> None:
         from kiosk.qr_content import parse_receipt_no
 
         canonical = parse_receipt_no(receipt_no)
@@ -49,7 +51,8 @@ class ProgressFlow(Flow):
 
         def done(application: dict | None) -> None:
             if application is None:
-                self.view.show_results([], self.t("progress_not_found", receipt=canonical))
+                self.view.show_results([], self.t("progress_not_found_today" if today_only else "progress_not_found",
+                                                  receipt=canonical))
             else:
                 self.view.show_results(self.localised([application]), "")
         self.ctx.jobs.submit(lambda: client.get_application(canonical), done, self.failed)
