@@ -55,11 +55,16 @@ def test_partial_code_is_dropped_after_the_gap_and_the_next_code_is_intact():
     assert framer.feed(b"GOOD\r", 1.3) == [b"GOOD"]
 
 
-def test_stale_partial_is_dropped_even_when_no_idle_poll_happened():
+def test_bytes_read_late_are_not_a_gap_without_a_read_that_found_nothing():
+    """The reading thread waited 0.4 s for the CPU while the scanner's burst sat in the buffer: the
+    code is whole, not its tail alone."""
     framer = LineFramer(gap=0.15)
-    framer.feed(b"noise", 0.0)
+    assert framer.feed(b"seco", 0.0) == []
+    assert framer.feed(b"nd code\r", 0.4) == [b"second code"]
+    assert framer.dropped == 0
+    framer.feed(b"noise", 1.0)              # but a read that found nothing after the gap drops it
+    assert framer.feed(b"", 1.2) == [] and framer.dropped == 1
     assert framer.feed(b"CODE\n", 5.0) == [b"CODE"]
-    assert framer.dropped == 1
 
 
 def test_without_suffix_the_gap_ends_a_code():

@@ -4,6 +4,11 @@ A scanner sends each code as one burst followed by its suffix (CR, LF or CRLF, s
 by scanning a configuration barcode, so we accept any of them). Bytes that stop arriving before a
 suffix came are a broken transmission or line noise and are dropped once the line has been quiet
 for the inter-character gap; a scanner configured without a suffix is framed by that gap alone.
+
+Only a read that found nothing shows the line was quiet. Bytes read late, because the reading
+thread waited for the CPU or the interpreter on a busy kiosk, waited in the port's buffer: the time
+since the previous read is not a gap on the line, and cutting there lost the head of a code and
+passed its tail on as a code (seen on a loaded machine: "nd code" for "second code").
 """
 from __future__ import annotations
 
@@ -26,8 +31,8 @@ class BadFrame(ValueError):
 class LineFramer:
     """Cuts a byte stream into frames. Time is passed in so tests never sleep.
 
-    ``feed(data, now)`` returns the complete frames in ``data``; ``expire(now)`` is called while
-    idle and returns a frame only when ``end_on_gap`` (scanner without suffix). ``dropped`` counts
+    ``feed(data, now)`` returns the complete frames in ``data``; ``expire(now)`` is called after a
+    read that found nothing and returns a frame only when ``end_on_gap`` (scanner without suffix). ``dropped`` counts
     partial frames abandoned on the gap, ``overlong`` frames longer than ``max_len``.
     """
 
@@ -62,9 +67,9 @@ class LineFramer:
         return []
 
     def feed(self, data: bytes, now: float) -> list[bytes]:
-        frames = self.expire(now)
-        if not data:
-            return frames
+        if not data:   # an empty read: the line was quiet since the last bytes
+            return self.expire(now)
+        frames: list[bytes] = []
         self._last_byte_at = now
         start = 0
         for i, byte in enumerate(data):
