@@ -289,7 +289,7 @@ class SubmittedDelivery(Strict):
 class Submission(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "item_id": "JY-002", "materials": [], "delivery": {"method": "pickup"},
-        "applicant": {"name": "韦岚", "id_number": "450329198802140427", "phone": "13877310427"}}]})
+        "applicant": {"name": "韦岚", "id_number": "11010519491231002X", "phone": "13800000000"}}]})
 
     item_id: str = Field(description="a catalogue item that can be submitted at a kiosk")
     applicant: Applicant

@@ -116,8 +116,8 @@ class SlotTakenAnswer(BaseModel):
 
 class BookingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "slot_id": 1, "item_id": "YL-003", "name": "蒙桂英", "id_number": "450329195503020018",
-        "phone": "13807730018"}]})
+        "slot_id": 1, "item_id": "YL-003", "name": "蒙桂英", "id_number": "11010519491231002X",
+        "phone": "13800000000"}]})
 
     slot_id: int = Field(ge=1)
     item_id: str = Field(max_length=32)
@@ -144,7 +144,7 @@ class BookingList(BaseModel):
 class QueuedBookingRequest(BookingRequest):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "request_no": "ZW0001261201-73920155", "slot_id": 1, "item_id": "YL-003", "name": "蒙桂英",
-        "id_number": "450329195503020018", "phone": "13807730018"}]})
+        "id_number": "11010519491231002X", "phone": "13800000000"}]})
 
     request_no: str = Field(pattern=docs.RECEIPT_PATTERN, description="the kiosk's own number for this booking")
     mobile_token: str | None = Field(None, min_length=32, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",

@@ -42,7 +42,7 @@ FIELDS = {"certificate_id", "id_number", "phone", "address", "order_no"}
 
 class CertificatePostRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "certificate_id": "C2026000001", "id_number": "450329198802140427", "phone": "13877310427",
+        "certificate_id": "C2026000001", "id_number": "11010519491231002X", "phone": "13800000000",
         "address": {"division": "450329101202", "house": "12号"}}]})
 
     certificate_id: str = Field(max_length=32)
